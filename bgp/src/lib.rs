@@ -1,0 +1,28 @@
+//! calico-bgp: a BGP speaker for Calico-style Kubernetes networks.
+//!
+//! The crate is split into a pure, Sans-IO core and a thin I/O shell:
+//!
+//! | module | what | I/O |
+//! |---|---|---|
+//! | [`wire`] | BGP-4 message codec (RFC 4271 §4 and its extensions) | none |
+//!
+//! Later modules (FSM, RIB, sessions, daemon) follow the same rule: protocol logic is
+//! pure and tested by feeding it values; tokio tasks only move bytes and timers.
+//!
+//! # Supported RFCs (codec)
+//!
+//! See `docs/rfc-compliance.md` for the section-by-section table and the tests covering
+//! each row.
+//!
+//! - RFC 4271 BGP-4
+//! - RFC 1997 communities, RFC 4360 extended communities, RFC 8092 large communities
+//! - RFC 4456 route reflection attributes (ORIGINATOR_ID, CLUSTER_LIST)
+//! - RFC 4760 multiprotocol extensions, RFC 2545 IPv6 next hops, RFC 8950 IPv6 next hop for IPv4
+//! - RFC 5492 capabilities, RFC 2918 route refresh, RFC 7313 enhanced route refresh
+//! - RFC 6793 four-octet AS numbers, RFC 7911 ADD-PATH, RFC 8654 extended messages
+//! - RFC 4724 graceful restart, RFC 9494 long-lived graceful restart (capability)
+//! - draft-walton-bgp-hostname-capability (FQDN capability)
+//! - RFC 7606 revised error handling, RFC 9003 shutdown communication, RFC 4486 cease subcodes
+//! - RFC 4724/4760 End-of-RIB markers
+
+pub mod wire;

@@ -1,0 +1,1 @@
+//! Control protocol shared by calico-bgpd and calico-bgpctl (see issue 6).

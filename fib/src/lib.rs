@@ -1,0 +1,1 @@
+//! Kernel FIB programming: CrossSubnet policy, plan/diff and netlink (see issue 5).

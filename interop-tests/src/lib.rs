@@ -1,0 +1,1 @@
+//! Interop harness: real FRR, BIRD, GoBGP and ExaBGP peers in network namespaces.
