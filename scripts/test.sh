@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The one test command: installs what it needs on a fresh machine, then runs
+# every check and every test. `.ci/run` calls exactly this.
+#
+#   scripts/test.sh            everything (fuzz for FUZZ_SECONDS per target)
+#   FUZZ_SECONDS=0 scripts/test.sh   skip the fuzz runs (quick local loop)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing dependencies"
+bash scripts/install-deps.sh
+command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+if [ "$FUZZ_SECONDS" != 0 ]; then
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+fi
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "benchmarks compile"
+cargo bench --workspace --locked --no-run
+
+if [ "$FUZZ_SECONDS" != 0 ]; then
+    step "fuzzing each decoder entry point for ${FUZZ_SECONDS}s (ASan via RUSTC_BOOTSTRAP=1)"
+    (
+        cd bgp/fuzz
+        for target in $(cargo fuzz list); do
+            # Seed corpus: the golden messages, so the fuzzer starts from real traffic.
+            mkdir -p "corpus/$target"
+            cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
+            RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
+                -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 2>&1 |
+                grep -E 'Done|ERROR|panicked|SUMMARY|stat::number_of_executed_units' || true
+            if [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
+                echo "fuzz target $target found a failing input: see bgp/fuzz/artifacts/$target" >&2
+                exit 1
+            fi
+        done
+    )
+fi
+
+step "doc tests"
+cargo test --workspace --locked --doc
+
+step "tests"
+cargo nextest run --workspace --locked --no-fail-fast
