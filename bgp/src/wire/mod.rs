@@ -24,8 +24,8 @@ pub mod attr;
 pub mod error;
 pub mod iana;
 pub mod negotiate;
-pub mod notification;
 pub mod nlri;
+pub mod notification;
 pub mod update;
 
 pub use self::error::{AttrError, DecodeError, EncodeError, Treatment};
