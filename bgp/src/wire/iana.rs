@@ -226,6 +226,9 @@ registry! {
 registry! {
     /// OPEN Message Error subcodes (RFC 4271 §4.5, RFC 5492 §3, RFC 9234 §4.2).
     OpenSubcode(u8) {
+        /// No more specific subcode applies; RFC 5492 leaves malformed
+        /// capabilities here, as FRR and BIRD do.
+        UNSPECIFIC = 0, "Unspecific";
         /// Version number not supported.
         UNSUPPORTED_VERSION_NUMBER = 1, "Unsupported Version Number";
         /// Peer AS not as configured.

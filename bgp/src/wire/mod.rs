@@ -21,7 +21,9 @@
 #![warn(missing_docs)]
 
 pub mod attr;
+pub mod capability;
 pub mod error;
+pub mod header;
 pub mod iana;
 pub mod negotiate;
 pub mod nlri;
