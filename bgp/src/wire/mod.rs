@@ -28,6 +28,7 @@ pub mod iana;
 pub mod negotiate;
 pub mod nlri;
 pub mod notification;
+pub mod open;
 pub mod update;
 
 pub use self::error::{AttrError, DecodeError, EncodeError, Treatment};
