@@ -25,10 +25,12 @@ pub mod capability;
 pub mod error;
 pub mod header;
 pub mod iana;
+pub mod keepalive;
 pub mod negotiate;
 pub mod nlri;
 pub mod notification;
 pub mod open;
+pub mod route_refresh;
 pub mod update;
 
 pub use self::error::{AttrError, DecodeError, EncodeError, Treatment};
