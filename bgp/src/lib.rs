@@ -24,5 +24,9 @@
 //! - draft-walton-bgp-hostname-capability (FQDN capability)
 //! - RFC 7606 revised error handling, RFC 9003 shutdown communication, RFC 4486 cease subcodes
 //! - RFC 4724/4760 End-of-RIB markers
+//! - RFC 9072 extended optional parameters length (OPEN)
+//! - RFC 6286 AS-wide unique BGP Identifier
+//! - RFC 7607 AS 0 processing
+//! - RFC 8538 notification message support for graceful restart (N bit)
 
 pub mod wire;

@@ -23,9 +23,11 @@
 pub mod attr;
 pub mod capability;
 pub mod error;
+pub mod framing;
 pub mod header;
 pub mod iana;
 pub mod keepalive;
+pub mod message;
 pub mod negotiate;
 pub mod nlri;
 pub mod notification;
@@ -33,9 +35,15 @@ pub mod open;
 pub mod route_refresh;
 pub mod update;
 
+pub use self::capability::{AddPathMode, Capability};
 pub use self::error::{AttrError, DecodeError, EncodeError, Treatment};
+pub use self::framing::{BgpCodec, CodecError};
+pub use self::header::HEADER_LEN;
 pub use self::iana::{Afi, AfiSafi, AttrType, ErrorCode, MessageType, Safi};
-pub use self::negotiate::{CodecCtx, DecodeCtx, EncodeCtx};
+pub use self::message::{Message, ParsedMessage, decode_message};
+pub use self::negotiate::{CodecCtx, DecodeCtx, EncodeCtx, Negotiated};
 pub use self::nlri::Nlri;
 pub use self::notification::NotificationMsg;
+pub use self::open::OpenMsg;
+pub use self::route_refresh::{RouteRefreshMsg, RouteRefreshSubtype};
 pub use self::update::{ParsedUpdate, UpdateMsg};

@@ -1,0 +1,249 @@
+//! Cutting a TCP byte stream into BGP messages (RFC 4271 §4.1), as a
+//! `tokio_util::codec` Decoder/Encoder pair. The traits are plain functions
+//! over a `BytesMut`; nothing here needs a runtime.
+//!
+//! ```text
+//!  stream: ..|ff..ff len type body|ff..ff len type body|ff..ff le|
+//!            '------ frame -------''------ frame -------''partial'
+//! ```
+//!
+//! The decoder checks each header as soon as its 19 octets are buffered
+//! ([`header::frame_len`]) and then waits for `Length` octets; it yields the
+//! whole message, header included, split off the read buffer without copying.
+//! [`super::message::decode_message`] turns a frame into a typed message.
+//!
+//! The size limit starts at 4096 octets and is raised with
+//! [`BgpCodec::apply`] once both OPENs are exchanged: extended messages
+//! (RFC 8654) are allowed only after both speakers advertised them.
+
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use super::error::{DecodeError, EncodeError};
+use super::header::{self, HEADER_LEN};
+use super::message::Message;
+use super::negotiate::{EncodeCtx, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, Negotiated};
+use super::notification::NotificationMsg;
+
+/// Why the byte stream cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// The socket failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// A header failed RFC 4271 §6.1; the NOTIFICATION to send is inside.
+    #[error("{0}")]
+    Header(DecodeError),
+    /// A message could not be encoded.
+    #[error("cannot encode: {0}")]
+    Encode(EncodeError),
+}
+
+impl CodecError {
+    /// The NOTIFICATION to send before closing, if the peer is at fault.
+    pub fn notification(&self) -> Option<&NotificationMsg> {
+        match self {
+            CodecError::Header(e) => Some(&e.notification),
+            CodecError::Io(_) | CodecError::Encode(_) => None,
+        }
+    }
+}
+
+/// BGP message framing for one session.
+#[derive(Clone, Debug)]
+pub struct BgpCodec {
+    /// Largest message accepted from the peer, header included.
+    max_len: usize,
+    /// How outgoing messages are encoded.
+    encode_ctx: EncodeCtx,
+}
+
+impl Default for BgpCodec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BgpCodec {
+    /// A codec for a new session: 4096-octet messages, default contexts.
+    pub fn new() -> Self {
+        BgpCodec { max_len: MAX_MESSAGE_LEN, encode_ctx: EncodeCtx::default() }
+    }
+
+    /// Largest message accepted from the peer.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Sets the largest message accepted from the peer, kept within
+    /// 4096..=65535 (RFC 4271 §4.1, RFC 8654 §3).
+    pub fn set_max_len(&mut self, max_len: usize) {
+        self.max_len = max_len.clamp(MAX_MESSAGE_LEN, MAX_EXTENDED_MESSAGE_LEN);
+    }
+
+    /// The context used to encode [`Message`]s.
+    pub fn encode_ctx(&self) -> &EncodeCtx {
+        &self.encode_ctx
+    }
+
+    /// Applies the outcome of the OPEN exchange: message size limit in both
+    /// directions and the send-side encoding context.
+    pub fn apply(&mut self, negotiated: &Negotiated) {
+        self.set_max_len(negotiated.max_message_len());
+        self.encode_ctx = negotiated.encode_ctx();
+    }
+}
+
+impl Decoder for BgpCodec {
+    type Item = Bytes;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, CodecError> {
+        let Some(len) = header::frame_len(src, self.max_len).map_err(CodecError::Header)? else {
+            src.reserve(HEADER_LEN - src.len());
+            return Ok(None);
+        };
+        if src.len() < len {
+            src.reserve(len - src.len());
+            return Ok(None);
+        }
+        Ok(Some(src.split_to(len).freeze()))
+    }
+}
+
+/// Writes an already framed message as is (e.g. a pre-encoded UPDATE shared
+/// by a peer group).
+impl Encoder<Bytes> for BgpCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), CodecError> {
+        dst.extend_from_slice(&item);
+        Ok(())
+    }
+}
+
+impl Encoder<&Message> for BgpCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, item: &Message, dst: &mut BytesMut) -> Result<(), CodecError> {
+        item.encode(&self.encode_ctx, dst).map_err(CodecError::Encode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::wire::capability::Capability;
+    use crate::wire::header::MARKER;
+    use crate::wire::iana::HeaderSubcode;
+    use crate::wire::message::{ParsedMessage, decode_message};
+    use crate::wire::negotiate::CodecCtx;
+    use crate::wire::open::OpenMsg;
+
+    fn keepalive() -> Vec<u8> {
+        let mut v = MARKER.to_vec();
+        v.extend_from_slice(&[0, 19, 4]);
+        v
+    }
+
+    fn notification() -> Vec<u8> {
+        let mut v = MARKER.to_vec();
+        v.extend_from_slice(&[0, 21, 3, 6, 2]);
+        v
+    }
+
+    /// Feeds `stream` in chunks of `chunk` octets and collects the frames.
+    fn feed(stream: &[u8], chunk: usize) -> Vec<Bytes> {
+        let mut codec = BgpCodec::new();
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for piece in stream.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            while let Some(frame) = codec.decode(&mut buf).unwrap() {
+                out.push(frame);
+            }
+        }
+        assert!(buf.is_empty());
+        out
+    }
+
+    #[test]
+    fn partial_stream_yields_frames_only_when_complete() {
+        let stream = [keepalive(), notification(), keepalive()].concat();
+        for chunk in [1, 2, 7, 19, 20] {
+            let frames = feed(&stream, chunk);
+            assert_eq!(frames.len(), 3, "chunk {chunk}");
+            assert_eq!(&frames[1][..], &notification()[..]);
+        }
+    }
+
+    #[test]
+    fn coalesced_messages_are_cut_apart() {
+        let stream = [notification(), keepalive(), keepalive(), notification()].concat();
+        let frames = feed(&stream, stream.len());
+        assert_eq!(frames.iter().map(|f| f.len()).collect::<Vec<_>>(), vec![21, 19, 19, 21]);
+        let ctx = CodecCtx::default();
+        assert_eq!(decode_message(&frames[1], &ctx).unwrap(), ParsedMessage::Keepalive);
+    }
+
+    #[test]
+    fn bad_header_is_a_header_error_with_its_notification() {
+        let mut bad = keepalive();
+        bad[0] = 0;
+        let mut codec = BgpCodec::new();
+        let e = codec.decode(&mut BytesMut::from(&bad[..])).unwrap_err();
+        assert_eq!(
+            e.notification().map(|n| n.subcode),
+            Some(HeaderSubcode::CONNECTION_NOT_SYNCHRONIZED.0)
+        );
+    }
+
+    #[test]
+    fn header_is_checked_before_the_body_arrives() {
+        let mut hdr = MARKER.to_vec();
+        hdr.extend_from_slice(&[0x20, 0x00, 2]); // 8192-octet UPDATE
+        let mut codec = BgpCodec::new();
+        let e = codec.decode(&mut BytesMut::from(&hdr[..])).unwrap_err();
+        assert_eq!(e.notification().map(|n| n.data.to_vec()), Some(vec![0x20, 0x00]));
+        codec.set_max_len(MAX_EXTENDED_MESSAGE_LEN);
+        assert!(codec.decode(&mut BytesMut::from(&hdr[..])).unwrap().is_none());
+    }
+
+    #[test]
+    fn apply_raises_the_limit_once_both_sides_advertise_extended_messages() {
+        let id = Ipv4Addr::new(192, 0, 2, 1);
+        let ours = OpenMsg::new(1, 90, id, vec![Capability::ExtendedMessage]);
+        let theirs = OpenMsg::new(2, 90, id, vec![]);
+        let mut codec = BgpCodec::new();
+        codec.apply(&Negotiated::from_opens(&ours, &theirs, true));
+        assert_eq!(codec.max_len(), MAX_MESSAGE_LEN);
+        let theirs = OpenMsg::new(2, 90, id, vec![Capability::ExtendedMessage]);
+        codec.apply(&Negotiated::from_opens(&ours, &theirs, true));
+        assert_eq!(codec.max_len(), MAX_EXTENDED_MESSAGE_LEN);
+        assert!(codec.encode_ctx().extended_message);
+    }
+
+    #[test]
+    fn encoder_writes_messages_and_raw_frames() {
+        let mut codec = BgpCodec::new();
+        let mut dst = BytesMut::new();
+        codec.encode(&Message::Keepalive, &mut dst).unwrap();
+        codec.encode(Bytes::from(notification()), &mut dst).unwrap();
+        assert_eq!(&dst[..], &[keepalive(), notification()].concat()[..]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_streams_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let mut codec = BgpCodec::new();
+            let mut buf = BytesMut::from(&bytes[..]);
+            while let Ok(Some(frame)) = codec.decode(&mut buf) {
+                let _ = decode_message(&frame, &CodecCtx::default());
+            }
+        }
+    }
+}
