@@ -30,6 +30,10 @@ use super::update::{ParsedUpdate, UpdateMsg};
 
 /// A message to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "UPDATE is nearly every message on a session; boxing it would add an allocation to each one to shrink rare KEEPALIVEs"
+)]
 pub enum Message {
     /// OPEN (type 1).
     Open(OpenMsg),
@@ -45,6 +49,10 @@ pub enum Message {
 
 /// A received message, as decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "UPDATE is nearly every message on a session; boxing it would add an allocation to each one to shrink rare KEEPALIVEs"
+)]
 pub enum ParsedMessage {
     /// OPEN (type 1), not yet validated (see [`OpenMsg::validate`]).
     Open(OpenMsg),
