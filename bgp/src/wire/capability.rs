@@ -391,6 +391,7 @@ impl fmt::Display for Capability {
         match self {
             Capability::Multiprotocol(fam) => write!(f, "multiprotocol {fam}"),
             Capability::FourOctetAs(asn) => write!(f, "4-octet-as {asn}"),
+            Capability::Fqdn(q) if q.domain.is_empty() => write!(f, "fqdn {}", q.hostname),
             Capability::Fqdn(q) => write!(f, "fqdn {}.{}", q.hostname, q.domain),
             Capability::Unknown { code, value } => {
                 write!(f, "capability {} ({} octets)", code.0, value.len())
@@ -540,6 +541,17 @@ pub(crate) mod tests {
             }]
         );
         assert_eq!(encode_all(&caps), "4a02abcd");
+    }
+
+    #[test]
+    fn capabilities_display_for_show_peer() {
+        let caps = decode_hex(FRR_CAPS).unwrap();
+        let shown: Vec<String> = caps.iter().map(ToString::to_string).collect();
+        assert_eq!(shown[0], "multiprotocol IPv4/unicast");
+        assert_eq!(shown[2], "capability 128 (0 octets)");
+        assert_eq!(shown[3], "route-refresh");
+        assert_eq!(shown[5], "4-octet-as 65001");
+        assert_eq!(shown[7], "fqdn node1");
     }
 
     #[test]

@@ -262,8 +262,11 @@ impl Negotiated {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::wire::capability::GrFamily;
+    use crate::wire::capability::tests::arb_capability;
 
     fn open(asn: u32, hold: u16, caps: Vec<Capability>) -> OpenMsg {
         OpenMsg::new(asn, hold, Ipv4Addr::new(192, 0, 2, asn as u8), caps)
@@ -391,5 +394,34 @@ mod tests {
         assert_eq!(n.peer_hostname(), Some("node2"));
         assert_eq!(n.peer_llgr, Some(vec![]));
         assert!(n.decode_ctx().ebgp);
+    }
+
+    proptest! {
+        #[test]
+        fn negotiation_is_consistent(
+            local_caps in prop::collection::vec(arb_capability(), 0..12),
+            remote_caps in prop::collection::vec(arb_capability(), 0..12),
+            hold_a in any::<u16>(),
+            hold_b in any::<u16>(),
+        ) {
+            let local = open(1, hold_a, local_caps);
+            let remote = open(2, hold_b, remote_caps);
+            let n = Negotiated::from_opens(&local, &remote, false);
+            prop_assert!(n.hold_time == 0 || n.hold_time >= 3);
+            prop_assert_eq!(n.keepalive, n.hold_time / 3);
+            for f in n.add_path_rx.iter().chain(&n.add_path_tx).chain(&n.extended_next_hop) {
+                prop_assert!(n.families.contains(f));
+            }
+            // Swapping sides swaps the ADD-PATH directions and nothing else.
+            let m = Negotiated::from_opens(&remote, &local, false);
+            let mut a = n.add_path_rx.clone();
+            let mut b = m.add_path_tx.clone();
+            a.sort();
+            b.sort();
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(n.four_octet_as, m.four_octet_as);
+            prop_assert_eq!(n.extended_message, m.extended_message);
+            prop_assert_eq!(n.hold_time, m.hold_time);
+        }
     }
 }
