@@ -236,6 +236,49 @@ mod tests {
         assert_eq!(&dst[..], &[keepalive(), notification()].concat()[..]);
     }
 
+    #[test]
+    fn frr_open_then_keepalive_stream_negotiates() {
+        // Hand-made FRR 8.4-style OPEN (AS 65001, hold 180, id 10.0.0.1, one
+        // capability per optional parameter) followed by a KEEPALIVE.
+        let open_hex = "ffffffffffffffffffffffffffffffff005e01 04fde900b40a00000141\
+            0206010400010001 0206010400020001 02028000 02020200 02024600\
+            020641040000fde9 0206450400010101 0209490705 6e6f646531 00\
+            020440024078 02024700";
+        let mut stream = hex::decode(open_hex.replace([' ', '\n'], "")).unwrap();
+        stream.extend_from_slice(&keepalive());
+        let frames = feed(&stream, 13);
+        assert_eq!(frames.len(), 2);
+        let ctx = CodecCtx::default();
+        let ParsedMessage::Open(remote) = decode_message(&frames[0], &ctx).unwrap() else {
+            panic!("not an OPEN")
+        };
+        remote.validate().unwrap();
+        remote.check_peer_as(65001).unwrap();
+        assert_eq!(decode_message(&frames[1], &ctx).unwrap(), ParsedMessage::Keepalive);
+
+        let local = OpenMsg::new(
+            65002,
+            90,
+            Ipv4Addr::new(10, 0, 0, 2),
+            vec![
+                Capability::Multiprotocol(crate::wire::AfiSafi::IPV4_UNICAST),
+                Capability::RouteRefresh,
+                Capability::AddPath(vec![(
+                    crate::wire::AfiSafi::IPV4_UNICAST,
+                    crate::wire::AddPathMode::Send,
+                )]),
+            ],
+        );
+        let n = Negotiated::from_opens(&local, &remote, true);
+        assert_eq!(n.hold_time, 90);
+        assert_eq!(n.families, vec![crate::wire::AfiSafi::IPV4_UNICAST]);
+        assert!(n.route_refresh && !n.enhanced_route_refresh && n.four_octet_as);
+        assert_eq!(n.add_path_tx, vec![crate::wire::AfiSafi::IPV4_UNICAST]);
+        assert!(n.add_path_rx.is_empty());
+        assert_eq!(n.peer_hostname(), Some("node1"));
+        assert!(!n.forwarding_preserved(crate::wire::AfiSafi::IPV4_UNICAST));
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_streams_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
