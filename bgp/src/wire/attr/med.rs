@@ -2,17 +2,18 @@
 
 use bytes::BytesMut;
 
-#[allow(unused_imports)]
-use super::{AttrDefect, AttrFlags, put_attr};
-#[allow(unused_imports)]
-use crate::wire::iana::{AttrType, UpdateSubcode};
+use super::{AttrDefect, AttrFlags};
+use crate::wire::iana::UpdateSubcode;
+use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 
-/// Decodes a MULTI_EXIT_DISC value.
-pub fn decode(value: &[u8]) -> Result<u32, AttrDefect> {
-    todo!("{value:?}")
+/// The flags we send.
+pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_NON_TRANSITIVE;
+
+/// Decodes the value.
+pub fn decode(value: &[u8], _ctx: &DecodeCtx) -> Result<u32, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
 }
 
-/// Encodes the whole MULTI_EXIT_DISC TLV.
-pub fn encode(med: u32, buf: &mut BytesMut) {
-    todo!("{med} {buf:?}")
-}
+/// Encodes the whole TLV.
+pub fn encode(_v: &u32, _ctx: &EncodeCtx, _buf: &mut BytesMut) {}

@@ -2,10 +2,12 @@
 
 use bytes::BytesMut;
 
-#[allow(unused_imports)]
-use super::{AttrDefect, AttrFlags, put_attr};
-#[allow(unused_imports)]
-use crate::wire::iana::{AttrType, UpdateSubcode};
+use super::{AttrDefect, AttrFlags};
+use crate::wire::iana::UpdateSubcode;
+use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
+
+/// The flags we send: well-known mandatory.
+pub const FLAGS: AttrFlags = AttrFlags::WELL_KNOWN;
 
 /// ORIGIN: how the route entered BGP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -18,14 +20,11 @@ pub enum Origin {
     Incomplete = 2,
 }
 
-impl Origin {
-    /// Decodes the attribute value.
-    pub fn decode(value: &[u8]) -> Result<Self, AttrDefect> {
-        todo!("{value:?}")
-    }
-
-    /// Encodes the whole attribute TLV.
-    pub fn encode(&self, buf: &mut BytesMut) {
-        todo!("{buf:?}")
-    }
+/// Decodes an ORIGIN value.
+pub fn decode(value: &[u8], _ctx: &DecodeCtx) -> Result<Origin, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
 }
+
+/// Encodes the whole ORIGIN TLV.
+pub fn encode(_v: &Origin, _ctx: &EncodeCtx, _buf: &mut BytesMut) {}

@@ -1,20 +1,21 @@
 //! ORIGINATOR_ID (RFC 4456 §8; RFC 7606 §7.9).
 
-use bytes::BytesMut;
-
-#[allow(unused_imports)]
-use super::{AttrDefect, AttrFlags, put_attr};
-#[allow(unused_imports)]
-use crate::wire::iana::{AttrType, UpdateSubcode};
-
 use std::net::Ipv4Addr;
 
+use bytes::BytesMut;
+
+use super::{AttrDefect, AttrFlags};
+use crate::wire::iana::UpdateSubcode;
+use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
+
+/// The flags we send: optional non-transitive.
+pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_NON_TRANSITIVE;
+
 /// Decodes an ORIGINATOR_ID value.
-pub fn decode(value: &[u8]) -> Result<Ipv4Addr, AttrDefect> {
-    todo!("{value:?}")
+pub fn decode(value: &[u8], _ctx: &DecodeCtx) -> Result<Ipv4Addr, AttrDefect> {
+    let _ = value;
+    Err(AttrDefect::withdraw(UpdateSubcode::MALFORMED_ATTRIBUTE_LIST, "not implemented yet"))
 }
 
 /// Encodes the whole ORIGINATOR_ID TLV.
-pub fn encode(id: Ipv4Addr, buf: &mut BytesMut) {
-    todo!("{id} {buf:?}")
-}
+pub fn encode(_v: &Ipv4Addr, _ctx: &EncodeCtx, _buf: &mut BytesMut) {}
