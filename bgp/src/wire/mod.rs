@@ -26,6 +26,7 @@ pub mod iana;
 pub mod negotiate;
 pub mod nlri;
 pub mod notification;
+pub mod pack;
 pub mod update;
 
 pub use self::error::{AttrError, DecodeError, EncodeError, Treatment};
