@@ -178,6 +178,30 @@ mod tests {
     }
 
     proptest! {
+        /// Every attribute decoder, on any bytes and any session: a value or
+        /// a defect, never a panic (the fuzz target covers the loop around them).
+        #[test]
+        fn attribute_decoders_never_panic(
+            v in prop::collection::vec(any::<u8>(), 0..80), four in any::<bool>(), ebgp in any::<bool>()
+        ) {
+            use super::super::*;
+            let ctx = crate::wire::negotiate::CodecCtx { four_octet_as: four, ebgp, ..Default::default() };
+            let _ = origin::decode(&v, &ctx);
+            let _ = as_path::decode(&v, &ctx);
+            let _ = as_path::decode_as4(&v);
+            let _ = next_hop::decode(&v, &ctx);
+            let _ = med::decode(&v, &ctx);
+            let _ = local_pref::decode(&v, &ctx);
+            let _ = atomic_aggregate::decode(&v, &ctx);
+            let _ = aggregator::decode(&v, &ctx);
+            let _ = aggregator::decode_as4(&v);
+            let _ = community::decode(&v, &ctx);
+            let _ = originator_id::decode(&v, &ctx);
+            let _ = cluster_list::decode(&v, &ctx);
+            let _ = ext_community::decode(&v, &ctx);
+            let _ = large_community::decode(&v, &ctx);
+        }
+
         #[test]
         fn unknown_attr_round_trips(
             flags in any::<u8>(), ty in any::<u8>(), value in prop::collection::vec(any::<u8>(), 0..600)
