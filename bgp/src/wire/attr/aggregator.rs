@@ -58,12 +58,13 @@ impl fmt::Display for Aggregator {
 /// RFC 7607 §2: AS 0 in AGGREGATOR is malformed too.
 pub fn decode(value: &[u8], ctx: &DecodeCtx) -> Result<Aggregator, AttrDefect> {
     let agg = match (ctx.four_octet_as, value) {
-        (true, &[a, b, c, d, ref addr @ ..]) if addr.len() == 4 => {
-            Aggregator { asn: u32::from_be_bytes([a, b, c, d]), address: ipv4(addr) }
+        (true, &[a, b, c, d, e, f, g, h]) => {
+            Aggregator { asn: u32::from_be_bytes([a, b, c, d]), address: Ipv4Addr::new(e, f, g, h) }
         }
-        (false, &[a, b, ref addr @ ..]) if addr.len() == 4 => {
-            Aggregator { asn: u32::from(u16::from_be_bytes([a, b])), address: ipv4(addr) }
-        }
+        (false, &[a, b, e, f, g, h]) => Aggregator {
+            asn: u32::from(u16::from_be_bytes([a, b])),
+            address: Ipv4Addr::new(e, f, g, h),
+        },
         _ => {
             let want = if ctx.four_octet_as { 8 } else { 6 };
             return Err(AttrDefect::discard(
@@ -82,16 +83,15 @@ pub fn decode(value: &[u8], ctx: &DecodeCtx) -> Result<Aggregator, AttrDefect> {
 /// Whether it may be used at all (only from an OLD speaker, and only when
 /// AGGREGATOR carries AS_TRANS) is decided by [`reconcile`].
 pub fn decode_as4(value: &[u8]) -> Result<Aggregator, AttrDefect> {
-    let &[a, b, c, d, ref addr @ ..] = value else {
-        return Err(as4_length(value.len()));
+    let &[a, b, c, d, e, f, g, h] = value else {
+        return Err(AttrDefect::discard(
+            UpdateSubcode::ATTRIBUTE_LENGTH_ERROR,
+            format!("AS4_AGGREGATOR length {} (expected 8)", value.len()),
+        ));
     };
-    if addr.len() != 4 {
-        return Err(as4_length(value.len()));
-    }
-    check_asn(
-        Aggregator { asn: u32::from_be_bytes([a, b, c, d]), address: ipv4(addr) },
-        "AS4_AGGREGATOR",
-    )
+    let agg =
+        Aggregator { asn: u32::from_be_bytes([a, b, c, d]), address: Ipv4Addr::new(e, f, g, h) };
+    check_asn(agg, "AS4_AGGREGATOR")
 }
 
 /// Encodes the whole AGGREGATOR TLV. Towards an OLD speaker an AS that
@@ -139,15 +139,6 @@ pub fn reconcile(
     }
 }
 
-fn ipv4(octets: &[u8]) -> Ipv4Addr {
-    match *octets {
-        [a, b, c, d] => Ipv4Addr::new(a, b, c, d),
-        // Callers pass exactly 4 octets; anything else is a bug, and an
-        // unspecified address is a safe, visible result.
-        _ => Ipv4Addr::UNSPECIFIED,
-    }
-}
-
 fn check_asn(agg: Aggregator, name: &str) -> Result<Aggregator, AttrDefect> {
     if agg.asn == 0 {
         // RFC 7607 §2: "An UPDATE message that contains the AS number of zero
@@ -160,13 +151,6 @@ fn check_asn(agg: Aggregator, name: &str) -> Result<Aggregator, AttrDefect> {
         ));
     }
     Ok(agg)
-}
-
-fn as4_length(len: usize) -> AttrDefect {
-    AttrDefect::discard(
-        UpdateSubcode::ATTRIBUTE_LENGTH_ERROR,
-        format!("AS4_AGGREGATOR length {len} (expected 8)"),
-    )
 }
 
 #[cfg(test)]

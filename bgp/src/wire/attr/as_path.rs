@@ -251,21 +251,21 @@ impl FromStr for AsPath {
         let mut path = AsPath::default();
         let mut rest = s.trim_start();
         while let Some(c) = rest.chars().next() {
-            let (kind, close) = match c {
-                '{' => (SegmentType::AsSet, '}'),
-                '(' => (SegmentType::ConfedSequence, ')'),
-                '[' => (SegmentType::ConfedSet, ']'),
-                _ => (SegmentType::AsSequence, ' '),
+            let bracketed = |kind, close| -> Result<_, ParseAsPathError> {
+                // `c` is an ASCII bracket, so slicing past it is on a char boundary.
+                let (body, tail) = rest[1..].split_once(close).ok_or_else(err)?;
+                Ok((kind, body, tail))
             };
-            let (body, tail) = if kind == SegmentType::AsSequence {
-                rest.split_once(['{', '(', '[']).map_or((rest, ""), |(b, _)| {
-                    let (b, t) = rest.split_at(b.len());
-                    (b, t)
-                })
-            } else {
-                let inner = &rest[1..];
-                let (b, t) = inner.split_once(close).ok_or_else(err)?;
-                (b, t)
+            let (kind, body, tail) = match c {
+                '{' => bracketed(SegmentType::AsSet, '}')?,
+                '(' => bracketed(SegmentType::ConfedSequence, ')')?,
+                '[' => bracketed(SegmentType::ConfedSet, ']')?,
+                // A bare sequence runs up to the next bracket.
+                _ => {
+                    let end = rest.find(['{', '(', '[']).unwrap_or(rest.len());
+                    let (body, tail) = rest.split_at(end);
+                    (SegmentType::AsSequence, body, tail)
+                }
             };
             let asns = body
                 .split([' ', ','])
