@@ -38,7 +38,7 @@ use super::{
     next_hop, origin, originator_id, unknown,
 };
 use crate::wire::error::{AttrError, Treatment};
-use crate::wire::iana::{AS_TRANS, AfiSafi, AttrType, UpdateSubcode};
+use crate::wire::iana::{AfiSafi, AttrType, UpdateSubcode};
 use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 
 /// A set of attribute type codes (256 bits): which attributes an UPDATE
@@ -466,22 +466,11 @@ fn check_mandatory(out: &mut DecodedAttrs, body_nlri: bool) {
 /// AGGREGATOR and AS4_AGGREGATOR. The AS4 fields are consumed, so interned
 /// attribute sets compare equal however the path arrived.
 fn merge_as4(a: &mut PathAttrs) {
-    let mut use_as4_path = true;
-    if let Some(agg4) = a.as4_aggregator.take() {
-        match a.aggregator {
-            // "If the AGGREGATOR attribute ... contains an AS number other
-            // than AS_TRANS, then ... the AS4_AGGREGATOR and AS4_PATH
-            // attributes SHALL be ignored".
-            Some(agg) if agg.asn != u32::from(AS_TRANS) => use_as4_path = false,
-            Some(_) => a.aggregator = Some(agg4),
-            None => {}
-        }
-    }
+    let (agg, use_as4_path) = aggregator::reconcile(a.aggregator, a.as4_aggregator.take());
+    a.aggregator = agg;
     if let Some(p4) = a.as4_path.take() {
-        if use_as4_path {
-            if let Some(p) = &a.as_path {
-                a.as_path = Some(as_path::merge_as4_path(p, &p4));
-            }
+        if let (true, Some(p)) = (use_as4_path, &a.as_path) {
+            a.as_path = Some(as_path::merge_as4_path(p, &p4));
         }
     }
 }
@@ -562,7 +551,7 @@ pub(crate) fn encode_path_attrs(
         if let Some(p) = attrs.as_path.as_ref().filter(|p| p.needs_as4()) {
             as_path::encode_as4(p, buf);
         }
-        if let Some(a) = attrs.aggregator.as_ref().filter(|a| a.asn > u32::from(u16::MAX)) {
+        if let Some(a) = attrs.aggregator.as_ref().filter(|a| a.needs_as4()) {
             aggregator::encode_as4(a, buf);
         }
     }
