@@ -508,15 +508,18 @@ pub(crate) fn encode_path_attrs(
     buf: &mut BytesMut,
 ) {
     let mut unknown = attrs.unknown.iter().peekable();
-    let mut flush_below = |t: u8, buf: &mut BytesMut| {
-        while let Some(u) = unknown.next_if(|u| u.attr_type.0 < t) {
+    // Unknown attributes go between the known ones by type code; `t` is a
+    // u16 so that 256 flushes them all.
+    let mut flush_below = |t: u16, buf: &mut BytesMut| {
+        while let Some(u) = unknown.next_if(|u| u16::from(u.attr_type.0) < t) {
             unknown::encode(u, buf);
         }
     };
+    flush_below(AttrType::ORIGIN.0.into(), buf);
     if let Some(v) = &attrs.origin {
         origin::encode(v, ctx, buf);
     }
-    flush_below(AttrType::AS_PATH.0, buf);
+    flush_below(AttrType::AS_PATH.0.into(), buf);
     if let Some(v) = &attrs.as_path {
         as_path::encode(v, ctx, buf);
     }
@@ -542,7 +545,7 @@ pub(crate) fn encode_path_attrs(
     if let Some(v) = &attrs.cluster_list {
         cluster_list::encode(v, ctx, buf);
     }
-    flush_below(AttrType::EXTENDED_COMMUNITIES.0, buf);
+    flush_below(AttrType::EXTENDED_COMMUNITIES.0.into(), buf);
     ext_community::encode(&attrs.ext_communities, ctx, buf);
     if !ctx.four_octet_as {
         // RFC 6793 §4.2.2: "... if the AS_PATH contains an AS number that
@@ -555,17 +558,155 @@ pub(crate) fn encode_path_attrs(
             aggregator::encode_as4(a, buf);
         }
     }
-    flush_below(AttrType::LARGE_COMMUNITIES.0, buf);
+    flush_below(AttrType::LARGE_COMMUNITIES.0.into(), buf);
     large_community::encode(&attrs.large_communities, ctx, buf);
-    flush_below(255, buf);
-    flush_below_last(&mut unknown, buf);
+    flush_below(256, buf);
 }
 
-fn flush_below_last<'a>(
-    rest: &mut std::iter::Peekable<impl Iterator<Item = &'a super::UnknownAttr>>,
-    buf: &mut BytesMut,
-) {
-    for u in rest {
-        unknown::encode(u, buf);
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::wire::attr::{Aggregator, AsPath, Community, MpNextHop, Origin, UnknownAttr};
+    use crate::wire::nlri::Nlri;
+
+    fn new_ctx() -> DecodeCtx {
+        DecodeCtx { four_octet_as: true, ..DecodeCtx::default() }
+    }
+
+    fn types_in(block: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i + 3 <= block.len() {
+            let ext = block[i] & AttrFlags::EXTENDED_LENGTH != 0;
+            out.push(block[i + 1]);
+            let (hdr, len) = if ext {
+                (4, usize::from(u16::from_be_bytes([block[i + 2], block[i + 3]])))
+            } else {
+                (3, usize::from(block[i + 2]))
+            };
+            i += hdr + len;
+        }
+        out
+    }
+
+    fn unknown(ty: u8) -> UnknownAttr {
+        UnknownAttr {
+            flags: AttrFlags::OPTIONAL_TRANSITIVE,
+            attr_type: AttrType(ty),
+            value: Bytes::from_static(&[1]),
+        }
+    }
+
+    fn ibgp_attrs() -> PathAttrs {
+        PathAttrs {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            next_hop: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            local_pref: Some(100),
+            communities: vec![Community(0xfde9_0064)],
+            ..PathAttrs::default()
+        }
+    }
+
+    // An iBGP block as FRR sends it for a locally originated route: ORIGIN
+    // IGP, empty AS_PATH, NEXT_HOP 10.0.0.1, LOCAL_PREF 100, COMMUNITIES
+    // 65001:100.
+    const IBGP_BLOCK: &str = "40010100 400200 4003040a000001 40050400000064 c00804fde90064";
+
+    #[test]
+    fn ibgp_block_golden_decodes_and_encodes() {
+        let block = Bytes::from(hex::decode(IBGP_BLOCK.replace(' ', "")).unwrap());
+        let d = decode_attrs_for(&block, &new_ctx(), true);
+        assert_eq!(d.treatment, Treatment::Normal, "{:?}", d.errors);
+        assert_eq!(d.attrs, ibgp_attrs());
+        assert_eq!(d.attrs_seen.iter().map(|t| t.0).collect::<Vec<_>>(), [1, 2, 3, 5, 8]);
+        let mut buf = BytesMut::new();
+        encode_attrs(&d.attrs, None, None, &new_ctx(), &mut buf);
+        assert_eq!(hex::encode(&buf), IBGP_BLOCK.replace(' ', ""));
+    }
+
+    #[test]
+    fn mp_attributes_are_encoded_first_then_ascending_types() {
+        let reach = MpReach {
+            family: AfiSafi::IPV6_UNICAST,
+            next_hop: MpNextHop::Ipv6 { global: "2001:db8::1".parse().unwrap(), link_local: None },
+            nlri: vec![Nlri::new("2001:db8:1::/48".parse().unwrap())],
+        };
+        let unreach = MpUnreach { family: AfiSafi::IPV6_UNICAST, withdrawn: vec![] };
+        let attrs = PathAttrs {
+            next_hop: None,
+            unknown: vec![unknown(0), unknown(11), unknown(20), unknown(40), unknown(255)],
+            ..ibgp_attrs()
+        };
+        let mut buf = BytesMut::new();
+        encode_attrs(&attrs, Some(&reach), Some(&unreach), &new_ctx(), &mut buf);
+        assert_eq!(types_in(&buf), [14, 15, 0, 1, 2, 5, 8, 11, 20, 40, 255]);
+    }
+
+    #[test]
+    fn two_octet_peer_gets_as4_path_and_as4_aggregator() {
+        let attrs = PathAttrs {
+            as_path: Some(AsPath::from_sequence(vec![4_200_000_001])),
+            aggregator: Some(Aggregator {
+                asn: 4_200_000_001,
+                address: Ipv4Addr::new(10, 0, 0, 1),
+            }),
+            ..ibgp_attrs()
+        };
+        let old = DecodeCtx::default();
+        let mut buf = BytesMut::new();
+        encode_attrs(&attrs, None, None, &old, &mut buf);
+        assert_eq!(types_in(&buf), [1, 2, 3, 5, 7, 8, 17, 18]);
+        let d = decode_attrs_for(&buf.freeze(), &old, true);
+        assert_eq!(d.treatment, Treatment::Normal, "{:?}", d.errors);
+        assert_eq!(d.attrs, attrs, "merged back by RFC 6793 §4.2.3");
+        // A 4-octet peer gets neither.
+        let mut buf = BytesMut::new();
+        encode_attrs(&attrs, None, None, &new_ctx(), &mut buf);
+        assert_eq!(types_in(&buf), [1, 2, 3, 5, 7, 8]);
+    }
+
+    #[test]
+    fn attr_type_set_covers_all_codes() {
+        let mut s = AttrTypeSet::new();
+        assert!(s.is_empty());
+        for t in [0u8, 63, 64, 127, 128, 255] {
+            assert!(s.insert(AttrType(t)));
+            assert!(!s.insert(AttrType(t)));
+        }
+        assert_eq!(s.len(), 6);
+        assert!(s.contains(AttrType(255)) && !s.contains(AttrType(254)));
+        assert_eq!(s.iter().map(|t| t.0).collect::<Vec<_>>(), [0, 63, 64, 127, 128, 255]);
+        assert_eq!(format!("{:?}", AttrTypeSet::new()), "{}");
+    }
+
+    #[test]
+    fn first_reset_is_the_one_reported() {
+        // Unknown well-known type 99, then an overrun: the loop stops at the first.
+        let block = Bytes::from(hex::decode("40630040010a00").unwrap());
+        let d = decode_attrs(&block, &new_ctx());
+        assert_eq!(d.treatment, Treatment::SessionReset);
+        assert_eq!(d.errors.len(), 1);
+        assert_eq!(d.worst().unwrap().subcode, UpdateSubcode::UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE);
+    }
+
+    #[test]
+    fn unknown_attribute_value_is_a_slice_of_the_message() {
+        let block = Bytes::from(hex::decode("c06302010240010100").unwrap());
+        let d = decode_attrs(&block, &new_ctx());
+        let u = &d.attrs.unknown[0];
+        assert_eq!(u.value.as_ptr(), block[3..].as_ptr(), "no copy");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_blocks_never_panic(data in proptest::collection::vec(any::<u8>(), 0..128),
+                                        four: bool, ebgp: bool, body_nlri: bool) {
+            let ctx = DecodeCtx { four_octet_as: four, ebgp, ..DecodeCtx::default() };
+            let d = decode_attrs_for(&Bytes::from(data), &ctx, body_nlri);
+            prop_assert_eq!(d.treatment, d.errors.iter().map(|e| e.treatment).max().unwrap_or_default());
+        }
     }
 }
