@@ -384,7 +384,7 @@ fn dispatch(
             }
             Ok(MpDecoded::Ignored(f)) => out.ignored_families.push(f),
             Err(d) => {
-                let f = mp_reach_family(value);
+                let f = mp_reach::family_at(value);
                 out.record(ty, d, tlv, f);
             }
         },
@@ -392,16 +392,12 @@ fn dispatch(
             Ok(MpDecoded::Family(u)) => out.mp_unreach = Some(u),
             Ok(MpDecoded::Ignored(f)) => out.ignored_families.push(f),
             Err(d) => {
-                let f = mp_reach_family(value);
+                let f = mp_reach::family_at(value);
                 out.record(ty, d, tlv, f);
             }
         },
         _ => unrecognized(out, flags, ty, value, tlv, block),
     }
-}
-
-fn mp_reach_family(value: &[u8]) -> Option<AfiSafi> {
-    mp_reach::family_at(value)
 }
 
 /// RFC 4271 §5 and §6.3 for attribute types we do not know.
