@@ -161,11 +161,19 @@ fn decode_v4(data: &[u8], add_path: bool, out: &mut Vec<Nlri>) -> Result<(), Nlr
         let Some(bytes) = data.get(j + 1..j + 1 + n) else {
             return Err(NlriError::new(start, format!("/{len} prefix overruns the field")));
         };
-        let mut octets = [0u8; 4];
-        octets[..n].copy_from_slice(bytes);
+        // A fixed-size match instead of a variable-length copy: this is the
+        // innermost loop of a full-table load and a memcpy call per prefix
+        // shows up there.
+        let raw = match *bytes {
+            [] => 0,
+            [a] => u32::from_be_bytes([a, 0, 0, 0]),
+            [a, b] => u32::from_be_bytes([a, b, 0, 0]),
+            [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
+            [a, b, c, d, ..] => u32::from_be_bytes([a, b, c, d]),
+        };
         // Clear host bits: "the value of trailing bits is irrelevant" (RFC 4271 §4.3).
         let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-        let addr = Ipv4Addr::from(u32::from_be_bytes(octets) & mask);
+        let addr = Ipv4Addr::from(raw & mask);
         let net = Ipv4Net::new(addr, len).map_err(|_| NlriError::new(start, "bad length"))?;
         out.push(Nlri { prefix: IpNet::V4(net), path_id });
         i = j + 1 + n;
