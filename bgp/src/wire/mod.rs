@@ -32,6 +32,7 @@ pub mod negotiate;
 pub mod nlri;
 pub mod notification;
 pub mod open;
+pub mod pack;
 pub mod route_refresh;
 pub mod update;
 

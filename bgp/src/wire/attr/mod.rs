@@ -27,6 +27,7 @@ pub mod cluster_list;
 pub mod community;
 pub mod ext_community;
 pub mod large_community;
+pub mod list;
 pub mod local_pref;
 pub mod med;
 pub mod mp_reach;
@@ -47,7 +48,8 @@ pub use self::cluster_list::ClusterList;
 pub use self::community::Community;
 pub use self::ext_community::ExtCommunity;
 pub use self::large_community::LargeCommunity;
-pub use self::mp_reach::{MpNextHop, MpReach};
+pub use self::list::{AttrTypeSet, DecodedAttrs, decode_attrs, encode_attrs};
+pub use self::mp_reach::{MpDecoded, MpNextHop, MpReach};
 pub use self::mp_unreach::MpUnreach;
 pub use self::origin::Origin;
 pub use self::unknown::UnknownAttr;
@@ -133,6 +135,17 @@ pub(crate) fn put_attr(
     value(buf);
     debug_assert_eq!(buf.len() - start, value_len, "{attr_type} wrote a wrong length");
     let _ = before;
+}
+
+/// Patches the 2-octet length at `at` (written as a placeholder) to the
+/// number of octets that follow it. Used where a value is appended piecemeal
+/// (the UPDATE packer, the withdrawn/attribute length fields); the caller
+/// keeps what follows under 65536 octets.
+#[inline]
+pub(crate) fn patch_len(buf: &mut BytesMut, at: usize) {
+    let len = buf.len() - at - 2;
+    debug_assert!(len <= u16::MAX as usize);
+    buf[at..at + 2].copy_from_slice(&(len as u16).to_be_bytes());
 }
 
 /// The path attributes of a route, one field per attribute we understand.
