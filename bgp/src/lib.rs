@@ -5,6 +5,7 @@
 //! | module | what | I/O |
 //! |---|---|---|
 //! | [`wire`] | BGP-4 message codec (RFC 4271 §4 and its extensions) | none |
+//! | [`config`] | typed TOML configuration, validation, mesh rule, reload diff | reads the file |
 //!
 //! Later modules (FSM, RIB, sessions, daemon) follow the same rule: protocol logic is
 //! pure and tested by feeding it values; tokio tasks only move bytes and timers.
@@ -25,4 +26,5 @@
 //! - RFC 7606 revised error handling, RFC 9003 shutdown communication, RFC 4486 cease subcodes
 //! - RFC 4724/4760 End-of-RIB markers
 
+pub mod config;
 pub mod wire;
