@@ -126,6 +126,123 @@ mod tests {
         }
     }
 
+    /// Sets every key the schema has, so serialisation and the docs check
+    /// below see all of them.
+    const EVERY_KEY: &str = r#"
+        log_level = "debug"
+        control_socket = "/run/calico-bgp.ctl"
+        [node]
+        name = "n1"
+        local_as = 65010
+        ipv4 = "10.0.0.1/24"
+        ipv6 = "fd00::1/64"
+        router_id = "hash"
+        blocks = ["10.244.0.0/26"]
+        [listen]
+        addresses = ["10.0.0.1"]
+        port = 1179
+        [timers]
+        hold_time = 90
+        keepalive_time = 30
+        connect_delay = 1
+        connect_retry = 3
+        error_wait_min = 2
+        error_wait_max = 20
+        [graceful_restart]
+        enabled = false
+        restart_time = 60
+        [mesh]
+        enabled = true
+        password = "k"
+        graceful_restart_time = 30
+        [[mesh.nodes]]
+        name = "n2"
+        ipv4 = "10.0.0.2"
+        ipv6 = "fd00::2"
+        remote_as = 65011
+        port = 1179
+        [[peers]]
+        name = "p"
+        address = "10.0.0.9"
+        remote_as = 65010
+        local_as = 65010
+        port = 179
+        source_address = "10.0.0.1"
+        password_file = "/etc/k"
+        passive = true
+        multihop = 2
+        max_prefix = { limit = 10, action = "teardown", restart_after = 5 }
+        families = ["ipv4-unicast", "ipv6-unicast"]
+        add_path = "receive"
+        next_hop_mode = "self"
+        rr_client = true
+        graceful_restart = true
+        graceful_restart_time = 10
+        hold_time = 30
+        keepalive_time = 10
+        allow_local_as = 1
+        [[peers]]
+        name = "q"
+        address = "10.0.0.8"
+        remote_as = 65000
+        ttl_security = 1
+        [route_reflector]
+        enabled = true
+        cluster_id = "244.0.0.1"
+        [[ip_pools]]
+        cidr = "10.244.0.0/16"
+        ipip_mode = "CrossSubnet"
+        vxlan_mode = "Never"
+        block_size = 26
+        disable_bgp_export = true
+        [fib]
+        table = 100
+        protocol = 12
+        program_cluster_routes = "EnabledIPIPOnly"
+        tunnel_device = "tunl0"
+        merge_paths = false
+    "#;
+
+    fn keys(v: &toml::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    out.insert(k.clone());
+                    keys(v, out);
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn config_with_every_key_round_trips() {
+        let v = parse_str(EVERY_KEY).unwrap();
+        let text = toml::to_string(v.config()).unwrap();
+        assert_eq!(&from_toml(&text).unwrap(), v.config(), "{text}");
+    }
+
+    #[test]
+    fn documentation_lists_every_key() {
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
+        )
+        .unwrap();
+        let v = from_toml(EVERY_KEY).unwrap();
+        let mut all = std::collections::BTreeSet::new();
+        keys(&toml::Value::try_from(&v).unwrap(), &mut all);
+        assert!(all.len() > 50, "EVERY_KEY no longer sets every key: {all:?}");
+        for k in all {
+            // Tables are documented by their header, keys in backquotes.
+            let documented = [format!("`{k}`"), format!("[{k}]"), format!(".{k}]")];
+            assert!(
+                documented.iter().any(|d| doc.contains(d.as_str())),
+                "docs/configuration.md lacks `{k}`"
+            );
+        }
+    }
+
     #[test]
     fn minimal_file_gets_calico_and_bird_defaults() {
         let v = parse_str("[node]\nname = \"n1\"\nipv4 = \"192.168.1.2/24\"\n").unwrap();
