@@ -196,6 +196,53 @@ mod tests {
         assert!(d.changed.is_empty() && d.added.is_empty() && d.removed.is_empty());
     }
 
+    /// A node on 10.0.0.1/16 listing the mesh nodes whose bit is set in `mask`
+    /// (10.0.0.2 ..= 10.0.0.9) and the explicit peers whose bit is set in
+    /// `peers` (10.0.1.2 ..= 10.0.1.9), passive where `passive` has the bit.
+    fn config_of(mask: u8, peers: u8, passive: u8) -> ValidatedConfig {
+        let mut text = "[node]\nname = \"a\"\nipv4 = \"10.0.0.1/16\"\n".to_owned();
+        for i in 0..8u8 {
+            if mask & (1 << i) != 0 {
+                text += &format!("[[mesh.nodes]]\nname = \"m{i}\"\nipv4 = \"10.0.0.{}\"\n", i + 2);
+            }
+        }
+        for i in 0..8u8 {
+            if peers & (1 << i) != 0 {
+                text += &format!(
+                    "[[peers]]\nname = \"p{i}\"\naddress = \"10.0.1.{}\"\nremote_as = 65000\npassive = {}\n",
+                    i + 2,
+                    passive & (1 << i) != 0
+                );
+            }
+        }
+        parse_str(&text).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn diff_partitions_every_peer_exactly_once(
+            (m1, p1, f1, m2, p2, f2) in proptest::prelude::any::<(u8, u8, u8, u8, u8, u8)>()
+        ) {
+            let (old, new) = (config_of(m1, p1, f1), config_of(m2, p2, f2));
+            let d = diff(&old, &new);
+            let mut old_side: Vec<IpAddr> = d.removed.iter().map(|p| p.address)
+                .chain(d.changed.iter().map(|c| c.old.address))
+                .chain(d.unchanged.iter().copied())
+                .collect();
+            old_side.sort();
+            let mut new_side: Vec<IpAddr> = d.added.iter().map(|p| p.address)
+                .chain(d.changed.iter().map(|c| c.new.address))
+                .chain(d.unchanged.iter().copied())
+                .collect();
+            new_side.sort();
+            proptest::prop_assert_eq!(old_side, old.peers().iter().map(|p| p.address).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(new_side, new.peers().iter().map(|p| p.address).collect::<Vec<_>>());
+            // Only explicit peers present in both with a different flag change.
+            proptest::prop_assert_eq!(d.changed.len(), (p1 & p2 & (f1 ^ f2)).count_ones() as usize);
+            proptest::prop_assert!(diff(&new, &new).is_empty());
+        }
+    }
+
     #[test]
     fn pool_and_log_level_changes_are_reported_separately() {
         let old = parse_str(BASE).unwrap();

@@ -28,7 +28,7 @@ impl ConfigError {
     }
 }
 
-/// Every problem found by validation, in file order. Never empty.
+/// Every problem found by validation, grouped by section. Never empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidationErrors(pub Vec<ConfigError>);
 

@@ -16,7 +16,7 @@ use ipnet::IpNet;
 
 use super::error::{ConfigError, ValidationErrors};
 use super::model::{Config, EncapMode, Family, MaxPrefixAction, Password, SourceAddress};
-use super::peers::{EffectivePeer, PeerKind, effective_peers, keepalive_for};
+use super::peers::{EffectivePeer, PeerKind, effective_peers};
 use super::router_id::{RouterIdSpec, hashed_router_id};
 
 /// RFC 6793 §9: AS_TRANS, "a reserved 2-octet AS number".
@@ -538,13 +538,10 @@ fn check_peers(c: &mut Checker, cfg: &Config) {
         if let Some(h) = p.hold_time {
             c.hold_time(&at("hold_time"), h);
         }
+        // Without its own keepalive a peer with its own hold time uses a third
+        // of it, which is valid for any valid hold time.
         if let Some(k) = p.keepalive_time {
             c.keepalive(&at("keepalive_time"), k, hold);
-        } else if p.hold_time.is_some() {
-            let derived = keepalive_for(hold, None);
-            if hold >= 3 && derived == 0 {
-                c.err(at("hold_time"), hold, "too short for a keepalive");
-            }
         }
     }
 }
