@@ -1,0 +1,258 @@
+//! What a reload changes: the pure half of SIGHUP handling.
+//!
+//! Peers are matched by neighbor address (unique in a validated
+//! configuration). A peer whose effective settings differ in any way is
+//! `changed` and is restarted; BIRD does the same for any protocol whose
+//! configuration differs. A new router id or local AS changes every OPEN, so
+//! every surviving peer is then `changed` too. Sessions in `unchanged` stay up.
+//!
+//! Other sections only need re-evaluation, not session restarts: pools and
+//! blocks change what is exported and programmed, `fib` how routes are
+//! installed, `listen` which sockets are bound (rebound without touching
+//! established sessions, unlike BIRD where a `listen` change needs a restart).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::model::LogLevel;
+use super::peers::EffectivePeer;
+use super::validate::ValidatedConfig;
+
+/// A peer present in both configurations whose settings differ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerChange {
+    /// Settings in the running configuration.
+    pub old: EffectivePeer,
+    /// Settings in the new configuration.
+    pub new: EffectivePeer,
+}
+
+/// The difference between a running and a new configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigDiff {
+    /// Peers to start.
+    pub added: Vec<EffectivePeer>,
+    /// Peers to stop with a Cease NOTIFICATION (RFC 4486 subcode 3, Peer
+    /// De-configured).
+    pub removed: Vec<EffectivePeer>,
+    /// Peers to restart with their new settings.
+    pub changed: Vec<PeerChange>,
+    /// Addresses of peers left running as they are.
+    pub unchanged: Vec<IpAddr>,
+    /// Router id or local AS differ: every session's OPEN differs.
+    pub identity_changed: bool,
+    /// Listen addresses or port differ: rebind the listener.
+    pub listen_changed: bool,
+    /// IP pools or owned blocks differ: recompute exports and kernel routes.
+    pub routing_changed: bool,
+    /// Kernel table, protocol or programming mode differ.
+    pub fib_changed: bool,
+    /// New log level, when it differs.
+    pub log_level: Option<LogLevel>,
+    /// Control socket path differs: rebind it.
+    pub control_socket_changed: bool,
+}
+
+impl ConfigDiff {
+    /// Nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && !self.identity_changed
+            && !self.listen_changed
+            && !self.routing_changed
+            && !self.fib_changed
+            && self.log_level.is_none()
+            && !self.control_socket_changed
+    }
+}
+
+/// Computes what turning `old` into `new` requires. Lists are sorted by
+/// peer address.
+pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
+    let (o, n) = (old.config(), new.config());
+    let identity_changed = old.router_id() != new.router_id() || o.node.local_as != n.node.local_as;
+    let old_peers: BTreeMap<IpAddr, &EffectivePeer> =
+        old.peers().iter().map(|p| (p.address, p)).collect();
+    let new_peers: BTreeMap<IpAddr, &EffectivePeer> =
+        new.peers().iter().map(|p| (p.address, p)).collect();
+
+    let mut d = ConfigDiff {
+        identity_changed,
+        listen_changed: o.listen != n.listen,
+        routing_changed: o.ip_pools != n.ip_pools || o.node.blocks != n.node.blocks,
+        fib_changed: o.fib != n.fib,
+        log_level: (o.log_level != n.log_level).then_some(n.log_level),
+        control_socket_changed: o.control_socket != n.control_socket,
+        ..ConfigDiff::default()
+    };
+    for (addr, old_peer) in &old_peers {
+        match new_peers.get(addr) {
+            None => d.removed.push((*old_peer).clone()),
+            Some(new_peer) if identity_changed || new_peer != old_peer => {
+                d.changed.push(PeerChange { old: (*old_peer).clone(), new: (*new_peer).clone() })
+            }
+            Some(_) => d.unchanged.push(*addr),
+        }
+    }
+    d.added = new_peers
+        .iter()
+        .filter(|(addr, _)| !old_peers.contains_key(addr))
+        .map(|(_, p)| (*p).clone())
+        .collect();
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    const BASE: &str = r#"
+        [node]
+        name = "a"
+        ipv4 = "10.0.0.1/24"
+        [[mesh.nodes]]
+        name = "b"
+        ipv4 = "10.0.0.2"
+        [[mesh.nodes]]
+        name = "c"
+        ipv4 = "10.0.0.3"
+        [[peers]]
+        name = "tor"
+        address = "10.0.0.254"
+        remote_as = 65000
+    "#;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn identical_configs_diff_to_nothing() {
+        let a = parse_str(BASE).unwrap();
+        let d = diff(&a, &a.clone());
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(d.unchanged, [ip("10.0.0.2"), ip("10.0.0.3"), ip("10.0.0.254")]);
+    }
+
+    #[test]
+    fn added_mesh_node_starts_only_that_session() {
+        let old = parse_str(BASE).unwrap();
+        let new =
+            parse_str(&format!("{BASE}\n[[mesh.nodes]]\nname = \"d\"\nipv4 = \"10.0.0.4\"\n"))
+                .unwrap();
+        // TOML: the [[mesh.nodes]] after [[peers]] still extends mesh.nodes.
+        let d = diff(&old, &new);
+        assert_eq!(d.added.iter().map(|p| p.address).collect::<Vec<_>>(), [ip("10.0.0.4")]);
+        assert!(d.removed.is_empty() && d.changed.is_empty());
+        assert_eq!(d.unchanged.len(), 3);
+    }
+
+    #[test]
+    fn removed_peer_is_listed_for_cease() {
+        let old = parse_str(BASE).unwrap();
+        let new = parse_str(&BASE.replace("[[peers]]", "[[mesh.nodes]]").replace(
+            "name = \"tor\"\n        address = \"10.0.0.254\"\n        remote_as = 65000",
+            "name = \"d\"\n        ipv4 = \"10.0.0.4\"",
+        ))
+        .unwrap();
+        let d = diff(&old, &new);
+        assert_eq!(d.removed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["tor"]);
+        assert_eq!(d.added.len(), 1);
+    }
+
+    #[test]
+    fn changed_peer_setting_restarts_only_that_peer() {
+        let old = parse_str(BASE).unwrap();
+        let new =
+            parse_str(&BASE.replace("remote_as = 65000", "remote_as = 65000\npassive = true"))
+                .unwrap();
+        let d = diff(&old, &new);
+        assert_eq!(d.changed.len(), 1);
+        assert!(!d.changed[0].old.passive && d.changed[0].new.passive);
+        assert_eq!(d.unchanged, [ip("10.0.0.2"), ip("10.0.0.3")]);
+    }
+
+    #[test]
+    fn new_router_id_restarts_every_session() {
+        let old = parse_str(BASE).unwrap();
+        let new =
+            parse_str(&BASE.replace("name = \"a\"", "name = \"a\"\nrouter_id = \"192.0.2.1\""))
+                .unwrap();
+        let d = diff(&old, &new);
+        assert!(d.identity_changed);
+        assert_eq!(d.changed.len(), 3);
+        assert!(d.unchanged.is_empty());
+    }
+
+    #[test]
+    fn listen_change_rebinds_without_touching_sessions() {
+        let old = parse_str(BASE).unwrap();
+        let new = parse_str(&format!("[listen]\naddresses = [\"10.0.0.1\"]\n{BASE}")).unwrap();
+        let d = diff(&old, &new);
+        assert!(d.listen_changed);
+        assert!(d.changed.is_empty() && d.added.is_empty() && d.removed.is_empty());
+    }
+
+    /// A node on 10.0.0.1/16 listing the mesh nodes whose bit is set in `mask`
+    /// (10.0.0.2 ..= 10.0.0.9) and the explicit peers whose bit is set in
+    /// `peers` (10.0.1.2 ..= 10.0.1.9), passive where `passive` has the bit.
+    fn config_of(mask: u8, peers: u8, passive: u8) -> ValidatedConfig {
+        let mut text = "[node]\nname = \"a\"\nipv4 = \"10.0.0.1/16\"\n".to_owned();
+        for i in 0..8u8 {
+            if mask & (1 << i) != 0 {
+                text += &format!("[[mesh.nodes]]\nname = \"m{i}\"\nipv4 = \"10.0.0.{}\"\n", i + 2);
+            }
+        }
+        for i in 0..8u8 {
+            if peers & (1 << i) != 0 {
+                text += &format!(
+                    "[[peers]]\nname = \"p{i}\"\naddress = \"10.0.1.{}\"\nremote_as = 65000\npassive = {}\n",
+                    i + 2,
+                    passive & (1 << i) != 0
+                );
+            }
+        }
+        parse_str(&text).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn diff_partitions_every_peer_exactly_once(
+            (m1, p1, f1, m2, p2, f2) in proptest::prelude::any::<(u8, u8, u8, u8, u8, u8)>()
+        ) {
+            let (old, new) = (config_of(m1, p1, f1), config_of(m2, p2, f2));
+            let d = diff(&old, &new);
+            let mut old_side: Vec<IpAddr> = d.removed.iter().map(|p| p.address)
+                .chain(d.changed.iter().map(|c| c.old.address))
+                .chain(d.unchanged.iter().copied())
+                .collect();
+            old_side.sort();
+            let mut new_side: Vec<IpAddr> = d.added.iter().map(|p| p.address)
+                .chain(d.changed.iter().map(|c| c.new.address))
+                .chain(d.unchanged.iter().copied())
+                .collect();
+            new_side.sort();
+            proptest::prop_assert_eq!(old_side, old.peers().iter().map(|p| p.address).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(new_side, new.peers().iter().map(|p| p.address).collect::<Vec<_>>());
+            // Only explicit peers present in both with a different flag change.
+            proptest::prop_assert_eq!(d.changed.len(), (p1 & p2 & (f1 ^ f2)).count_ones() as usize);
+            proptest::prop_assert!(diff(&new, &new).is_empty());
+        }
+    }
+
+    #[test]
+    fn pool_and_log_level_changes_are_reported_separately() {
+        let old = parse_str(BASE).unwrap();
+        let new = parse_str(&format!(
+            "log_level = \"debug\"\n{BASE}\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n"
+        ))
+        .unwrap();
+        let d = diff(&old, &new);
+        assert!(d.routing_changed);
+        assert_eq!(d.log_level, Some(LogLevel::Debug));
+        assert!(!d.fib_changed && !d.listen_changed && d.changed.is_empty());
+    }
+}

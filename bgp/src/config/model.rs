@@ -1,0 +1,637 @@
+//! The configuration file as written: serde types and their defaults.
+//!
+//! Every struct refuses unknown keys (`deny_unknown_fields`), so a typo such as
+//! `hold_tme` is an error rather than a silently ignored line. Defaults follow
+//! what Calico's confd templates configure on BIRD (see
+//! `shared/reference/calico-contract.md` §1.4): AS 64512, node-to-node mesh on,
+//! hold time 240 s, keepalive a third of it, connect delay 2 s, connect retry
+//! 5 s, error wait 5 s growing to 30 s, graceful restart time 120 s, routes
+//! installed with kernel protocol 12 (`RTPROT_BIRD`).
+//!
+//! ```text
+//! log_level, control_socket
+//! [node]              name, local_as, ipv4, ipv6, router_id, blocks
+//! [listen]            addresses, port
+//! [timers]            hold_time, keepalive_time, connect_delay, connect_retry,
+//!                     error_wait_min, error_wait_max
+//! [graceful_restart]  enabled, restart_time
+//! [mesh]              enabled, password | password_file, graceful_restart_time
+//!   [[mesh.nodes]]    name, ipv4, ipv6, remote_as, port
+//! [[peers]]           name, address, remote_as, ... (see `Peer`)
+//! [route_reflector]   enabled, cluster_id
+//! [[ip_pools]]        cidr, ipip_mode, vxlan_mode, block_size, disable_bgp_export
+//! [fib]               table, protocol, program_cluster_routes, tunnel_device, merge_paths
+//! ```
+//!
+//! The types here carry no invariants: [`super::validate`] turns a [`Config`]
+//! into a [`super::ValidatedConfig`] or a list of every problem found.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
+
+use super::router_id::RouterIdSpec;
+
+/// Calico's default AS number for nodes (`BGPConfiguration.asNumber`).
+pub const DEFAULT_AS: u32 = 64512;
+/// The IANA BGP port (RFC 4271 §8.2.1: "TCP port 179").
+pub const DEFAULT_PORT: u16 = 179;
+/// BIRD's and Calico's hold time, in seconds.
+pub const DEFAULT_HOLD_TIME: u16 = 240;
+/// BIRD `connect delay time 2` from Calico's `bgp_template`.
+pub const DEFAULT_CONNECT_DELAY: u16 = 2;
+/// BIRD `connect retry time 5` from Calico's `bgp_template`.
+pub const DEFAULT_CONNECT_RETRY: u16 = 5;
+/// First step of BIRD `error wait time 5,30`.
+pub const DEFAULT_ERROR_WAIT_MIN: u16 = 5;
+/// Ceiling of BIRD `error wait time 5,30`.
+pub const DEFAULT_ERROR_WAIT_MAX: u16 = 30;
+/// BIRD's graceful restart time (Calico's default unless `maxRestartTime`).
+pub const DEFAULT_RESTART_TIME: u16 = 120;
+/// TTL used for a plain `multihop` session; BIRD's default for `multihop`
+/// without a number, which is what Calico emits for every peer.
+pub const DEFAULT_MULTIHOP_TTL: u8 = 64;
+/// `RTPROT_BIRD`: the kernel route protocol Calico's Felix expects on routes
+/// the BGP daemon installs (contract §1.3).
+pub const DEFAULT_FIB_PROTOCOL: u8 = 12;
+/// The kernel's main routing table (`RT_TABLE_MAIN`).
+pub const DEFAULT_FIB_TABLE: u32 = 254;
+/// Where the daemon's own control socket lives by default.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/var/run/calico/calico-bgp.ctl";
+
+/// The whole configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Log verbosity of the daemon.
+    #[serde(default)]
+    pub log_level: LogLevel,
+    /// Path of the control socket used by `calico-bgpctl`.
+    #[serde(default = "default_control_socket")]
+    pub control_socket: PathBuf,
+    /// This node: name, AS, addresses, router id, owned blocks.
+    pub node: Node,
+    /// Where to accept BGP connections.
+    #[serde(default)]
+    pub listen: Listen,
+    /// Session timers applied to every peer unless the peer overrides them.
+    #[serde(default)]
+    pub timers: Timers,
+    /// Graceful restart (RFC 4724) defaults.
+    #[serde(default)]
+    pub graceful_restart: GracefulRestart,
+    /// Calico's node-to-node mesh.
+    #[serde(default)]
+    pub mesh: Mesh,
+    /// Explicitly configured peers (ToR routers, route reflectors, ...).
+    #[serde(default)]
+    pub peers: Vec<Peer>,
+    /// Route-reflector mode (RFC 4456).
+    #[serde(default)]
+    pub route_reflector: RouteReflector,
+    /// Calico IP pools: what may be exported and how it is programmed.
+    #[serde(default)]
+    pub ip_pools: Vec<IpPool>,
+    /// Kernel route programming.
+    #[serde(default)]
+    pub fib: Fib,
+}
+
+fn default_control_socket() -> PathBuf {
+    PathBuf::from(DEFAULT_CONTROL_SOCKET)
+}
+
+/// Log verbosity, as understood by `tracing`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Errors and warnings.
+    Warn,
+    /// State changes (the default; BIRD's `debug { states }`).
+    #[default]
+    Info,
+    /// Per-message detail.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+impl LogLevel {
+    /// The lowercase name, as written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// This node.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Calico node name; also the input of the hashed router id.
+    pub name: String,
+    /// AS number of this node (Calico default 64512).
+    #[serde(default = "default_as")]
+    pub local_as: u32,
+    /// IPv4 address with prefix length (`Node.spec.bgp.ipv4Address`); the
+    /// prefix is the local subnet that IPIP CrossSubnet compares next hops to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<Ipv4Net>,
+    /// IPv6 address with prefix length (`Node.spec.bgp.ipv6Address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ipv6Net>,
+    /// How the BGP identifier is chosen.
+    #[serde(default)]
+    pub router_id: RouterIdSpec,
+    /// IPAM blocks affine to this node; advertised as aggregates.
+    #[serde(default)]
+    pub blocks: Vec<IpNet>,
+}
+
+fn default_as() -> u32 {
+    DEFAULT_AS
+}
+
+/// The BGP listener.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// Addresses to bind; the unspecified addresses listen everywhere
+    /// (Calico `bindMode: None`), a node address restricts (`bindMode: NodeIP`).
+    #[serde(default = "default_listen_addresses")]
+    pub addresses: Vec<IpAddr>,
+    /// TCP port (Calico `listenPort`).
+    #[serde(default = "default_port")]
+    pub port: u16,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen { addresses: default_listen_addresses(), port: DEFAULT_PORT }
+    }
+}
+
+fn default_listen_addresses() -> Vec<IpAddr> {
+    vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V6(Ipv6Addr::UNSPECIFIED)]
+}
+
+fn default_port() -> u16 {
+    DEFAULT_PORT
+}
+
+/// Session timers, in seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timers {
+    /// Hold time offered in OPEN: 0 (no keepalives) or 3-65535.
+    #[serde(default = "default_hold_time")]
+    pub hold_time: u16,
+    /// Keepalive interval; a third of the hold time when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_time: Option<u16>,
+    /// Delay before the first connection attempt after a peer starts.
+    #[serde(default = "default_connect_delay")]
+    pub connect_delay: u16,
+    /// ConnectRetry timer (RFC 4271 §8.2.2).
+    #[serde(default = "default_connect_retry")]
+    pub connect_retry: u16,
+    /// First wait after a session error.
+    #[serde(default = "default_error_wait_min")]
+    pub error_wait_min: u16,
+    /// The wait after repeated errors doubles up to this value.
+    #[serde(default = "default_error_wait_max")]
+    pub error_wait_max: u16,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            hold_time: DEFAULT_HOLD_TIME,
+            keepalive_time: None,
+            connect_delay: DEFAULT_CONNECT_DELAY,
+            connect_retry: DEFAULT_CONNECT_RETRY,
+            error_wait_min: DEFAULT_ERROR_WAIT_MIN,
+            error_wait_max: DEFAULT_ERROR_WAIT_MAX,
+        }
+    }
+}
+
+fn default_hold_time() -> u16 {
+    DEFAULT_HOLD_TIME
+}
+fn default_connect_delay() -> u16 {
+    DEFAULT_CONNECT_DELAY
+}
+fn default_connect_retry() -> u16 {
+    DEFAULT_CONNECT_RETRY
+}
+fn default_error_wait_min() -> u16 {
+    DEFAULT_ERROR_WAIT_MIN
+}
+fn default_error_wait_max() -> u16 {
+    DEFAULT_ERROR_WAIT_MAX
+}
+
+/// Graceful restart (RFC 4724) defaults for all peers.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GracefulRestart {
+    /// Advertise the capability and keep routes across a peer's restart.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Restart Time advertised, seconds (12 bits on the wire: 0-4095).
+    #[serde(default = "default_restart_time")]
+    pub restart_time: u16,
+}
+
+impl Default for GracefulRestart {
+    fn default() -> Self {
+        GracefulRestart { enabled: true, restart_time: DEFAULT_RESTART_TIME }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_restart_time() -> u16 {
+    DEFAULT_RESTART_TIME
+}
+
+/// A TCP MD5 key (RFC 2385). `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// Calico's node-to-node mesh: an iBGP (or per-node-AS) session to every
+/// other listed node, one per address family both ends have.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mesh {
+    /// `nodeToNodeMeshEnabled`; skipped anyway on a route reflector.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// `nodeMeshPassword`, inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Password>,
+    /// `nodeMeshPassword`, read from a file when the daemon starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// `nodeMeshMaxRestartTime`; the global restart time when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graceful_restart_time: Option<u16>,
+    /// The other nodes of the cluster.
+    #[serde(default)]
+    pub nodes: Vec<MeshNode>,
+}
+
+impl Default for Mesh {
+    fn default() -> Self {
+        Mesh {
+            enabled: true,
+            password: None,
+            password_file: None,
+            graceful_restart_time: None,
+            nodes: Vec::new(),
+        }
+    }
+}
+
+/// Another Calico node, peered with over each family both nodes have.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshNode {
+    /// Its Calico node name.
+    pub name: String,
+    /// Its IPv4 address (no prefix length).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<Ipv4Addr>,
+    /// Its IPv6 address (no prefix length).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ipv6Addr>,
+    /// Its AS when it overrides the cluster's; `node.local_as` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_as: Option<u32>,
+    /// Its BGP port when it overrides `listen.port` (per-node `listenPort`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// An explicitly configured peer (Calico `BGPPeer`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peer {
+    /// Name used in logs and `show peers`.
+    pub name: String,
+    /// The neighbor address.
+    pub address: IpAddr,
+    /// Its AS; equal to the local AS makes the session iBGP.
+    pub remote_as: u32,
+    /// Per-session local AS (Calico `localASNumber`); `node.local_as` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_as: Option<u32>,
+    /// The neighbor's TCP port.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Local address of the TCP connection.
+    #[serde(default)]
+    pub source_address: SourceAddress,
+    /// TCP MD5 key, inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Password>,
+    /// TCP MD5 key, read from a file when the daemon starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// Never dial; only accept the peer's connection.
+    #[serde(default)]
+    pub passive: bool,
+    /// GTSM (RFC 5082): the peer is at most this many hops away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_security: Option<u8>,
+    /// Outgoing TTL of a multihop session; 64 (BIRD's `multihop`) when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multihop: Option<u8>,
+    /// Limit on prefixes accepted from the peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prefix: Option<MaxPrefix>,
+    /// Address families; the family of `address` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub families: Option<Vec<Family>>,
+    /// ADD-PATH (RFC 7911) directions; Calico sets `add paths on` (both).
+    #[serde(default)]
+    pub add_path: AddPath,
+    /// Next hop in routes sent to this peer.
+    #[serde(default)]
+    pub next_hop_mode: NextHopMode,
+    /// Treat the peer as a route-reflector client (RFC 4456).
+    #[serde(default)]
+    pub rr_client: bool,
+    /// Graceful restart on this session; `graceful_restart.enabled` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graceful_restart: Option<bool>,
+    /// Restart time for this session (Calico `maxRestartTime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graceful_restart_time: Option<u16>,
+    /// Hold time for this session; `timers.hold_time` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_time: Option<u16>,
+    /// Keepalive for this session (Calico `keepaliveTime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_time: Option<u16>,
+    /// Accept routes with our AS in the path up to this many times
+    /// (Calico `numAllowedLocalASNumbers`).
+    #[serde(default)]
+    pub allow_local_as: u8,
+}
+
+/// Where the local end of a session is bound (Calico `sourceAddress`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum SourceAddress {
+    /// `"node-ip"`: the node address of the peer's family (Calico `UseNodeIP`).
+    #[default]
+    NodeIp,
+    /// `"none"`: let the kernel choose.
+    None,
+    /// A literal address.
+    Address(IpAddr),
+}
+
+impl TryFrom<String> for SourceAddress {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "node-ip" => Ok(SourceAddress::NodeIp),
+            "none" => Ok(SourceAddress::None),
+            other => other.parse().map(SourceAddress::Address).map_err(|_| {
+                format!("source_address `{other}`: expected \"node-ip\", \"none\" or an IP address")
+            }),
+        }
+    }
+}
+
+impl From<SourceAddress> for String {
+    fn from(s: SourceAddress) -> String {
+        match s {
+            SourceAddress::NodeIp => "node-ip".to_owned(),
+            SourceAddress::None => "none".to_owned(),
+            SourceAddress::Address(a) => a.to_string(),
+        }
+    }
+}
+
+/// The prefix limit of a peer.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPrefix {
+    /// Largest number of prefixes accepted.
+    pub limit: u32,
+    /// What happens above the limit.
+    #[serde(default)]
+    pub action: MaxPrefixAction,
+    /// With `teardown`: restart the session after this many seconds; stay
+    /// down until a reload when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_after: Option<u16>,
+}
+
+/// Reaction to a peer exceeding its prefix limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaxPrefixAction {
+    /// Log and keep going.
+    Warn,
+    /// Send Cease / Maximum Number of Prefixes Reached (RFC 4486) and close.
+    #[default]
+    Teardown,
+}
+
+/// An address family carried on a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+pub enum Family {
+    /// AFI 1 / SAFI 1.
+    #[serde(rename = "ipv4-unicast")]
+    Ipv4Unicast,
+    /// AFI 2 / SAFI 1.
+    #[serde(rename = "ipv6-unicast")]
+    Ipv6Unicast,
+}
+
+impl Family {
+    /// The family of an address.
+    pub fn of(addr: IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::Ipv4Unicast,
+            IpAddr::V6(_) => Family::Ipv6Unicast,
+        }
+    }
+
+    /// The name used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Ipv4Unicast => "ipv4-unicast",
+            Family::Ipv6Unicast => "ipv6-unicast",
+        }
+    }
+}
+
+/// ADD-PATH directions (RFC 7911 §4 Send/Receive field).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddPath {
+    /// Not advertised.
+    Off,
+    /// Willing to receive several paths.
+    Receive,
+    /// Willing to send several paths.
+    Send,
+    /// Both (BIRD `add paths on`, what Calico configures).
+    #[default]
+    Both,
+}
+
+/// Next hop in routes sent to a peer (Calico `nextHopMode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NextHopMode {
+    /// RFC 4271 §5.1.3 default: self towards eBGP, unchanged towards iBGP.
+    #[default]
+    Auto,
+    /// Always our address (BIRD `next hop self`).
+    #[serde(rename = "self")]
+    SelfAddr,
+    /// Never rewritten (BIRD `next hop keep`).
+    Keep,
+}
+
+/// Route-reflector mode (RFC 4456).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteReflector {
+    /// This node reflects routes between its `rr_client` peers and others.
+    #[serde(default)]
+    pub enabled: bool,
+    /// CLUSTER_ID (Calico `routeReflectorClusterID`); the router id when unset
+    /// (RFC 4456 §7: a lone reflector's CLUSTER_ID is its BGP Identifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+/// A Calico IP pool, reduced to what routing needs.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpPool {
+    /// The pool's prefix.
+    pub cidr: IpNet,
+    /// IPIP encapsulation; decides `tunl0` programming.
+    #[serde(default)]
+    pub ipip_mode: EncapMode,
+    /// VXLAN encapsulation; VXLAN routes are Felix's, never programmed here.
+    #[serde(default)]
+    pub vxlan_mode: EncapMode,
+    /// Length of the per-node blocks (26 for IPv4, 122 for IPv6 when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_size: Option<u8>,
+    /// Do not advertise the pool's routes (Calico `disableBGPExport`).
+    #[serde(default)]
+    pub disable_bgp_export: bool,
+}
+
+impl IpPool {
+    /// Block length in effect: the configured one or Calico's default.
+    pub fn effective_block_size(&self) -> u8 {
+        self.block_size.unwrap_or(match self.cidr {
+            IpNet::V4(_) => 26,
+            IpNet::V6(_) => 122,
+        })
+    }
+}
+
+/// An IP pool encapsulation mode, spelled as in Calico's `IPPool`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum EncapMode {
+    /// No encapsulation.
+    #[default]
+    #[serde(alias = "never")]
+    Never,
+    /// Always encapsulate.
+    #[serde(alias = "always")]
+    Always,
+    /// Encapsulate only towards next hops outside the node's subnet.
+    #[serde(alias = "cross-subnet")]
+    CrossSubnet,
+}
+
+/// Kernel route programming.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fib {
+    /// Routing table id (254 = main).
+    #[serde(default = "default_fib_table")]
+    pub table: u32,
+    /// `rtm_protocol` tag on installed routes (12 = `RTPROT_BIRD`, which Felix expects).
+    #[serde(default = "default_fib_protocol")]
+    pub protocol: u8,
+    /// Which pool routes are programmed here rather than by Felix
+    /// (`BGPConfiguration.programClusterRoutes`).
+    #[serde(default)]
+    pub program_cluster_routes: ProgramClusterRoutes,
+    /// Interface of IPIP routes.
+    #[serde(default = "default_tunnel_device")]
+    pub tunnel_device: String,
+    /// Install equal-cost paths as one multipath route (BIRD `merge paths on`).
+    #[serde(default = "yes")]
+    pub merge_paths: bool,
+}
+
+impl Default for Fib {
+    fn default() -> Self {
+        Fib {
+            table: DEFAULT_FIB_TABLE,
+            protocol: DEFAULT_FIB_PROTOCOL,
+            program_cluster_routes: ProgramClusterRoutes::default(),
+            tunnel_device: default_tunnel_device(),
+            merge_paths: true,
+        }
+    }
+}
+
+fn default_fib_table() -> u32 {
+    DEFAULT_FIB_TABLE
+}
+fn default_fib_protocol() -> u8 {
+    DEFAULT_FIB_PROTOCOL
+}
+fn default_tunnel_device() -> String {
+    "tunl0".to_owned()
+}
+
+/// `programClusterRoutes`, spelled as in Calico's API.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ProgramClusterRoutes {
+    /// Program every non-VXLAN pool (Calico v3.32 default, BIRD's behaviour).
+    #[default]
+    Enabled,
+    /// Program no pool routes; Felix owns them.
+    Disabled,
+    /// Program only IPIP pools.
+    #[serde(rename = "EnabledIPIPOnly")]
+    EnabledIpipOnly,
+    /// Program only unencapsulated pools (Calico master default).
+    EnabledNoEncapOnly,
+}

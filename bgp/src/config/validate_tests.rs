@@ -1,0 +1,427 @@
+//! Validation rules, one test per rule, each checking the key path named.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::config::{LoadError, from_toml, parse_str};
+
+const NODE: &str = "[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\n";
+
+/// Validation errors of `NODE` followed by `rest`.
+fn errors(rest: &str) -> ValidationErrors {
+    errors_of(&format!("{NODE}{rest}"))
+}
+
+fn errors_of(text: &str) -> ValidationErrors {
+    match parse_str(text) {
+        Err(LoadError::Invalid { errors, .. }) => errors,
+        Err(e) => panic!("not a validation error: {e}"),
+        Ok(v) => panic!("accepted: {v:?}"),
+    }
+}
+
+fn valid(rest: &str) -> ValidatedConfig {
+    parse_str(&format!("{NODE}{rest}")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn assert_error(errs: &ValidationErrors, path: &str, needle: &str) {
+    let e = errs.errors().iter().find(|e| e.path == path);
+    let e = e.unwrap_or_else(|| panic!("no error at {path}: {errs}"));
+    assert!(e.to_string().contains(needle), "{e} lacks {needle:?}");
+}
+
+fn peer(i: usize, addr: &str, extra: &str) -> String {
+    format!("[[peers]]\nname = \"p{i}\"\naddress = \"{addr}\"\nremote_as = 65000\n{extra}\n")
+}
+
+#[test]
+fn hold_time_of_two_seconds_is_refused_naming_the_key() {
+    let errs = errors("[timers]\nhold_time = 2\n");
+    assert_error(&errs, "timers.hold_time", "at least 3");
+    assert_eq!(errs.errors()[0].to_string().split(':').next(), Some("timers.hold_time = 2"));
+}
+
+#[test]
+fn hold_time_zero_is_allowed_and_disables_keepalives() {
+    let v = valid("[timers]\nhold_time = 0\n");
+    assert_eq!(v.config().timers.hold_time, 0);
+    let errs = errors("[timers]\nhold_time = 0\nkeepalive_time = 10\n");
+    assert_error(&errs, "timers.keepalive_time", "never sent");
+}
+
+#[test]
+fn keepalive_not_shorter_than_hold_time_is_refused() {
+    assert_error(
+        &errors("[timers]\nhold_time = 9\nkeepalive_time = 9\n"),
+        "timers.keepalive_time",
+        "1-8",
+    );
+    let errs = errors(&peer(0, "10.0.0.9", "hold_time = 6\nkeepalive_time = 6"));
+    assert_error(&errs, "peers[0].keepalive_time", "1-5");
+}
+
+#[test]
+fn per_peer_hold_time_of_one_is_refused() {
+    assert_error(&errors(&peer(0, "10.0.0.9", "hold_time = 1")), "peers[0].hold_time", "RFC 4271");
+}
+
+#[test]
+fn as_zero_and_as_trans_are_refused() {
+    let errs = errors_of("[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\nlocal_as = 0\n");
+    assert_error(&errs, "node.local_as", "RFC 7607");
+    let errs = errors(&peer(0, "10.0.0.9", "").replace("65000", "23456"));
+    assert_error(&errs, "peers[0].remote_as", "AS_TRANS");
+    let errs = errors(&peer(0, "10.0.0.9", "local_as = 65535"));
+    assert_error(&errs, "peers[0].local_as", "RFC 7300");
+}
+
+#[test]
+fn duplicate_peer_addresses_are_refused() {
+    let errs = errors(&format!(
+        "{}{}{}",
+        peer(0, "10.0.0.9", ""),
+        peer(1, "10.0.0.8", ""),
+        peer(2, "10.0.0.9", "")
+    ));
+    assert_error(&errs, "peers[2].address", "duplicate of peers[0]");
+    assert_eq!(errs.errors().len(), 1);
+}
+
+#[test]
+fn duplicate_peer_names_are_refused() {
+    let text = format!("{}{}", peer(0, "10.0.0.9", ""), peer(0, "10.0.0.8", ""));
+    assert_error(&errors(&text), "peers[1].name", "duplicate");
+}
+
+#[test]
+fn peer_at_own_address_is_refused() {
+    assert_error(&errors(&peer(0, "10.0.0.1", "")), "peers[0].address", "own address");
+}
+
+#[test]
+fn mesh_node_equal_to_self_is_refused() {
+    let errs = errors("[[mesh.nodes]]\nname = \"n1\"\nipv4 = \"10.0.0.7\"\n");
+    assert_error(&errs, "mesh.nodes[0].name", "is this node");
+    let errs = errors("[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.1\"\n");
+    assert_error(&errs, "mesh.nodes[0].ipv4", "own address");
+}
+
+#[test]
+fn duplicate_mesh_nodes_are_refused() {
+    let errs = errors(
+        "[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.2\"\n[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.2\"\n",
+    );
+    assert_error(&errs, "mesh.nodes[1].name", "duplicate of mesh.nodes[0]");
+    assert_error(&errs, "mesh.nodes[1].ipv4", "duplicate of mesh.nodes[0]");
+}
+
+#[test]
+fn mesh_node_without_address_is_refused() {
+    assert_error(&errors("[[mesh.nodes]]\nname = \"n2\"\n"), "mesh.nodes[0].ipv4", "needs ipv4");
+}
+
+#[test]
+fn router_id_equal_to_a_mesh_node_address_is_refused() {
+    let errs = errors_of(
+        "[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\nrouter_id = \"10.0.0.2\"\n[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.2\"\n",
+    );
+    assert_error(&errs, "node.router_id", "mesh.nodes[0].ipv4");
+}
+
+#[test]
+fn password_and_password_file_both_set_are_refused() {
+    let errs = errors(&peer(0, "10.0.0.9", "password = \"k\"\npassword_file = \"/etc/k\""));
+    assert_error(&errs, "peers[0].password", "both set");
+    let errs = errors("[mesh]\npassword = \"k\"\npassword_file = \"/etc/k\"\n");
+    assert_error(&errs, "mesh.password", "both set");
+}
+
+#[test]
+fn overlong_md5_key_is_refused_without_printing_it() {
+    let key = "x".repeat(81);
+    let errs = errors(&peer(0, "10.0.0.9", &format!("password = \"{key}\"")));
+    assert_error(&errs, "peers[0].password", "1-80 bytes");
+    assert!(!errs.to_string().contains(&key));
+}
+
+#[test]
+fn ttl_security_with_multihop_is_refused() {
+    let errs = errors(&peer(0, "10.0.0.9", "ttl_security = 1\nmultihop = 2"));
+    assert_error(&errs, "peers[0].ttl_security", "GTSM");
+}
+
+#[test]
+fn zero_ttl_values_are_refused() {
+    assert_error(
+        &errors(&peer(0, "10.0.0.9", "ttl_security = 0")),
+        "peers[0].ttl_security",
+        "1-255",
+    );
+    assert_error(&errors(&peer(0, "10.0.0.9", "multihop = 0")), "peers[0].multihop", "1-255");
+}
+
+#[test]
+fn max_prefix_restart_with_warn_action_is_refused() {
+    let errs = errors(&peer(
+        0,
+        "10.0.0.9",
+        "max_prefix = { limit = 100, action = \"warn\", restart_after = 60 }",
+    ));
+    assert_error(&errs, "peers[0].max_prefix.restart_after", "teardown");
+    let errs = errors(&peer(0, "10.0.0.9", "max_prefix = { limit = 0 }"));
+    assert_error(&errs, "peers[0].max_prefix.limit", "1-4294967295");
+}
+
+#[test]
+fn ipv6_peer_without_node_ipv6_is_refused() {
+    let errs = errors(&peer(0, "fd00::9", ""));
+    assert_error(&errs, "peers[0].source_address", "node.ipv6 is not set");
+    assert_error(&errs, "peers[0].address", "needs node.ipv6");
+}
+
+#[test]
+fn family_without_matching_node_address_is_refused() {
+    let errs = errors(&peer(0, "10.0.0.9", "families = [\"ipv4-unicast\", \"ipv6-unicast\"]"));
+    assert_error(&errs, "peers[0].families[1]", "needs node.ipv6");
+    let errs = errors(&peer(0, "10.0.0.9", "families = []"));
+    assert_error(&errs, "peers[0].families", "allowed");
+}
+
+#[test]
+fn source_address_of_other_family_is_refused() {
+    let errs = errors(&peer(0, "10.0.0.9", "source_address = \"fd00::1\""));
+    assert_error(&errs, "peers[0].source_address", "family");
+}
+
+#[test]
+fn rr_client_without_route_reflector_mode_is_refused() {
+    assert_error(
+        &errors(&peer(0, "10.0.0.9", "rr_client = true").replace("65000", "64512")),
+        "peers[0].rr_client",
+        "route_reflector.enabled",
+    );
+}
+
+#[test]
+fn ebgp_rr_client_is_refused() {
+    let errs = errors(&format!(
+        "{}[route_reflector]\nenabled = true\n",
+        peer(0, "10.0.0.9", "rr_client = true")
+    ));
+    assert_error(&errs, "peers[0].rr_client", "iBGP");
+}
+
+#[test]
+fn cluster_id_set_without_route_reflector_mode_is_refused() {
+    let errs = errors("[route_reflector]\ncluster_id = \"1.0.0.1\"\n");
+    assert_error(&errs, "route_reflector.cluster_id", "route_reflector.enabled");
+}
+
+#[test]
+fn route_reflector_cluster_id_defaults_to_router_id() {
+    let v = valid("[route_reflector]\nenabled = true\n");
+    assert_eq!(v.cluster_id(), Some("10.0.0.1".parse().unwrap()));
+    let v = valid("[route_reflector]\nenabled = true\ncluster_id = \"244.0.0.1\"\n");
+    assert_eq!(v.cluster_id(), Some("244.0.0.1".parse().unwrap()));
+}
+
+#[test]
+fn route_reflector_with_mesh_nodes_warns_that_mesh_is_skipped() {
+    let v = valid(
+        "[route_reflector]\nenabled = true\n[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.2\"\n",
+    );
+    assert!(v.peers().is_empty());
+    assert_eq!(v.warnings()[0].path, "mesh.enabled");
+}
+
+#[test]
+fn router_id_zero_is_refused() {
+    let errs =
+        errors_of("[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\nrouter_id = \"0.0.0.0\"\n");
+    assert_error(&errs, "node.router_id", "non-zero");
+}
+
+#[test]
+fn router_id_from_missing_ipv4_is_refused() {
+    let errs = errors_of("[node]\nname = \"n1\"\nipv6 = \"fd00::1/64\"\n");
+    assert_error(&errs, "node.router_id", "\"hash\"");
+}
+
+#[test]
+fn ipv6_only_node_may_hash_its_router_id() {
+    let v =
+        parse_str("[node]\nname = \"n1\"\nipv6 = \"fd00::1/64\"\nrouter_id = \"hash\"\n").unwrap();
+    assert_eq!(v.router_id(), hashed_router_id("n1"));
+}
+
+#[test]
+fn node_without_addresses_is_refused() {
+    let errs = errors_of("[node]\nname = \"n1\"\nrouter_id = \"hash\"\n");
+    assert_error(&errs, "node.ipv4", "node.ipv6");
+}
+
+#[test]
+fn empty_node_name_is_refused() {
+    let errs = errors_of("[node]\nname = \"\"\nipv4 = \"10.0.0.1/24\"\n");
+    assert_error(&errs, "node.name", "non-empty");
+}
+
+#[test]
+fn pool_with_ipip_and_vxlan_is_refused() {
+    let errs = errors(
+        "[[ip_pools]]\ncidr = \"10.244.0.0/16\"\nipip_mode = \"Always\"\nvxlan_mode = \"CrossSubnet\"\n",
+    );
+    assert_error(&errs, "ip_pools[0].vxlan_mode", "not both");
+}
+
+#[test]
+fn ipip_on_ipv6_pool_is_refused() {
+    let errs = errors("[[ip_pools]]\ncidr = \"fd10::/48\"\nipip_mode = \"Always\"\n");
+    assert_error(&errs, "ip_pools[0].ipip_mode", "IPv4-only");
+}
+
+#[test]
+fn pool_with_host_bits_is_refused_with_a_suggestion() {
+    let errs = errors("[[ip_pools]]\ncidr = \"10.244.1.0/16\"\n");
+    assert_error(&errs, "ip_pools[0].cidr", "10.244.0.0/16");
+}
+
+#[test]
+fn overlapping_pools_are_refused() {
+    let errs = errors(
+        "[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n[[ip_pools]]\ncidr = \"10.244.128.0/17\"\n",
+    );
+    assert_error(&errs, "ip_pools[1].cidr", "overlaps ip_pools[0]");
+}
+
+#[test]
+fn block_size_shorter_than_pool_is_refused() {
+    let errs = errors("[[ip_pools]]\ncidr = \"10.244.0.0/24\"\nblock_size = 22\n");
+    assert_error(&errs, "ip_pools[0].block_size", "24-32");
+}
+
+#[test]
+fn cross_subnet_pool_needs_node_ipv4() {
+    let errs = errors_of(
+        "[node]\nname = \"n1\"\nipv6 = \"fd00::1/64\"\nrouter_id = \"hash\"\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\nipip_mode = \"CrossSubnet\"\n",
+    );
+    assert_error(&errs, "ip_pools[0].ipip_mode", "node.ipv4");
+}
+
+#[test]
+fn cross_subnet_with_host_route_subnet_warns() {
+    let v = parse_str("[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/32\"\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\nipip_mode = \"cross-subnet\"\n").unwrap();
+    assert_eq!(v.warnings()[0].path, "node.ipv4");
+}
+
+#[test]
+fn block_outside_every_pool_is_refused() {
+    let errs = errors_of(&format!(
+        "{NODE}blocks = [\"10.245.0.0/26\"]\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n"
+    ));
+    assert_error(&errs, "node.blocks[0]", "outside every ip_pools cidr (10.244.0.0/16)");
+}
+
+#[test]
+fn block_of_unusual_size_warns() {
+    let v = parse_str(&format!(
+        "{NODE}blocks = [\"10.244.0.0/24\"]\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n"
+    ))
+    .unwrap();
+    assert_eq!(v.warnings()[0].path, "node.blocks[0]");
+}
+
+#[test]
+fn fib_protocol_reserved_by_kernel_or_felix_is_refused() {
+    assert_error(&errors("[fib]\nprotocol = 2\n"), "fib.protocol", "kernel");
+    assert_error(&errors("[fib]\nprotocol = 80\n"), "fib.protocol", "Felix");
+    assert_error(&errors("[fib]\ntable = 255\n"), "fib.table", "local");
+    assert_error(
+        &errors("[fib]\ntunnel_device = \"a-very-long-interface\"\n"),
+        "fib.tunnel_device",
+        "1-15",
+    );
+}
+
+#[test]
+fn restart_time_beyond_twelve_bits_is_refused() {
+    assert_error(
+        &errors("[graceful_restart]\nrestart_time = 4096\n"),
+        "graceful_restart.restart_time",
+        "0-4095",
+    );
+}
+
+#[test]
+fn listen_port_zero_and_duplicate_addresses_are_refused() {
+    let errs = errors_of(&format!("[listen]\nport = 0\naddresses = [\"::\", \"::\"]\n{NODE}"));
+    assert_error(&errs, "listen.port", "1-65535");
+    assert_error(&errs, "listen.addresses[1]", "duplicate");
+}
+
+#[test]
+fn error_wait_min_above_max_is_refused() {
+    assert_error(
+        &errors("[timers]\nerror_wait_min = 40\n"),
+        "timers.error_wait_min",
+        "error_wait_max (30)",
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let errs = errors(&format!(
+        "[timers]\nhold_time = 1\n[route_reflector]\ncluster_id = \"1.1.1.1\"\n{}{}",
+        peer(0, "10.0.0.9", "ttl_security = 1\nmultihop = 3"),
+        peer(1, "10.0.0.9", "")
+    ));
+    for path in [
+        "timers.hold_time",
+        "peers[0].ttl_security",
+        "peers[1].address",
+        "route_reflector.cluster_id",
+    ] {
+        assert!(errs.has_path(path), "{path} missing from {errs}");
+    }
+    assert_eq!(errs.errors().len(), 4, "{errs}");
+}
+
+#[test]
+fn summary_names_node_and_counts_sessions() {
+    let v = valid(&format!(
+        "[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.2\"\n{}",
+        peer(0, "10.0.0.254", "")
+    ));
+    assert_eq!(
+        v.summary().to_string(),
+        "node n1 AS 64512 router-id 10.0.0.1: 2 peers (1 mesh, 1 explicit, 1 passive), \
+         0 pools, 0 blocks, listen 0.0.0.0:179 [::]:179"
+    );
+}
+
+proptest! {
+    #[test]
+    fn hold_time_is_accepted_exactly_when_zero_or_at_least_three(hold in any::<u16>()) {
+        let text = format!("{NODE}[timers]\nhold_time = {hold}\n");
+        let ok = parse_str(&text).is_ok();
+        prop_assert_eq!(ok, hold == 0 || hold >= 3);
+    }
+
+    #[test]
+    fn validation_never_panics_on_arbitrary_numbers(
+        asn in any::<u32>(), hold in any::<u16>(), ka in any::<u16>(), port in any::<u16>(),
+        ttl in any::<u8>(), gr in any::<u16>(), proto in any::<u8>(), table in any::<u32>(),
+    ) {
+        let text = format!(
+            "{NODE}[timers]\nhold_time = {hold}\nkeepalive_time = {ka}\n[graceful_restart]\nrestart_time = {gr}\n\
+             [fib]\nprotocol = {proto}\ntable = {table}\n{}",
+            peer(0, "10.0.0.9", &format!("remote_as = {asn}\nport = {port}\nmultihop = {ttl}")).replace("remote_as = 65000\n", "")
+        );
+        let cfg = from_toml(&text).unwrap();
+        if let Err(errs) = validate(cfg) {
+            for e in errs.errors() {
+                prop_assert!(!e.path.is_empty() && !e.message.is_empty());
+            }
+        }
+    }
+}
