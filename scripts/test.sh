@@ -47,6 +47,9 @@ if [ "$FUZZ_SECONDS" != 0 ] && [ -d bgp/fuzz ]; then
     )
 fi
 
+step "rustdoc (broken links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --locked --no-deps
+
 step "doc tests"
 cargo test --workspace --locked --doc
 

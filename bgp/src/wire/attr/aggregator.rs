@@ -50,7 +50,7 @@ impl fmt::Display for Aggregator {
 
 /// Decodes an AGGREGATOR value: 8 octets with a NEW peer, 6 with an OLD one.
 ///
-/// RFC 7606 §7.7: "The error handling of [RFC4271] is revised as follows:
+/// RFC 7606 §7.7: "The error handling of RFC 4271 is revised as follows:
 /// The attribute is considered malformed if its length is not 6 (when the
 /// 4-octet AS number capability is not advertised to, or not received from,
 /// the peer) or 8 (otherwise). An UPDATE message with a malformed AGGREGATOR
@@ -127,7 +127,7 @@ pub fn encode_as4(v: &Aggregator, buf: &mut BytesMut) {
 /// "If the AGGREGATOR attribute ... carries an AS number other than
 /// AS_TRANS, then ... the AS4_AGGREGATOR attribute and the AS4_PATH
 /// attribute SHALL be ignored"; when it carries AS_TRANS, "the AS4_AGGREGATOR
-/// attribute ... [is] used" in its place.
+/// attribute ... (is) used" in its place.
 pub fn reconcile(
     aggregator: Option<Aggregator>,
     as4: Option<Aggregator>,

@@ -110,7 +110,7 @@ impl FromStr for Community {
 
 /// Decodes a COMMUNITIES value. Order and duplicates are kept as received.
 ///
-/// RFC 7606 §7.8: "The error handling of [RFC1997] is revised as follows:
+/// RFC 7606 §7.8: "The error handling of RFC 1997 is revised as follows:
 /// The Community attribute SHALL be considered malformed if its length is
 /// not a non-zero multiple of 4 ... SHALL be handled using the approach of
 /// "treat-as-withdraw"."

@@ -233,7 +233,7 @@ impl fmt::Display for ExtCommunity {
 
 /// Decodes an EXTENDED_COMMUNITIES value. Order and duplicates are kept.
 ///
-/// RFC 7606 §7.14: "The error handling of [RFC4360] is revised as follows:
+/// RFC 7606 §7.14: "The error handling of RFC 4360 is revised as follows:
 /// The Extended Communities attribute SHALL be considered malformed if its
 /// length is not a non-zero multiple of 8 ... SHALL be handled using the
 /// approach of "treat-as-withdraw"."

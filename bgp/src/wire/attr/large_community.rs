@@ -68,7 +68,7 @@ impl FromStr for LargeCommunity {
 
 /// Decodes a LARGE_COMMUNITY value, dropping duplicates (first one kept).
 ///
-/// RFC 8092 §6: "The error handling of this attribute follows [RFC7606]. A
+/// RFC 8092 §6: "The error handling of this attribute follows RFC 7606. A
 /// Large Communities attribute SHALL be considered malformed if the length
 /// ... is zero or is not a multiple of twelve" (treat-as-withdraw, as RFC
 /// 7606 §7.8 for COMMUNITIES). RFC 8092 §5: "duplicate BGP Large Community
