@@ -1,11 +1,14 @@
 //! `tcpdump` inside a namespace, writing BGP traffic to a pcap.
 //!
-//! `-U` writes each packet as it arrives, `-Z root` keeps the file owned by root
-//! (tcpdump otherwise drops to user `tcpdump`), the filter keeps only `tcp port 179`.
+//! `--immediate-mode` hands each packet to tcpdump at once (otherwise libpcap holds
+//! up to a second of packets in the kernel ring, and SIGTERM loses them: observed,
+//! the last UPDATEs and the NOTIFICATION were missing), `-U` writes each packet as
+//! it arrives, `-Z root` keeps the file owned by root (tcpdump otherwise drops to
+//! user `tcpdump`), the filter keeps only `tcp port 179`.
 //! `-i any` gives Linux cooked (SLL2) frames, a named interface gives Ethernet.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::netns::Netns;
 use crate::process::{Daemon, tail};
@@ -35,7 +38,21 @@ impl Capture {
             ns,
             &format!("tcpdump-{stem}"),
             dir,
-            &["tcpdump", "-n", "-U", "-s", "0", "-Z", "root", "-i", iface, "-w", f, filter],
+            &[
+                "tcpdump",
+                "-n",
+                "--immediate-mode",
+                "-U",
+                "-s",
+                "0",
+                "-Z",
+                "root",
+                "-i",
+                iface,
+                "-w",
+                f,
+                filter,
+            ],
         )?;
         let stderr = dir.join(format!("tcpdump-{stem}.stderr"));
         wait_until(Duration::from_secs(5), &format!("tcpdump listening on {iface}"), || {
@@ -45,9 +62,25 @@ impl Capture {
         Ok(Capture { daemon, file: file.to_owned() })
     }
 
-    /// Stops tcpdump (SIGTERM makes it flush and close the file) and waits for it to
-    /// exit; returns the pcap's path.
-    pub fn stop(mut self) -> Result<PathBuf> {
+    /// Waits until the pcap has stopped growing (no packet for `quiet`, at most 5 s),
+    /// then stops tcpdump (SIGTERM makes it flush and close the file) and waits for it
+    /// to exit; returns the pcap's path. The quiet period lets the last packets of a
+    /// just-triggered exchange (a NOTIFICATION, the TCP FIN) reach the file.
+    pub fn stop(self) -> Result<PathBuf> {
+        self.stop_after_quiet(Duration::from_millis(300))
+    }
+
+    /// [`Capture::stop`] with a chosen quiet period.
+    pub fn stop_after_quiet(mut self, quiet: Duration) -> Result<PathBuf> {
+        let size = || std::fs::metadata(&self.file).map(|m| m.len()).unwrap_or(0);
+        let (mut last, mut since) = (size(), Instant::now());
+        let _ = wait_until(Duration::from_secs(5), "capture to go quiet", || {
+            let now = size();
+            if now != last {
+                (last, since) = (now, Instant::now());
+            }
+            Ok(since.elapsed() >= quiet)
+        });
         self.daemon.stop(Duration::from_secs(5))?;
         if !self.file.exists() {
             return Err(err!(

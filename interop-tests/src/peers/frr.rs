@@ -38,6 +38,8 @@ pub struct FrrConfig {
     pub bgp_extra: Vec<String>,
     /// Lines appended at top level (route-maps, prefix-lists, ...).
     pub global_extra: Vec<String>,
+    /// Lines appended inside `address-family ipv4|ipv6 unicast`.
+    pub af_extra: Vec<(Family, String)>,
 }
 
 impl FrrConfig {
@@ -52,6 +54,7 @@ impl FrrConfig {
             graceful_restart: false,
             bgp_extra: Vec::new(),
             global_extra: Vec::new(),
+            af_extra: Vec::new(),
         }
     }
 
@@ -88,6 +91,12 @@ impl FrrConfig {
     /// Adds a raw top-level line.
     pub fn global_line(mut self, line: &str) -> Self {
         self.global_extra.push(line.to_owned());
+        self
+    }
+
+    /// Adds a raw line inside `address-family <fam> unicast`.
+    pub fn af_line(mut self, fam: Family, line: &str) -> Self {
+        self.af_extra.push((fam, line.to_owned()));
         self
     }
 
@@ -178,6 +187,9 @@ impl FrrConfig {
                 if n.rr_client {
                     let _ = writeln!(c, "  neighbor {a} route-reflector-client");
                 }
+            }
+            for (_, l) in self.af_extra.iter().filter(|(f, _)| *f == fam) {
+                let _ = writeln!(c, "  {l}");
             }
             c.push_str(" exit-address-family\n");
         }
