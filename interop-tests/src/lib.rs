@@ -1,1 +1,97 @@
 //! Interop harness: real FRR, BIRD, GoBGP and ExaBGP peers in network namespaces.
+//!
+//! Every test builds its own small world out of these parts and tears it down on
+//! `Drop`, even when it panics:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`netns`] | uniquely named namespaces, veth pairs (IPv4 + IPv6), a bridged LAN |
+//! | [`process`] | a [`Daemon`](process::Daemon) started inside a namespace, killed by PID |
+//! | [`wait`] | [`wait_until`](wait::wait_until): poll with a deadline, never sleep |
+//! | [`workdir`] | a temp dir per test for configs, sockets, logs and pcaps |
+//! | [`capture`] | `tcpdump -U -w` on BGP traffic inside a namespace |
+//! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
+//!
+//! Names of namespaces, interfaces and dirs carry the prefix `cbgp-`, the test's PID
+//! and a counter, so parallel test processes never collide. Set `CBGP_KEEP=1` to keep
+//! work dirs after a passing run (they are always kept after a panic).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub mod capture;
+pub mod netns;
+pub mod peers;
+pub mod process;
+pub mod wait;
+pub mod workdir;
+
+/// What went wrong in the harness: a message naming the step and, where there is one,
+/// the failing command's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// The message.
+    pub msg: String,
+    /// Waiting longer cannot help (a daemon died): [`wait_until`] stops at once.
+    pub fatal: bool,
+}
+
+impl Error {
+    /// A recoverable error with this message.
+    pub fn new(msg: impl Into<String>) -> Error {
+        Error { msg: msg.into(), fatal: false }
+    }
+
+    /// Marks the error as fatal for [`wait_until`].
+    pub fn fatal(mut self) -> Error {
+        self.fatal = true;
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(format!("i/o: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::new(format!("json: {e}"))
+    }
+}
+
+/// Harness result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Builds an [`Error`] from a format string.
+#[macro_export]
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::Error::new(format!($($arg)*)) };
+}
+
+/// A process-wide counter: names built from the PID and this never repeat within a
+/// run, and the PID keeps concurrent test processes (nextest) apart.
+pub(crate) fn next_id() -> u32 {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `cbgp-<pid>-<n>`: the unique stem of every namespace and work dir.
+pub(crate) fn unique_name() -> String {
+    format!("cbgp-{}-{}", std::process::id(), next_id())
+}
+
+pub use capture::Capture;
+pub use netns::{Iface, Lan, Netns, veth_pair};
+pub use process::Daemon;
+pub use wait::wait_until;
+pub use workdir::Workdir;

@@ -1,6 +1,9 @@
-//! Helpers shared by the UPDATE integration tests: sessions and hex builders.
+//! Helpers shared by the integration tests (`mod common;` in each test file): sessions,
+//! hex builders and the pcap reader. Each test binary uses a subset, hence `dead_code`.
 
 #![allow(dead_code)]
+
+pub mod pcap;
 
 use bgp::wire::{AfiSafi, DecodeCtx};
 

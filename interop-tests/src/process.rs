@@ -1,0 +1,171 @@
+//! A daemon running inside a namespace, in the foreground, owned by the test.
+//!
+//! Daemons are started in the foreground (`bird -f`, FRR without `-d`, ...) so the
+//! test holds the child and knows its PID; nothing is ever killed by name. Drop sends
+//! SIGTERM, waits up to a deadline, then SIGKILLs that PID.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::netns::{Netns, output};
+use crate::{Result, err};
+
+/// How long a stopping daemon gets between SIGTERM and SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// A child process started with `ip netns exec`, with stdout/stderr in files.
+#[derive(Debug)]
+pub struct Daemon {
+    name: String,
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    logs: Vec<PathBuf>,
+    status: Option<ExitStatus>,
+}
+
+impl Daemon {
+    /// Starts `argv` inside `ns`; its output goes to `<dir>/<name>.stdout` / `.stderr`.
+    pub fn spawn(ns: &Netns, name: &str, dir: &Path, argv: &[&str]) -> Result<Daemon> {
+        Self::spawn_env(ns, name, dir, argv, &[])
+    }
+
+    /// Like [`Daemon::spawn`], with extra environment variables.
+    pub fn spawn_env(
+        ns: &Netns,
+        name: &str,
+        dir: &Path,
+        argv: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Daemon> {
+        let (prog, args) = argv.split_first().ok_or_else(|| err!("spawn {name}: empty argv"))?;
+        let stdout = dir.join(format!("{name}.stdout"));
+        let stderr = dir.join(format!("{name}.stderr"));
+        let mut cmd: Command = ns.command(prog);
+        cmd.args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout)?)
+            .stderr(File::create(&stderr)?);
+        let child = cmd.spawn().map_err(|e| err!("spawning {name} ({cmd:?}): {e}"))?;
+        Ok(Daemon { name: name.to_owned(), child, stdout, stderr, logs: Vec::new(), status: None })
+    }
+
+    /// Also shows this log file (the daemon's own log) in [`Daemon::log_tail`].
+    pub fn with_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.logs.push(path.into());
+        self
+    }
+
+    /// The daemon's name as given to `spawn`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The PID (that of the program itself: `ip netns exec` execs in place).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (reaps it if it has exited).
+    pub fn is_running(&mut self) -> bool {
+        if self.status.is_some() {
+            return false;
+        }
+        match self.child.try_wait() {
+            Ok(Some(st)) => {
+                self.status = Some(st);
+                false
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// An error unless the daemon is still running; the error has its log tail.
+    pub fn check_running(&mut self) -> Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        Err(err!("{} exited ({:?}):\n{}", self.name, self.status, self.log_tail(30)).fatal())
+    }
+
+    /// Sends a signal by PID (`kill -s SIG PID`).
+    pub fn signal(&self, sig: &str) -> Result<()> {
+        let out = output(Command::new("kill").args(["-s", sig, &self.pid().to_string()]))?;
+        if !out.status.success() {
+            return Err(err!(
+                "kill -s {sig} {}: {}",
+                self.pid(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    }
+
+    /// SIGTERM, wait up to `grace`, then SIGKILL. Returns the exit status.
+    pub fn stop(&mut self, grace: Duration) -> Result<ExitStatus> {
+        if let Some(st) = self.status {
+            return Ok(st);
+        }
+        if self.is_running() {
+            let _ = self.signal("TERM");
+            let deadline = Instant::now() + grace;
+            while self.is_running() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if self.is_running() {
+                let _ = self.child.kill();
+            }
+        }
+        let st = self.child.wait()?;
+        self.status = Some(st);
+        Ok(st)
+    }
+
+    /// The last `lines` lines of stdout, stderr and each extra log, labelled.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let mut s = String::new();
+        for path in [&self.stdout, &self.stderr].into_iter().chain(&self.logs) {
+            let t = tail(path, lines);
+            if !t.trim().is_empty() {
+                s.push_str(&format!("--- {} ({}) ---\n{t}\n", self.name, path.display()));
+            }
+        }
+        s
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.stop(STOP_GRACE);
+    }
+}
+
+/// The last `lines` lines of a file (reads at most the last 64 KiB).
+pub fn tail(path: &Path, lines: usize) -> String {
+    let Ok(mut f) = File::open(path) else { return String::new() };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Writes `contents` to `path`, with the path in the error.
+pub fn write_file(path: &Path, contents: &str) -> Result<()> {
+    std::fs::write(path, contents).map_err(|e| err!("writing {}: {e}", path.display()))
+}
+
+/// Writes an executable `#!/bin/sh` script.
+pub fn write_script(path: &Path, body: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    write_file(path, &format!("#!/bin/sh\n{body}\n"))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
