@@ -36,6 +36,17 @@ struct Seen {
     byte_identical: usize,
     /// (type, identical) per message, to find which kinds differ.
     by_type: HashMap<(u8, bool), usize>,
+    /// Each frame with the fuzz targets' context selector octet for its session.
+    seeds: Vec<(u8, bytes::Bytes)>,
+}
+
+/// The octet `bgp/fuzz/fuzz_targets/ctx.rs` maps back to (nearly) this context.
+fn selector(ctx: &bgp::wire::CodecCtx) -> u8 {
+    u8::from(ctx.four_octet_as)
+        | u8::from(!ctx.add_path.is_empty()) << 1
+        | u8::from(ctx.extended_message) << 2
+        | u8::from(!ctx.extended_next_hop.is_empty()) << 3
+        | u8::from(ctx.ebgp) << 4
 }
 
 /// Decodes every frame of a capture in session context and checks the
@@ -61,6 +72,7 @@ fn replay(name: &str) -> Seen {
         let parsed = decode_message(&f.bytes, &rx)
             .unwrap_or_else(|e| panic!("{name} #{i} ({} -> {}): {e}", f.src, f.dst));
         seen.messages += 1;
+        seen.seeds.push((selector(&rx), f.bytes.clone()));
         match &parsed {
             ParsedMessage::Open(o) => {
                 o.validate().unwrap_or_else(|e| panic!("{name} #{i}: OPEN invalid: {e}"));
@@ -175,4 +187,38 @@ fn two_octet_exabgp_as4_path_merges_and_unknown_attribute_is_kept() {
     assert!(s.updates.iter().any(|u| u.update.attrs.atomic_aggregate));
     assert!(s.updates.iter().any(|u| u.update.attrs.aggregator.is_some()));
     assert!(s.updates.iter().any(|u| u.update.attrs.unknown.iter().any(|a| a.attr_type.0 == 153)));
+}
+
+/// Writes the fuzz seed corpus from the captures: `CBGP_WRITE_SEEDS=1 cargo test -p bgp
+/// --test golden_pcaps write_fuzz_seeds -- --ignored`. Each target's input is its context
+/// selector octet followed by what it decodes (see `bgp/fuzz/fuzz_targets/`).
+#[test]
+#[ignore = "writes bgp/fuzz/seeds; run by hand after new captures"]
+fn write_fuzz_seeds() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    for name in ["frr-bird.pcap", "frr-rr.pcap", "gobgp-frr.pcap", "exabgp-frr.pcap"] {
+        let stem = name.trim_end_matches(".pcap");
+        for (i, (sel, frame)) in replay(name).seeds.into_iter().enumerate() {
+            let body = &frame[19..];
+            let mut put = |target: &str, data: Vec<u8>| {
+                let dir = root.join(target);
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(format!("{stem}-{i:03}")), data).unwrap();
+            };
+            put("message", [&[sel][..], &frame].concat());
+            match frame[18] {
+                1 => put("open", body.to_vec()),
+                2 => {
+                    put("update", [&[sel][..], body].concat());
+                    let wlen = usize::from(u16::from_be_bytes([body[0], body[1]]));
+                    let at = 2 + wlen;
+                    let alen = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
+                    if alen > 0 {
+                        put("attrs", [&[sel][..], &body[at + 2..at + 2 + alen]].concat());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
