@@ -5,6 +5,7 @@
 //! | module | what | I/O |
 //! |---|---|---|
 //! | [`wire`] | BGP-4 message codec (RFC 4271 §4 and its extensions) | none |
+//! | [`fsm`] | session state machine (RFC 4271 §8), collision resolution (§6.8) | none |
 //!
 //! Later modules (FSM, RIB, sessions, daemon) follow the same rule: protocol logic is
 //! pure and tested by feeding it values; tokio tasks only move bytes and timers.
@@ -29,4 +30,5 @@
 //! - RFC 7607 AS 0 processing
 //! - RFC 8538 notification message support for graceful restart (N bit)
 
+pub mod fsm;
 pub mod wire;
