@@ -174,17 +174,18 @@ impl PeerFsm {
     }
 
     /// Restores the invariants after a step: the other FSM lives only with a
-    /// connection and while main is not Established; main always holds a
-    /// connection if there is one.
+    /// connection, and not past OpenSent once main is Established; main
+    /// always holds a connection if there is one.
     fn settle(&mut self, out: &mut Vec<PeerAction>) {
         let Some(mut other) = self.other.take() else { return };
         if other.connection().is_none() {
             return;
         }
-        if self.main.state() == State::Established {
+        if self.main.state() == State::Established && other.state() >= State::OpenConfirm {
             // "a connection collision with an existing BGP connection that is
             // in the Established state causes closing of the newly created
-            // connection"
+            // connection". One still in OpenSent is closed when its OPEN
+            // arrives, by resolve_collision.
             return close_for_collision(&mut other, out);
         }
         if other.state() == State::Established && self.main.connection().is_some() {
