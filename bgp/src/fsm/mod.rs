@@ -45,6 +45,8 @@
 //!   [`PeerFsm`], which tracks it as RFC 4271 §6.8 asks; a bare [`Fsm`]
 //!   ignores it.
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod collision;
 pub mod config;
