@@ -71,8 +71,11 @@ impl PeerFsm {
         self.main.state()
     }
 
-    /// Handles `event`, which concerns connection `conn` (`None` for start,
-    /// stop and the peer's own timers, ConnectRetry and IdleHold).
+    /// Handles `event`, which concerns connection `conn`: the one a message,
+    /// a failure or a Hold/Keepalive/DelayOpen expiry belongs to (`None`
+    /// means the session's). Tcp_CR_Acked is always outbound and
+    /// TcpConnectionConfirmed inbound; starts, stops and the peer's own
+    /// timers (ConnectRetry, IdleHold) concern no connection.
     pub fn handle(
         &mut self,
         conn: Option<Direction>,
@@ -80,6 +83,21 @@ impl PeerFsm {
         now: Millis,
     ) -> Vec<PeerAction> {
         let mut out = Vec::new();
+        // The TCP events name their direction themselves, and the peer's
+        // own events concern no connection, whatever the caller says.
+        let conn = match &event {
+            Event::TcpCrAcked => Some(Direction::Outbound),
+            Event::TcpConnectionConfirmed => Some(Direction::Inbound),
+            Event::ManualStart
+            | Event::ManualStop
+            | Event::AutomaticStart
+            | Event::ManualStartWithPassiveTcpEstablishment
+            | Event::AutomaticStartWithPassiveTcpEstablishment
+            | Event::AutomaticStop(_)
+            | Event::ConnectRetryTimerExpires
+            | Event::IdleHoldTimerExpires => None,
+            _ => conn,
+        };
         match conn {
             None => {
                 let stops = matches!(event, Event::ManualStop | Event::AutomaticStop(_));
