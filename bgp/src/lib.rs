@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`wire`] | BGP-4 message codec (RFC 4271 §4 and its extensions) | none |
 //! | [`config`] | typed TOML configuration, validation, mesh rule, reload diff | reads the file |
+//! | [`fsm`] | session state machine (RFC 4271 §8), collision resolution (§6.8) | none |
 //!
 //! Later modules (FSM, RIB, sessions, daemon) follow the same rule: protocol logic is
 //! pure and tested by feeding it values; tokio tasks only move bytes and timers.
@@ -31,4 +32,5 @@
 //! - RFC 8538 notification message support for graceful restart (N bit)
 
 pub mod config;
+pub mod fsm;
 pub mod wire;
