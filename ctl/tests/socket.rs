@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ctl::client::{Client, ClientError};
+use ctl::client::Client;
 use ctl::proto::*;
 use ctl::server::{ServerOptions, bind, serve_listener};
 
@@ -20,7 +20,7 @@ use ctl::server::{ServerOptions, bind, serve_listener};
 struct TestServer {
     _dir: tempfile::TempDir,
     path: PathBuf,
-    runtime: tokio::runtime::Runtime,
+    _runtime: tokio::runtime::Runtime,
 }
 
 impl TestServer {
@@ -37,7 +37,7 @@ impl TestServer {
             bind(&path, &options).unwrap()
         };
         runtime.spawn(serve_listener(listener, Arc::new(handler), options, std::future::pending()));
-        TestServer { _dir: dir, path, runtime }
+        TestServer { _dir: dir, path, _runtime: runtime }
     }
 
     fn fixtures() -> Self {
