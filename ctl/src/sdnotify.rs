@@ -53,3 +53,60 @@ pub fn status(text: &str) -> io::Result<()> {
 pub fn watchdog_interval() -> Option<Duration> {
     sd_notify::watchdog_enabled().map(|d| d / 2)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixDatagram;
+    use std::process::Command;
+    use std::time::Duration;
+
+    /// Runs in a child process (setting NOTIFY_SOCKET in this process would
+    /// need `unsafe` `set_var`): sends every notification once.
+    #[test]
+    fn child_sends_notifications() {
+        if std::env::var_os("CTL_SDNOTIFY_CHILD").is_none() {
+            return;
+        }
+        super::ready().unwrap();
+        super::reloading().unwrap();
+        super::watchdog().unwrap();
+        super::status("3/3 peers established").unwrap();
+        super::stopping().unwrap();
+    }
+
+    #[test]
+    fn notifications_reach_the_notify_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let sock = UnixDatagram::bind(&path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let status = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "sdnotify::tests::child_sends_notifications", "--test-threads=1"])
+            .env("NOTIFY_SOCKET", &path)
+            .env("CTL_SDNOTIFY_CHILD", "1")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        for _ in 0..5 {
+            let n = sock.recv(&mut buf).unwrap();
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        assert_eq!(got[0], "READY=1\n");
+        assert!(got[1].starts_with("RELOADING=1\nMONOTONIC_USEC="), "{:?}", got[1]);
+        assert_eq!(got[2], "WATCHDOG=1\n");
+        assert_eq!(got[3], "STATUS=3/3 peers established\n");
+        assert_eq!(got[4], "STOPPING=1\n");
+    }
+
+    #[test]
+    fn without_systemd_every_call_is_a_no_op() {
+        // Under `cargo test` NOTIFY_SOCKET is unset (unless a test sets it in a child).
+        if std::env::var_os("NOTIFY_SOCKET").is_some() {
+            return;
+        }
+        assert!(super::ready().is_ok());
+        assert!(super::watchdog_interval().is_none());
+    }
+}
