@@ -65,7 +65,11 @@ enum Action {
 #[derive(Debug, Subcommand)]
 enum Show {
     /// Every peer, as `calicoctl node status` shows them.
-    Peers,
+    Peers {
+        /// Print BIRD 1.6 `show protocols` rows instead of the calicoctl table.
+        #[arg(long)]
+        bird: bool,
+    },
     /// One peer in detail.
     Peer {
         /// The neighbor address.
@@ -97,7 +101,7 @@ enum FamilyArg {
 fn request_of(command: &Command) -> Request {
     match command {
         Command::Show { what } => match what {
-            Show::Peers => Request::ShowPeers,
+            Show::Peers { .. } => Request::ShowPeers,
             Show::Peer { address } => Request::ShowPeer { address: *address },
             Show::Routes { prefix, peer, family } => Request::ShowRoutes(RouteQuery {
                 prefix: *prefix,
@@ -131,11 +135,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    print(&envelope, cli.output)
+    let bird = matches!(cli.command, Command::Show { what: Show::Peers { bird: true } });
+    print(&envelope, cli.output, bird)
 }
 
 /// Prints the answer; exit 1 for an error answer or a refused reload.
-fn print(envelope: &ResponseEnvelope, output: Output) -> ExitCode {
+fn print(envelope: &ResponseEnvelope, output: Output, bird: bool) -> ExitCode {
     let failed = match &envelope.response {
         Response::Error(_) => true,
         Response::Reload(r) => !r.accepted(),
@@ -152,6 +157,7 @@ fn print(envelope: &ResponseEnvelope, output: Output) -> ExitCode {
     } else {
         let now = envelope.server_time;
         let text = match &envelope.response {
+            Response::Peers(p) if bird => render::bird_protocols(p, now),
             Response::Peers(p) => render::peers_table(p, now),
             Response::Peer(p) => render::peer_detail(p, now),
             Response::Routes(r) => render::routes(r, now),

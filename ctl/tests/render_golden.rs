@@ -13,6 +13,11 @@ fn show_peers_matches_calicoctl_node_status() {
 }
 
 #[test]
+fn show_peers_bird_prints_bird_1_6_protocol_rows() {
+    golden("show-peers-bird.txt", &render::bird_protocols(&peers(), NOW));
+}
+
+#[test]
 fn show_peers_without_ipv6_peers_says_so() {
     golden("show-peers-v4-only.txt", &render::peers_table(&[mesh_up()], NOW));
 }

@@ -233,6 +233,19 @@ fn bgpctl_show_peers_prints_the_calicoctl_table() {
 }
 
 #[test]
+fn bgpctl_show_peers_bird_prints_protocol_rows() {
+    let server = TestServer::fixtures();
+    let (code, out, _) = server.bgpctl(&["show", "peers", "--bird"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("name     proto    table    state  since       info\n"), "{out}");
+    // calicoctl splits BGP rows on whitespace: column 6 is the BGP state.
+    let row = out.lines().find(|l| l.starts_with("Global_10_0_0_1 ")).unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols[..6], ["Global_10_0_0_1", "BGP", "master", "start", "2025-12-29", "Active"]);
+    assert_eq!(cols[6..].join(" "), "Socket: Connection refused");
+}
+
+#[test]
 fn bgpctl_json_output_is_the_response_document() {
     let server = TestServer::fixtures();
     for args in [

@@ -8,7 +8,7 @@ mod routes;
 mod status;
 
 pub use fib::fib;
-pub use peers::{peer_detail, peers_table};
+pub use peers::{bird_protocols, peer_detail, peers_table};
 pub use routes::routes;
 pub use status::{advertise, reload, status};
 

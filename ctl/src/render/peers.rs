@@ -128,3 +128,29 @@ pub fn peer_detail(p: &PeerSnapshot, now: u64) -> String {
     }
     o
 }
+
+/// The peers as BIRD 1.6 `birdc show protocols` prints them (without the
+/// reply codes of the raw socket), for scripts written against BIRD:
+/// rows are `"%-8s %-8s %-8s %-5s  %-10s  %s"` and the BGP info column is
+/// `"%-14s%s"` of the state and the last error (CBIRD nest/proto.c,
+/// proto/bgp/bgp.c), trailing spaces included.
+pub fn bird_protocols(peers: &[PeerSnapshot], now: u64) -> String {
+    let mut o = String::from("name     proto    table    state  since       info\n");
+    for p in peers {
+        let state = if p.disabled { "Down" } else { p.state.as_str() };
+        let error = match (&p.last_error, p.state) {
+            (Some(e), s) if s != SessionState::Established => e.to_string(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "{:<8} {:<8} {:<8} {:<5}  {:<10}  {state:<14}{error}",
+            p.name,
+            "BGP",
+            "master",
+            p.proto_state().as_str(),
+            since(p.since, now),
+        );
+    }
+    o
+}
