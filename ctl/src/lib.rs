@@ -9,10 +9,12 @@
 //! - [`render`]: human tables (calicoctl / birdc look-alikes);
 //! - [`metrics`]: Prometheus exposition rendered from the same snapshots and a
 //!   small HTTP server;
+//! - [`health`]: liveness/readiness as calico-node's BIRD probes decide them;
 //! - [`sdnotify`]: systemd readiness, reload and watchdog notifications.
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod health;
 pub mod metrics;
 pub mod proto;
 pub mod render;

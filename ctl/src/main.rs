@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         what: Show,
     },
+    /// Probe for calico-node: exit 0 when live/ready, 1 with the reason otherwise.
+    Check {
+        #[command(subcommand)]
+        what: Check,
+    },
     /// Re-read the configuration (same as SIGHUP); exits 1 if it was refused.
     Reload,
     /// Originate or withdraw a prefix handed out at run time.
@@ -92,6 +97,19 @@ enum Show {
     Status,
 }
 
+#[derive(Debug, Subcommand)]
+enum Check {
+    /// The daemon answers (calico-node -bird-live).
+    Live,
+    /// BGP is up (calico-node -bird-ready).
+    Ready {
+        /// Require every peer Established and no graceful-restart recovery
+        /// (what calico-node asks during its start-up window).
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FamilyArg {
     Ipv4,
@@ -114,6 +132,7 @@ fn request_of(command: &Command) -> Request {
             Show::Fib => Request::ShowFib,
             Show::Status => Request::ShowStatus,
         },
+        Command::Check { .. } => Request::ShowStatus,
         Command::Reload => Request::Reload,
         Command::Advertise { action, prefix } => Request::Advertise(AdvertiseRequest {
             action: match action {
@@ -128,6 +147,9 @@ fn request_of(command: &Command) -> Request {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let client = Client::new(&cli.socket).with_timeout(std::time::Duration::from_secs(cli.timeout));
+    if let Command::Check { what } = &cli.command {
+        return check(&client, what);
+    }
     let envelope = match client.request(request_of(&cli.command)) {
         Ok(e) => e,
         Err(e) => {
@@ -173,4 +195,35 @@ fn print(envelope: &ResponseEnvelope, output: Output, bird: bool) -> ExitCode {
         print!("{text}");
     }
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// `check live|ready`: one line, exit 0 / 1 (2 when the daemon is unreachable).
+fn check(client: &Client, what: &Check) -> ExitCode {
+    let get = |request| match client.request(request) {
+        Ok(ResponseEnvelope { response: Response::Error(e), .. }) => Err((1, e.to_string())),
+        Ok(e) => Ok(e.response),
+        Err(e) => Err((2, e.to_string())),
+    };
+    let result = (|| {
+        let Response::Status(status) = get(Request::ShowStatus)? else {
+            return Err((1, "unexpected answer to show_status".to_owned()));
+        };
+        let Check::Ready { strict } = what else { return Ok("calico-bgpd is live") };
+        let Response::Peers(peers) = get(Request::ShowPeers)? else {
+            return Err((1, "unexpected answer to show_peers".to_owned()));
+        };
+        ctl::health::readiness(&status, &peers, *strict)
+            .map(|()| "calico-bgpd is ready")
+            .map_err(|e| (1, format!("calico-bgpd is not ready: {e}")))
+    })();
+    match result {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err((code, msg)) => {
+            eprintln!("calico-bgpctl: {msg}");
+            ExitCode::from(code)
+        }
+    }
 }

@@ -340,3 +340,22 @@ fn bgpctl_rejects_bad_arguments_before_connecting() {
     assert_eq!(code, 2);
     assert!(err.contains("ipv5"), "{err}");
 }
+
+#[test]
+fn bgpctl_check_live_and_ready_follow_calico_node_rules() {
+    let server = TestServer::fixtures();
+    let (code, out, _) = server.bgpctl(&["check", "live"]);
+    assert_eq!((code, out.as_str()), (0, "calico-bgpd is live\n"));
+    // One mesh peer is Established: ready once the start-up window is over.
+    let (code, out, _) = server.bgpctl(&["check", "ready"]);
+    assert_eq!((code, out.as_str()), (0, "calico-bgpd is ready\n"));
+    let (code, _, err) = server.bgpctl(&["check", "ready", "--strict"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("not ready: BGP not established with 10.0.0.1,192.168.1.1,fd00:1::13"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, _) = bgpctl(&dir.path().join("none"), &["check", "live"]);
+    assert_eq!(code, 2);
+}
