@@ -31,6 +31,15 @@ pub fn caps_full() -> Capabilities {
     }
 }
 
+pub fn caps_v6() -> Capabilities {
+    Capabilities {
+        families: vec![Family::Ipv6],
+        add_path_rx: vec![Family::Ipv6],
+        add_path_tx: vec![Family::Ipv6],
+        ..caps_full()
+    }
+}
+
 fn messages(rx_upd: u64, tx_upd: u64) -> MessageCounters {
     MessageCounters {
         received: MessageCounts {
@@ -169,6 +178,8 @@ pub fn rr_client_v6() -> PeerSnapshot {
             time_left_secs: Some(90),
             stale_routes: 12,
         },
+        remote_caps: Some(caps_v6()),
+        negotiated_caps: Some(caps_v6()),
         prefixes: vec![FamilyCounts {
             family: Family::Ipv6,
             received: 12,
