@@ -7,7 +7,8 @@ set -euo pipefail
 need=()
 for pair in frr:/usr/lib/frr/bgpd bird2:/usr/sbin/bird gobgpd:/usr/bin/gobgpd \
     exabgp:/usr/sbin/exabgp tcpdump:/usr/bin/tcpdump tshark:/usr/bin/tshark \
-    iproute2:/usr/sbin/ip iputils-ping:/usr/bin/ping; do
+    iproute2:/usr/sbin/ip iputils-ping:/usr/bin/ping \
+    systemd:/usr/bin/systemd-analyze; do
     pkg=${pair%%:*} bin=${pair#*:}
     [ -x "$bin" ] || need+=("$pkg")
 done

@@ -1,0 +1,114 @@
+//! `show status` (birdc show status plus our own numbers), `reload` and `advertise`.
+
+use std::fmt::Write;
+
+use super::{clock, datetime, duration};
+use crate::proto::{
+    AdvertiseAction, AdvertiseResult, ReconfigResult, ReloadResult, StatusSnapshot,
+};
+
+/// Renders `show status`.
+pub fn status(s: &StatusSnapshot, now: u64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}", s.version);
+    let _ = writeln!(o, "Router ID is {}", s.router_id);
+    let _ = writeln!(o, "Current server time is {}", datetime(now));
+    let _ =
+        writeln!(o, "Last reboot on {} (up {})", datetime(s.started_at), duration(s.uptime_secs));
+    match &s.last_reconfig {
+        None => {}
+        Some(r) => {
+            let _ = write!(o, "Last reconfiguration on {}", datetime(r.at));
+            match &r.result {
+                ReconfigResult::Applied => o.push_str(": applied\n"),
+                ReconfigResult::Refused { errors } => {
+                    let _ = writeln!(o, ": refused, previous configuration kept");
+                    for e in errors {
+                        let _ = writeln!(o, "  {e}");
+                    }
+                }
+            }
+        }
+    }
+    if let Some(gr) = &s.graceful_restart {
+        o.push_str("Graceful restart recovery in progress\n");
+        let _ = writeln!(
+            o,
+            "  Waiting for {} protocols to recover: {}",
+            gr.waiting_for.len(),
+            gr.waiting_for.join(" ")
+        );
+        let _ = writeln!(o, "  Wait timer is {}/{}", gr.wait_left_secs, gr.wait_total_secs);
+    }
+    for r in &s.rib {
+        let _ =
+            writeln!(o, "RIB {}: {} prefixes, {} paths", r.family.as_str(), r.prefixes, r.paths);
+    }
+    let f = &s.fib;
+    let _ = writeln!(
+        o,
+        "FIB: {} wanted, {} installed, {} errors since start",
+        f.wanted, f.installed, f.errors
+    );
+    let _ = writeln!(
+        o,
+        "Event loop lag: {:.1} ms (max {:.1} ms)",
+        s.event_loop_lag_secs * 1e3,
+        s.event_loop_lag_max_secs * 1e3
+    );
+    for u in &s.unknown_connects {
+        let _ = writeln!(
+            o,
+            "Refused {} connection(s) from {} (last at {}): not a configured neighbor; \
+             check the IP autodetection of that node",
+            u.count,
+            u.source,
+            clock(u.last)
+        );
+    }
+    o.push_str(if s.shutting_down {
+        "Shutdown in progress\n"
+    } else {
+        "Daemon is up and running\n"
+    });
+    o
+}
+
+/// Renders the answer to `reload`.
+pub fn reload(r: &ReloadResult) -> String {
+    let mut o = String::new();
+    match &r.result {
+        ReconfigResult::Applied => o.push_str("Reconfigured.\n"),
+        ReconfigResult::Refused { errors } => {
+            o.push_str("Reconfiguration refused; the previous configuration stays in effect:\n");
+            for e in errors {
+                let _ = writeln!(o, "  {e}");
+            }
+        }
+    }
+    for (what, list) in [
+        ("added", &r.peers_added),
+        ("removed", &r.peers_removed),
+        ("restarted", &r.peers_restarted),
+        ("updated in place", &r.peers_updated),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(o, "Peers {what}: {}", list.join(" "));
+        }
+    }
+    o
+}
+
+/// Renders the answer to `advertise`.
+pub fn advertise(r: &AdvertiseResult) -> String {
+    match (r.action, r.changed) {
+        (AdvertiseAction::Add, true) => {
+            format!("Advertising {} to {} peer(s).\n", r.prefix, r.exported_to)
+        }
+        (AdvertiseAction::Add, false) => format!("{} was already advertised.\n", r.prefix),
+        (AdvertiseAction::Del, true) => {
+            format!("Withdrew {} from {} peer(s).\n", r.prefix, r.exported_to)
+        }
+        (AdvertiseAction::Del, false) => format!("{} was not advertised.\n", r.prefix),
+    }
+}
