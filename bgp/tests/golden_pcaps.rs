@@ -90,7 +90,7 @@ fn replay(name: &str) -> Seen {
                 seen.updates.push(u.clone());
             }
             ParsedMessage::Notification(n) => seen.notifications.push(n.clone()),
-            ParsedMessage::RouteRefresh(r) => seen.route_refreshes.push(r.clone()),
+            ParsedMessage::RouteRefresh(r) => seen.route_refreshes.push(*r),
             ParsedMessage::Keepalive => {}
         }
         let msg: Message = parsed.into_clean_message().expect("clean");
@@ -200,7 +200,7 @@ fn write_fuzz_seeds() {
         let stem = name.trim_end_matches(".pcap");
         for (i, (sel, frame)) in replay(name).seeds.into_iter().enumerate() {
             let body = &frame[19..];
-            let mut put = |target: &str, data: Vec<u8>| {
+            let put = |target: &str, data: Vec<u8>| {
                 let dir = root.join(target);
                 std::fs::create_dir_all(&dir).unwrap();
                 std::fs::write(dir.join(format!("{stem}-{i:03}")), data).unwrap();
