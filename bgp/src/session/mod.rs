@@ -258,6 +258,11 @@ impl SessionHandle {
         self.tx.clone()
     }
 
+    /// Whether the task has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// Waits for the task to end (after [`SessionCmd::Shutdown`]).
     pub async fn join(self) {
         let _ = self.task.await;
