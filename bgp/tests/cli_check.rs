@@ -93,8 +93,7 @@ fn missing_file_fails_check() {
 fn config_flag_refuses_to_start_on_an_invalid_file() {
     // `--config` runs the daemon (tests/daemon_*.rs); a bad file stops it
     // before anything binds.
-    let (out, _, stderr) =
-        run(&["--config".as_ref(), "/nonexistent/calico-bgpd.toml".as_ref()]);
+    let (out, _, stderr) = run(&["--config".as_ref(), "/nonexistent/calico-bgpd.toml".as_ref()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("cannot read /nonexistent/calico-bgpd.toml"), "{stderr}");
 }

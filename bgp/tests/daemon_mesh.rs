@@ -18,7 +18,12 @@ fn two_daemons_establish_exchange_blocks_and_shut_down_with_cease() {
     let (mut a, mut b) = (Node::new(&wd, "a"), Node::new(&wd, "b"));
     interop_tests::veth_pair(&a.ns, &b.ns, &["10.0.0.1/24"], &["10.0.0.2/24"]).unwrap();
     a.write_config(&mesh_config("a", "10.0.0.1", &["10.244.1.0/26"], &[("b", "10.0.0.2")]));
-    b.write_config(&mesh_config("b", "10.0.0.2", &["10.244.2.0/26", "10.244.3.0/26"], &[("a", "10.0.0.1")]));
+    b.write_config(&mesh_config(
+        "b",
+        "10.0.0.2",
+        &["10.244.2.0/26", "10.244.3.0/26"],
+        &[("a", "10.0.0.1")],
+    ));
     a.start();
     b.start();
 
@@ -51,7 +56,10 @@ fn three_daemons_survive_a_sighup_that_adds_a_peer() {
     c.start();
     a.wait_log(&format!("peer {ib} established"), UP);
     // c is not yet configured on a: refused, with the hint.
-    a.wait_log(&format!("refused BGP connection from {ic}: not a configured peer: wrong node IP?"), UP);
+    a.wait_log(
+        &format!("refused BGP connection from {ic}: not a configured peer: wrong node IP?"),
+        UP,
+    );
 
     a.write_config(&mesh_config("a", ia, &["10.244.1.0/26"], &[("b", ib), ("c", ic)]));
     b.write_config(&mesh_config("b", ib, &["10.244.2.0/26"], &[("a", ia), ("c", ic)]));

@@ -51,6 +51,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// UPDATEs inside session reports: no handles, so a run can be logged and
 /// replayed.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "session reports dominate and are consumed at once")]
 pub enum Input {
     /// A session task's report.
     Session(SessionReport),
@@ -423,12 +424,18 @@ impl<R: RouteHandler> Owner<R> {
             if d.listen_changed { ", listen addresses changed" } else { "" }
         );
         for p in &d.removed {
-            self.stop_peer(p.address, NotificationMsg::cease(CeaseSubcode::PEER_DECONFIGURED, bytes::Bytes::new()));
+            self.stop_peer(
+                p.address,
+                NotificationMsg::cease(CeaseSubcode::PEER_DECONFIGURED, bytes::Bytes::new()),
+            );
         }
         for c in &d.changed {
             self.stop_peer(
                 c.old.address,
-                NotificationMsg::cease(CeaseSubcode::OTHER_CONFIGURATION_CHANGE, bytes::Bytes::new()),
+                NotificationMsg::cease(
+                    CeaseSubcode::OTHER_CONFIGURATION_CHANGE,
+                    bytes::Bytes::new(),
+                ),
             );
         }
         self.cfg = new;

@@ -152,7 +152,9 @@ impl StaticRoutes {
         };
         let nlri: Vec<Nlri> = nets
             .iter()
-            .map(|n| if st.ctx.add_path(family) { Nlri::with_path_id(*n, 1) } else { Nlri::new(*n) })
+            .map(
+                |n| if st.ctx.add_path(family) { Nlri::with_path_id(*n, 1) } else { Nlri::new(*n) },
+            )
             .collect();
         match pack_announcements(&Self::attrs(st), family, nh, &nlri, &st.ctx) {
             Ok(m) => m,
@@ -169,7 +171,9 @@ impl StaticRoutes {
         }
         let nlri: Vec<Nlri> = nets
             .iter()
-            .map(|n| if st.ctx.add_path(family) { Nlri::with_path_id(*n, 1) } else { Nlri::new(*n) })
+            .map(
+                |n| if st.ctx.add_path(family) { Nlri::with_path_id(*n, 1) } else { Nlri::new(*n) },
+            )
             .collect();
         pack_withdrawals(family, &nlri, &st.ctx)
     }
@@ -239,10 +243,12 @@ impl RouteHandler for StaticRoutes {
 
     fn route_refresh(&mut self, peer: IpAddr, request: RouteRefreshMsg) -> Vec<Outbound> {
         let Some(st) = self.up.get(&peer) else { return Vec::new() };
-        let nets: Vec<IpNet> = st.advertised.iter().filter(|b| family_of(b) == request.family).copied().collect();
+        let nets: Vec<IpNet> =
+            st.advertised.iter().filter(|b| family_of(b) == request.family).copied().collect();
         let mut messages = self.announce(st, request.family, &nets);
         if st.families.contains(&request.family) {
-            if let Ok(b) = Message::Update(UpdateMsg::end_of_rib(request.family)).to_bytes(&st.ctx) {
+            if let Ok(b) = Message::Update(UpdateMsg::end_of_rib(request.family)).to_bytes(&st.ctx)
+            {
                 messages.push(b);
             }
         }
@@ -287,8 +293,8 @@ mod tests {
 
     use super::*;
     use crate::config::parse_str;
-    use crate::wire::{DecodeCtx, Negotiated, OpenMsg, ParsedMessage, decode_message};
     use crate::session::peer_config;
+    use crate::wire::{DecodeCtx, Negotiated, OpenMsg, ParsedMessage, decode_message};
 
     const CFG: &str = r#"
         [node]
@@ -311,7 +317,8 @@ mod tests {
         let p = cfg.peer(addr.parse().unwrap()).unwrap().clone();
         let pc = peer_config(&p, cfg.router_id());
         let local = pc.local_open();
-        let remote = OpenMsg::new(p.remote_as, 90, "10.0.0.9".parse().unwrap(), local.capabilities.clone());
+        let remote =
+            OpenMsg::new(p.remote_as, 90, "10.0.0.9".parse().unwrap(), local.capabilities.clone());
         let negotiated = Negotiated::from_opens(&local, &remote, !p.is_ibgp());
         let sa = |s: &str| -> SocketAddr { s.parse().unwrap() };
         (p, Up { epoch: 1, negotiated, local: sa("10.0.0.1:40000"), remote: sa("10.0.0.254:179") })
@@ -379,8 +386,10 @@ mod tests {
         let new = parse_str(&CFG.replace("\"10.244.2.0/26\"", "\"10.244.3.0/26\"")).unwrap();
         let out = r.reconfigure(&new);
         let msgs: Vec<ParsedUpdate> = out[0].messages.iter().map(|m| decode(m, &up)).collect();
-        let w: Vec<IpNet> = msgs.iter().flat_map(|m| m.withdrawals().map(|(_, n)| n.prefix)).collect();
-        let a: Vec<IpNet> = msgs.iter().flat_map(|m| m.announcements().map(|(_, n)| n.prefix)).collect();
+        let w: Vec<IpNet> =
+            msgs.iter().flat_map(|m| m.withdrawals().map(|(_, n)| n.prefix)).collect();
+        let a: Vec<IpNet> =
+            msgs.iter().flat_map(|m| m.announcements().map(|(_, n)| n.prefix)).collect();
         assert_eq!(w, ["10.244.2.0/26".parse::<IpNet>().unwrap()]);
         assert_eq!(a, ["10.244.3.0/26".parse::<IpNet>().unwrap()]);
     }
