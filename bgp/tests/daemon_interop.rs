@@ -160,3 +160,65 @@ fn tcp_md5_with_a_wrong_key_never_establishes_and_the_kernel_counts_it() {
     assert!(!frr.established("10.0.0.1".parse().unwrap()).unwrap());
     assert!(!me.log().contains("established"), "{}", me.log());
 }
+
+fn frr_world(
+    tag: &str,
+    peer_extra: &str,
+    frr: impl FnOnce(FrrConfig) -> FrrConfig,
+) -> (Workdir, Node, Netns, interop_tests::peers::frr::Frr) {
+    let wd = Workdir::new(tag).unwrap();
+    let mut me = Node::new(&wd, "calico");
+    let fns = Netns::new("frr").unwrap();
+    veth_pair(&me.ns, &fns, &["10.0.0.1/24"], &["10.0.0.2/24"]).unwrap();
+    me.write_config(&ebgp_node("10.0.0.1", &[("frr", "10.0.0.2", 65001, peer_extra)]));
+    me.start();
+    let cfg = FrrConfig::new(65001, "10.0.0.2".parse().unwrap())
+        .neighbor(Neighbor::new("10.0.0.1".parse().unwrap(), 64512));
+    let frr = frr(cfg).start(&fns, &wd.subdir("frr").unwrap()).unwrap();
+    (wd, me, fns, frr)
+}
+
+#[test]
+fn gtsm_session_with_frr_establishes() {
+    let (_wd, mut me, _fns, frr) = frr_world("bgpd-gtsm", "ttl_security = 1", |c| {
+        c.bgp_line("neighbor 10.0.0.1 ttl-security hops 1")
+    });
+    frr.wait_established("10.0.0.1".parse().unwrap(), UP).unwrap();
+    me.wait_log("peer 10.0.0.2 established", UP);
+}
+
+#[test]
+fn max_prefix_teardown_sends_cease_and_restarts_after_the_configured_time() {
+    let (_wd, mut me, _fns, frr) = frr_world(
+        "bgpd-maxpfx",
+        "max_prefix = { limit = 1, action = \"teardown\", restart_after = 2 }",
+        |c| c.route(Route::new("10.101.0.0/24")).route(Route::new("10.101.1.0/24")),
+    );
+    me.wait_log("over the limit of 1: tearing down, restarting in 2s", UP);
+    let n = frr.vtysh_json("show bgp neighbors 10.0.0.1 json").unwrap();
+    assert!(n.to_string().contains("Maximum Number of Prefixes Reached"), "{n:#}");
+    // It comes back by itself (and goes down again: FRR still sends two).
+    me.wait_log_n("peer 10.0.0.2 established", 2, UP);
+}
+
+#[test]
+fn without_ttl_security_a_gtsm_peer_drops_our_packets() {
+    // Our multihop default sends TTL 64; FRR's IP_MINTTL 255 drops it.
+    let (_wd, me, fns, frr) =
+        frr_world("bgpd-gtsm-off", "", |c| c.bgp_line("neighbor 10.0.0.1 ttl-security hops 1"));
+    let drops = || -> u64 {
+        let out = fns.exec(&["nstat", "-az", "TcpExtTCPMinTTLDrop"]).unwrap();
+        out.lines()
+            .filter(|l| l.starts_with("TcpExtTCPMinTTLDrop"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum()
+    };
+    wait_until(
+        Duration::from_secs(8),
+        "TcpExtTCPMinTTLDrop in FRR's namespace",
+        || Ok(drops() > 0),
+    )
+    .unwrap();
+    assert!(!frr.established("10.0.0.1".parse().unwrap()).unwrap());
+    assert!(!me.log().contains("established"), "{}", me.log());
+}

@@ -82,6 +82,22 @@ fn three_daemons_survive_a_sighup_that_adds_a_peer() {
     a.wait_log("reload refused, keeping the running configuration", UP);
     assert!(a.log().contains("node.local_as"), "{}", a.log());
     assert_eq!(a.count(" down "), 0, "{}", a.log());
+
+    // A new listen address set is rebound in place: no session restarts.
+    let cfg = mesh_config("a", ia, &["10.244.1.0/26"], &[("b", ib), ("c", ic)]);
+    a.write_config(&format!("{cfg}[listen]\naddresses = [\"0.0.0.0\"]\n"));
+    a.signal("HUP");
+    a.wait_log("reload: 0 added, 0 removed, 0 changed, 2 unchanged, listen addresses changed", UP);
+    a.wait_log("no longer listening on [::]:179", UP);
+    assert_eq!(a.count(" down "), 0, "{}", a.log());
+
+    // A removed peer is told why (RFC 4486 subcode 3).
+    let cfg = mesh_config("a", ia, &["10.244.1.0/26"], &[("b", ib)]);
+    a.write_config(&format!("{cfg}[listen]\naddresses = [\"0.0.0.0\"]\n"));
+    a.signal("HUP");
+    a.wait_log("reload: 0 added, 1 removed, 0 changed, 1 unchanged", UP);
+    c.wait_log("Peer De-configured", UP);
+    assert_eq!(a.count(&format!("peer {ib} down")), 0, "{}", a.log());
 }
 
 #[test]
