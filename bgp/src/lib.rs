@@ -7,6 +7,9 @@
 //! | [`wire`] | BGP-4 message codec (RFC 4271 §4 and its extensions) | none |
 //! | [`config`] | typed TOML configuration, validation, mesh rule, reload diff | reads the file |
 //! | [`fsm`] | session state machine (RFC 4271 §8), collision resolution (§6.8) | none |
+//! | [`net`] | sockets: dial, listen, TCP MD5 (RFC 2385), GTSM (RFC 5082) | sockets |
+//! | [`session`] | one tokio task per peer driving the FSM over a connection | tokio |
+//! | [`daemon`] | the owner task: config, sessions, listener, reload, routes | tokio |
 //!
 //! Later modules (FSM, RIB, sessions, daemon) follow the same rule: protocol logic is
 //! pure and tested by feeding it values; tokio tasks only move bytes and timers.
@@ -32,5 +35,8 @@
 //! - RFC 8538 notification message support for graceful restart (N bit)
 
 pub mod config;
+pub mod daemon;
 pub mod fsm;
+pub mod net;
+pub mod session;
 pub mod wire;

@@ -1,13 +1,14 @@
 //! `calico-bgpd`: the BGP daemon's command line.
 //!
-//! For now it loads and validates the configuration and exits; the sessions
-//! issue adds the daemon runtime behind `--config`. `--check` is the
-//! equivalent of `bird -p` that Calico's confd runs before every reload.
+//! `--config FILE` runs the daemon (sessions, listener, SIGHUP reload,
+//! SIGTERM shutdown); `--check` is the equivalent of `bird -p` that Calico's
+//! confd runs before every reload.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bgp::config::{self, LoadError, ValidatedConfig};
+use bgp::config::{self, LoadError, LogLevel, ValidatedConfig};
+use bgp::daemon::{self, StaticRoutes};
 use clap::Parser;
 
 const DEFAULT_CONFIG: &str = "/etc/calico-bgp/calico-bgpd.toml";
@@ -18,8 +19,10 @@ const DEFAULT_CONFIG: &str = "/etc/calico-bgp/calico-bgpd.toml";
     version,
     about,
     long_about = "calico-bgpd: a BGP speaker with kernel FIB programming for Calico networks.\n\n\
-        Not yet a daemon: `--config FILE` loads and validates FILE, prints a one-line summary \
-        and exits 0; the runtime (sessions, RIB, FIB, SIGHUP reload) comes later.\n\
+        `--config FILE` runs the daemon: one BGP session per configured peer, the listener, \
+        SIGHUP reloads FILE (a bad file is refused and the running configuration kept), \
+        SIGTERM sends Cease to every peer and exits 0. Logs go to stderr \
+        (level from `log_level`, or RUST_LOG).\n\
         `--check FILE` validates FILE and exits 0, or 1 after printing every problem with \
         its key path (like `bird -p`; `-p -c FILE` also works).\n\
         Keys and defaults: docs/configuration.md."
@@ -56,12 +59,33 @@ fn check(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `--config`: until the runtime exists, load, summarise and exit.
+/// `--config`: run the daemon until SIGTERM.
 fn run(path: &Path) -> ExitCode {
     let Some(cfg) = load_or_report(path) else { return ExitCode::FAILURE };
-    println!("calico-bgpd {}: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
-    println!("calico-bgpd: daemon runtime not implemented yet; exiting");
+    init_logging(cfg.config().log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("calico-bgpd {} starting: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
+    let routes = StaticRoutes::new(&cfg);
+    runtime.block_on(daemon::run(path.to_owned(), cfg, routes));
     ExitCode::SUCCESS
+}
+
+/// Logs to stderr at the configured level; RUST_LOG overrides it.
+fn init_logging(level: LogLevel) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level.as_str()));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .init();
 }
 
 fn load_or_report(path: &Path) -> Option<ValidatedConfig> {

@@ -90,10 +90,10 @@ fn missing_file_fails_check() {
 }
 
 #[test]
-fn config_flag_prints_a_summary_and_exits() {
-    let path = example("route-reflector.toml");
-    let (out, stdout, stderr) = run(&["--config".as_ref(), path.as_os_str()]);
-    assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("route-reflector cluster-id 244.0.0.1"), "{stdout}");
-    assert!(stdout.contains("not implemented yet"), "{stdout}");
+fn config_flag_refuses_to_start_on_an_invalid_file() {
+    // `--config` runs the daemon (tests/daemon_*.rs); a bad file stops it
+    // before anything binds.
+    let (out, _, stderr) = run(&["--config".as_ref(), "/nonexistent/calico-bgpd.toml".as_ref()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("cannot read /nonexistent/calico-bgpd.toml"), "{stderr}");
 }

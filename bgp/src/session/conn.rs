@@ -1,0 +1,180 @@
+//! One transport connection of a session: a reader task cutting frames, a
+//! writer task draining two queues, control messages first.
+//!
+//! ```text
+//!   stream --split--> reader: BgpCodec framing --IoEvent::Frame--> session
+//!                 \-> writer: ctl queue (OPEN, KEEPALIVE, NOTIFICATION) > upd queue
+//! ```
+//!
+//! Closing drops both queues: the writer writes what is left on the control
+//! queue (the NOTIFICATION that explains the close), drops queued UPDATEs and
+//! shuts the stream down; a watchdog aborts it if the peer stops reading.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::task::JoinHandle;
+use tokio_util::codec::Decoder;
+
+use super::Connection;
+use crate::wire::{BgpCodec, CodecError, DecodeCtx, EncodeCtx};
+
+/// How long a closing connection may take to flush its NOTIFICATION.
+pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+/// Batches of queued messages are written with one flush up to this size.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// From the connection tasks (and the dialer) to the session task.
+#[derive(Debug)]
+pub(super) enum IoEvent {
+    /// A dial finished.
+    Dialed { id: u64, result: std::io::Result<Connection> },
+    /// A whole message, header included.
+    Frame { id: u64, frame: Bytes },
+    /// The connection ended: EOF (`None`), an I/O error, or a header that
+    /// failed RFC 4271 §6.1.
+    Closed { id: u64, error: Option<CodecError> },
+}
+
+/// A live connection as the session task holds it.
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub(super) id: u64,
+    ctl: mpsc::UnboundedSender<Bytes>,
+    upd: mpsc::UnboundedSender<Bytes>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    /// Send view of the negotiated context (default until Established).
+    pub(super) encode: EncodeCtx,
+    /// Receive view of the negotiated context (default until Established).
+    pub(super) decode: DecodeCtx,
+    pub(super) local: SocketAddr,
+    pub(super) remote: SocketAddr,
+}
+
+impl Conn {
+    pub(super) fn start(id: u64, c: Connection, events: mpsc::Sender<IoEvent>) -> Conn {
+        let (r, w) = tokio::io::split(c.stream);
+        let (ctl, ctl_rx) = mpsc::unbounded_channel();
+        let (upd, upd_rx) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_loop(r, id, events.clone()));
+        let writer = tokio::spawn(write_loop(w, id, ctl_rx, upd_rx, events));
+        Conn {
+            id,
+            ctl,
+            upd,
+            reader,
+            writer,
+            encode: EncodeCtx::default(),
+            decode: DecodeCtx::default(),
+            local: c.local,
+            remote: c.remote,
+        }
+    }
+
+    /// Queues a control message (ahead of any queued UPDATE).
+    pub(super) fn send_ctl(&self, msg: Bytes) {
+        let _ = self.ctl.send(msg);
+    }
+
+    /// Queues an UPDATE.
+    pub(super) fn send_update(&self, msg: Bytes) {
+        let _ = self.upd.send(msg);
+    }
+
+    /// Closes the connection after the queued control messages; returns a
+    /// task that ends when the stream is shut down (or given up on).
+    pub(super) fn close(self) -> JoinHandle<()> {
+        let Conn { ctl, upd, reader, mut writer, .. } = self;
+        drop((ctl, upd));
+        reader.abort();
+        tokio::spawn(async move {
+            if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+                writer.abort();
+            }
+        })
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(mut r: R, id: u64, events: mpsc::Sender<IoEvent>) {
+    let mut codec = BgpCodec::new();
+    // The session enforces the negotiated limit when decoding; framing only
+    // has to keep the stream in step.
+    codec.set_max_len(usize::MAX);
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let error = loop {
+        match codec.decode(&mut buf) {
+            Ok(Some(frame)) => {
+                if events.send(IoEvent::Frame { id, frame }).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => break Some(e),
+        }
+        match r.read_buf(&mut buf).await {
+            Ok(0) => break None,
+            Ok(_) => {}
+            Err(e) => break Some(CodecError::Io(e)),
+        }
+    };
+    let _ = events.send(IoEvent::Closed { id, error }).await;
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
+    w: W,
+    id: u64,
+    mut ctl: mpsc::UnboundedReceiver<Bytes>,
+    mut upd: mpsc::UnboundedReceiver<Bytes>,
+    events: mpsc::Sender<IoEvent>,
+) {
+    let mut w = BufWriter::with_capacity(WRITE_BATCH, w);
+    let mut upd_open = true;
+    loop {
+        let first = tokio::select! {
+            biased;
+            m = ctl.recv() => match m {
+                Some(b) => b,
+                // Closed and drained: the NOTIFICATION, if any, is written.
+                None => break,
+            },
+            m = upd.recv(), if upd_open => match m {
+                Some(b) => b,
+                None => {
+                    upd_open = false;
+                    continue;
+                }
+            },
+        };
+        let mut res = w.write_all(&first).await;
+        // Whatever is already queued goes out with the same flush, control
+        // messages first.
+        while res.is_ok() && w.buffer().len() < WRITE_BATCH {
+            let next = match ctl.try_recv() {
+                Ok(b) => b,
+                // Closing: nothing may follow the NOTIFICATION.
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => match upd.try_recv() {
+                    Ok(b) => b,
+                    Err(_) => break,
+                },
+            };
+            res = w.write_all(&next).await;
+        }
+        if res.is_ok() {
+            res = w.flush().await;
+        }
+        if let Err(e) = res {
+            let _ = events.send(IoEvent::Closed { id, error: Some(CodecError::Io(e)) }).await;
+            return;
+        }
+    }
+    let _ = w.flush().await;
+    let _ = w.shutdown().await;
+}

@@ -1,0 +1,101 @@
+//! calico-bgpd processes in network namespaces, for the daemon tests: each
+//! node writes its config, runs the real binary, and is observed through
+//! its log (there is no control socket yet).
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use interop_tests::{Daemon, Netns, Workdir, wait_until};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_calico-bgpd");
+
+/// Timers short enough for tests: dial after 1 s, redial every 2 s, error
+/// wait 1-2 s, hold 9 s.
+pub const FAST_TIMERS: &str = "[timers]\nhold_time = 9\nconnect_delay = 1\nconnect_retry = 2\n\
+     error_wait_min = 1\nerror_wait_max = 2\n";
+
+/// A mesh node's configuration: `me` with `blocks`, peering with `others`
+/// (name, IPv4 address).
+pub fn mesh_config(name: &str, me: &str, blocks: &[&str], others: &[(&str, &str)]) -> String {
+    let blocks: Vec<String> = blocks.iter().map(|b| format!("\"{b}\"")).collect();
+    let mut s = format!(
+        "log_level = \"debug\"\n[node]\nname = \"{name}\"\nipv4 = \"{me}/24\"\nblocks = [{}]\n{FAST_TIMERS}",
+        blocks.join(", ")
+    );
+    s.push_str("[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n");
+    for (n, ip) in others {
+        s.push_str(&format!("[[mesh.nodes]]\nname = \"{n}\"\nipv4 = \"{ip}\"\n"));
+    }
+    s
+}
+
+/// One calico-bgpd node.
+pub struct Node {
+    pub name: String,
+    pub ns: Netns,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub daemon: Option<Daemon>,
+    runs: u32,
+}
+
+impl Node {
+    pub fn new(wd: &Workdir, name: &str) -> Node {
+        let ns = Netns::new(name).unwrap();
+        let dir = wd.subdir(name).unwrap();
+        let config = dir.join("calico-bgpd.toml");
+        Node { name: name.into(), ns, dir, config, daemon: None, runs: 0 }
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// Starts the daemon (again); each run logs to its own file.
+    pub fn start(&mut self) {
+        self.runs += 1;
+        let name = format!("bgpd-{}-{}", self.name, self.runs);
+        let config = self.config.to_str().unwrap().to_owned();
+        let d = Daemon::spawn(&self.ns, &name, &self.dir, &[BIN, "--config", &config]).unwrap();
+        self.daemon = Some(d);
+    }
+
+    /// The current run's log.
+    pub fn log(&self) -> String {
+        let path = self.dir.join(format!("bgpd-{}-{}.stderr", self.name, self.runs));
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    pub fn count(&self, needle: &str) -> usize {
+        self.log().matches(needle).count()
+    }
+
+    /// Waits until the log holds `needle` `n` times.
+    pub fn wait_log_n(&mut self, needle: &str, n: usize, timeout: Duration) {
+        let what = format!("{needle:?} x{n} in {}'s log", self.name);
+        let r = wait_until(timeout, &what, || {
+            if let Some(d) = self.daemon.as_mut() {
+                d.check_running()?;
+            }
+            Ok(self.count(needle) >= n)
+        });
+        if let Err(e) = r {
+            panic!("{e}\n--- log of {} ---\n{}", self.name, self.log());
+        }
+    }
+
+    pub fn wait_log(&mut self, needle: &str, timeout: Duration) {
+        self.wait_log_n(needle, 1, timeout);
+    }
+
+    pub fn signal(&self, sig: &str) {
+        self.daemon.as_ref().unwrap().signal(sig).unwrap();
+    }
+
+    /// SIGTERM and the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        self.daemon.as_mut().unwrap().stop(Duration::from_secs(8)).unwrap()
+    }
+}
