@@ -6,8 +6,8 @@
 //! | module | what |
 //! |---|---|
 //! | [`netns`] | uniquely named namespaces, veth pairs (IPv4 + IPv6), a bridged LAN |
-//! | [`process`] | a [`Daemon`](process::Daemon) started inside a namespace, killed by PID |
-//! | [`wait`] | [`wait_until`](wait::wait_until): poll with a deadline, never sleep |
+//! | [`process`] | a [`Daemon`] started inside a namespace, killed by PID |
+//! | [`wait`] | [`wait_until`]: poll with a deadline, never sleep |
 //! | [`workdir`] | a temp dir per test for configs, sockets, logs and pcaps |
 //! | [`capture`] | `tcpdump -U -w` on BGP traffic inside a namespace |
 //! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
