@@ -11,6 +11,8 @@
 //! | [`workdir`] | a temp dir per test for configs, sockets, logs and pcaps |
 //! | [`capture`] | `tcpdump -U -w` on BGP traffic inside a namespace |
 //! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
+//! | [`pod`] | Calico-style pods: a namespace, a veth to `cali<hash>`, 169.254.1.1 |
+//! | [`lab`] | the README's lab: three calico-bgpd nodes, pods and an FRR ToR |
 //!
 //! Names of namespaces, interfaces and dirs carry the prefix `cbgp-`, the test's PID
 //! and a counter, so parallel test processes never collide. Set `CBGP_KEEP=1` to keep
@@ -20,8 +22,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod capture;
+pub mod lab;
 pub mod netns;
 pub mod peers;
+pub mod pod;
 pub mod process;
 pub mod wait;
 pub mod workdir;
@@ -92,6 +96,7 @@ pub(crate) fn unique_name() -> String {
 
 pub use capture::Capture;
 pub use netns::{Iface, Lan, Netns, veth_pair};
+pub use pod::Pod;
 pub use process::Daemon;
 pub use wait::wait_until;
 pub use workdir::Workdir;

@@ -63,6 +63,23 @@ impl Netns {
         Ok(ns)
     }
 
+    /// Creates a namespace with exactly this name (the lab's fixed, readable names),
+    /// with `lo` up. Fails if it exists.
+    pub fn named(name: &str) -> Result<Netns> {
+        run(Command::new("ip").args(["netns", "add", name]))?;
+        let ns = Netns { name: name.to_owned() };
+        ns.ip(&["link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// Leaves the namespace in place (the lab's outlive the command that made them)
+    /// and returns its name; deleting it is then the caller's job.
+    pub fn keep(self) -> String {
+        let name = self.name.clone();
+        std::mem::forget(self);
+        name
+    }
+
     /// The namespace's name (as `ip netns` knows it).
     pub fn name(&self) -> &str {
         &self.name
