@@ -601,6 +601,11 @@ pub fn report(opts: &Options, out: &mut dyn Write) -> Result<bool> {
     writeln!(out, "$ vtysh -c 'show bgp ipv4 unicast'")?;
     let rib = vtysh(opts, "show bgp ipv4 unicast").unwrap_or_else(|e| format!("{e}\n"));
     out.write_all(rib.as_bytes())?;
+    // zebra installs what bgpd learned: proof the blocks are usable beyond BGP.
+    writeln!(out, "$ ip route   (on the ToR)")?;
+    let tor = run(Command::new("ip").args(["-n", &opts.ns("tor"), "-4", "route"]))
+        .unwrap_or_else(|e| format!("{e}\n"));
+    out.write_all(tor.as_bytes())?;
     writeln!(out)?;
     datapath(opts, out)?;
     Ok(healthy)

@@ -1,0 +1,134 @@
+//! The lab binary end to end, as the README runs it, with its own state dir and
+//! namespace prefix so it can run beside a user's lab and other tests.
+//!
+//! ```text
+//!   tor (FRR, AS 65000) .1 ---+--- n1 .11 --- pods a, b
+//!                             +--- n2 .12 --- pod c        n1, n2, n3: calico-bgpd,
+//!         192.168.1.0/24      +--- n3 .13 --- pod d        AS 64512, full mesh
+//! ```
+//!
+//! Checks: 1. `up` exits 0 once every session is Established, the ToR has the three
+//! blocks and same-node pods ping; 2. the daemons outlive `up`; 3. a second `up`
+//! says the lab is already up; 4. `status` prints it again; 5. `down` stops every
+//! recorded PID, deletes every namespace of the prefix and the state dir.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use interop_tests::lab::{State, pid_is_ours};
+
+const LAB: &str = env!("CARGO_BIN_EXE_lab");
+
+/// The directory holding `lab`, which is where `cargo build` puts calico-bgpd and
+/// calico-bgpctl too; builds them when a test run (`-p interop-tests`) did not.
+fn bin_dir() -> PathBuf {
+    let dir = Path::new(LAB).parent().unwrap().to_path_buf();
+    if !dir.join("calico-bgpd").exists() || !dir.join("calico-bgpctl").exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-p", "bgp", "--bin", "calico-bgpd", "-p", "ctl", "--bin"])
+            .arg("calico-bgpctl")
+            .status()
+            .unwrap();
+        assert!(st.success(), "building calico-bgpd and calico-bgpctl: {st}");
+    }
+    dir
+}
+
+struct Lab {
+    state_dir: PathBuf,
+    prefix: String,
+    bin_dir: PathBuf,
+}
+
+impl Lab {
+    fn run(&self, cmd: &str) -> (Output, String) {
+        let out = Command::new(LAB)
+            .arg(cmd)
+            .arg("--state-dir")
+            .arg(&self.state_dir)
+            .args(["--prefix", &self.prefix, "--timeout", "60", "--bin-dir"])
+            .arg(&self.bin_dir)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out, text)
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| n.starts_with(&format!("{}-", self.prefix)))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // A failed check must not leave daemons and namespaces behind.
+        if self.state_dir.join("lab.state").exists() {
+            let (_, text) = self.run("down");
+            eprintln!("cleanup: {text}");
+        }
+    }
+}
+
+#[test]
+fn lab_up_status_and_down_leave_nothing_behind() {
+    let id = std::process::id();
+    let lab = Lab {
+        state_dir: std::env::temp_dir().join(format!("cbgp-{id}-labtest")),
+        prefix: format!("cbgp-{id}-lab"),
+        bin_dir: bin_dir(),
+    };
+
+    // 1.
+    let (out, text) = lab.run("up");
+    assert!(out.status.success(), "lab up failed:\n{text}");
+    assert!(text.contains("all sessions Established"), "{text}");
+    assert!(!text.contains("NOT established"), "{text}");
+    for block in ["10.244.1.0/26", "10.244.2.0/26", "10.244.3.0/26"] {
+        assert!(text.contains(&format!("*> {block}")), "ToR lacks {block}:\n{text}");
+    }
+    assert!(text.contains("same-node datapath: OK"), "{text}");
+    assert!(text.contains("cross-node datapath: "), "{text}");
+
+    // 2.
+    let state = State::load(&lab.state_dir).unwrap().expect("lab.state");
+    assert_eq!(state.prefix, lab.prefix);
+    assert_eq!(state.pids.len(), 5, "3 calico-bgpd + zebra + bgpd: {state:?}");
+    for p in &state.pids {
+        assert!(pid_is_ours(p.pid, &p.program), "{} (pid {}) died after up", p.label, p.pid);
+    }
+    assert_eq!(lab.namespaces().len(), state.netns.len(), "{:?}", lab.namespaces());
+
+    // 3.
+    let (out, text) = lab.run("up");
+    assert!(out.status.success() && text.contains("lab already up"), "{text}");
+
+    // 4.
+    let (out, text) = lab.run("status");
+    assert!(out.status.success(), "lab status failed:\n{text}");
+    for n in ["n1", "n2", "n3"] {
+        assert!(text.contains(&format!("=== node {n} ")), "{text}");
+    }
+    assert!(!text.contains("NOT established") && !text.contains("is not running"), "{text}");
+
+    // 5.
+    let (out, text) = lab.run("down");
+    assert!(out.status.success(), "lab down failed:\n{text}");
+    for p in &state.pids {
+        assert!(!pid_is_ours(p.pid, &p.program), "{} (pid {}) survived down", p.label, p.pid);
+    }
+    assert!(lab.namespaces().is_empty(), "left behind: {:?}", lab.namespaces());
+    assert!(!lab.state_dir.exists(), "{} left behind", lab.state_dir.display());
+    let (out, text) = lab.run("down");
+    assert!(out.status.success() && text.contains("lab is not up"), "{text}");
+}
