@@ -183,7 +183,7 @@ impl State {
         Ok(Some(State::parse(&text)))
     }
 
-    /// Parses the line format written by [`Recorder`]; unknown lines are skipped so
+    /// Parses the line format `lab up` writes; unknown lines are skipped so
     /// that a half-written last line never blocks `down`.
     pub fn parse(text: &str) -> State {
         let mut s = State::default();
@@ -318,7 +318,9 @@ pub fn up(opts: &Options, out: &mut dyn Write) -> Result<Up> {
 fn build(opts: &Options, rec: &mut Recorder, keep: &mut Vec<Netns>) -> Result<()> {
     let mut named = |name: &str, rec: &mut Recorder| -> Result<usize> {
         let full = opts.ns(name);
-        let ns = Netns::named(&full)?;
+        let ns = Netns::named(&full).map_err(|e| {
+            err!("{e}\n(a lab whose state dir is gone? `ip netns del {full}`, or use --prefix)")
+        })?;
         rec.netns(&full)?;
         keep.push(ns);
         Ok(keep.len() - 1)

@@ -10,13 +10,13 @@
 //!
 //! ```text
 //!   pod namespace                              node namespace
-//!  +-------------------------------+  veth  +------------------------------------+
-//!  | eth0  10.244.1.2/32           |--------| cali1a2b3c4d5e6  ee:ee:ee:ee:ee:ee |
-//!  |       fd10:244::1:2/128       |        |   proxy_arp=1, forwarding=1        |
-//!  | default via 169.254.1.1 onlink|        | 10.244.1.2/32 dev cali... scope link|
-//!  | default via fe80::ecee:eeff:  |        | fd10:244::1:2 dev cali...          |
-//!  |             feee:eeee         |        | 169.254.1.1 dev lo (see below)     |
-//!  +-------------------------------+        +------------------------------------+
+//!  +-------------------------------+  veth  +--------------------------------------+
+//!  | eth0  10.244.1.2/32           |--------| cali1a2b3c4d5e6  ee:ee:ee:ee:ee:ee   |
+//!  |       fd10:244::1:2/128       |        |   proxy_arp=1, forwarding=1          |
+//!  | default via 169.254.1.1 onlink|        | 10.244.1.2/32 dev cali.. scope link  |
+//!  | default via fe80::ecee:eeff:  |        | fd10:244::1:2/128 dev cali..         |
+//!  |             feee:eeee         |        | 169.254.1.1/32 dev lo (see below)    |
+//!  +-------------------------------+        +--------------------------------------+
 //! ```
 //!
 //! Proxy ARP only answers for an address the node could forward out of another
@@ -188,6 +188,11 @@ pub fn host_iface_name(pod_ns: &str) -> String {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
+    // FNV alone leaves pods named a/b as cali0837d5.. and cali0837d6..: mix the
+    // bits (MurmurHash3's finaliser) so that neighbouring names look unrelated.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
     let hex = format!("{h:016x}");
     format!("cali{}", hex.get(..11).unwrap_or(&hex))
 }

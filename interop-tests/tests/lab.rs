@@ -132,3 +132,31 @@ fn lab_up_status_and_down_leave_nothing_behind() {
     let (out, text) = lab.run("down");
     assert!(out.status.success() && text.contains("lab is not up"), "{text}");
 }
+
+#[test]
+fn a_failed_up_removes_what_it_built_and_leaves_foreign_namespaces_alone() {
+    use interop_tests::Netns;
+    use interop_tests::lab::{self, Options};
+
+    let id = std::process::id();
+    let opts = Options {
+        state_dir: std::env::temp_dir().join(format!("cbgp-{id}-labfail")),
+        prefix: format!("cbgp-{id}-labf"),
+        bin_dir: bin_dir(),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    // Someone else's namespace where the lab wants its ToR.
+    let foreign = Netns::named(&format!("{}-tor", opts.prefix)).unwrap();
+    let mut out = Vec::new();
+    let e = lab::up(&opts, &mut out).unwrap_err();
+    let text = String::from_utf8_lossy(&out);
+    assert!(e.msg.contains("ip netns del"), "{e}");
+    assert!(text.contains("removing what was built"), "{text}");
+    assert!(!opts.state_dir.exists(), "{} left behind", opts.state_dir.display());
+    let lab = Lab {
+        state_dir: opts.state_dir.clone(),
+        prefix: opts.prefix.clone(),
+        bin_dir: opts.bin_dir,
+    };
+    assert_eq!(lab.namespaces(), [foreign.name()], "only the foreign one remains");
+}
