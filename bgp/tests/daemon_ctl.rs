@@ -144,3 +144,52 @@ fn bgpctl_shows_peers_and_routes_refuses_a_bad_reload_advertises_and_metrics_agr
     assert_eq!(gone.status.code(), Some(2), "{}", text(&gone));
     assert!(text(&gone).contains("is calico-bgpd running?"), "{}", text(&gone));
 }
+
+/// systemd's side of `Type=notify` with a watchdog: READY=1 once the
+/// listeners are up, WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1 then
+/// READY=1 around a SIGHUP, STOPPING=1 on SIGTERM.
+#[test]
+fn sd_notify_sequence_follows_start_watchdog_reload_and_stop() {
+    use std::os::unix::net::UnixDatagram;
+
+    let wd = Workdir::new("bgpd-notify").unwrap();
+    let mut a = Node::new(&wd, "a");
+    a.ns.ip(&["link", "set", "lo", "up"]).unwrap();
+    a.write_config(&mesh_config("a", "10.0.0.1", &["10.244.1.0/26"], &[]));
+    let path = a.dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let config = a.config.to_str().unwrap().to_owned();
+    let d = interop_tests::Daemon::spawn_env(
+        &a.ns,
+        "bgpd-a-1",
+        &a.dir,
+        &[daemon_common::BIN, "--config", &config],
+        &[("NOTIFY_SOCKET", path.to_str().unwrap()), ("WATCHDOG_USEC", "400000")],
+    )
+    .unwrap();
+    let mut buf = [0u8; 512];
+    let mut recv = || {
+        let n = sock.recv(&mut buf).unwrap_or_else(|e| panic!("no notification: {e}"));
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(recv(), "READY=1\n");
+    // The control socket is bound before READY=1.
+    assert!(a.ctl_socket().exists());
+    assert_eq!(recv(), "WATCHDOG=1\n");
+    assert_eq!(recv(), "WATCHDOG=1\n");
+    d.signal("HUP").unwrap();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|m: &String| m.starts_with("RELOADING=1\nMONOTONIC_USEC=")) {
+        seen.push(recv());
+    }
+    let after: Vec<String> = (0..3).map(|_| recv()).collect();
+    assert!(after.iter().any(|m| m == "READY=1\n"), "{seen:?} {after:?}");
+    d.signal("TERM").unwrap();
+    let mut rest = Vec::new();
+    while !rest.iter().any(|m: &String| m == "STOPPING=1\n") {
+        rest.push(recv());
+    }
+    a.daemon = Some(d);
+    assert!(a.stop().success(), "{}", a.log());
+}
