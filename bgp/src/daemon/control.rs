@@ -559,4 +559,94 @@ mod tests {
         assert_eq!(m.last, 0.0);
         assert!((m.max - 0.3).abs() < 1e-9, "{m:?}");
     }
+
+    const NODE: &str = "control_socket = \"/run/x.ctl\"\n[node]\nname = \"a\"\nipv4 = \"10.0.0.1/24\"\n\
+        blocks = [\"10.244.1.0/26\"]\n[listen]\naddresses = []\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n";
+
+    /// An owner without peers or listeners, running, with its config file.
+    fn owner(tag: &str) -> (CtlHandler, std::path::PathBuf, tokio::task::JoinHandle<()>) {
+        let path =
+            std::env::temp_dir().join(format!("calico-bgpd-{tag}-{}.toml", std::process::id()));
+        std::fs::write(&path, NODE).unwrap();
+        let cfg = crate::config::load(&path).unwrap();
+        let routes = crate::daemon::StaticRoutes::new(&cfg);
+        let owner = Owner::new(Some(path.clone()), cfg, routes);
+        let handler = owner.ctl_handler();
+        (handler, path, tokio::spawn(owner.run()))
+    }
+
+    #[tokio::test]
+    async fn ctl_reload_reports_every_error_and_status_keeps_the_outcome() {
+        use ctl::server::Handler;
+        let (h, path, task) = owner("reload");
+        std::fs::write(&path, NODE.replace("name = \"a\"", "name = \"a\"\nlocal_as = 0")).unwrap();
+        let r = h.reload().await;
+        let ReconfigResult::Refused { errors } = &r.result else { panic!("{r:?}") };
+        assert!(errors.iter().any(|e| e.contains("node.local_as")), "{errors:?}");
+        let s = h.status().await;
+        assert_eq!(s.last_reconfig.map(|r| r.result), Some(r.result.clone()));
+        std::fs::write(&path, NODE).unwrap();
+        assert!(h.reload().await.accepted());
+        task.abort();
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn ctl_advertise_changes_the_routes_once_and_refuses_prefixes_outside_the_pools() {
+        use ctl::proto::AdvertiseAction::{Add, Del};
+        use ctl::server::Handler;
+        let (h, path, task) = owner("advertise");
+        let req = |action, p: &str| AdvertiseRequest { action, prefix: p.parse().unwrap() };
+        let r = h.advertise(req(Add, "10.244.9.0/26")).await.unwrap();
+        assert!(r.changed);
+        assert!(!h.advertise(req(Add, "10.244.9.0/26")).await.unwrap().changed);
+        let routes = h.routes(RouteQuery::default()).await.unwrap();
+        let prefixes: Vec<String> = routes.iter().map(|r| r.prefix.to_string()).collect();
+        assert_eq!(prefixes, ["10.244.1.0/26", "10.244.9.0/26"]);
+        assert!(h.advertise(req(Del, "10.244.1.0/26")).await.unwrap().changed);
+        assert_eq!(h.routes(RouteQuery::default()).await.unwrap().len(), 1);
+        let e = h.advertise(req(Add, "192.0.2.0/24")).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+        assert!(e.message.contains("ip_pools"), "{e}");
+        let e = h.advertise(req(Add, "10.244.9.1/26")).await.unwrap_err();
+        assert!(e.message.contains("host bits"), "{e}");
+        task.abort();
+        let _ = std::fs::remove_file(&path);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn merged_routes_have_one_best_path_per_sorted_prefix(
+            entries in proptest::collection::vec((0u8..8, proptest::option::of(1u8..5)), 0..40)
+        ) {
+            let routes: Vec<RouteSnapshot> = entries
+                .iter()
+                .map(|(block, peer)| {
+                    let prefix: IpNet = format!("10.244.{block}.0/26").parse().unwrap();
+                    match peer {
+                        None => local_routes(&[prefix], "block").remove(0),
+                        Some(p) => {
+                            let src = RouteSource::Bgp {
+                                peer: format!("10.0.0.{p}").parse().unwrap(),
+                                name: String::new(),
+                            };
+                            RouteSnapshot {
+                                prefix,
+                                paths: vec![path_snapshot(src, &PathAttrs::default(), None, 0)],
+                            }
+                        }
+                    }
+                })
+                .collect();
+            let merged = merge_routes(routes);
+            proptest::prop_assert!(merged.windows(2).all(|w| w[0].prefix < w[1].prefix));
+            let paths: usize = merged.iter().map(|r| r.paths.len()).sum();
+            proptest::prop_assert_eq!(paths, entries.len());
+            for r in &merged {
+                proptest::prop_assert_eq!(r.paths.iter().filter(|p| p.best).count(), 1);
+                proptest::prop_assert!(r.paths[0].best);
+                proptest::prop_assert!(r.paths.iter().all(|p| p.best == p.reject_reason.is_none()));
+            }
+        }
+    }
 }

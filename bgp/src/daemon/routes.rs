@@ -350,7 +350,6 @@ impl RouteHandler for StaticRoutes {
         } else {
             self.added.remove(&prefix);
             self.deleted.insert(prefix);
-            self.blocks.retain(|b| *b != prefix);
         }
         self.apply_overrides();
         self.resync()
@@ -500,5 +499,47 @@ mod tests {
             msgs.iter().flat_map(|m| m.announcements().map(|(_, n)| n.prefix)).collect();
         assert_eq!(w, ["10.244.2.0/26".parse::<IpNet>().unwrap()]);
         assert_eq!(a, ["10.244.3.0/26".parse::<IpNet>().unwrap()]);
+    }
+
+    #[test]
+    fn advertise_announces_and_withdraws_at_run_time_and_survives_a_reload() {
+        let cfg = parse_str(CFG).unwrap();
+        let mut r = StaticRoutes::new(&cfg);
+        let (p, up) = up_for(&cfg, "10.0.0.254");
+        r.peer_up(&p, &up);
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let prefixes = |out: Vec<Outbound>, withdrawn: bool| -> Vec<IpNet> {
+            out.iter()
+                .flat_map(|o| o.messages.iter().map(|m| decode(m, &up)))
+                .flat_map(|u| {
+                    let v: Vec<IpNet> = if withdrawn {
+                        u.withdrawals().map(|(_, n)| n.prefix).collect()
+                    } else {
+                        u.announcements().map(|(_, n)| n.prefix).collect()
+                    };
+                    v
+                })
+                .collect()
+        };
+        assert_eq!(
+            prefixes(r.advertise(net("10.244.9.0/26"), true), false),
+            [net("10.244.9.0/26")]
+        );
+        assert!(r.advertise(net("10.244.9.0/26"), true).is_empty(), "already advertised");
+        assert_eq!(
+            prefixes(r.advertise(net("10.244.1.0/26"), false), true),
+            [net("10.244.1.0/26")]
+        );
+        // A reload of the same file keeps both run-time changes.
+        assert!(r.reconfigure(&cfg).is_empty());
+        let originated = r.originated();
+        assert!(
+            originated.contains(&net("10.244.9.0/26"))
+                && !originated.contains(&net("10.244.1.0/26"))
+        );
+        let counts = r.peer_counts(p.address);
+        assert_eq!((counts[0].family, counts[0].advertised), (Family::Ipv4, 2));
+        let shown: Vec<IpNet> = r.routes_snapshot().iter().map(|r| r.prefix).collect();
+        assert_eq!(shown, [net("10.244.2.0/26"), net("10.244.9.0/26")]);
     }
 }
