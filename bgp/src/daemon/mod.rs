@@ -348,7 +348,15 @@ impl<R: RouteHandler> Owner<R> {
         let now = ctl::server::unix_now();
         let routes = if self.routes_dirty {
             self.routes_dirty = false;
-            Arc::new(self.routes.routes_snapshot())
+            let mut routes = self.routes.routes_snapshot();
+            // Handlers need no clock: a local path with no time of its own
+            // has been originated since the daemon started.
+            for p in routes.iter_mut().flat_map(|r| r.paths.iter_mut()) {
+                if p.since == 0 {
+                    p.since = self.started_at;
+                }
+            }
+            Arc::new(routes)
         } else {
             self.snapshots.borrow().routes.clone()
         };
