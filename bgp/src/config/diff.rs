@@ -51,6 +51,8 @@ pub struct ConfigDiff {
     pub log_level: Option<LogLevel>,
     /// Control socket path differs: rebind it.
     pub control_socket_changed: bool,
+    /// The metrics listen address differs.
+    pub metrics_changed: bool,
 }
 
 impl ConfigDiff {
@@ -65,6 +67,7 @@ impl ConfigDiff {
             && !self.fib_changed
             && self.log_level.is_none()
             && !self.control_socket_changed
+            && !self.metrics_changed
     }
 }
 
@@ -85,6 +88,7 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
         fib_changed: o.fib != n.fib,
         log_level: (o.log_level != n.log_level).then_some(n.log_level),
         control_socket_changed: o.control_socket != n.control_socket,
+        metrics_changed: o.metrics != n.metrics,
         ..ConfigDiff::default()
     };
     for (addr, old_peer) in &old_peers {

@@ -33,8 +33,8 @@ pub use model::{
     DEFAULT_CONTROL_SOCKET, DEFAULT_ERROR_WAIT_MAX, DEFAULT_ERROR_WAIT_MIN, DEFAULT_FIB_PROTOCOL,
     DEFAULT_FIB_TABLE, DEFAULT_HOLD_TIME, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT, DEFAULT_RESTART_TIME,
     EncapMode, Family, Fib, GracefulRestart, IpPool, Listen, LogLevel, MaxPrefix, MaxPrefixAction,
-    Mesh, MeshNode, NextHopMode, Node, Password, Peer, ProgramClusterRoutes, RouteReflector,
-    SourceAddress, Timers,
+    Mesh, MeshNode, Metrics, NextHopMode, Node, Password, Peer, ProgramClusterRoutes,
+    RouteReflector, SourceAddress, Timers,
 };
 pub use peers::{EffectivePeer, PasswordSource, PeerKind, SessionTimers, TtlMode, mesh_passive};
 pub use router_id::{RouterIdSpec, hashed_router_id};
@@ -201,6 +201,8 @@ mod tests {
         program_cluster_routes = "EnabledIPIPOnly"
         tunnel_device = "tunl0"
         merge_paths = false
+        [metrics]
+        listen = "127.0.0.1:9179"
     "#;
 
     fn keys(v: &toml::Value, out: &mut std::collections::BTreeSet<String>) {

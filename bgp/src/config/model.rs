@@ -21,13 +21,14 @@
 //! [route_reflector]   enabled, cluster_id
 //! [[ip_pools]]        cidr, ipip_mode, vxlan_mode, block_size, disable_bgp_export
 //! [fib]               table, protocol, program_cluster_routes, tunnel_device, merge_paths
+//! [metrics]           listen
 //! ```
 //!
 //! The types here carry no invariants: [`super::validate`] turns a [`Config`]
 //! into a [`super::ValidatedConfig`] or a list of every problem found.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -98,6 +99,9 @@ pub struct Config {
     /// Kernel route programming.
     #[serde(default)]
     pub fib: Fib,
+    /// The Prometheus endpoint (off unless `listen` is set).
+    #[serde(default)]
+    pub metrics: Metrics,
 }
 
 fn default_control_socket() -> PathBuf {
@@ -634,4 +638,15 @@ pub enum ProgramClusterRoutes {
     EnabledIpipOnly,
     /// Program only unencapsulated pools (Calico master default).
     EnabledNoEncapOnly,
+}
+
+/// The Prometheus endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Address and port of the HTTP listener serving `/metrics`; none (the
+    /// default) means no endpoint: metrics expose peer addresses and are
+    /// opt-in, as in calico-node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
 }

@@ -19,19 +19,36 @@
 //! SIGTERM sends every peer Cease / Administrative Shutdown with the RFC
 //! 9003 message "calico-bgpd shutting down", waits for the NOTIFICATIONs to
 //! be written, and returns.
+//!
+//! The operator surface ([`control`]): the owner publishes a
+//! [`DaemonSnapshot`] that the control socket and the metrics endpoint read
+//! without waiting on it; `calico-bgpctl reload` and `advertise` arrive as
+//! [`Input::Control`]. systemd hears READY=1 once the listeners are bound,
+//! RELOADING=1 / READY=1 around each reload, STOPPING=1 on SIGTERM, and
+//! WATCHDOG=1 from this loop at half the watchdog interval, so a stuck
+//! loop gets the daemon restarted.
 
+pub mod control;
 mod listener;
 pub mod routes;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use ctl::proto::{
+    AdvertiseAction, AdvertiseRequest, AdvertiseResult, CtlError, ErrorKind, ReconfigResult,
+    ReconfigSnapshot, ReloadResult,
+};
+use ipnet::IpNet;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tracing::{error, info, warn};
 
+pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter};
 use self::listener::{Listener, PeerEntry, Registry};
 pub use self::routes::{Outbound, RouteHandler, StaticRoutes};
 use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, ValidatedConfig};
@@ -63,6 +80,9 @@ pub enum Input {
     },
     /// Re-read the configuration file (SIGHUP).
     Reload,
+    /// A `calico-bgpctl` request that changes state; the one input that
+    /// carries a handle (its reply channel).
+    Control(Control),
     /// Stop every session and return (SIGTERM, SIGINT).
     Shutdown,
 }
@@ -77,6 +97,14 @@ struct Slot {
     up: Option<u64>,
     has_md5: bool,
     prefix_warned: bool,
+    /// Unix time of the last state change.
+    since: u64,
+    /// What the current Established session agreed, and since when.
+    session: Option<(Box<session::Up>, u64)>,
+    /// Why the session is not up, as BIRD would say it.
+    last_error: Option<ctl::proto::LastError>,
+    /// Times the session left Established.
+    flaps: u64,
 }
 
 /// The daemon's state, owned by one task.
@@ -88,19 +116,87 @@ pub struct Owner<R: RouteHandler> {
     peers: BTreeMap<IpAddr, Slot>,
     registry: Registry,
     listeners: Vec<Listener>,
-    refused: BTreeMap<IpAddr, u64>,
+    /// Refused sources: connection count and the Unix time of the last one.
+    refused: BTreeMap<IpAddr, (u64, u64)>,
     next_id: u64,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs_rx: mpsc::UnboundedReceiver<Input>,
     reports_tx: mpsc::UnboundedSender<SessionReport>,
     reports_rx: mpsc::UnboundedReceiver<SessionReport>,
     stopping: Vec<SessionHandle>,
+    /// Unix time the owner was made.
+    started_at: u64,
+    snapshots: watch::Sender<Arc<DaemonSnapshot>>,
+    /// Something shown in the snapshot changed since the last publication.
+    dirty: bool,
+    /// Routes changed: rebuild them at the next publication.
+    routes_dirty: bool,
+    last_publish: Option<Instant>,
+    lag: LagMeter,
+    last_reconfig: Option<ReconfigSnapshot>,
+    shutting_down: bool,
+}
+
+/// Logs a failed sd_notify; under systemd it means readiness or the
+/// watchdog is not seen, which the unit will act on.
+fn notify(what: &str, r: std::io::Result<()>) {
+    if let Err(e) = r {
+        warn!("sd_notify {what}: {e}");
+    }
 }
 
 /// Runs the daemon for the configuration at `path` (already loaded as
-/// `cfg`) until SIGTERM or SIGINT.
+/// `cfg`) until SIGTERM or SIGINT: the owner task, the control socket and,
+/// when `metrics.listen` is set, the metrics endpoint.
+///
+/// The control socket and the metrics listener are bound before the owner
+/// starts, so READY=1 (sent by the owner once the BGP listeners are bound)
+/// means every listener is up. Failing to bind either is logged and the
+/// daemon runs on without it: routing matters more than its observability.
 pub async fn run<R: RouteHandler>(path: PathBuf, cfg: ValidatedConfig, routes: R) {
+    let socket = cfg.config().control_socket.clone();
+    let metrics_addr = cfg.config().metrics.listen;
     let owner = Owner::new(Some(path), cfg, routes);
+    let handler = Arc::new(owner.ctl_handler());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let options = ctl::server::ServerOptions::default();
+    let ctl_task = match ctl::server::bind(&socket, &options) {
+        Ok(l) => {
+            info!("control socket {}", socket.display());
+            let h = handler.clone();
+            let stop = stopped(stop_rx.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = ctl::server::serve_listener(l, h, options, stop).await {
+                    error!("control socket: {e}");
+                }
+            }))
+        }
+        Err(e) => {
+            error!(
+                "cannot bind the control socket {}: {e}; calico-bgpctl will not work",
+                socket.display()
+            );
+            None
+        }
+    };
+    if let Some(addr) = metrics_addr {
+        match ctl::metrics::bind(addr).await {
+            Ok(l) => {
+                info!("metrics on http://{addr}/metrics");
+                let h = handler.clone();
+                let stop = stopped(stop_rx.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = ctl::metrics::serve(l, h, stop).await {
+                        error!("metrics endpoint: {e}");
+                    }
+                });
+            }
+            Err(e) => error!("cannot listen for metrics on {addr}: {e}"),
+        }
+    }
     let tx = owner.inputs();
     match (
         signal(SignalKind::hangup()),
@@ -124,6 +220,12 @@ pub async fn run<R: RouteHandler>(path: PathBuf, cfg: ValidatedConfig, routes: R
         _ => error!("cannot install signal handlers; SIGHUP reload is unavailable"),
     }
     owner.run().await;
+    let _ = stop_tx.send(true);
+    if let Some(t) = ctl_task {
+        let _ = t.await;
+        // Ours to remove: bind() refused to take it over from a live daemon.
+        let _ = std::fs::remove_file(&socket);
+    }
 }
 
 impl<R: RouteHandler> Owner<R> {
@@ -146,7 +248,20 @@ impl<R: RouteHandler> Owner<R> {
             reports_tx,
             reports_rx,
             stopping: Vec::new(),
+            started_at: ctl::server::unix_now(),
+            snapshots: watch::Sender::new(Arc::new(DaemonSnapshot::default())),
+            dirty: true,
+            routes_dirty: true,
+            last_publish: None,
+            lag: LagMeter::default(),
+            last_reconfig: None,
+            shutting_down: false,
         }
+    }
+
+    /// The handler answering `calico-bgpctl` and the metrics endpoint.
+    pub fn ctl_handler(&self) -> CtlHandler {
+        CtlHandler::new(self.snapshots.subscribe(), self.inputs_tx.clone())
     }
 
     /// A sender of inputs (signals, control requests, tests).
@@ -162,19 +277,116 @@ impl<R: RouteHandler> Owner<R> {
         for p in &peers {
             self.start_peer(p);
         }
+        self.last_reconfig =
+            Some(ReconfigSnapshot { at: ctl::server::unix_now(), result: ReconfigResult::Applied });
+        self.publish();
+        notify("READY=1", ctl::sdnotify::ready());
+        let mut tick = tokio::time::interval(control::TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let watchdog = ctl::sdnotify::watchdog_interval();
+        let mut dog = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
         loop {
             let input = tokio::select! {
                 Some(r) = self.reports_rx.recv() => Input::Session(r),
                 Some(i) = self.inputs_rx.recv() => i,
+                due = tick.tick() => {
+                    self.lag.record(due, Instant::now());
+                    let stale = self.last_publish.is_none_or(|t| t.elapsed() >= control::REFRESH);
+                    if self.dirty || stale {
+                        self.publish();
+                    }
+                    continue;
+                }
+                _ = dog.tick(), if watchdog.is_some() => {
+                    // From this loop, not a task of its own: a stuck loop
+                    // must stop the pings.
+                    notify("WATCHDOG=1", ctl::sdnotify::watchdog());
+                    continue;
+                }
             };
+            self.dirty = true;
             match input {
                 Input::Session(r) => self.on_report(r),
-                Input::Refused { remote } => *self.refused.entry(remote).or_default() += 1,
-                Input::Reload => self.reload(),
+                Input::Refused { remote } => {
+                    let e = self.refused.entry(remote).or_default();
+                    e.0 += 1;
+                    e.1 = ctl::server::unix_now();
+                }
+                Input::Reload => {
+                    notify("RELOADING=1", ctl::sdnotify::reloading());
+                    self.reload();
+                    notify("READY=1", ctl::sdnotify::ready());
+                }
+                Input::Control(Control::Reload(reply)) => {
+                    notify("RELOADING=1", ctl::sdnotify::reloading());
+                    let r = self.reload();
+                    notify("READY=1", ctl::sdnotify::ready());
+                    // Published before the answer, so the client's next
+                    // `show` sees what it just did.
+                    self.publish();
+                    let _ = reply.send(r);
+                }
+                Input::Control(Control::Advertise(request, reply)) => {
+                    let r = self.advertise(&request);
+                    self.publish();
+                    let _ = reply.send(r);
+                }
                 Input::Shutdown => break,
             }
+            if self.last_publish.is_none_or(|t| t.elapsed() >= control::MIN_PUBLISH) {
+                self.publish();
+            }
         }
+        notify("STOPPING=1", ctl::sdnotify::stopping());
+        self.shutting_down = true;
+        self.publish();
         self.shutdown().await;
+    }
+
+    /// Publishes a fresh snapshot for the control socket and the metrics.
+    fn publish(&mut self) {
+        let now = ctl::server::unix_now();
+        let routes = if self.routes_dirty {
+            self.routes_dirty = false;
+            let mut routes = self.routes.routes_snapshot();
+            // Handlers need no clock: a local path with no time of its own
+            // has been originated since the daemon started.
+            for p in routes.iter_mut().flat_map(|r| r.paths.iter_mut()) {
+                if p.since == 0 {
+                    p.since = self.started_at;
+                }
+            }
+            Arc::new(routes)
+        } else {
+            self.snapshots.borrow().routes.clone()
+        };
+        let peers = self.peers.values().map(|s| self.peer_snapshot(s, now)).collect();
+        let status = ctl::proto::StatusSnapshot {
+            version: control::version(),
+            router_id: self.cfg.router_id(),
+            started_at: self.started_at,
+            uptime_secs: now.saturating_sub(self.started_at),
+            last_reconfig: self.last_reconfig.clone(),
+            graceful_restart: None,
+            shutting_down: self.shutting_down,
+            rib: control::rib_sizes(&routes),
+            fib: Default::default(),
+            event_loop_lag_secs: self.lag.last,
+            event_loop_lag_max_secs: self.lag.max,
+            unknown_connects: self
+                .refused
+                .iter()
+                .map(|(a, (count, last))| ctl::proto::UnknownConnect {
+                    source: *a,
+                    count: *count,
+                    last: *last,
+                })
+                .collect(),
+        };
+        let snap = DaemonSnapshot { status: Some(status), peers, routes, fib: Default::default() };
+        self.snapshots.send_replace(Arc::new(snap));
+        self.dirty = false;
+        self.last_publish = Some(Instant::now());
     }
 
     fn listen_addrs(&self) -> Vec<SocketAddr> {
@@ -268,6 +480,10 @@ impl<R: RouteHandler> Owner<R> {
                 up: None,
                 has_md5: md5_key.is_some(),
                 prefix_warned: false,
+                since: ctl::server::unix_now(),
+                session: None,
+                last_error: None,
+                flaps: 0,
             },
         );
     }
@@ -284,6 +500,7 @@ impl<R: RouteHandler> Owner<R> {
         }
         info!(peer = %addr, "peer {addr} ({}): stopping: {notification}", slot.cfg.bird_protocol_name());
         slot.handle.send(SessionCmd::Shutdown(notification));
+        self.routes_dirty = true;
         let out = self.routes.peer_down(addr);
         self.dispatch(out);
         self.stopping.push(slot.handle);
@@ -308,23 +525,39 @@ impl<R: RouteHandler> Owner<R> {
             return; // a session replaced by a reload, winding down
         }
         match r.event {
-            SessionEvent::StateChange { to, .. } => slot.state = to,
+            SessionEvent::StateChange { to, reason, .. } => {
+                slot.state = to;
+                slot.since = ctl::server::unix_now();
+                if to == State::Established {
+                    slot.last_error = None;
+                } else if let Some(e) =
+                    control::classify(&reason, slot.handle.stats().socket_error())
+                {
+                    slot.last_error = Some(e);
+                }
+            }
             SessionEvent::Established(up) => {
                 slot.up = Some(up.epoch);
                 slot.prefix_warned = false;
+                slot.session = Some((up.clone(), ctl::server::unix_now()));
                 let cfg = slot.cfg.clone();
                 let out = self.routes.peer_up(&cfg, &up);
+                self.routes_dirty = true;
                 self.dispatch(out);
             }
             SessionEvent::Down { .. } => {
                 slot.up = None;
+                slot.session = None;
+                slot.flaps += 1;
                 let out = self.routes.peer_down(r.peer);
+                self.routes_dirty = true;
                 self.dispatch(out);
             }
             SessionEvent::Update { epoch, update } => {
                 if slot.up != Some(epoch) {
                     return;
                 }
+                self.routes_dirty = true;
                 let eor = update.is_end_of_rib();
                 let out = self.routes.update(r.peer, update);
                 self.dispatch(out);
@@ -388,33 +621,66 @@ impl<R: RouteHandler> Owner<R> {
         }
     }
 
-    fn reload(&mut self) {
-        let Some(path) = self.path.clone() else { return };
+    /// Re-reads the file (SIGHUP and `calico-bgpctl reload` alike) and
+    /// applies it, or refuses it with every problem; either way the outcome
+    /// is logged, kept for `show status` and returned.
+    fn reload(&mut self) -> ReloadResult {
+        let mut result = ReloadResult {
+            result: ReconfigResult::Applied,
+            peers_added: Vec::new(),
+            peers_removed: Vec::new(),
+            peers_restarted: Vec::new(),
+            peers_updated: Vec::new(),
+        };
+        let errors = match self.path.clone() {
+            None => vec!["the daemon was started without a configuration file".to_owned()],
+            Some(path) => match self.reload_from(&path, &mut result) {
+                Ok(()) => Vec::new(),
+                Err(errors) => {
+                    let file = path.display();
+                    errors.into_iter().map(|e| format!("{file}: error: {e}")).collect()
+                }
+            },
+        };
+        for e in &errors {
+            error!("reload refused, keeping the running configuration: {e}");
+        }
+        if !errors.is_empty() {
+            result.result = ReconfigResult::Refused { errors };
+        }
+        self.last_reconfig =
+            Some(ReconfigSnapshot { at: ctl::server::unix_now(), result: result.result.clone() });
+        result
+    }
+
+    fn reload_from(
+        &mut self,
+        path: &std::path::Path,
+        result: &mut ReloadResult,
+    ) -> Result<(), Vec<String>> {
         info!("reloading {}", path.display());
-        let new = match config::load(&path) {
+        let new = match config::load(path) {
             Ok(v) => v,
             Err(LoadError::Invalid { errors, .. }) => {
-                for e in errors.errors() {
-                    error!("reload refused, keeping the running configuration: {e}");
-                }
-                return;
+                return Err(errors.errors().iter().map(ToString::to_string).collect());
             }
-            Err(e) => {
-                error!("reload refused, keeping the running configuration: {e}");
-                return;
-            }
+            Err(e) => return Err(vec![e.to_string()]),
         };
         let file_errors = config::check_files(&new);
         if !file_errors.is_empty() {
-            for e in &file_errors {
-                error!("reload refused, keeping the running configuration: {e}");
-            }
-            return;
+            return Err(file_errors.iter().map(ToString::to_string).collect());
         }
         for w in new.warnings() {
             warn!("{}: {w}", path.display());
         }
         let d = config::diff(&self.cfg, &new);
+        if d.control_socket_changed || d.metrics_changed {
+            warn!("control_socket and metrics.listen take effect at the next restart");
+        }
+        let names = |v: &[EffectivePeer]| v.iter().map(|p| p.bird_protocol_name()).collect();
+        result.peers_added = names(&d.added);
+        result.peers_removed = names(&d.removed);
+        result.peers_restarted = d.changed.iter().map(|c| c.new.bird_protocol_name()).collect();
         info!(
             "reload: {} added, {} removed, {} changed, {} unchanged{}",
             d.added.len(),
@@ -450,9 +716,43 @@ impl<R: RouteHandler> Owner<R> {
         }
         if d.routing_changed {
             let out = self.routes.reconfigure(&self.cfg);
+            self.routes_dirty = true;
             self.dispatch(out);
         }
         self.stopping.retain(|h| !h.is_finished());
+        Ok(())
+    }
+
+    /// `calico-bgpctl advertise add|del`: the prefix must lie in an IP pool,
+    /// as configured blocks must.
+    fn advertise(&mut self, request: &AdvertiseRequest) -> Result<AdvertiseResult, CtlError> {
+        let prefix = request.prefix;
+        if prefix.trunc() != prefix {
+            return Err(CtlError::new(
+                ErrorKind::InvalidRequest,
+                format!("{prefix} has host bits set; use {}", prefix.trunc()),
+            ));
+        }
+        let pools: Vec<IpNet> = self.cfg.config().ip_pools.iter().map(|p| p.cidr).collect();
+        if !pools.iter().any(|pool| pool.contains(&prefix)) {
+            let list: Vec<String> = pools.iter().map(ToString::to_string).collect();
+            return Err(CtlError::new(
+                ErrorKind::InvalidRequest,
+                format!("{prefix} is in no ip_pools cidr (pools: [{}])", list.join(", ")),
+            ));
+        }
+        let add = request.action == AdvertiseAction::Add;
+        let had = self.routes.originated().contains(&prefix);
+        let out = self.routes.advertise(prefix, add);
+        self.routes_dirty = true;
+        let exported_to = out.iter().filter(|o| !o.messages.is_empty()).count() as u64;
+        info!(
+            "advertise {} {prefix}: {} peer(s) updated",
+            if add { "add" } else { "del" },
+            exported_to
+        );
+        self.dispatch(out);
+        Ok(AdvertiseResult { action: request.action, prefix, changed: had != add, exported_to })
     }
 
     async fn shutdown(mut self) {

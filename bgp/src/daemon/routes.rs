@@ -16,12 +16,16 @@
 //!   RouteRefresh ------------->  route_refresh  --Outbound-->
 //!   SessionDown / removed ---->  peer_down      --Outbound-->
 //!   reload (blocks changed) -->  reconfigure    --Outbound-->
+//!   advertise add|del -------->  advertise      --Outbound-->
+//!   ctl snapshot (read only) ->  routes_snapshot, peer_counts
 //! ```
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use ctl::proto::{Family, FamilyCounts, RouteSnapshot, RouteSource};
 use ipnet::IpNet;
 use tracing::warn;
 
@@ -59,6 +63,34 @@ pub trait RouteHandler: Send + 'static {
     fn reconfigure(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound>;
     /// Prefixes currently accepted from `peer`, for its max-prefix limit.
     fn received_prefixes(&self, peer: IpAddr) -> usize;
+    /// `calico-bgpctl advertise add|del`: start (`add`) or stop originating
+    /// `prefix` at run time, returning the UPDATEs that announce or
+    /// withdraw it.
+    fn advertise(&mut self, prefix: IpNet, add: bool) -> Vec<Outbound>;
+
+    /// The prefixes this node originates (read only, for `show routes`).
+    fn originated(&self) -> Vec<IpNet> {
+        Vec::new()
+    }
+    /// Every route for `show routes` (read only). By default the
+    /// [`RouteHandler::originated`] prefixes as local paths.
+    fn routes_snapshot(&self) -> Vec<RouteSnapshot> {
+        super::control::local_routes(&self.originated(), "block")
+    }
+    /// Prefix counters of one peer per family (read only, for `show peer`
+    /// and the metrics).
+    fn peer_counts(&self, peer: IpAddr) -> Vec<FamilyCounts> {
+        let _ = peer;
+        Vec::new()
+    }
+}
+
+/// A path received from a peer, as [`StaticRoutes`] keeps it for `show routes`.
+#[derive(Debug, Clone)]
+struct Received {
+    attrs: Arc<PathAttrs>,
+    next_hop: Option<MpNextHop>,
+    since: u64,
 }
 
 /// What [`StaticRoutes`] knows about one Established session.
@@ -70,6 +102,7 @@ struct PeerState {
     local_as: u32,
     local: IpAddr,
     advertised: BTreeSet<IpNet>,
+    name: String,
 }
 
 /// Advertises the node's blocks to every peer and counts received prefixes.
@@ -78,8 +111,12 @@ pub struct StaticRoutes {
     node_v4: Option<Ipv4Addr>,
     node_v6: Option<Ipv6Addr>,
     blocks: Vec<IpNet>,
+    /// `advertise add` prefixes: kept across reloads until deleted.
+    added: BTreeSet<IpNet>,
+    /// `advertise del` of configured blocks: kept across reloads until added.
+    deleted: BTreeSet<IpNet>,
     up: HashMap<IpAddr, PeerState>,
-    received: HashMap<IpAddr, HashSet<(AfiSafi, Nlri)>>,
+    received: HashMap<IpAddr, HashMap<(AfiSafi, Nlri), Received>>,
 }
 
 fn family_of(net: &IpNet) -> AfiSafi {
@@ -102,6 +139,44 @@ impl StaticRoutes {
         self.node_v4 = node.ipv4.map(|n| n.addr());
         self.node_v6 = node.ipv6.map(|n| n.addr());
         self.blocks = node.blocks.clone();
+        self.apply_overrides();
+    }
+
+    /// The configured blocks with the run-time additions and deletions.
+    fn apply_overrides(&mut self) {
+        self.blocks.retain(|b| !self.deleted.contains(b));
+        for a in &self.added {
+            if !self.blocks.contains(a) {
+                self.blocks.push(*a);
+            }
+        }
+    }
+
+    /// Brings every session's advertisements in line with `blocks`.
+    fn resync(&mut self) -> Vec<Outbound> {
+        let peers: Vec<IpAddr> = self.up.keys().copied().collect();
+        let mut out = Vec::new();
+        for peer in peers {
+            let Some(st) = self.up.get(&peer) else { continue };
+            let now = self.routable(st);
+            let gone: Vec<IpNet> = st.advertised.difference(&now).copied().collect();
+            let new: Vec<IpNet> = now.difference(&st.advertised).copied().collect();
+            let mut messages = Vec::new();
+            for family in [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST] {
+                let of = |v: &[IpNet]| -> Vec<IpNet> {
+                    v.iter().filter(|b| family_of(b) == family).copied().collect()
+                };
+                messages.extend(Self::withdraw(st, family, &of(&gone)));
+                messages.extend(self.announce(st, family, &of(&new)));
+            }
+            if let Some(st) = self.up.get_mut(&peer) {
+                st.advertised = now;
+            }
+            if !messages.is_empty() {
+                out.push(Outbound { peer, messages });
+            }
+        }
+        out
     }
 
     /// Our next hop for `family` on a session whose local end is `local`:
@@ -217,6 +292,7 @@ impl RouteHandler for StaticRoutes {
             local_as: peer.local_as,
             local: crate::net::canonical(up.local.ip()),
             advertised: BTreeSet::new(),
+            name: peer.bird_protocol_name(),
         };
         let messages = self.full_table(&st);
         st.advertised = self.routable(&st);
@@ -235,8 +311,11 @@ impl RouteHandler for StaticRoutes {
         for (f, n) in update.withdrawals() {
             set.remove(&(f, *n));
         }
+        let attrs = Arc::new(update.update.attrs.clone());
+        let since = ctl::server::unix_now();
         for (f, n) in update.announcements() {
-            set.insert((f, *n));
+            let next_hop = update.next_hop(f);
+            set.insert((f, *n), Received { attrs: attrs.clone(), next_hop, since });
         }
         Vec::new()
     }
@@ -257,33 +336,61 @@ impl RouteHandler for StaticRoutes {
 
     fn reconfigure(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound> {
         self.set_config(cfg);
-        let peers: Vec<IpAddr> = self.up.keys().copied().collect();
-        let mut out = Vec::new();
-        for peer in peers {
-            let Some(st) = self.up.get(&peer) else { continue };
-            let now = self.routable(st);
-            let gone: Vec<IpNet> = st.advertised.difference(&now).copied().collect();
-            let new: Vec<IpNet> = now.difference(&st.advertised).copied().collect();
-            let mut messages = Vec::new();
-            for family in [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST] {
-                let of = |v: &[IpNet]| -> Vec<IpNet> {
-                    v.iter().filter(|b| family_of(b) == family).copied().collect()
-                };
-                messages.extend(Self::withdraw(st, family, &of(&gone)));
-                messages.extend(self.announce(st, family, &of(&new)));
-            }
-            if let Some(st) = self.up.get_mut(&peer) {
-                st.advertised = now;
-            }
-            if !messages.is_empty() {
-                out.push(Outbound { peer, messages });
-            }
-        }
-        out
+        self.resync()
     }
 
     fn received_prefixes(&self, peer: IpAddr) -> usize {
-        self.received.get(&peer).map_or(0, HashSet::len)
+        self.received.get(&peer).map_or(0, HashMap::len)
+    }
+
+    fn advertise(&mut self, prefix: IpNet, add: bool) -> Vec<Outbound> {
+        if add {
+            self.deleted.remove(&prefix);
+            self.added.insert(prefix);
+        } else {
+            self.added.remove(&prefix);
+            self.deleted.insert(prefix);
+        }
+        self.apply_overrides();
+        self.resync()
+    }
+
+    fn originated(&self) -> Vec<IpNet> {
+        self.blocks.clone()
+    }
+
+    fn routes_snapshot(&self) -> Vec<RouteSnapshot> {
+        let mut routes = super::control::local_routes(&self.blocks, "block");
+        for (peer, set) in &self.received {
+            let name = self.up.get(peer).map(|s| s.name.clone()).unwrap_or_default();
+            for ((_, nlri), r) in set {
+                let source = RouteSource::Bgp { peer: *peer, name: name.clone() };
+                let mut path =
+                    super::control::path_snapshot(source, &r.attrs, r.next_hop.as_ref(), r.since);
+                path.path_id = nlri.path_id;
+                routes.push(RouteSnapshot { prefix: nlri.prefix, paths: vec![path] });
+            }
+        }
+        super::control::merge_routes(routes)
+    }
+
+    fn peer_counts(&self, peer: IpAddr) -> Vec<FamilyCounts> {
+        let Some(st) = self.up.get(&peer) else { return Vec::new() };
+        let received = self.received.get(&peer);
+        st.families
+            .iter()
+            .filter_map(|f| {
+                let family = match *f {
+                    AfiSafi::IPV4_UNICAST => Family::Ipv4,
+                    AfiSafi::IPV6_UNICAST => Family::Ipv6,
+                    _ => return None,
+                };
+                let n = received.map_or(0, |r| r.keys().filter(|k| k.0 == *f).count()) as u64;
+                let advertised = st.advertised.iter().filter(|b| family_of(b) == *f).count() as u64;
+                // Nothing is filtered on import yet: accepted = received.
+                Some(FamilyCounts { family, received: n, accepted: n, advertised })
+            })
+            .collect()
     }
 }
 
@@ -392,5 +499,47 @@ mod tests {
             msgs.iter().flat_map(|m| m.announcements().map(|(_, n)| n.prefix)).collect();
         assert_eq!(w, ["10.244.2.0/26".parse::<IpNet>().unwrap()]);
         assert_eq!(a, ["10.244.3.0/26".parse::<IpNet>().unwrap()]);
+    }
+
+    #[test]
+    fn advertise_announces_and_withdraws_at_run_time_and_survives_a_reload() {
+        let cfg = parse_str(CFG).unwrap();
+        let mut r = StaticRoutes::new(&cfg);
+        let (p, up) = up_for(&cfg, "10.0.0.254");
+        r.peer_up(&p, &up);
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let prefixes = |out: Vec<Outbound>, withdrawn: bool| -> Vec<IpNet> {
+            out.iter()
+                .flat_map(|o| o.messages.iter().map(|m| decode(m, &up)))
+                .flat_map(|u| {
+                    let v: Vec<IpNet> = if withdrawn {
+                        u.withdrawals().map(|(_, n)| n.prefix).collect()
+                    } else {
+                        u.announcements().map(|(_, n)| n.prefix).collect()
+                    };
+                    v
+                })
+                .collect()
+        };
+        assert_eq!(
+            prefixes(r.advertise(net("10.244.9.0/26"), true), false),
+            [net("10.244.9.0/26")]
+        );
+        assert!(r.advertise(net("10.244.9.0/26"), true).is_empty(), "already advertised");
+        assert_eq!(
+            prefixes(r.advertise(net("10.244.1.0/26"), false), true),
+            [net("10.244.1.0/26")]
+        );
+        // A reload of the same file keeps both run-time changes.
+        assert!(r.reconfigure(&cfg).is_empty());
+        let originated = r.originated();
+        assert!(
+            originated.contains(&net("10.244.9.0/26"))
+                && !originated.contains(&net("10.244.1.0/26"))
+        );
+        let counts = r.peer_counts(p.address);
+        assert_eq!((counts[0].family, counts[0].advertised), (Family::Ipv4, 2));
+        let shown: Vec<IpNet> = r.routes_snapshot().iter().map(|r| r.prefix).collect();
+        assert_eq!(shown, [net("10.244.2.0/26"), net("10.244.9.0/26")]);
     }
 }

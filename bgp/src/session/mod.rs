@@ -32,6 +32,7 @@
 //! down in between, so nothing encoded for one negotiation reaches another.
 
 mod conn;
+pub mod stats;
 mod task;
 #[cfg(test)]
 mod tests;
@@ -240,6 +241,7 @@ pub struct SessionHandle {
     id: u64,
     tx: mpsc::UnboundedSender<SessionCmd>,
     task: JoinHandle<()>,
+    stats: Arc<stats::SessionStats>,
 }
 
 impl SessionHandle {
@@ -258,6 +260,11 @@ impl SessionHandle {
         self.tx.clone()
     }
 
+    /// Message counters and timers the task keeps up to date.
+    pub fn stats(&self) -> &Arc<stats::SessionStats> {
+        &self.stats
+    }
+
     /// Whether the task has ended.
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
@@ -273,8 +280,9 @@ impl SessionHandle {
 pub fn spawn(spec: SessionSpec, reports: mpsc::UnboundedSender<SessionReport>) -> SessionHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let id = spec.id;
-    let task = tokio::spawn(task::Task::new(spec, rx, reports).run());
-    SessionHandle { id, tx, task }
+    let stats = Arc::new(stats::SessionStats::default());
+    let task = tokio::spawn(task::Task::new(spec, rx, reports, stats.clone()).run());
+    SessionHandle { id, tx, task, stats }
 }
 
 fn afi_safi(f: Family) -> AfiSafi {

@@ -13,6 +13,7 @@
 //! IdleHold to the peer. Timers go first in the loop so a flood of UPDATEs
 //! cannot delay a KEEPALIVE.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -21,8 +22,10 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::conn::{CLOSE_GRACE, Conn, IoEvent};
+use super::stats::{SessionStats, ShownTimer};
 use super::{Connection, SessionCmd, SessionEvent, SessionReport, SessionSpec, Up};
 use crate::fsm::{Action, Direction, Event, Millis, PeerAction, PeerFsm, State, Timer};
+use crate::wire::iana::MessageType;
 use crate::wire::{CodecError, Message, NotificationMsg, ParsedMessage, decode_message};
 
 /// Frames queued from readers before they wait (TCP back-pressure).
@@ -55,6 +58,7 @@ pub(super) struct Task {
     cmds: mpsc::UnboundedReceiver<SessionCmd>,
     reports: mpsc::UnboundedSender<SessionReport>,
     closing: Vec<JoinHandle<()>>,
+    stats: Arc<SessionStats>,
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
@@ -69,6 +73,7 @@ impl Task {
         spec: SessionSpec,
         cmds: mpsc::UnboundedReceiver<SessionCmd>,
         reports: mpsc::UnboundedSender<SessionReport>,
+        stats: Arc<SessionStats>,
     ) -> Task {
         let (io_tx, io_rx) = mpsc::channel(IO_QUEUE);
         Task {
@@ -87,6 +92,7 @@ impl Task {
             cmds,
             reports,
             closing: Vec::new(),
+            stats,
         }
     }
 
@@ -169,6 +175,7 @@ impl Task {
                     debug!(peer = %self.spec.peer, "dropping UPDATEs of epoch {epoch}");
                     return;
                 }
+                self.stats.sent.add_n(MessageType::UPDATE, messages.len() as u64);
                 for m in messages {
                     conn.send_update(m);
                 }
@@ -215,6 +222,7 @@ impl Task {
                     return; // given up on: dropping the connection closes it
                 }
                 self.dial = None;
+                self.stats.set_socket_error(result.as_ref().err().map(socket_error));
                 match result {
                     Ok(c) if self.conns[slot(Direction::Outbound)].is_none() => {
                         debug!(peer = %self.spec.peer, "connected {} -> {}", c.local, c.remote);
@@ -231,6 +239,7 @@ impl Task {
             }
             IoEvent::Frame { id, frame } => {
                 let Some(dir) = self.dir_of(id) else { return };
+                self.stats.received.add_frame(&frame);
                 let ctx = match &self.conns[slot(dir)] {
                     Some(c) => &c.decode,
                     None => return,
@@ -303,6 +312,7 @@ impl Task {
 
     fn disconnect(&mut self, dir: Direction) {
         self.timers.retain(|t| t.0 != Some(dir));
+        self.show_timers();
         if let Some(c) = self.conns[slot(dir)].take() {
             self.closing.push(c.close());
         } else if dir == Direction::Outbound {
@@ -324,8 +334,12 @@ impl Task {
             Action::StartTimer(t, d) => {
                 self.timers.retain(|x| !(x.0 == conn && x.1 == t));
                 self.timers.push((conn, t, Instant::now() + d));
+                self.show_timers();
             }
-            Action::StopTimer(t) => self.timers.retain(|x| !(x.0 == conn && x.1 == t)),
+            Action::StopTimer(t) => {
+                self.timers.retain(|x| !(x.0 == conn && x.1 == t));
+                self.show_timers();
+            }
             Action::StateChange { from, to, reason } => {
                 let dir = conn.map(|d| format!(" [{d:?}]")).unwrap_or_default();
                 info!(peer = %peer, "peer {peer} ({}): {from} -> {to}{dir}: {reason}", self.spec.name);
@@ -362,10 +376,29 @@ impl Task {
         }
     }
 
+    /// Publishes the Hold and Keepalive deadlines for `show peer`: those of
+    /// the Established connection, else the latest of either connection.
+    fn show_timers(&self) {
+        for (timer, shown) in
+            [(Timer::Hold, ShownTimer::Hold), (Timer::Keepalive, ShownTimer::Keepalive)]
+        {
+            let deadline = self
+                .timers
+                .iter()
+                .filter(|t| t.1 == timer && (self.up.is_none() || t.0 == self.up))
+                .map(|t| t.2)
+                .max();
+            self.stats.set_timer(shown, deadline);
+        }
+    }
+
     fn send(&mut self, conn: Option<Direction>, msg: &Message) {
         let Some(c) = conn.and_then(|d| self.conns[slot(d)].as_ref()) else { return };
         match msg.to_bytes(&c.encode) {
-            Ok(b) => c.send_ctl(b),
+            Ok(b) => {
+                self.stats.sent.add(msg.msg_type());
+                c.send_ctl(b)
+            }
             Err(e) => warn!(peer = %self.spec.peer, "cannot encode {:?}: {e}", msg.msg_type()),
         }
     }
@@ -383,6 +416,13 @@ impl Task {
         let _ = tokio::time::timeout(CLOSE_GRACE + Duration::from_millis(500), all).await;
         self.report(SessionEvent::Finished);
     }
+}
+
+/// BIRD's wording of a dial failure: the OS sentence without the errno
+/// suffix (`Connection refused`).
+fn socket_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_owned()
 }
 
 async fn futures_join(handles: Vec<JoinHandle<()>>) {

@@ -1,10 +1,11 @@
 //! calico-bgpd processes in network namespaces, for the daemon tests: each
 //! node writes its config, runs the real binary, and is observed through
-//! its log (there is no control socket yet).
+//! its log and through `calico-bgpctl` on its control socket.
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use interop_tests::{Daemon, Netns, Workdir, wait_until};
@@ -49,8 +50,31 @@ impl Node {
         Node { name: name.into(), ns, dir, config, daemon: None, runs: 0 }
     }
 
+    /// Writes the config; the node's own control socket is set unless the
+    /// text sets one (the default path would be shared by every node).
     pub fn write_config(&self, text: &str) {
+        let text = if text.contains("control_socket") {
+            text.to_owned()
+        } else {
+            format!("control_socket = \"{}\"\n{text}", self.ctl_socket().display())
+        };
         std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// The node's control socket.
+    pub fn ctl_socket(&self) -> PathBuf {
+        self.dir.join("bgpd.ctl")
+    }
+
+    /// Runs `calico-bgpctl --socket <ours> ARGS` (from the host namespace:
+    /// the socket is a file).
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(ctl_binary())
+            .arg("--socket")
+            .arg(self.ctl_socket())
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// Starts the daemon (again); each run logs to its own file.
@@ -98,4 +122,36 @@ impl Node {
     pub fn stop(&mut self) -> std::process::ExitStatus {
         self.daemon.as_mut().unwrap().stop(Duration::from_secs(8)).unwrap()
     }
+}
+
+/// The `calico-bgpctl` binary of this build. Cargo builds only the bgp
+/// package's binaries for its tests, so the ctl one is built here (a no-op
+/// when up to date) into the same target directory and profile.
+pub fn ctl_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // target/<profile>/deps/<test binary>
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+            let bin = profile_dir.join("calico-bgpctl");
+            let target = profile_dir.parent().unwrap();
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["build", "--quiet", "-p", "ctl", "--bin", "calico-bgpctl", "--manifest-path"])
+                .arg(&manifest)
+                .arg("--target-dir")
+                .arg(target);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let built = cmd.status().map(|s| s.success()).unwrap_or(false);
+            assert!(
+                built || bin.exists(),
+                "calico-bgpctl not found at {}: build it with `cargo build -p ctl --bin calico-bgpctl`",
+                bin.display()
+            );
+            bin
+        })
+        .clone()
 }

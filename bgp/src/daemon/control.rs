@@ -1,0 +1,652 @@
+//! The daemon's side of the operator surface (issue 6): the snapshot the
+//! owner task publishes, the [`ctl::server::Handler`] that answers
+//! `calico-bgpctl` and the metrics scrapes from it, and the conversions from
+//! daemon state to the `ctl::proto` types.
+//!
+//! ```text
+//!   owner task --publish (on change, at most every MIN_PUBLISH; and every
+//!      |         REFRESH for timers and uptime)--> watch<Arc<DaemonSnapshot>>
+//!      |                                                  | borrow + clone
+//!      |<-- Input::Control(Reload | Advertise, oneshot) --+-- CtlHandler <-- ctl socket, /metrics
+//! ```
+//!
+//! Reads never reach the owner: a slow client, or a scrape of a large table,
+//! costs a clone of an `Arc`, so routing never waits for it. Only `reload`
+//! and `advertise` change state; they go through the owner's input queue, the
+//! same path as SIGHUP, and are answered over a oneshot once applied.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ctl::proto::{
+    AdvertiseRequest, AdvertiseResult, AsPathSegment, CtlError, ErrorClass, ErrorKind, Family,
+    FibSnapshot, LastError, Origin, PathSnapshot, PeerSnapshot, ReconfigResult, RejectReason,
+    ReloadResult, RibSize, RouteQuery, RouteSnapshot, RouteSource, SegmentKind, SessionState,
+    StatusSnapshot,
+};
+use ipnet::IpNet;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{Input, Owner, RouteHandler, Slot};
+use crate::config::{PeerKind, TtlMode};
+use crate::fsm::State;
+use crate::session::stats::ShownTimer;
+use crate::wire::AfiSafi;
+use crate::wire::attr::{MpNextHop, PathAttrs, SegmentType};
+use crate::wire::iana::MessageType;
+
+/// Least time between two publications caused by changes: a burst of
+/// UPDATEs becomes one snapshot, not thousands.
+pub const MIN_PUBLISH: Duration = Duration::from_millis(100);
+
+/// Longest time between two publications, so timers and uptimes stay fresh
+/// while nothing changes.
+pub const REFRESH: Duration = Duration::from_secs(1);
+
+/// Period of the owner's housekeeping tick, which also measures the event
+/// loop's lag (how late the tick runs).
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// Everything a control client or a scrape can read, as of one moment.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonSnapshot {
+    /// Daemon status (`None` before the owner's first publication).
+    pub status: Option<StatusSnapshot>,
+    /// Every configured peer.
+    pub peers: Vec<PeerSnapshot>,
+    /// Every route; shared between snapshots while routes do not change.
+    pub routes: Arc<Vec<RouteSnapshot>>,
+    /// Wanted vs installed kernel routes (empty until the FIB lands).
+    pub fib: FibSnapshot,
+}
+
+/// A request that changes state, sent to the owner with its reply channel.
+#[derive(Debug)]
+pub enum Control {
+    /// `calico-bgpctl reload`: the SIGHUP path, with the outcome returned.
+    Reload(oneshot::Sender<ReloadResult>),
+    /// `calico-bgpctl advertise add|del`.
+    Advertise(AdvertiseRequest, oneshot::Sender<Result<AdvertiseResult, CtlError>>),
+}
+
+/// Answers control and metrics requests from the owner's snapshots.
+#[derive(Debug, Clone)]
+pub struct CtlHandler {
+    snapshots: watch::Receiver<Arc<DaemonSnapshot>>,
+    inputs: mpsc::UnboundedSender<Input>,
+}
+
+impl CtlHandler {
+    /// A handler reading `snapshots` and sending changes to `inputs`.
+    pub fn new(
+        snapshots: watch::Receiver<Arc<DaemonSnapshot>>,
+        inputs: mpsc::UnboundedSender<Input>,
+    ) -> Self {
+        CtlHandler { snapshots, inputs }
+    }
+
+    fn current(&self) -> Arc<DaemonSnapshot> {
+        self.snapshots.borrow().clone()
+    }
+
+    fn unavailable() -> CtlError {
+        CtlError::new(ErrorKind::Unavailable, "calico-bgpd is shutting down")
+    }
+}
+
+impl ctl::server::Handler for CtlHandler {
+    async fn peers(&self) -> Vec<PeerSnapshot> {
+        self.current().peers.clone()
+    }
+
+    async fn routes(&self, query: RouteQuery) -> Result<Vec<RouteSnapshot>, CtlError> {
+        let snap = self.current();
+        Ok(query.apply(snap.routes.iter().cloned()))
+    }
+
+    async fn fib(&self) -> FibSnapshot {
+        self.current().fib.clone()
+    }
+
+    async fn status(&self) -> StatusSnapshot {
+        let snap = self.current();
+        match &snap.status {
+            Some(s) => s.clone(),
+            None => starting_status(),
+        }
+    }
+
+    async fn reload(&self) -> ReloadResult {
+        let (tx, rx) = oneshot::channel();
+        let refused = |why: String| ReloadResult {
+            result: ReconfigResult::Refused { errors: vec![why] },
+            peers_added: Vec::new(),
+            peers_removed: Vec::new(),
+            peers_restarted: Vec::new(),
+            peers_updated: Vec::new(),
+        };
+        if self.inputs.send(Input::Control(Control::Reload(tx))).is_err() {
+            return refused(Self::unavailable().message);
+        }
+        rx.await.unwrap_or_else(|_| refused(Self::unavailable().message))
+    }
+
+    async fn advertise(&self, request: AdvertiseRequest) -> Result<AdvertiseResult, CtlError> {
+        let (tx, rx) = oneshot::channel();
+        if self.inputs.send(Input::Control(Control::Advertise(request, tx))).is_err() {
+            return Err(Self::unavailable());
+        }
+        rx.await.unwrap_or_else(|_| Err(Self::unavailable()))
+    }
+}
+
+/// The status answered before the owner's first publication.
+fn starting_status() -> StatusSnapshot {
+    let now = ctl::server::unix_now();
+    StatusSnapshot {
+        version: version(),
+        router_id: std::net::Ipv4Addr::UNSPECIFIED,
+        started_at: now,
+        uptime_secs: 0,
+        last_reconfig: None,
+        graceful_restart: None,
+        shutting_down: false,
+        rib: Vec::new(),
+        fib: Default::default(),
+        event_loop_lag_secs: 0.0,
+        event_loop_lag_max_secs: 0.0,
+        unknown_connects: Vec::new(),
+    }
+}
+
+/// `calico-bgpd 0.1.0`.
+pub fn version() -> String {
+    format!("calico-bgpd {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Event-loop lag: how late a periodic tick runs. A loop starved by a long
+/// computation or a blocked thread shows here before keepalives are missed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LagMeter {
+    /// The last sample, in seconds.
+    pub last: f64,
+    /// The largest sample since start, in seconds.
+    pub max: f64,
+}
+
+impl LagMeter {
+    /// Records one tick that was due at `due` and ran at `ran`.
+    pub fn record(&mut self, due: tokio::time::Instant, ran: tokio::time::Instant) {
+        let lag = ran.saturating_duration_since(due).as_secs_f64();
+        self.last = lag;
+        self.max = self.max.max(lag);
+    }
+}
+
+impl<R: RouteHandler> Owner<R> {
+    /// One peer as `show peer` shows it, at Unix time `now`.
+    pub(super) fn peer_snapshot(&self, slot: &Slot, now: u64) -> PeerSnapshot {
+        let cfg = &slot.cfg;
+        let stats = slot.handle.stats();
+        let counts = |c: &crate::session::stats::Counts| ctl::proto::MessageCounts {
+            open: c.get(MessageType::OPEN),
+            update: c.get(MessageType::UPDATE),
+            notification: c.get(MessageType::NOTIFICATION),
+            keepalive: c.get(MessageType::KEEPALIVE),
+            route_refresh: c.get(MessageType::ROUTE_REFRESH),
+        };
+        let established = slot.state == State::Established;
+        let session = slot.session.as_ref().filter(|_| established);
+        let timer = |period: u16, t: ShownTimer| {
+            let left = stats.timer_left(t)?;
+            Some(ctl::proto::TimerSnapshot {
+                period_secs: u32::from(period),
+                left_secs: u32::try_from(left.as_secs()).unwrap_or(u32::MAX),
+            })
+        };
+        PeerSnapshot {
+            address: cfg.address,
+            port: cfg.port,
+            name: cfg.bird_protocol_name(),
+            peer_type: match (cfg.kind, cfg.rr_client) {
+                (_, true) => ctl::proto::PeerType::RrClient,
+                (PeerKind::Mesh, false) => ctl::proto::PeerType::Mesh,
+                (PeerKind::Explicit, false) => ctl::proto::PeerType::NodeSpecific,
+            },
+            state: session_state(slot.state),
+            disabled: false,
+            passive: cfg.passive,
+            since: slot.since,
+            last_error: if established { None } else { slot.last_error.clone() },
+            local_as: cfg.local_as,
+            remote_as: cfg.remote_as,
+            local_id: self.cfg.router_id(),
+            remote_id: session.map(|(up, _)| up.negotiated.peer_bgp_id),
+            source_address: session
+                .map(|(up, _)| crate::net::canonical(up.local.ip()))
+                .or(cfg.source_address),
+            internal: cfg.is_ibgp(),
+            multihop: matches!(cfg.ttl, TtlMode::Multihop(_)),
+            rr_client: cfg.rr_client,
+            remote_caps: None,
+            negotiated_caps: session.map(|(up, _)| capabilities(&up.negotiated)),
+            hold_timer: session
+                .and_then(|(up, _)| timer(up.negotiated.hold_time, ShownTimer::Hold)),
+            keepalive_timer: session
+                .and_then(|(up, _)| timer(up.negotiated.keepalive, ShownTimer::Keepalive)),
+            prefixes: self.routes.peer_counts(cfg.address),
+            messages: ctl::proto::MessageCounters {
+                received: counts(&stats.received),
+                sent: counts(&stats.sent),
+            },
+            flaps: slot.flaps,
+            uptime_secs: session.map(|(_, at)| now.saturating_sub(*at)),
+            graceful_restart: ctl::proto::PeerGracefulRestart {
+                state: match session {
+                    Some((up, _))
+                        if up.negotiated.peer_graceful_restart.is_some()
+                            && cfg.graceful_restart.is_some() =>
+                    {
+                        ctl::proto::GrPeerState::Ready
+                    }
+                    _ => ctl::proto::GrPeerState::Off,
+                },
+                time_left_secs: None,
+                stale_routes: 0,
+            },
+        }
+    }
+}
+
+fn families(v: &[AfiSafi]) -> Vec<Family> {
+    v.iter()
+        .filter_map(|f| match *f {
+            AfiSafi::IPV4_UNICAST => Some(Family::Ipv4),
+            AfiSafi::IPV6_UNICAST => Some(Family::Ipv6),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a session agreed, in the words of `show peer`.
+pub fn capabilities(n: &crate::wire::Negotiated) -> ctl::proto::Capabilities {
+    ctl::proto::Capabilities {
+        families: families(&n.families),
+        route_refresh: n.route_refresh,
+        enhanced_route_refresh: n.enhanced_route_refresh,
+        four_octet_as: n.four_octet_as,
+        extended_message: n.extended_message,
+        graceful_restart_time: n.peer_graceful_restart.as_ref().map(|g| g.restart_time),
+        add_path_rx: families(&n.add_path_rx),
+        add_path_tx: families(&n.add_path_tx),
+        extended_next_hop: families(&n.extended_next_hop),
+    }
+}
+
+/// The ctl view of an FSM state.
+pub fn session_state(s: State) -> SessionState {
+    match s {
+        State::Idle => SessionState::Idle,
+        State::Connect => SessionState::Connect,
+        State::Active => SessionState::Active,
+        State::OpenSent => SessionState::OpenSent,
+        State::OpenConfirm => SessionState::OpenConfirm,
+        State::Established => SessionState::Established,
+    }
+}
+
+/// BIRD's classification of why a session is not up, from the reason the
+/// session task gives for a state change (the `Display` of
+/// [`crate::fsm::Reason`]); `socket` is the last dial failure. `None` when
+/// the change is no error (a start, a connection coming up).
+pub fn classify(reason: &str, socket: Option<String>) -> Option<LastError> {
+    let at = Some(ctl::server::unix_now());
+    let err = |class, message: &str| Some(LastError { class, message: message.to_owned(), at });
+    if let Some(n) = reason.strip_prefix("received ") {
+        return err(ErrorClass::Received, n);
+    }
+    if let Some(e) = reason.strip_prefix("sent ") {
+        return err(ErrorClass::BgpError, e);
+    }
+    if let Some(n) = reason.strip_prefix("stopped (").and_then(|r| r.strip_suffix(')')) {
+        if n.contains("Maximum Number of Prefixes") {
+            return err(ErrorClass::AutomaticShutdown, "Route limit exceeded");
+        }
+        return err(ErrorClass::Error, n);
+    }
+    if reason.starts_with("HoldTimerExpires") {
+        return err(ErrorClass::Error, "Hold timer expired");
+    }
+    if reason.starts_with("TcpConnectionFails") {
+        let msg = socket.unwrap_or_else(|| "Connection closed".to_owned());
+        return err(ErrorClass::Socket, &msg);
+    }
+    None
+}
+
+fn origin(o: crate::wire::attr::Origin) -> Origin {
+    match o {
+        crate::wire::attr::Origin::Igp => Origin::Igp,
+        crate::wire::attr::Origin::Egp => Origin::Egp,
+        crate::wire::attr::Origin::Incomplete => Origin::Incomplete,
+    }
+}
+
+fn segment_kind(t: SegmentType) -> SegmentKind {
+    match t {
+        SegmentType::AsSet => SegmentKind::Set,
+        SegmentType::AsSequence => SegmentKind::Sequence,
+        SegmentType::ConfedSequence => SegmentKind::ConfedSequence,
+        SegmentType::ConfedSet => SegmentKind::ConfedSet,
+    }
+}
+
+/// One received path as `show routes` lists it; `best` and
+/// `reject_reason` are left for [`merge_routes`] to fill.
+pub fn path_snapshot(
+    source: RouteSource,
+    attrs: &PathAttrs,
+    next_hop: Option<&MpNextHop>,
+    since: u64,
+) -> PathSnapshot {
+    let next_hop = match next_hop {
+        Some(MpNextHop::Ipv4(a)) => vec![IpAddr::V4(*a)],
+        Some(MpNextHop::Ipv6 { global, link_local }) => {
+            std::iter::once(IpAddr::V6(*global)).chain(link_local.map(IpAddr::V6)).collect()
+        }
+        None => attrs.next_hop.map(IpAddr::V4).into_iter().collect(),
+    };
+    PathSnapshot {
+        source,
+        path_id: None,
+        best: false,
+        reject_reason: None,
+        stale: false,
+        since,
+        origin: attrs.origin.map_or(Origin::Incomplete, origin),
+        as_path: attrs
+            .as_path
+            .iter()
+            .flat_map(|p| &p.segments)
+            .map(|s| AsPathSegment { kind: segment_kind(s.kind), asns: s.asns.clone() })
+            .collect(),
+        next_hop,
+        med: attrs.med,
+        local_pref: attrs.local_pref,
+        atomic_aggregate: attrs.atomic_aggregate,
+        aggregator: attrs.aggregator.as_ref().map(|a| (a.asn, a.address)),
+        communities: attrs
+            .communities
+            .iter()
+            .map(|c| [(c.0 >> 16) as u16, (c.0 & 0xffff) as u16])
+            .collect(),
+        large_communities: attrs
+            .large_communities
+            .iter()
+            .map(|c| [c.global_admin, c.local_data1, c.local_data2])
+            .collect(),
+        extended_communities: Vec::new(),
+        originator_id: attrs.originator_id,
+        cluster_list: attrs.cluster_list.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+        igp_metric: None,
+        unknown: Vec::new(),
+    }
+}
+
+/// The prefixes this node originates, one local path each (`origin` says
+/// why: `block`, `advertise`).
+pub fn local_routes(prefixes: &[IpNet], why: &str) -> Vec<RouteSnapshot> {
+    let paths = prefixes.iter().map(|p| RouteSnapshot {
+        prefix: *p,
+        paths: vec![PathSnapshot {
+            source: RouteSource::Local { origin: why.to_owned() },
+            path_id: None,
+            best: true,
+            reject_reason: None,
+            stale: false,
+            since: 0,
+            origin: Origin::Igp,
+            as_path: Vec::new(),
+            next_hop: Vec::new(),
+            med: None,
+            local_pref: None,
+            atomic_aggregate: false,
+            aggregator: None,
+            communities: Vec::new(),
+            large_communities: Vec::new(),
+            extended_communities: Vec::new(),
+            originator_id: None,
+            cluster_list: Vec::new(),
+            igp_metric: None,
+            unknown: Vec::new(),
+        }],
+    });
+    merge_routes(paths.collect())
+}
+
+/// Groups paths by prefix (sorted) and marks a best path for a handler
+/// without a decision process: a local path wins, then the lowest neighbor
+/// address; every other path says why it lost.
+pub fn merge_routes(routes: Vec<RouteSnapshot>) -> Vec<RouteSnapshot> {
+    let mut by_prefix: BTreeMap<IpNet, Vec<PathSnapshot>> = BTreeMap::new();
+    for r in routes {
+        by_prefix.entry(r.prefix).or_default().extend(r.paths);
+    }
+    by_prefix
+        .into_iter()
+        .map(|(prefix, mut paths)| {
+            paths.sort_by_key(|p| (p.source.peer().is_some(), p.source.peer(), p.path_id));
+            let local_best = paths.first().is_some_and(|p| p.source.peer().is_none());
+            for (i, p) in paths.iter_mut().enumerate() {
+                p.best = i == 0;
+                p.reject_reason = match i {
+                    0 => None,
+                    _ if local_best => {
+                        Some(RejectReason::Other("locally originated path preferred".into()))
+                    }
+                    _ => Some(RejectReason::PeerAddressHigher),
+                };
+            }
+            RouteSnapshot { prefix, paths }
+        })
+        .collect()
+}
+
+/// Loc-RIB sizes per family from a route list.
+pub fn rib_sizes(routes: &[RouteSnapshot]) -> Vec<RibSize> {
+    [Family::Ipv4, Family::Ipv6]
+        .into_iter()
+        .map(|family| {
+            let of: Vec<&RouteSnapshot> =
+                routes.iter().filter(|r| Family::of_net(&r.prefix) == family).collect();
+            RibSize {
+                family,
+                prefixes: of.len() as u64,
+                paths: of.iter().map(|r| r.paths.len() as u64).sum(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::attr::{AsPath, Community};
+
+    #[test]
+    fn peer_notification_is_classed_received() {
+        let e = classify("received Cease/Administrative Shutdown \"bye\"", None).unwrap();
+        assert_eq!(e.class, ErrorClass::Received);
+        assert_eq!(e.to_string(), "Received: Cease/Administrative Shutdown \"bye\"");
+    }
+
+    #[test]
+    fn refused_dial_is_a_socket_error_with_the_os_sentence() {
+        let e = classify("TcpConnectionFails (18)", Some("Connection refused".into())).unwrap();
+        assert_eq!(e.to_string(), "Socket: Connection refused");
+        let e = classify("TcpConnectionFails (18)", None).unwrap();
+        assert_eq!(e.to_string(), "Socket: Connection closed");
+    }
+
+    #[test]
+    fn our_errors_and_stops_are_classed_as_bird_does() {
+        assert_eq!(classify("sent Bad peer AS", None).unwrap().class, ErrorClass::BgpError);
+        assert_eq!(
+            classify("HoldTimerExpires (10)", None).unwrap().to_string(),
+            "Error: Hold timer expired"
+        );
+        let e = classify("stopped (Cease/Maximum Number of Prefixes Reached)", None).unwrap();
+        assert_eq!(e.to_string(), "Automatic shutdown: Route limit exceeded");
+    }
+
+    #[test]
+    fn starts_and_connections_coming_up_are_no_error() {
+        assert_eq!(classify("ManualStart (1)", None), None);
+        assert_eq!(classify("TcpCrAcked (16)", None), None);
+    }
+
+    #[test]
+    fn received_path_keeps_its_attributes() {
+        let attrs = PathAttrs {
+            origin: Some(crate::wire::attr::Origin::Igp),
+            as_path: Some(AsPath::from_sequence(vec![65001, 65002])),
+            local_pref: Some(100),
+            communities: vec![Community(0xfde8_0001)],
+            ..PathAttrs::default()
+        };
+        let src =
+            RouteSource::Bgp { peer: "10.0.0.2".parse().unwrap(), name: "Mesh_10_0_0_2".into() };
+        let p = path_snapshot(src, &attrs, Some(&MpNextHop::Ipv4("10.0.0.2".parse().unwrap())), 7);
+        assert_eq!(p.as_path_string(), "65001 65002");
+        assert_eq!(p.next_hop, ["10.0.0.2".parse::<IpAddr>().unwrap()]);
+        assert_eq!(p.communities, [[65000, 1]]);
+        assert_eq!((p.local_pref, p.origin, p.since), (Some(100), Origin::Igp, 7));
+    }
+
+    #[test]
+    fn merged_routes_are_sorted_with_the_local_path_best() {
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let src = |a: &str| RouteSource::Bgp { peer: a.parse().unwrap(), name: a.into() };
+        let bgp = |prefix: &str, peer: &str| RouteSnapshot {
+            prefix: net(prefix),
+            paths: vec![path_snapshot(src(peer), &PathAttrs::default(), None, 0)],
+        };
+        let mut all = vec![bgp("10.244.2.0/26", "10.0.0.3"), bgp("10.244.2.0/26", "10.0.0.2")];
+        all.extend(local_routes(&[net("10.244.1.0/26")], "block"));
+        all.push(bgp("10.244.1.0/26", "10.0.0.2"));
+        let merged = merge_routes(all);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].prefix, net("10.244.1.0/26"));
+        assert!(merged[0].paths[0].best);
+        assert_eq!(merged[0].paths[0].source.name(), "local:block");
+        assert!(matches!(merged[0].paths[1].reject_reason, Some(RejectReason::Other(_))));
+        assert_eq!(merged[1].paths[0].source.peer(), Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(merged[1].paths[1].reject_reason, Some(RejectReason::PeerAddressHigher));
+        let sizes = rib_sizes(&merged);
+        assert_eq!((sizes[0].prefixes, sizes[0].paths), (2, 4));
+        assert_eq!((sizes[1].prefixes, sizes[1].paths), (0, 0));
+    }
+
+    #[test]
+    fn lag_keeps_the_last_and_the_largest_sample() {
+        let t = tokio::time::Instant::now();
+        let mut m = LagMeter::default();
+        m.record(t, t + Duration::from_millis(300));
+        m.record(t, t + Duration::from_millis(10));
+        m.record(t + Duration::from_secs(1), t);
+        assert_eq!(m.last, 0.0);
+        assert!((m.max - 0.3).abs() < 1e-9, "{m:?}");
+    }
+
+    const NODE: &str = "control_socket = \"/run/x.ctl\"\n[node]\nname = \"a\"\nipv4 = \"10.0.0.1/24\"\n\
+        blocks = [\"10.244.1.0/26\"]\n[listen]\naddresses = []\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n";
+
+    /// An owner without peers or listeners, running, with its config file.
+    fn owner(tag: &str) -> (CtlHandler, std::path::PathBuf, tokio::task::JoinHandle<()>) {
+        let path =
+            std::env::temp_dir().join(format!("calico-bgpd-{tag}-{}.toml", std::process::id()));
+        std::fs::write(&path, NODE).unwrap();
+        let cfg = crate::config::load(&path).unwrap();
+        let routes = crate::daemon::StaticRoutes::new(&cfg);
+        let owner = Owner::new(Some(path.clone()), cfg, routes);
+        let handler = owner.ctl_handler();
+        (handler, path, tokio::spawn(owner.run()))
+    }
+
+    #[tokio::test]
+    async fn ctl_reload_reports_every_error_and_status_keeps_the_outcome() {
+        use ctl::server::Handler;
+        let (h, path, task) = owner("reload");
+        std::fs::write(&path, NODE.replace("name = \"a\"", "name = \"a\"\nlocal_as = 0")).unwrap();
+        let r = h.reload().await;
+        let ReconfigResult::Refused { errors } = &r.result else { panic!("{r:?}") };
+        assert!(errors.iter().any(|e| e.contains("node.local_as")), "{errors:?}");
+        let s = h.status().await;
+        assert_eq!(s.last_reconfig.map(|r| r.result), Some(r.result.clone()));
+        std::fs::write(&path, NODE).unwrap();
+        assert!(h.reload().await.accepted());
+        task.abort();
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn ctl_advertise_changes_the_routes_once_and_refuses_prefixes_outside_the_pools() {
+        use ctl::proto::AdvertiseAction::{Add, Del};
+        use ctl::server::Handler;
+        let (h, path, task) = owner("advertise");
+        let req = |action, p: &str| AdvertiseRequest { action, prefix: p.parse().unwrap() };
+        let r = h.advertise(req(Add, "10.244.9.0/26")).await.unwrap();
+        assert!(r.changed);
+        assert!(!h.advertise(req(Add, "10.244.9.0/26")).await.unwrap().changed);
+        let routes = h.routes(RouteQuery::default()).await.unwrap();
+        let prefixes: Vec<String> = routes.iter().map(|r| r.prefix.to_string()).collect();
+        assert_eq!(prefixes, ["10.244.1.0/26", "10.244.9.0/26"]);
+        assert!(h.advertise(req(Del, "10.244.1.0/26")).await.unwrap().changed);
+        assert_eq!(h.routes(RouteQuery::default()).await.unwrap().len(), 1);
+        let e = h.advertise(req(Add, "192.0.2.0/24")).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+        assert!(e.message.contains("ip_pools"), "{e}");
+        let e = h.advertise(req(Add, "10.244.9.1/26")).await.unwrap_err();
+        assert!(e.message.contains("host bits"), "{e}");
+        task.abort();
+        let _ = std::fs::remove_file(&path);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn merged_routes_have_one_best_path_per_sorted_prefix(
+            entries in proptest::collection::vec((0u8..8, proptest::option::of(1u8..5)), 0..40)
+        ) {
+            let routes: Vec<RouteSnapshot> = entries
+                .iter()
+                .map(|(block, peer)| {
+                    let prefix: IpNet = format!("10.244.{block}.0/26").parse().unwrap();
+                    match peer {
+                        None => local_routes(&[prefix], "block").remove(0),
+                        Some(p) => {
+                            let src = RouteSource::Bgp {
+                                peer: format!("10.0.0.{p}").parse().unwrap(),
+                                name: String::new(),
+                            };
+                            RouteSnapshot {
+                                prefix,
+                                paths: vec![path_snapshot(src, &PathAttrs::default(), None, 0)],
+                            }
+                        }
+                    }
+                })
+                .collect();
+            let merged = merge_routes(routes);
+            proptest::prop_assert!(merged.windows(2).all(|w| w[0].prefix < w[1].prefix));
+            let paths: usize = merged.iter().map(|r| r.paths.len()).sum();
+            proptest::prop_assert_eq!(paths, entries.len());
+            for r in &merged {
+                proptest::prop_assert_eq!(r.paths.iter().filter(|p| p.best).count(), 1);
+                proptest::prop_assert!(r.paths[0].best);
+                proptest::prop_assert!(r.paths.iter().all(|p| p.best == p.reject_reason.is_none()));
+            }
+        }
+    }
+}
