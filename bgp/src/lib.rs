@@ -31,4 +31,5 @@
 //! - RFC 8538 notification message support for graceful restart (N bit)
 
 pub mod config;
+pub mod rib;
 pub mod wire;
