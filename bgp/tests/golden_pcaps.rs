@@ -78,7 +78,7 @@ fn replay(name: &str) -> Seen {
                 seen.updates.push(u.clone());
             }
             ParsedMessage::Notification(n) => seen.notifications.push(n.clone()),
-            ParsedMessage::RouteRefresh(r) => seen.route_refreshes.push(r.clone()),
+            ParsedMessage::RouteRefresh(r) => seen.route_refreshes.push(*r),
             ParsedMessage::Keepalive => {}
         }
         let msg: Message = parsed.into_clean_message().expect("clean");

@@ -223,10 +223,12 @@ pub fn select(cands: &[Candidate]) -> Option<Selection> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            if i == best || multipath_equal(b, c) {
+            let w = group_winner[i];
+            // Multipath members must also hold their own within their
+            // neighbour-AS group: a path that lost on MED there stays out.
+            if i == best || (multipath_equal(b, c) && (w == i || multipath_equal(&cands[w], c))) {
                 return None;
             }
-            let w = group_winner[i];
             if w != i { Some(compare(&cands[w], c).1) } else { Some(compare_with(b, c, false).1) }
         })
         .collect();
