@@ -18,7 +18,6 @@ use super::policy::{
 use super::table::{BEST, ELIGIBLE, IMPORT_REJECTED, MULTIPATH, Path, same_family};
 use super::types::{FibChange, FibRoute, Output, PeerId, PeerInfo};
 use super::{Rib, family_of};
-use crate::config::IpPool;
 use crate::wire::attr::{MpNextHop, Origin, PathAttrs};
 use crate::wire::pack::{pack_announcements, pack_withdrawals};
 use crate::wire::{AfiSafi, EncodeCtx, Nlri};
@@ -203,8 +202,28 @@ impl Rib {
     /// Applies `change` to the destination of `prefix`, reselects, and
     /// queues what changed for the groups and the FIB.
     pub(super) fn apply(&mut self, prefix: IpNet, change: Change) {
+        // Scratch buffers instead of two allocations per prefix.
+        let mut old = std::mem::take(&mut self.scratch_old);
+        let mut new = std::mem::take(&mut self.scratch_new);
+        old.clear();
+        new.clear();
+        self.apply_with(prefix, change, &mut old, &mut new);
+        self.scratch_old = old;
+        self.scratch_new = new;
+    }
+
+    fn apply_with(
+        &mut self,
+        prefix: IpNet,
+        change: Change,
+        old: &mut Vec<Path>,
+        new: &mut Vec<Path>,
+    ) {
         let id = self.table.get(prefix);
-        let old: Vec<Path> = id.map(|id| self.table.paths(id).to_vec()).unwrap_or_default();
+        if let Some(id) = id {
+            old.extend_from_slice(self.table.paths(id));
+        }
+        let old = &old[..];
         let id = match (change, id) {
             (Change::Upsert { src, rx_id, attrs, import }, None) => {
                 self.attrs.incref(attrs);
@@ -239,7 +258,7 @@ impl Rib {
                 self.attrs.decref(old[i].attrs);
                 if !self.table.paths_mut(id).remove(i) {
                     self.table.remove(prefix, id);
-                    self.diff(prefix, &old, &[]);
+                    self.diff(prefix, old, &[]);
                     return;
                 }
                 id
@@ -252,7 +271,7 @@ impl Rib {
                     self.attrs.decref(attrs);
                     if !self.table.paths_mut(id).remove(i) {
                         self.table.remove(prefix, id);
-                        self.diff(prefix, &old, &[]);
+                        self.diff(prefix, old, &[]);
                         return;
                     }
                 }
@@ -265,8 +284,8 @@ impl Rib {
             (_, None) => return,
         };
         self.reselect(id);
-        let new = self.table.paths(id).to_vec();
-        self.diff(prefix, &old, &new);
+        new.extend_from_slice(self.table.paths(id));
+        self.diff(prefix, old, new);
     }
 
     /// Builds the decision-process view of a path.
@@ -317,6 +336,18 @@ impl Rib {
     /// Reruns best path over a destination and records flags and verdicts.
     fn reselect(&mut self, id: u32) {
         let paths = self.table.paths(id);
+        if let [p] = paths {
+            // One path (nearly every prefix of a full table): no decision.
+            let keep = p.flags & IMPORT_REJECTED;
+            let (flags, verdict) = match self.usable(p) {
+                Ok(_) => (keep | ELIGIBLE | BEST | MULTIPATH, None),
+                Err(r) => (keep, Some(r)),
+            };
+            let p = &mut self.table.paths_mut(id).as_mut_slice()[0];
+            p.flags = flags;
+            p.verdict = verdict;
+            return;
+        }
         let mut result: Vec<(u8, Option<RejectReason>)> = Vec::with_capacity(paths.len());
         let mut cands = Vec::new();
         let mut index = Vec::new();
@@ -325,19 +356,13 @@ impl Rib {
             match self.usable(p) {
                 Ok(cost) => {
                     result.push((keep | ELIGIBLE, None));
-                    if paths.len() > 1 {
-                        cands.push(self.candidate(p, cost));
-                        index.push(i);
-                    }
+                    cands.push(self.candidate(p, cost));
+                    index.push(i);
                 }
                 Err(r) => result.push((keep, Some(r))),
             }
         }
-        if paths.len() == 1 {
-            if result[0].0 & ELIGIBLE != 0 {
-                result[0].0 |= BEST | MULTIPATH;
-            }
-        } else if let Some(sel) = select(&cands) {
+        if let Some(sel) = select(&cands) {
             for (k, &i) in index.iter().enumerate() {
                 result[i].1 = sel.verdicts[k];
                 if sel.verdicts[k].is_none() {
@@ -360,32 +385,28 @@ impl Rib {
         if old == new && !self.force_fib {
             return;
         }
-        let pools = self.pools.clone();
-        self.diff_groups(prefix, old, new, &pools);
+        self.diff_groups(prefix, old, new, false);
         if self.cfg.fib {
-            let key = |ps: &[Path]| -> Vec<(u32, AttrId, u8)> {
-                ps.iter()
-                    .filter(|p| p.is(MULTIPATH))
-                    .map(|p| (p.src, p.attrs, p.flags & BEST))
-                    .collect()
-            };
-            if self.force_fib || key(old) != key(new) {
+            let key = |p: &Path| (p.src, p.attrs, p.flags & BEST);
+            let was = old.iter().filter(|p| p.is(MULTIPATH)).map(key);
+            let now = new.iter().filter(|p| p.is(MULTIPATH)).map(key);
+            if self.force_fib || !was.eq(now) {
                 let route = self.fib_route(prefix, new);
                 self.out.fib.push(FibChange { prefix, route });
             }
         }
     }
 
-    /// Queues each group's export changes; `old` is judged under `old_pools`.
+    /// Queues each group's export changes; with `old_pools` the old paths
+    /// are judged under the pools in force before a reload.
     pub(super) fn diff_groups(
         &mut self,
         prefix: IpNet,
         old: &[Path],
         new: &[Path],
-        old_pools: &[IpPool],
+        old_pools: bool,
     ) {
         let fam = family_of(prefix);
-        let pools = self.pools.clone();
         for gi in 0..self.groups.len() {
             let Some(g) = &self.groups[gi] else { continue };
             if !g.families.contains(&fam) {
@@ -400,7 +421,7 @@ impl Rib {
                     }
                 }
                 for p in new {
-                    let now = self.export(gi, prefix, p, &pools);
+                    let now = self.export(gi, prefix, p, false);
                     let was = before
                         .iter()
                         .position(|(t, _)| *t == p.tx_id)
@@ -419,10 +440,8 @@ impl Rib {
                     .iter()
                     .find(|p| p.is(BEST))
                     .and_then(|p| self.export(gi, prefix, p, old_pools));
-                let now = new
-                    .iter()
-                    .find(|p| p.is(BEST))
-                    .and_then(|p| self.export(gi, prefix, p, &pools));
+                let now =
+                    new.iter().find(|p| p.is(BEST)).and_then(|p| self.export(gi, prefix, p, false));
                 if was != now {
                     self.queue(gi, Nlri::new(prefix), now);
                 }
@@ -442,7 +461,7 @@ impl Rib {
     }
 
     /// The attribute set `p` is sent to group `gi` with, if it is sent.
-    fn export(&mut self, gi: usize, prefix: IpNet, p: &Path, pools: &[IpPool]) -> Option<AttrId> {
+    fn export(&mut self, gi: usize, prefix: IpNet, p: &Path, old_pools: bool) -> Option<AttrId> {
         if !p.is(ELIGIBLE) {
             return None;
         }
@@ -455,6 +474,7 @@ impl Rib {
         if !may_send(f.class, g.target.class, router.rr) {
             return None;
         }
+        let pools = if old_pools { &self.old_pools } else { &self.pools };
         if f.class != PeerClass::Local && !g.policy.allows_learned(prefix, pools) {
             return None;
         }
@@ -507,7 +527,6 @@ impl Rib {
         let add_path = self.group(gi).ctx.add_path(family);
         let v6 = family == AfiSafi::IPV6_UNICAST;
         let dests = self.table.family(v6);
-        let pools = self.pools.clone();
         let mut events = Vec::new();
         for (prefix, id) in dests {
             let paths = self.table.paths(id).to_vec();
@@ -515,7 +534,7 @@ impl Rib {
                 if !(add_path || p.is(BEST)) {
                     continue;
                 }
-                if let Some(a) = self.export(gi, prefix, p, &pools) {
+                if let Some(a) = self.export(gi, prefix, p, false) {
                     let nlri = if add_path {
                         Nlri::with_path_id(prefix, p.tx_id)
                     } else {

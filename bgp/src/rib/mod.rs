@@ -44,7 +44,6 @@ mod table;
 mod types;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use ipnet::IpNet;
@@ -72,7 +71,9 @@ use crate::wire::{AfiSafi, Message, ParsedUpdate, UpdateMsg};
 #[derive(Debug)]
 pub struct Rib {
     cfg: RibConfig,
-    pools: Arc<Vec<IpPool>>,
+    /// The IP pools in force, and (during `set_pools` only) the previous ones.
+    pools: Vec<IpPool>,
+    old_pools: Vec<IpPool>,
     /// Peers by internal slot; slot 0 is the local router.
     peers: Vec<Option<PeerEntry>>,
     slots: FxHashMap<PeerId, u32>,
@@ -87,6 +88,8 @@ pub struct Rib {
     out: Output,
     seq: u32,
     force_fib: bool,
+    scratch_old: Vec<table::Path>,
+    scratch_new: Vec<table::Path>,
 }
 
 impl Rib {
@@ -100,7 +103,8 @@ impl Rib {
             allowed_local_as: 0,
         };
         Rib {
-            pools: Arc::new(cfg.ip_pools.clone()),
+            pools: cfg.ip_pools.clone(),
+            old_pools: Vec::new(),
             cfg,
             peers: vec![None],
             slots: FxHashMap::default(),
@@ -114,6 +118,8 @@ impl Rib {
             out: Output::default(),
             seq: 0,
             force_fib: false,
+            scratch_old: Vec::new(),
+            scratch_new: Vec::new(),
         }
     }
 
@@ -345,13 +351,14 @@ impl Rib {
     /// Replaces the IP pools (configuration reload): learned routes that
     /// the export filter now refuses are withdrawn, newly allowed ones sent.
     pub fn set_pools(&mut self, pools: Vec<IpPool>) -> Output {
-        let old = std::mem::replace(&mut self.pools, Arc::new(pools));
-        self.cfg.ip_pools = self.pools.to_vec();
+        self.old_pools = std::mem::replace(&mut self.pools, pools);
+        self.cfg.ip_pools = self.pools.clone();
         let learned = self.table.collect_where(|paths| paths.iter().any(|p| p.src != 0));
         for (prefix, id) in learned {
             let paths = self.table.paths(id).to_vec();
-            self.diff_groups(prefix, &paths, &paths, &old);
+            self.diff_groups(prefix, &paths, &paths, true);
         }
+        self.old_pools = Vec::new();
         self.finish()
     }
 
