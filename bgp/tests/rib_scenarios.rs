@@ -505,3 +505,94 @@ fn next_hop_self_mode_rewrites_towards_ibgp() {
     let out = r.update(PeerId(2), &announce(attrs(&[65001], ip(2)), &["192.0.2.0/24"]));
     assert_eq!(seen(&out, 3).announced[0].2, MpNextHop::Ipv4(ME));
 }
+
+#[test]
+fn ipv6_routes_travel_in_mp_reach_with_our_global_next_hop() {
+    let v6 = AfiSafi::IPV6_UNICAST;
+    let mut r = rib();
+    let me6: std::net::Ipv6Addr = "fd00::1".parse().unwrap();
+    let dual =
+        |i: u8, asn| PeerInfo { families: vec![V4, v6], local_addr_v6: Some(me6), ..peer(i, asn) };
+    r.peer_up(PeerId(2), dual(2, 65001));
+    let out = r.peer_up(PeerId(3), dual(3, 65003));
+    assert_eq!(seen(&out, 3).eor, vec![V4, v6], "one End-of-RIB per family");
+
+    let out = r.originate(
+        net("fd00:10:244::/122"),
+        LocalRoute { blackhole: true, ..LocalRoute::default() },
+    );
+    let s = seen(&out, 3);
+    assert_eq!(s.announced[0].2, MpNextHop::Ipv6 { global: me6, link_local: None });
+    assert_eq!(s.announced[0].1.as_path, Some(AsPath::from_sequence(vec![AS])));
+
+    let theirs = MpNextHop::Ipv6 {
+        global: "fd00::2".parse().unwrap(),
+        link_local: Some("fe80::2".parse().unwrap()),
+    };
+    let u = UpdateMsg {
+        attrs: PathAttrs { next_hop: None, ..attrs(&[65001], ip(2)) },
+        mp_reach: Some(bgp::wire::attr::MpReach {
+            family: v6,
+            next_hop: theirs,
+            nlri: vec![Nlri::new(net("2001:db8:1::/48"))],
+        }),
+        ..UpdateMsg::default()
+    };
+    let out = r.update(PeerId(2), &parsed(u, &ctx()));
+    let s = seen(&out, 3);
+    assert_eq!(s.announced[0].0.prefix, net("2001:db8:1::/48"));
+    assert_eq!(
+        s.announced[0].2,
+        MpNextHop::Ipv6 { global: me6, link_local: None },
+        "eBGP next hop self; a link-local address never leaves its link"
+    );
+    assert_eq!(
+        out.fib[0].route.as_ref().unwrap().next_hops,
+        vec!["fd00::2".parse::<IpAddr>().unwrap()]
+    );
+
+    let out = r.peer_down(PeerId(2));
+    assert_eq!(seen(&out, 3).withdrawn, vec![Nlri::new(net("2001:db8:1::/48"))]);
+}
+
+#[test]
+fn plain_route_refresh_resends_the_table_without_markers() {
+    let mut r = rib();
+    r.originate(net("10.244.1.0/26"), LocalRoute::default());
+    r.originate(net("10.244.2.0/26"), LocalRoute::default());
+    r.peer_up(PeerId(2), peer(2, AS));
+    let s = seen(&r.route_refresh(PeerId(2), V4), 2);
+    assert_eq!(prefixes(&s), vec![net("10.244.1.0/26"), net("10.244.2.0/26")]);
+    assert!(s.refresh.is_empty() && s.eor.is_empty());
+    assert!(r.route_refresh(PeerId(2), AfiSafi::IPV6_UNICAST).is_empty(), "not negotiated");
+}
+
+#[test]
+fn lone_ebgp_peer_is_not_sent_its_own_routes_back() {
+    let mut r = rib();
+    r.peer_up(PeerId(2), peer(2, 65001));
+    let out = r.update(PeerId(2), &announce(attrs(&[65001], ip(2)), &["192.0.2.0/24"]));
+    assert!(out.to_peers.is_empty());
+    // And not in a dump either.
+    let s = seen(&r.route_refresh(PeerId(2), V4), 2);
+    assert!(s.announced.is_empty());
+}
+
+#[test]
+fn local_route_beats_learned_and_reoriginating_toggles_the_blackhole() {
+    let mut r = rib();
+    r.peer_up(PeerId(2), peer(2, AS));
+    r.update(PeerId(2), &announce(attrs(&[], ip(2)), &["10.244.1.0/26"]));
+    let out =
+        r.originate(net("10.244.1.0/26"), LocalRoute { blackhole: true, ..LocalRoute::default() });
+    assert!(out.fib[0].route.as_ref().unwrap().blackhole);
+    let v = r.routes(net("10.244.1.0/26"));
+    assert_eq!(v[0].peer, None);
+    assert_eq!(v[1].reason, Some(RejectReason::LocalRoutePreferred));
+    // Same attributes, blackhole off (the block became a service CIDR): FIB entry goes.
+    let out = r.originate(net("10.244.1.0/26"), LocalRoute::default());
+    assert_eq!(out.fib, vec![bgp::rib::FibChange { prefix: net("10.244.1.0/26"), route: None }]);
+    // Stop originating: the learned path takes over.
+    let out = r.withdraw_local(net("10.244.1.0/26"));
+    assert_eq!(out.fib[0].route.as_ref().unwrap().next_hops, vec![IpAddr::V4(ip(2))]);
+}

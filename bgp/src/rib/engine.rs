@@ -235,13 +235,14 @@ impl Rib {
                 match paths.as_slice().iter().position(|p| p.src == src && p.rx_id == rx_id) {
                     Some(i) => {
                         let p = &mut paths.as_mut_slice()[i];
-                        if p.attrs == attrs {
+                        if p.attrs != attrs {
+                            let was = p.attrs;
+                            *p = new_path(src, rx_id, attrs, p.tx_id, import);
+                            self.attrs.incref(attrs);
+                            self.attrs.decref(was);
+                        } else if !self.force_fib {
                             return; // a repeat: nothing changes
                         }
-                        let was = p.attrs;
-                        *p = new_path(src, rx_id, attrs, p.tx_id, import);
-                        self.attrs.incref(attrs);
-                        self.attrs.decref(was);
                     }
                     None => {
                         let tx = paths.free_tx_id();
