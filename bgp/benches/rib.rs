@@ -53,7 +53,7 @@ fn frames() -> Vec<Bytes> {
     pack_announcements(&attrs, AfiSafi::IPV4_UNICAST, nh, &nlri, &ctx()).unwrap()
 }
 
-fn setup() -> Rib {
+fn setup(add_path: bool) -> Rib {
     let mut rib = Rib::new(RibConfig::new(LOCAL_AS, Ipv4Addr::new(10, 0, 0, 1)));
     let src = PeerInfo {
         export: ExportPolicy::all(),
@@ -70,6 +70,10 @@ fn setup() -> Rib {
         let p = PeerInfo {
             local_addr_v4: Some(Ipv4Addr::new(10, 0, 0, 1)),
             next_hop_mode: NextHopMode::Auto,
+            encode: CodecCtx {
+                add_path: if add_path { vec![AfiSafi::IPV4_UNICAST] } else { Vec::new() },
+                ..ctx()
+            },
             export: ExportPolicy::all(),
             ..PeerInfo::new(IpAddr::V4(a), LOCAL_AS, LOCAL_AS, a)
         };
@@ -80,8 +84,8 @@ fn setup() -> Rib {
 }
 
 /// Decode every frame, feed it, count the octets handed to the 10 peers.
-fn run_wire(frames: &[Bytes]) -> (Rib, usize) {
-    let mut rib = setup();
+fn run_wire(frames: &[Bytes], add_path: bool) -> (Rib, usize) {
+    let mut rib = setup(add_path);
     let c = ctx();
     let mut sent = 0;
     for f in frames {
@@ -93,7 +97,7 @@ fn run_wire(frames: &[Bytes]) -> (Rib, usize) {
 }
 
 fn run_parsed(updates: &[ParsedUpdate]) -> (Rib, usize) {
-    let mut rib = setup();
+    let mut rib = setup(false);
     let mut sent = 0;
     for u in updates {
         let out = rib.update(PeerId(0), u);
@@ -104,7 +108,7 @@ fn run_parsed(updates: &[ParsedUpdate]) -> (Rib, usize) {
 
 fn bench(c: &mut Criterion) {
     let frames = frames();
-    let (rib, sent) = run_wire(&frames);
+    let (rib, sent) = run_wire(&frames, false);
     assert_eq!(rib.len(), N as usize);
     eprintln!("{} UPDATEs in, {} octets out to 10 peers", frames.len(), sent);
     drop(rib);
@@ -121,7 +125,10 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(u64::from(N)));
     g.bench_function("1M_ipv4_wire_in_to_10_ibgp_peers", |b| {
-        b.iter(|| black_box(run_wire(&frames)))
+        b.iter(|| black_box(run_wire(&frames, false)))
+    });
+    g.bench_function("1M_ipv4_wire_in_to_10_ibgp_peers_add_path", |b| {
+        b.iter(|| black_box(run_wire(&frames, true)))
     });
     g.bench_function("1M_ipv4_parsed_in_to_10_ibgp_peers", |b| {
         b.iter(|| black_box(run_parsed(&parsed)))

@@ -3,8 +3,11 @@
 //! `benches/rib.rs`.
 //!
 //! ```text
-//! cargo run --release -p bgp --example rib_mem [prefixes]
+//! cargo run --release -p bgp --example rib_mem [prefixes] [add-path]
 //! ```
+//!
+//! With `add-path`, the 10 iBGP peers negotiated ADD-PATH send (what Calico
+//! configures with BIRD's `add paths on`).
 //!
 //! Reports peak RSS (VmHWM from /proc/self/status) over the process with
 //! the RIB set up but empty, divided by the number of prefixes. The input
@@ -45,7 +48,12 @@ fn prefix(i: u32) -> Nlri {
 
 fn main() {
     let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let add_path = std::env::args().nth(2).is_some_and(|a| a == "add-path");
     let ctx = CodecCtx { four_octet_as: true, ..CodecCtx::default() };
+    let out_ctx = CodecCtx {
+        add_path: if add_path { vec![AfiSafi::IPV4_UNICAST] } else { Vec::new() },
+        ..ctx.clone()
+    };
     let mut rib = Rib::new(RibConfig::new(LOCAL_AS, Ipv4Addr::new(10, 0, 0, 1)));
     let src_addr = Ipv4Addr::new(192, 0, 2, 1);
     rib.peer_up(
@@ -59,6 +67,7 @@ fn main() {
         let a = Ipv4Addr::new(10, 0, 0, 10 + i);
         let p = PeerInfo {
             local_addr_v4: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            encode: out_ctx.clone(),
             export: ExportPolicy::all(),
             ..PeerInfo::new(IpAddr::V4(a), LOCAL_AS, LOCAL_AS, a)
         };
@@ -88,6 +97,7 @@ fn main() {
     let elapsed = t.elapsed();
     let peak = status_kib("VmHWM:");
     let rss = status_kib("VmRSS:");
+    println!("add-path send   {add_path}");
     println!("prefixes        {}", rib.len());
     println!("attribute sets  {}", rib.attr_sets());
     println!("export groups   {}", rib.export_groups());
