@@ -37,6 +37,7 @@
 
 mod best;
 mod engine;
+mod from_config;
 mod hash;
 mod intern;
 mod policy;
