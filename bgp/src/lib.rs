@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`wire`] | BGP-4 message codec (RFC 4271 §4 and its extensions) | none |
 //! | [`config`] | typed TOML configuration, validation, mesh rule, reload diff | reads the file |
+//! | [`rib`] | Adj-RIBs-In, best path, Loc-RIB, export groups, route reflection, origination | none |
 //!
 //! Later modules (FSM, RIB, sessions, daemon) follow the same rule: protocol logic is
 //! pure and tested by feeding it values; tokio tasks only move bytes and timers.

@@ -35,6 +35,8 @@
 //! detection (AS_PATH, ORIGINATOR_ID) discards it, as with FRR's update
 //! groups.
 
+#![warn(missing_docs)]
+
 mod best;
 mod engine;
 mod from_config;
