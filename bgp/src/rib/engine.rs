@@ -219,18 +219,24 @@ impl Rib {
         old: &mut Vec<Path>,
         new: &mut Vec<Path>,
     ) {
-        let id = self.table.get(prefix);
-        if let Some(id) = id {
+        let id = match change {
+            Change::Upsert { src, rx_id, attrs, import } => {
+                let (id, created) =
+                    self.table.get_or_insert(prefix, new_path(src, rx_id, attrs, 1, import));
+                if created {
+                    self.attrs.incref(attrs);
+                }
+                Some((id, created))
+            }
+            _ => self.table.get(prefix).map(|id| (id, false)),
+        };
+        if let Some((id, false)) = id {
             old.extend_from_slice(self.table.paths(id));
         }
         let old = &old[..];
         let id = match (change, id) {
-            (Change::Upsert { src, rx_id, attrs, import }, None) => {
-                self.attrs.incref(attrs);
-                let p = new_path(src, rx_id, attrs, 1, import);
-                self.table.insert(prefix, p)
-            }
-            (Change::Upsert { src, rx_id, attrs, import }, Some(id)) => {
+            (Change::Upsert { .. }, Some((id, true))) => id,
+            (Change::Upsert { src, rx_id, attrs, import }, Some((id, false))) => {
                 let paths = self.table.paths_mut(id);
                 match paths.as_slice().iter().position(|p| p.src == src && p.rx_id == rx_id) {
                     Some(i) => {
@@ -252,7 +258,7 @@ impl Rib {
                 }
                 id
             }
-            (Change::Remove { src, rx_id }, Some(id)) => {
+            (Change::Remove { src, rx_id }, Some((id, _))) => {
                 let Some(i) = old.iter().position(|p| p.src == src && p.rx_id == rx_id) else {
                     return;
                 };
@@ -264,7 +270,7 @@ impl Rib {
                 }
                 id
             }
-            (Change::RemovePeer { src }, Some(id)) => {
+            (Change::RemovePeer { src }, Some((id, _))) => {
                 let mut any = false;
                 while let Some(i) = self.table.paths(id).iter().position(|p| p.src == src) {
                     any = true;
@@ -281,7 +287,7 @@ impl Rib {
                 }
                 id
             }
-            (Change::Reselect, Some(id)) => id,
+            (Change::Reselect, Some((id, _))) => id,
             (_, None) => return,
         };
         self.reselect(id);
@@ -553,7 +559,7 @@ impl Rib {
     pub(super) fn encode_group(
         &mut self,
         gi: usize,
-        events: Vec<Event>,
+        events: &[Event],
         report_to: PeerId,
     ) -> Vec<Bytes> {
         let Some(g) = self.groups[gi].as_ref() else {
@@ -564,6 +570,7 @@ impl Rib {
         let mut by_attrs: FxHashMap<AttrId, Vec<Nlri>> = FxHashMap::default();
         let mut last: Option<AttrId> = None;
         for e in events {
+            let e = *e;
             match e.attrs {
                 None => withdrawn[usize::from(matches!(e.nlri.prefix, IpNet::V6(_)))].push(e.nlri),
                 Some(a) => {
@@ -579,7 +586,8 @@ impl Rib {
                         .entry(a)
                         .or_insert_with(|| {
                             order.push(a);
-                            Vec::new()
+                            // Usually one set carries the whole batch.
+                            Vec::with_capacity(events.len())
                         })
                         .push(e.nlri);
                 }
@@ -609,25 +617,21 @@ impl Rib {
             if self.pending[gi].events.is_empty() {
                 continue;
             }
-            let Pending { mut events, sorted } = std::mem::take(&mut self.pending[gi]);
-            if !sorted {
+            let mut events = std::mem::take(&mut self.pending[gi].events);
+            if !self.pending[gi].sorted {
                 // Last change per NLRI wins: the peer must end up with the
                 // destination's final state, whatever happened in between.
-                events.sort_by(|a, b| a.nlri.cmp(&b.nlri).then(a.seq.cmp(&b.seq)));
-                let mut keep: Vec<Event> = Vec::with_capacity(events.len());
-                for e in events {
-                    match keep.last_mut() {
-                        Some(k) if k.nlri == e.nlri => *k = e,
-                        _ => keep.push(e),
-                    }
-                }
-                events = keep;
+                events.sort_unstable_by(|a, b| a.nlri.cmp(&b.nlri).then(b.seq.cmp(&a.seq)));
+                events.dedup_by_key(|e| e.nlri);
             }
             let Some(first) = self.groups[gi].as_ref().and_then(|g| g.members.first().copied())
             else {
                 continue;
             };
-            let msgs = self.encode_group(gi, events, first);
+            let msgs = self.encode_group(gi, &events, first);
+            // Keep the allocation for the next call.
+            events.clear();
+            self.pending[gi].events = events;
             let members = self.groups[gi].as_ref().map(|g| g.members.clone()).unwrap_or_default();
             for m in members {
                 self.send(m, msgs.clone());

@@ -190,7 +190,7 @@ impl Rib {
         let mut msgs = Vec::new();
         for fam in families {
             let events = self.dump(group, fam);
-            msgs.extend(self.encode_group(group, events, peer));
+            msgs.extend(self.encode_group(group, &events, peer));
             let ctx = &self.group(group).ctx;
             match Message::Update(UpdateMsg::end_of_rib(fam)).to_bytes(ctx) {
                 Ok(b) => msgs.push(b),
@@ -343,7 +343,7 @@ impl Rib {
             msgs.extend(marker(RouteRefreshSubtype::BoRR).to_bytes(&ctx));
         }
         let events = self.dump(group, family);
-        msgs.extend(self.encode_group(group, events, peer));
+        msgs.extend(self.encode_group(group, &events, peer));
         if enhanced {
             msgs.extend(marker(RouteRefreshSubtype::EoRR).to_bytes(&ctx));
         }

@@ -13,6 +13,7 @@
 //! The maps hold only a 4-octet index so that their half-empty buckets
 //! (hashbrown grows at 7/8 load) stay cheap; the paths live in a dense slab.
 
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -138,7 +139,34 @@ impl Table {
         }
     }
 
+    /// The destination of `prefix`, or a new one holding `first` (one hash
+    /// probe either way). Returns whether it was created.
+    pub(crate) fn get_or_insert(&mut self, prefix: IpNet, first: Path) -> (DestId, bool) {
+        let next = match self.free.last() {
+            Some(&id) => id,
+            None => self.dests.len() as DestId,
+        };
+        let (id, created) = match prefix {
+            IpNet::V4(p) => match self.v4.entry(p) {
+                Entry::Occupied(e) => (*e.get(), false),
+                Entry::Vacant(e) => (*e.insert(next), true),
+            },
+            IpNet::V6(p) => match self.v6.entry(p) {
+                Entry::Occupied(e) => (*e.get(), false),
+                Entry::Vacant(e) => (*e.insert(next), true),
+            },
+        };
+        if created {
+            if self.free.pop().is_none() {
+                self.dests.push(None);
+            }
+            self.dests[id as usize] = Some(Paths::One(first));
+        }
+        (id, created)
+    }
+
     /// Adds a destination holding `first`; the prefix must be absent.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, prefix: IpNet, first: Path) -> DestId {
         let id = match self.free.pop() {
             Some(id) => {
@@ -250,8 +278,9 @@ mod tests {
         assert_eq!((t.get(a), t.get(b), t.len()), (Some(ia), Some(ib), 2));
         t.remove(a, ia);
         assert_eq!(t.get(a), None);
-        let ic = t.insert("10.0.1.0/24".parse().unwrap(), path(1, 1));
-        assert_eq!(ic, ia);
+        let (ic, created) = t.get_or_insert("10.0.1.0/24".parse().unwrap(), path(1, 1));
+        assert_eq!((ic, created), (ia, true));
+        assert_eq!(t.get_or_insert(b, path(2, 1)), (ib, false));
         assert_eq!(t.family(true), vec![(b, ib)]);
     }
 }
