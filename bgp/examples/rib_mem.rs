@@ -81,6 +81,10 @@ fn main() {
     };
     let nh = MpNextHop::Ipv4(src_addr);
 
+    if std::env::var_os("RIB_RESERVE").is_some() {
+        // Not the default: the daemon does not know the table size ahead.
+        rib.reserve_v4(n as usize);
+    }
     let base = status_kib("VmHWM:");
     let t = Instant::now();
     let mut sent = 0usize;
