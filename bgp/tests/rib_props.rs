@@ -175,6 +175,13 @@ proptest! {
                 want_fib.insert(pfx, nhs);
             }
         }
+        for i in 1..4u32 {
+            let mine: Vec<_> = (0..6).flat_map(|p| rib.routes(prefix(p)))
+                .filter(|r| r.peer == Some(PeerId(i))).collect();
+            let st = rib.peer_stats(PeerId(i)).unwrap();
+            prop_assert_eq!(st.received as usize, mine.len());
+            prop_assert_eq!(st.best as usize, mine.iter().filter(|r| r.best).count());
+        }
         prop_assert_eq!(plain, want_plain);
         prop_assert_eq!(addp, want_addp);
         let got_fib: BTreeMap<IpNet, Vec<IpAddr>> = fib.into_iter().map(|(k, v)| (k, v.next_hops)).collect();

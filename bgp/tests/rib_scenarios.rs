@@ -596,3 +596,37 @@ fn local_route_beats_learned_and_reoriginating_toggles_the_blackhole() {
     let out = r.withdraw_local(net("10.244.1.0/26"));
     assert_eq!(out.fib[0].route.as_ref().unwrap().next_hops, vec![IpAddr::V4(ip(2))]);
 }
+
+#[test]
+fn peer_counters_follow_received_accepted_and_best() {
+    let mut r = rib();
+    r.peer_up(PeerId(2), peer(2, 65001));
+    r.peer_up(PeerId(3), peer(3, 65002));
+    r.update(PeerId(2), &announce(attrs(&[65001], ip(2)), &["192.0.2.0/24", "198.51.100.0/24"]));
+    r.update(PeerId(2), &announce(attrs(&[65001, AS], ip(2)), &["203.0.113.0/24"]));
+    r.update(PeerId(3), &announce(attrs(&[65002], ip(3)), &["192.0.2.0/24"]));
+    let s2 = r.peer_stats(PeerId(2)).unwrap();
+    let s3 = r.peer_stats(PeerId(3)).unwrap();
+    assert_eq!((s2.received, s2.accepted), (3, 2), "the AS loop is held, not accepted");
+    // 192.0.2.0/24: equal paths, peer 2 wins on router id.
+    assert_eq!((s2.best, s3.best), (2, 0));
+    r.update(PeerId(2), &withdraw(&["192.0.2.0/24"]));
+    let s3 = r.peer_stats(PeerId(3)).unwrap();
+    assert_eq!((s3.received, s3.best), (1, 1), "best moved to peer 3");
+    assert_eq!(r.peer_stats(PeerId(2)).unwrap().received, 2);
+    assert_eq!(r.peer_stats(PeerId(9)), None);
+}
+
+#[test]
+fn igp_cost_to_the_next_hop_decides_between_otherwise_equal_paths() {
+    let mut r = rib();
+    r.peer_up(PeerId(2), peer(2, AS));
+    r.peer_up(PeerId(3), peer(3, AS));
+    r.update(PeerId(2), &announce(attrs(&[], ip(2)), &["10.244.5.0/26"]));
+    r.update(PeerId(3), &announce(attrs(&[], ip(3)), &["10.244.5.0/26"]));
+    assert_eq!(r.best(net("10.244.5.0/26")).unwrap().peer, Some(PeerId(2)));
+    let out = r.nexthop_reachability(IpAddr::V4(ip(2)), Some(50));
+    assert_eq!(out.fib[0].route.as_ref().unwrap().next_hops, vec![IpAddr::V4(ip(3))]);
+    let v = r.routes(net("10.244.5.0/26"));
+    assert_eq!((v[0].peer, v[1].reason), (Some(PeerId(3)), Some(RejectReason::IgpCostHigher)));
+}

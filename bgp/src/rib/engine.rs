@@ -16,7 +16,7 @@ use super::policy::{
     priority_from_local_pref,
 };
 use super::table::{BEST, ELIGIBLE, IMPORT_REJECTED, MULTIPATH, Path, same_family};
-use super::types::{FibChange, FibRoute, Output, PeerId, PeerInfo};
+use super::types::{FibChange, FibRoute, Output, PeerId, PeerInfo, PeerStats};
 use super::{Rib, family_of};
 use crate::wire::attr::{MpNextHop, Origin, PathAttrs};
 use crate::wire::pack::{pack_announcements, pack_withdrawals};
@@ -29,6 +29,7 @@ pub(super) struct PeerEntry {
     pub info: PeerInfo,
     pub facts: PeerFacts,
     pub group: usize,
+    pub stats: PeerStats,
 }
 
 /// What an export group sends for one attribute set.
@@ -392,6 +393,8 @@ impl Rib {
         if old == new && !self.force_fib {
             return;
         }
+        self.count(old, false);
+        self.count(new, true);
         self.diff_groups(prefix, old, new, false);
         if self.cfg.fib {
             let key = |p: &Path| (p.src, p.attrs, p.flags & BEST);
@@ -400,6 +403,23 @@ impl Rib {
             if self.force_fib || !was.eq(now) {
                 let route = self.fib_route(prefix, new);
                 self.out.fib.push(FibChange { prefix, route });
+            }
+        }
+    }
+
+    /// Adds (`add`) or removes the paths' contribution to their peers' counters.
+    fn count(&mut self, paths: &[Path], add: bool) {
+        for p in paths {
+            let Some(Some(e)) = self.peers.get_mut(p.src as usize) else { continue };
+            let s = &mut e.stats;
+            for (field, on) in [
+                (&mut s.received, true),
+                (&mut s.accepted, !p.is(IMPORT_REJECTED)),
+                (&mut s.best, p.is(BEST)),
+            ] {
+                if on {
+                    *field = if add { field.saturating_add(1) } else { field.saturating_sub(1) };
+                }
             }
         }
     }

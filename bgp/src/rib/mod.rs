@@ -63,7 +63,7 @@ pub use self::policy::{
 use self::policy::{ExportTarget, PeerFacts, RouterFacts, import_check};
 use self::table::{BEST, MULTIPATH, Table};
 pub use self::types::{
-    FibChange, FibRoute, LocalRoute, Output, PeerId, PeerInfo, RibConfig, RouteView,
+    FibChange, FibRoute, LocalRoute, Output, PeerId, PeerInfo, PeerStats, RibConfig, RouteView,
 };
 use crate::config::IpPool;
 use crate::wire::attr::{AsPath, Origin, PathAttrs};
@@ -184,7 +184,8 @@ impl Rib {
         };
         let group = self.join_group(peer, slot, target, &info);
         let families = info.families.clone();
-        self.peers[slot as usize] = Some(PeerEntry { id: peer, info, facts, group });
+        self.peers[slot as usize] =
+            Some(PeerEntry { id: peer, info, facts, group, stats: PeerStats::default() });
         self.slots.insert(peer, slot);
 
         let mut msgs = Vec::new();
@@ -393,6 +394,12 @@ impl Rib {
             );
         }
         v
+    }
+
+    /// Route counters of `peer`.
+    pub fn peer_stats(&self, peer: PeerId) -> Option<PeerStats> {
+        let slot = *self.slots.get(&peer)?;
+        self.peers[slot as usize].as_ref().map(|e| e.stats)
     }
 
     /// Number of destinations (prefixes with at least one path).

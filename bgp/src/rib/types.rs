@@ -210,3 +210,15 @@ pub struct RouteView {
     /// Why it is not best, or not usable.
     pub reason: Option<RejectReason>,
 }
+
+/// Route counters of one peer (BIRD's `Routes: N imported, M preferred`),
+/// also what a max-prefix limit compares against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerStats {
+    /// Paths held from the peer (its Adj-RIB-In), rejected ones included.
+    pub received: u32,
+    /// Paths that passed the import checks.
+    pub accepted: u32,
+    /// Paths selected as best.
+    pub best: u32,
+}
