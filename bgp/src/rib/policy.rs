@@ -239,6 +239,15 @@ pub(crate) fn export_attrs(
         (NextHopMode::Auto, PeerClass::Ebgp, _) => to.own_next_hop(a.family)?,
         (NextHopMode::Auto, _, Some(nh)) => nh,
     };
+    // RFC 8950 §3: an IPv6 next hop for IPv4 NLRI only to a peer that
+    // advertised the Extended Next Hop Encoding capability for them; to any
+    // other, our own IPv4 address (if we have one on the session) or nothing.
+    let next_hop = match next_hop {
+        MpNextHop::Ipv6 { .. } if a.family.afi == crate::wire::Afi::IPV4 && !to.v4_over_v6 => {
+            MpNextHop::Ipv4(to.local_v4?)
+        }
+        nh => nh,
+    };
     // A link-local next hop only means something on the link it was learned on.
     let next_hop = match next_hop {
         MpNextHop::Ipv6 { global, .. } => MpNextHop::Ipv6 { global, link_local: None },

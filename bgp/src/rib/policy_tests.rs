@@ -219,3 +219,18 @@ fn priority_maps_to_local_pref_and_back() {
     assert_eq!(priority_from_local_pref(None), NORMAL_ROUTE_PRIORITY);
     assert_eq!(priority_from_local_pref(Some(u32::MAX)), NORMAL_ROUTE_PRIORITY);
 }
+
+#[test]
+fn ipv6_next_hop_for_ipv4_goes_only_where_rfc8950_was_negotiated() {
+    let mut s = learned(&[]);
+    s.next_hop = Some(MpNextHop::Ipv6 { global: "fd00::2".parse().unwrap(), link_local: None });
+    let f = facts(IbgpClient);
+    let keep = target(IbgpNonClient, NextHopMode::Keep);
+    let (_, nh) = export_attrs(&s, &f, &keep, router(true)).unwrap();
+    assert_eq!(nh, MpNextHop::Ipv4(Ipv4Addr::new(10, 0, 0, 1)), "falls back to our IPv4 address");
+    let no_v4 = ExportTarget { local_v4: None, ..keep.clone() };
+    assert_eq!(export_attrs(&s, &f, &no_v4, router(true)), None);
+    let enh = ExportTarget { v4_over_v6: true, ..keep };
+    let (_, nh) = export_attrs(&s, &f, &enh, router(true)).unwrap();
+    assert!(matches!(nh, MpNextHop::Ipv6 { .. }));
+}
