@@ -10,6 +10,7 @@
 //! | [`net`] | sockets: dial, listen, TCP MD5 (RFC 2385), GTSM (RFC 5082) | sockets |
 //! | [`session`] | one tokio task per peer driving the FSM over a connection | tokio |
 //! | [`daemon`] | the owner task: config, sessions, listener, reload, routes | tokio |
+//! | [`rib`] | Adj-RIBs-In, best path, Loc-RIB, export groups, route reflection, origination | none |
 //!
 //! Later modules (FSM, RIB, sessions, daemon) follow the same rule: protocol logic is
 //! pure and tested by feeding it values; tokio tasks only move bytes and timers.
@@ -38,5 +39,6 @@ pub mod config;
 pub mod daemon;
 pub mod fsm;
 pub mod net;
+pub mod rib;
 pub mod session;
 pub mod wire;

@@ -1,0 +1,692 @@
+//! The per-destination change machinery behind [`super::Rib`]'s methods:
+//! apply a change to one destination's paths, rerun best path, diff what
+//! each export group and the FIB saw before against what they see now, and
+//! at the end of the call encode each group's queued changes once.
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use ipnet::IpNet;
+
+use super::best::{Candidate, RejectReason, select};
+use super::hash::FxHashMap;
+use super::intern::{AttrId, StoredAttrs};
+use super::policy::{
+    DEFAULT_LOCAL_PREF, ExportPolicy, ExportTarget, PeerClass, PeerFacts, export_attrs, may_send,
+    priority_from_local_pref,
+};
+use super::table::{BEST, ELIGIBLE, IMPORT_REJECTED, MULTIPATH, Path, same_family};
+use super::types::{FibChange, FibRoute, Output, PeerId, PeerInfo, PeerStats};
+use super::{Rib, family_of};
+use crate::wire::attr::{MpNextHop, Origin, PathAttrs};
+use crate::wire::pack::{pack_announcements, pack_withdrawals};
+use crate::wire::{AfiSafi, EncodeCtx, Nlri};
+
+/// A peer that is up.
+#[derive(Debug)]
+pub(super) struct PeerEntry {
+    pub id: PeerId,
+    pub info: PeerInfo,
+    pub facts: PeerFacts,
+    pub group: usize,
+    pub stats: PeerStats,
+}
+
+/// What an export group sends for one attribute set.
+#[derive(Debug, Default)]
+pub(super) enum OutEntry {
+    /// Not computed yet.
+    #[default]
+    Unknown,
+    /// Not sent to this group (class matrix, or no usable next hop).
+    Denied,
+    /// Sent with these attributes and next hop.
+    Send(Box<(PathAttrs, MpNextHop)>),
+}
+
+/// Peers that share one computed, encoded UPDATE stream.
+#[derive(Debug)]
+pub(super) struct Group {
+    pub target: ExportTarget,
+    pub ctx: EncodeCtx,
+    pub families: Vec<AfiSafi>,
+    pub policy: ExportPolicy,
+    pub members: Vec<PeerId>,
+    pub member_slots: Vec<u32>,
+    /// Export result per attribute set, indexed by [`AttrId`].
+    pub out: Vec<OutEntry>,
+}
+
+/// State of one next hop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct NhState {
+    pub reachable: bool,
+    pub cost: u32,
+    /// Attribute sets using this next hop.
+    pub sets: u32,
+}
+
+/// One queued change for a group: announce with `attrs`, or withdraw.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Event {
+    nlri: Nlri,
+    attrs: Option<AttrId>,
+    seq: u32,
+}
+
+/// A group's queued changes within one call.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    events: Vec<Event>,
+    /// Events arrived in strictly increasing NLRI order (no duplicates).
+    sorted: bool,
+}
+
+/// What to do to one destination.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Change {
+    /// Add or replace the path (src, rx_id).
+    Upsert { src: u32, rx_id: u32, attrs: AttrId, import: Option<RejectReason> },
+    /// Remove the path (src, rx_id).
+    Remove { src: u32, rx_id: u32 },
+    /// Remove every path from src.
+    RemovePeer { src: u32 },
+    /// Only rerun best path (a next hop changed).
+    Reselect,
+}
+
+/// The address a next hop resolves through.
+pub(super) fn nh_addr(nh: MpNextHop) -> IpAddr {
+    match nh {
+        MpNextHop::Ipv4(a) => IpAddr::V4(a),
+        MpNextHop::Ipv6 { global, .. } => IpAddr::V6(global),
+    }
+}
+
+impl Rib {
+    pub(super) fn group(&self, g: usize) -> &Group {
+        match &self.groups[g] {
+            Some(g) => g,
+            None => unreachable!("export group {g} used after removal"),
+        }
+    }
+
+    #[inline]
+    pub(super) fn facts(&self, src: u32) -> &PeerFacts {
+        match self.peers.get(src as usize) {
+            Some(Some(e)) => &e.facts,
+            _ => &self.local_facts,
+        }
+    }
+
+    /// Interns `a`, tracking its next hop if the set is new.
+    pub(super) fn intern(&mut self, a: StoredAttrs) -> AttrId {
+        let nh = a.next_hop.map(nh_addr);
+        let (id, new) = self.attrs.intern(a);
+        if let (true, Some(addr)) = (new, nh) {
+            let resolve = self.cfg.resolve_next_hops;
+            let st = self.nexthops.entry(addr).or_insert_with(|| NhState {
+                reachable: !resolve,
+                cost: 0,
+                sets: 0,
+            });
+            if st.sets == 0 && resolve {
+                self.out.track_nexthops.push(addr);
+            }
+            st.sets += 1;
+        }
+        id
+    }
+
+    pub(super) fn join_group(
+        &mut self,
+        peer: PeerId,
+        slot: u32,
+        target: ExportTarget,
+        info: &PeerInfo,
+    ) -> usize {
+        let found = self.groups.iter().position(|g| {
+            g.as_ref().is_some_and(|g| {
+                g.target == target
+                    && g.ctx == info.encode
+                    && g.families == info.families
+                    && g.policy == info.export
+            })
+        });
+        let gi = match found {
+            Some(gi) => gi,
+            None => {
+                let g = Group {
+                    target,
+                    ctx: info.encode.clone(),
+                    families: info.families.clone(),
+                    policy: info.export.clone(),
+                    members: Vec::new(),
+                    member_slots: Vec::new(),
+                    out: Vec::new(),
+                };
+                match self.groups.iter().position(Option::is_none) {
+                    Some(gi) => {
+                        self.groups[gi] = Some(g);
+                        gi
+                    }
+                    None => {
+                        self.groups.push(Some(g));
+                        self.pending.push(Pending::default());
+                        self.groups.len() - 1
+                    }
+                }
+            }
+        };
+        if let Some(g) = self.groups[gi].as_mut() {
+            g.members.push(peer);
+            g.member_slots.push(slot);
+        }
+        gi
+    }
+
+    pub(super) fn leave_group(&mut self, peer: PeerId, slot: u32) {
+        let Some(gi) = self.peers[slot as usize].as_ref().map(|e| e.group) else {
+            return;
+        };
+        let Some(g) = self.groups[gi].as_mut() else {
+            return;
+        };
+        g.members.retain(|p| *p != peer);
+        g.member_slots.retain(|s| *s != slot);
+        if g.members.is_empty() {
+            self.groups[gi] = None;
+            self.pending[gi] = Pending::default();
+        }
+    }
+
+    /// Applies `change` to the destination of `prefix`, reselects, and
+    /// queues what changed for the groups and the FIB.
+    pub(super) fn apply(&mut self, prefix: IpNet, change: Change) {
+        // Scratch buffers instead of two allocations per prefix.
+        let mut old = std::mem::take(&mut self.scratch_old);
+        let mut new = std::mem::take(&mut self.scratch_new);
+        old.clear();
+        new.clear();
+        self.apply_with(prefix, change, &mut old, &mut new);
+        self.scratch_old = old;
+        self.scratch_new = new;
+    }
+
+    fn apply_with(
+        &mut self,
+        prefix: IpNet,
+        change: Change,
+        old: &mut Vec<Path>,
+        new: &mut Vec<Path>,
+    ) {
+        let id = match change {
+            Change::Upsert { src, rx_id, attrs, import } => {
+                let (id, created) =
+                    self.table.get_or_insert(prefix, new_path(src, rx_id, attrs, 1, import));
+                if created {
+                    self.attrs.incref(attrs);
+                }
+                Some((id, created))
+            }
+            _ => self.table.get(prefix).map(|id| (id, false)),
+        };
+        if let Some((id, false)) = id {
+            old.extend_from_slice(self.table.paths(id));
+        }
+        let old = &old[..];
+        let id = match (change, id) {
+            (Change::Upsert { .. }, Some((id, true))) => id,
+            (Change::Upsert { src, rx_id, attrs, import }, Some((id, false))) => {
+                let paths = self.table.paths_mut(id);
+                match paths.as_slice().iter().position(|p| p.src == src && p.rx_id == rx_id) {
+                    Some(i) => {
+                        let p = &mut paths.as_mut_slice()[i];
+                        if p.attrs != attrs {
+                            let was = p.attrs;
+                            *p = new_path(src, rx_id, attrs, p.tx_id, import);
+                            self.attrs.incref(attrs);
+                            self.attrs.decref(was);
+                        } else if !self.force_fib {
+                            return; // a repeat: nothing changes
+                        }
+                    }
+                    None => {
+                        let tx = paths.free_tx_id();
+                        paths.push(new_path(src, rx_id, attrs, tx, import));
+                        self.attrs.incref(attrs);
+                    }
+                }
+                id
+            }
+            (Change::Remove { src, rx_id }, Some((id, _))) => {
+                let Some(i) = old.iter().position(|p| p.src == src && p.rx_id == rx_id) else {
+                    return;
+                };
+                self.attrs.decref(old[i].attrs);
+                if !self.table.paths_mut(id).remove(i) {
+                    self.table.remove(prefix, id);
+                    self.diff(prefix, old, &[]);
+                    return;
+                }
+                id
+            }
+            (Change::RemovePeer { src }, Some((id, _))) => {
+                let mut any = false;
+                while let Some(i) = self.table.paths(id).iter().position(|p| p.src == src) {
+                    any = true;
+                    let attrs = self.table.paths(id)[i].attrs;
+                    self.attrs.decref(attrs);
+                    if !self.table.paths_mut(id).remove(i) {
+                        self.table.remove(prefix, id);
+                        self.diff(prefix, old, &[]);
+                        return;
+                    }
+                }
+                if !any {
+                    return;
+                }
+                id
+            }
+            (Change::Reselect, Some((id, _))) => id,
+            (_, None) => return,
+        };
+        self.reselect(id);
+        new.extend_from_slice(self.table.paths(id));
+        self.diff(prefix, old, new);
+    }
+
+    /// Builds the decision-process view of a path.
+    fn candidate(&self, p: &Path, cost: u32) -> Candidate {
+        let a = &self.attrs.get(p.attrs).attrs;
+        let f = self.facts(p.src);
+        let path = a.as_path.as_ref();
+        Candidate {
+            local: f.class == PeerClass::Local,
+            // RFC 4271 §5.1.5: LOCAL_PREF from an external peer "MUST be ignored".
+            local_pref: match f.class {
+                PeerClass::Ebgp => DEFAULT_LOCAL_PREF,
+                _ => a.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
+            },
+            as_path_len: path.map_or(0, |p| p.len()),
+            origin: a.origin.unwrap_or(Origin::Incomplete),
+            med: a.med.unwrap_or(0),
+            // An empty AS_PATH is a route from inside our own AS.
+            neighbor_as: match path {
+                Some(p) if !p.is_empty() => p.first_as(),
+                _ => Some(f.local_as),
+            },
+            ebgp: f.class == PeerClass::Ebgp,
+            igp_cost: cost,
+            router_id: a.originator_id.unwrap_or(f.router_id),
+            cluster_list_len: a.cluster_list.as_ref().map_or(0, |c| c.len()),
+            peer_addr: f.addr,
+            path_id: p.rx_id,
+        }
+    }
+
+    /// Whether a path may be used, and its IGP cost.
+    fn usable(&self, p: &Path) -> Result<u32, RejectReason> {
+        if p.is(IMPORT_REJECTED) {
+            return Err(p.verdict.unwrap_or(RejectReason::AsLoop));
+        }
+        let Some(nh) = self.attrs.get(p.attrs).next_hop else {
+            return Ok(0); // local route
+        };
+        match self.nexthops.get(&nh_addr(nh)) {
+            Some(s) if s.reachable => Ok(s.cost),
+            Some(_) => Err(RejectReason::NextHopUnreachable),
+            None if self.cfg.resolve_next_hops => Err(RejectReason::NextHopUnreachable),
+            None => Ok(0),
+        }
+    }
+
+    /// Reruns best path over a destination and records flags and verdicts.
+    fn reselect(&mut self, id: u32) {
+        let paths = self.table.paths(id);
+        if let [p] = paths {
+            // One path (nearly every prefix of a full table): no decision.
+            let keep = p.flags & IMPORT_REJECTED;
+            let (flags, verdict) = match self.usable(p) {
+                Ok(_) => (keep | ELIGIBLE | BEST | MULTIPATH, None),
+                Err(r) => (keep, Some(r)),
+            };
+            let p = &mut self.table.paths_mut(id).as_mut_slice()[0];
+            p.flags = flags;
+            p.verdict = verdict;
+            return;
+        }
+        let mut result: Vec<(u8, Option<RejectReason>)> = Vec::with_capacity(paths.len());
+        let mut cands = Vec::new();
+        let mut index = Vec::new();
+        for (i, p) in paths.iter().enumerate() {
+            let keep = p.flags & IMPORT_REJECTED;
+            match self.usable(p) {
+                Ok(cost) => {
+                    result.push((keep | ELIGIBLE, None));
+                    cands.push(self.candidate(p, cost));
+                    index.push(i);
+                }
+                Err(r) => result.push((keep, Some(r))),
+            }
+        }
+        if let Some(sel) = select(&cands) {
+            for (k, &i) in index.iter().enumerate() {
+                result[i].1 = sel.verdicts[k];
+                if sel.verdicts[k].is_none() {
+                    result[i].0 |= MULTIPATH;
+                }
+                if k == sel.best {
+                    result[i].0 |= BEST;
+                }
+            }
+        }
+        for (p, (flags, verdict)) in self.table.paths_mut(id).as_mut_slice().iter_mut().zip(result)
+        {
+            p.flags = flags;
+            p.verdict = verdict;
+        }
+    }
+
+    /// Queues what changed between `old` and `new` for every group and the FIB.
+    pub(super) fn diff(&mut self, prefix: IpNet, old: &[Path], new: &[Path]) {
+        if old == new && !self.force_fib {
+            return;
+        }
+        self.count(old, false);
+        self.count(new, true);
+        self.diff_groups(prefix, old, new, false);
+        if self.cfg.fib {
+            let key = |p: &Path| (p.src, p.attrs, p.flags & BEST);
+            let was = old.iter().filter(|p| p.is(MULTIPATH)).map(key);
+            let now = new.iter().filter(|p| p.is(MULTIPATH)).map(key);
+            if self.force_fib || !was.eq(now) {
+                let route = self.fib_route(prefix, new);
+                self.out.fib.push(FibChange { prefix, route });
+            }
+        }
+    }
+
+    /// Adds (`add`) or removes the paths' contribution to their peers' counters.
+    fn count(&mut self, paths: &[Path], add: bool) {
+        for p in paths {
+            let Some(Some(e)) = self.peers.get_mut(p.src as usize) else { continue };
+            let s = &mut e.stats;
+            for (field, on) in [
+                (&mut s.received, true),
+                (&mut s.accepted, !p.is(IMPORT_REJECTED)),
+                (&mut s.best, p.is(BEST)),
+            ] {
+                if on {
+                    *field = if add { field.saturating_add(1) } else { field.saturating_sub(1) };
+                }
+            }
+        }
+    }
+
+    /// Queues each group's export changes; with `old_pools` the old paths
+    /// are judged under the pools in force before a reload.
+    pub(super) fn diff_groups(
+        &mut self,
+        prefix: IpNet,
+        old: &[Path],
+        new: &[Path],
+        old_pools: bool,
+    ) {
+        let fam = family_of(prefix);
+        for gi in 0..self.groups.len() {
+            let Some(g) = &self.groups[gi] else { continue };
+            if !g.families.contains(&fam) {
+                continue;
+            }
+            if g.ctx.add_path(fam) {
+                // RFC 7911: every usable path goes out under its own id.
+                let mut before: Vec<(u32, AttrId)> = Vec::new();
+                for p in old {
+                    if let Some(a) = self.export(gi, prefix, p, old_pools) {
+                        before.push((p.tx_id, a));
+                    }
+                }
+                for p in new {
+                    let now = self.export(gi, prefix, p, false);
+                    let was = before
+                        .iter()
+                        .position(|(t, _)| *t == p.tx_id)
+                        .map(|i| before.swap_remove(i).1);
+                    if now.is_some() && now != was {
+                        self.queue(gi, Nlri::with_path_id(prefix, p.tx_id), now);
+                    } else if now.is_none() && was.is_some() {
+                        self.queue(gi, Nlri::with_path_id(prefix, p.tx_id), None);
+                    }
+                }
+                for (tx, _) in before {
+                    self.queue(gi, Nlri::with_path_id(prefix, tx), None);
+                }
+            } else {
+                let was = old
+                    .iter()
+                    .find(|p| p.is(BEST))
+                    .and_then(|p| self.export(gi, prefix, p, old_pools));
+                let now =
+                    new.iter().find(|p| p.is(BEST)).and_then(|p| self.export(gi, prefix, p, false));
+                if was != now {
+                    self.queue(gi, Nlri::new(prefix), now);
+                }
+            }
+        }
+    }
+
+    fn queue(&mut self, gi: usize, nlri: Nlri, attrs: Option<AttrId>) {
+        self.seq = self.seq.wrapping_add(1);
+        let q = &mut self.pending[gi];
+        if q.events.is_empty() {
+            q.sorted = true;
+        } else if q.sorted && q.events.last().is_some_and(|e| e.nlri >= nlri) {
+            q.sorted = false;
+        }
+        q.events.push(Event { nlri, attrs, seq: self.seq });
+    }
+
+    /// The attribute set `p` is sent to group `gi` with, if it is sent.
+    fn export(&mut self, gi: usize, prefix: IpNet, p: &Path, old_pools: bool) -> Option<AttrId> {
+        if !p.is(ELIGIBLE) {
+            return None;
+        }
+        let router = self.router();
+        let g = self.groups[gi].as_ref()?;
+        if g.member_slots.len() == 1 && g.member_slots[0] == p.src {
+            return None; // split horizon: never back to a lone source
+        }
+        let f = self.facts(p.src);
+        if !may_send(f.class, g.target.class, router.rr) {
+            return None;
+        }
+        let pools = if old_pools { &self.old_pools } else { &self.pools };
+        if f.class != PeerClass::Local && !g.policy.allows_learned(prefix, pools) {
+            return None;
+        }
+        let i = p.attrs.0 as usize;
+        if let Some(OutEntry::Send(_)) = g.out.get(i) {
+            return Some(p.attrs);
+        }
+        if let Some(OutEntry::Denied) = g.out.get(i) {
+            return None;
+        }
+        let entry = match export_attrs(self.attrs.get(p.attrs), f, &g.target, router) {
+            Some(x) => OutEntry::Send(Box::new(x)),
+            None => OutEntry::Denied,
+        };
+        let sent = matches!(entry, OutEntry::Send(_));
+        let g = self.groups[gi].as_mut()?;
+        if g.out.len() <= i {
+            g.out.resize_with(self.attrs.capacity().max(i + 1), OutEntry::default);
+        }
+        g.out[i] = entry;
+        sent.then_some(p.attrs)
+    }
+
+    /// The kernel route for a destination's current paths.
+    fn fib_route(&self, prefix: IpNet, paths: &[Path]) -> Option<FibRoute> {
+        let best = paths.iter().find(|p| p.is(BEST))?;
+        let a = self.attrs.get(best.attrs);
+        let priority = priority_from_local_pref(a.attrs.local_pref);
+        if best.src == 0 {
+            return self.local.get(&prefix).filter(|l| l.blackhole).map(|_| FibRoute {
+                next_hops: Vec::new(),
+                blackhole: true,
+                priority,
+            });
+        }
+        let mut next_hops: Vec<IpAddr> = paths
+            .iter()
+            .filter(|p| p.is(MULTIPATH))
+            .filter_map(|p| self.attrs.get(p.attrs).next_hop.map(nh_addr))
+            .collect();
+        next_hops.sort_unstable();
+        next_hops.dedup();
+        // An IPv4 route with an IPv6 next hop (RFC 8950) is valid for the FIB.
+        debug_assert!(next_hops.iter().all(|a| same_family(prefix, *a) || prefix.addr().is_ipv4()));
+        Some(FibRoute { next_hops, blackhole: false, priority })
+    }
+
+    /// Every route group `gi` currently exports for `family`, for a dump.
+    pub(super) fn dump(&mut self, gi: usize, family: AfiSafi) -> Vec<Event> {
+        let add_path = self.group(gi).ctx.add_path(family);
+        let v6 = family == AfiSafi::IPV6_UNICAST;
+        let dests = self.table.family(v6);
+        let mut events = Vec::new();
+        for (prefix, id) in dests {
+            let paths = self.table.paths(id).to_vec();
+            for p in &paths {
+                if !(add_path || p.is(BEST)) {
+                    continue;
+                }
+                if let Some(a) = self.export(gi, prefix, p, false) {
+                    let nlri = if add_path {
+                        Nlri::with_path_id(prefix, p.tx_id)
+                    } else {
+                        Nlri::new(prefix)
+                    };
+                    events.push(Event { nlri, attrs: Some(a), seq: 0 });
+                }
+            }
+        }
+        events
+    }
+
+    /// Encodes a group's events: withdrawals first, then announcements
+    /// packed per attribute set. Errors are reported against `report_to`.
+    pub(super) fn encode_group(
+        &mut self,
+        gi: usize,
+        events: &[Event],
+        report_to: PeerId,
+    ) -> Vec<Bytes> {
+        let Some(g) = self.groups[gi].as_ref() else {
+            return Vec::new();
+        };
+        let mut withdrawn: [Vec<Nlri>; 2] = [Vec::new(), Vec::new()];
+        let mut order: Vec<AttrId> = Vec::new();
+        let mut by_attrs: FxHashMap<AttrId, Vec<Nlri>> = FxHashMap::default();
+        let mut last: Option<AttrId> = None;
+        for e in events {
+            let e = *e;
+            match e.attrs {
+                None => withdrawn[usize::from(matches!(e.nlri.prefix, IpNet::V6(_)))].push(e.nlri),
+                Some(a) => {
+                    // Bulk loads repeat one set for long runs: skip the map then.
+                    if last == Some(a) {
+                        if let Some(v) = by_attrs.get_mut(&a) {
+                            v.push(e.nlri);
+                            continue;
+                        }
+                    }
+                    last = Some(a);
+                    by_attrs
+                        .entry(a)
+                        .or_insert_with(|| {
+                            order.push(a);
+                            // Usually one set carries the whole batch.
+                            Vec::with_capacity(events.len())
+                        })
+                        .push(e.nlri);
+                }
+            }
+        }
+        let mut msgs = Vec::new();
+        for (i, w) in withdrawn.iter().enumerate() {
+            let fam = if i == 0 { AfiSafi::IPV4_UNICAST } else { AfiSafi::IPV6_UNICAST };
+            msgs.extend(pack_withdrawals(fam, w, &g.ctx));
+        }
+        for a in order {
+            let Some(OutEntry::Send(x)) = g.out.get(a.0 as usize) else { continue };
+            let fam = self.attrs.get(a).family;
+            let nlri = by_attrs.get(&a).map_or(&[][..], Vec::as_slice);
+            match pack_announcements(&x.0, fam, x.1, nlri, &g.ctx) {
+                Ok(m) => msgs.extend(m),
+                Err(e) => self.out.errors.push((report_to, e)),
+            }
+        }
+        msgs
+    }
+
+    /// Ends a call: encodes each group's queued changes once and hands the
+    /// same buffers to every member, then frees unreferenced attribute sets.
+    pub(super) fn finish(&mut self) -> Output {
+        for gi in 0..self.pending.len() {
+            if self.pending[gi].events.is_empty() {
+                continue;
+            }
+            let mut events = std::mem::take(&mut self.pending[gi].events);
+            if !self.pending[gi].sorted {
+                // Last change per NLRI wins: the peer must end up with the
+                // destination's final state, whatever happened in between.
+                events.sort_unstable_by(|a, b| a.nlri.cmp(&b.nlri).then(b.seq.cmp(&a.seq)));
+                events.dedup_by_key(|e| e.nlri);
+            }
+            let Some(first) = self.groups[gi].as_ref().and_then(|g| g.members.first().copied())
+            else {
+                continue;
+            };
+            let msgs = self.encode_group(gi, &events, first);
+            // Keep the allocation for the next call.
+            events.clear();
+            self.pending[gi].events = events;
+            let members = self.groups[gi].as_ref().map(|g| g.members.clone()).unwrap_or_default();
+            for m in members {
+                self.send(m, msgs.clone());
+            }
+        }
+        for (id, a) in self.attrs.sweep() {
+            for g in self.groups.iter_mut().flatten() {
+                if let Some(e) = g.out.get_mut(id.0 as usize) {
+                    *e = OutEntry::Unknown;
+                }
+            }
+            if let Some(addr) = a.next_hop.map(nh_addr) {
+                if let Some(st) = self.nexthops.get_mut(&addr) {
+                    st.sets = st.sets.saturating_sub(1);
+                    if st.sets == 0 {
+                        self.nexthops.remove(&addr);
+                        if self.cfg.resolve_next_hops {
+                            self.out.untrack_nexthops.push(addr);
+                        }
+                    }
+                }
+            }
+        }
+        self.seq = 0;
+        std::mem::take(&mut self.out)
+    }
+}
+
+fn new_path(src: u32, rx_id: u32, attrs: AttrId, tx_id: u32, import: Option<RejectReason>) -> Path {
+    Path {
+        src,
+        rx_id,
+        attrs,
+        tx_id,
+        verdict: import,
+        flags: if import.is_some() { IMPORT_REJECTED } else { 0 },
+    }
+}

@@ -1,0 +1,460 @@
+//! The routing core: Adj-RIBs-In, best path, Loc-RIB, export groups,
+//! route reflection and origination (RFC 4271 §3.2, §9; RFC 4456; RFC 7911
+//! ADD-PATH; RFC 4724 End-of-RIB; RFC 7313 enhanced route refresh).
+//!
+//! Pure and Sans-IO like the codec: every method takes values (a decoded
+//! UPDATE, a peer coming up, a next hop becoming reachable) and returns an
+//! [`Output`] — encoded messages per peer and kernel route changes — for the
+//! daemon to carry out. No clock, no sockets, no tasks.
+//!
+//! ```text
+//!           update(peer, ParsedUpdate)        originate(prefix, LocalRoute)
+//!                     │                                  │
+//!                     ▼                                  ▼
+//!  import checks ─► table: prefix ─► [path, path, ...] ◄─┘   (Adj-RIBs-In + local)
+//!  (AS loop, RR       │  attributes interned (AttrId)
+//!   loops)            ▼
+//!                best path + multipath (best.rs)  ──► FibChange (ECMP next hops,
+//!                     │                                blackhole for own blocks)
+//!                     ▼
+//!   per export group: may_send? pool filter? rewrite (cached per AttrId)
+//!                     │
+//!                     ▼
+//!   encode once (wire::pack) ──► Bytes cloned to every member of the group
+//! ```
+//!
+//! Peers with the same export policy, peer class, next-hop rule and codec
+//! context form one export group: each change is computed and encoded once
+//! per group. The group's Adj-RIB-Out is not stored: what a group was sent
+//! for a prefix is a function of the destination's previous paths, so each
+//! change diffs the export of the old paths against the new ones. A full
+//! table therefore costs one table entry per path and nothing per peer.
+//!
+//! Split horizon: a route is not sent back to the peer it came from when
+//! that peer is alone in its group; in a shared group the peer's own loop
+//! detection (AS_PATH, ORIGINATOR_ID) discards it, as with FRR's update
+//! groups.
+
+#![warn(missing_docs)]
+
+mod best;
+mod engine;
+mod from_config;
+mod hash;
+mod intern;
+mod policy;
+mod table;
+mod types;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use bytes::Bytes;
+use ipnet::IpNet;
+
+pub use self::best::{Candidate, RejectReason, Selection, compare, multipath_equal, select};
+use self::engine::{Change, Group, NhState, PeerEntry, Pending};
+use self::hash::FxHashMap;
+use self::intern::Interner;
+pub use self::intern::{AttrId, StoredAttrs};
+pub use self::policy::{
+    DEFAULT_LOCAL_PREF, ExportPolicy, NORMAL_ROUTE_PRIORITY, PeerClass, local_pref_from_priority,
+    may_send, priority_from_local_pref,
+};
+use self::policy::{ExportTarget, PeerFacts, RouterFacts, import_check};
+use self::table::{BEST, MULTIPATH, Table};
+pub use self::types::{
+    FibChange, FibRoute, LocalRoute, Output, PeerId, PeerInfo, PeerStats, RibConfig, RouteView,
+};
+use crate::config::IpPool;
+use crate::wire::attr::{AsPath, Origin, PathAttrs};
+use crate::wire::route_refresh::{RouteRefreshMsg, RouteRefreshSubtype};
+use crate::wire::{AfiSafi, Message, ParsedUpdate, UpdateMsg};
+
+/// The RIB. See the module documentation.
+#[derive(Debug)]
+pub struct Rib {
+    cfg: RibConfig,
+    /// The IP pools in force, and (during `set_pools` only) the previous ones.
+    pools: Vec<IpPool>,
+    old_pools: Vec<IpPool>,
+    /// Peers by internal slot; slot 0 is the local router.
+    peers: Vec<Option<PeerEntry>>,
+    slots: FxHashMap<PeerId, u32>,
+    local_facts: PeerFacts,
+    groups: Vec<Option<Group>>,
+    table: Table,
+    attrs: Interner,
+    nexthops: FxHashMap<IpAddr, NhState>,
+    local: FxHashMap<IpNet, LocalRoute>,
+    /// Per-call state: queued exports per group, the output being built.
+    pending: Vec<Pending>,
+    out: Output,
+    seq: u32,
+    force_fib: bool,
+    scratch_old: Vec<table::Path>,
+    scratch_new: Vec<table::Path>,
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new(cfg: RibConfig) -> Self {
+        let local_facts = PeerFacts {
+            class: PeerClass::Local,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            router_id: cfg.router_id,
+            local_as: cfg.local_as,
+            allowed_local_as: 0,
+        };
+        Rib {
+            pools: cfg.ip_pools.clone(),
+            old_pools: Vec::new(),
+            cfg,
+            peers: vec![None],
+            slots: FxHashMap::default(),
+            local_facts,
+            groups: Vec::new(),
+            table: Table::default(),
+            attrs: Interner::default(),
+            nexthops: FxHashMap::default(),
+            local: FxHashMap::default(),
+            pending: Vec::new(),
+            out: Output::default(),
+            seq: 0,
+            force_fib: false,
+            scratch_old: Vec::new(),
+            scratch_new: Vec::new(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &RibConfig {
+        &self.cfg
+    }
+
+    /// Pre-sizes the IPv4 table for `n` prefixes (before a full-table load).
+    pub fn reserve_v4(&mut self, n: usize) {
+        self.table.reserve_v4(n);
+    }
+
+    fn router(&self) -> RouterFacts {
+        RouterFacts {
+            router_id: self.cfg.router_id,
+            cluster_id: Some(self.cfg.cluster_id.unwrap_or(self.cfg.router_id)),
+            rr: self.cfg.route_reflector,
+        }
+    }
+
+    /// A session came up: joins (or founds) its export group, then sends
+    /// the peer the current table and End-of-RIB for each family
+    /// (RFC 4724 §2: "the End-of-RIB marker ... after it completes the
+    /// initial update").
+    pub fn peer_up(&mut self, peer: PeerId, info: PeerInfo) -> Output {
+        if self.slots.contains_key(&peer) {
+            // A second peer_up without peer_down: treat as a restart.
+            self.peer_down(peer);
+        }
+        let class = if !info.is_ibgp() {
+            PeerClass::Ebgp
+        } else if info.rr_client && self.cfg.route_reflector {
+            PeerClass::IbgpClient
+        } else {
+            PeerClass::IbgpNonClient
+        };
+        let facts = PeerFacts {
+            class,
+            addr: info.addr,
+            router_id: info.router_id,
+            local_as: info.local_as,
+            allowed_local_as: info.allowed_local_as,
+        };
+        let target = ExportTarget {
+            class,
+            local_as: info.local_as,
+            next_hop_mode: info.next_hop_mode,
+            local_v4: info.local_addr_v4,
+            local_v6: info.local_addr_v6,
+            v4_over_v6: info.encode.extended_next_hop(AfiSafi::IPV4_UNICAST),
+        };
+        let slot = match self.peers.iter().skip(1).position(Option::is_none) {
+            Some(i) => (i + 1) as u32,
+            None => {
+                self.peers.push(None);
+                (self.peers.len() - 1) as u32
+            }
+        };
+        let group = self.join_group(peer, slot, target, &info);
+        let families = info.families.clone();
+        self.peers[slot as usize] =
+            Some(PeerEntry { id: peer, info, facts, group, stats: PeerStats::default() });
+        self.slots.insert(peer, slot);
+
+        let mut msgs = Vec::new();
+        for fam in families {
+            let events = self.dump(group, fam);
+            msgs.extend(self.encode_group(group, &events, peer));
+            let ctx = &self.group(group).ctx;
+            match Message::Update(UpdateMsg::end_of_rib(fam)).to_bytes(ctx) {
+                Ok(b) => msgs.push(b),
+                Err(e) => self.out.errors.push((peer, e)),
+            }
+        }
+        self.send(peer, msgs);
+        self.finish()
+    }
+
+    /// A session went down: its routes are withdrawn everywhere.
+    ///
+    /// Graceful restart (RFC 4724) will instead mark them stale (the
+    /// `STALE` path flag is reserved for it) and sweep them on End-of-RIB
+    /// or timeout; both reuse the per-destination change below.
+    pub fn peer_down(&mut self, peer: PeerId) -> Output {
+        let Some(&slot) = self.slots.get(&peer) else {
+            return Output::default();
+        };
+        self.leave_group(peer, slot);
+        let affected = self.table.collect_where(|paths| paths.iter().any(|p| p.src == slot));
+        for (prefix, _) in affected {
+            self.apply(prefix, Change::RemovePeer { src: slot });
+        }
+        self.slots.remove(&peer);
+        self.peers[slot as usize] = None;
+        self.finish()
+    }
+
+    /// Applies a received UPDATE (after RFC 7606: [`ParsedUpdate::withdrawals`]
+    /// and [`ParsedUpdate::announcements`] already turn a treat-as-withdraw
+    /// UPDATE into withdrawals). UPDATEs from unknown peers are ignored.
+    pub fn update(&mut self, peer: PeerId, upd: &ParsedUpdate) -> Output {
+        let Some(&slot) = self.slots.get(&peer) else {
+            return Output::default();
+        };
+        let Some(entry) = self.peers[slot as usize].as_ref() else {
+            return Output::default();
+        };
+        let families = entry.info.families.clone();
+        let facts = entry.facts.clone();
+        // RFC 4271 §9.1.2 via §4.3: withdrawals first, so a prefix both
+        // withdrawn and announced in one UPDATE ends up announced ("treat
+        // an UPDATE message of this form as though the WITHDRAWN ROUTES do
+        // not contain the address prefix").
+        for (fam, nlri) in upd.withdrawals() {
+            if families.contains(&fam) {
+                let rx_id = nlri.path_id.unwrap_or(0);
+                self.apply(nlri.prefix, Change::Remove { src: slot, rx_id });
+            }
+        }
+        for fam in [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST] {
+            if !families.contains(&fam) || !upd.announcements().any(|(f, _)| f == fam) {
+                continue;
+            }
+            let Some(nh) = upd.next_hop(fam) else {
+                // No next hop for these NLRI: unusable, so withdrawn.
+                for (_, nlri) in upd.announcements().filter(|(f, _)| *f == fam) {
+                    let rx_id = nlri.path_id.unwrap_or(0);
+                    self.apply(nlri.prefix, Change::Remove { src: slot, rx_id });
+                }
+                continue;
+            };
+            let mut attrs = upd.update.attrs.clone();
+            attrs.next_hop = None;
+            let import = import_check(&attrs, &facts, self.router());
+            let id = self.intern(StoredAttrs { src: slot, family: fam, next_hop: Some(nh), attrs });
+            for (_, nlri) in upd.announcements().filter(|(f, _)| *f == fam) {
+                let rx_id = nlri.path_id.unwrap_or(0);
+                self.apply(nlri.prefix, Change::Upsert { src: slot, rx_id, attrs: id, import });
+            }
+            self.attrs.decref(id);
+        }
+        self.finish()
+    }
+
+    /// Originates `prefix` (a local block, a service address, an elevated
+    /// workload route). Originating it again replaces the attributes.
+    pub fn originate(&mut self, prefix: IpNet, route: LocalRoute) -> Output {
+        let prefix = prefix.trunc();
+        let fam = family_of(prefix);
+        let attrs = PathAttrs {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            local_pref: route.priority.map(local_pref_from_priority),
+            med: route.med,
+            communities: route.communities.clone(),
+            large_communities: route.large_communities.clone(),
+            ..PathAttrs::default()
+        };
+        let blackhole = route.blackhole;
+        if let Some(old) = self.local.insert(prefix, route) {
+            self.force_fib = old.blackhole != blackhole;
+        }
+        let id = self.intern(StoredAttrs { src: 0, family: fam, next_hop: None, attrs });
+        self.apply(prefix, Change::Upsert { src: 0, rx_id: 0, attrs: id, import: None });
+        self.force_fib = false;
+        self.attrs.decref(id);
+        self.finish()
+    }
+
+    /// Stops originating `prefix`.
+    pub fn withdraw_local(&mut self, prefix: IpNet) -> Output {
+        let prefix = prefix.trunc();
+        if self.local.remove(&prefix).is_some() {
+            self.apply(prefix, Change::Remove { src: 0, rx_id: 0 });
+        }
+        self.finish()
+    }
+
+    /// The kernel side reports whether next hop `addr` resolves, and at
+    /// what IGP cost (`None`: unreachable). Routes through it are reselected.
+    pub fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Output {
+        let st =
+            self.nexthops.entry(addr).or_insert(NhState { reachable: false, cost: 0, sets: 0 });
+        let new = NhState { reachable: cost.is_some(), cost: cost.unwrap_or(0), sets: st.sets };
+        if *st == new {
+            return Output::default();
+        }
+        *st = new;
+        let ids: Vec<AttrId> =
+            self.attrs.ids_where(|a| a.next_hop.map(engine::nh_addr) == Some(addr));
+        if !ids.is_empty() {
+            let affected =
+                self.table.collect_where(|paths| paths.iter().any(|p| ids.contains(&p.attrs)));
+            for (prefix, _) in affected {
+                self.apply(prefix, Change::Reselect);
+            }
+        }
+        self.finish()
+    }
+
+    /// The peer asked for the table again (RFC 2918): re-sends it for
+    /// `family`, between BoRR and EoRR if enhanced route refresh was
+    /// negotiated (RFC 7313 §4: "the speaker MUST send a BoRR message
+    /// before it re-advertises ... and MUST send an EoRR message after").
+    pub fn route_refresh(&mut self, peer: PeerId, family: AfiSafi) -> Output {
+        let Some(entry) = self.slots.get(&peer).and_then(|&s| self.peers[s as usize].as_ref())
+        else {
+            return Output::default();
+        };
+        if !entry.info.families.contains(&family) {
+            return Output::default();
+        }
+        let (group, enhanced) = (entry.group, entry.info.enhanced_route_refresh);
+        let marker = |subtype| Message::RouteRefresh(RouteRefreshMsg { family, subtype });
+        let mut msgs = Vec::new();
+        let ctx = self.group(group).ctx.clone();
+        if enhanced {
+            msgs.extend(marker(RouteRefreshSubtype::BoRR).to_bytes(&ctx));
+        }
+        let events = self.dump(group, family);
+        msgs.extend(self.encode_group(group, &events, peer));
+        if enhanced {
+            msgs.extend(marker(RouteRefreshSubtype::EoRR).to_bytes(&ctx));
+        }
+        self.send(peer, msgs);
+        self.finish()
+    }
+
+    /// Replaces the IP pools (configuration reload): learned routes that
+    /// the export filter now refuses are withdrawn, newly allowed ones sent.
+    pub fn set_pools(&mut self, pools: Vec<IpPool>) -> Output {
+        self.old_pools = std::mem::replace(&mut self.pools, pools);
+        self.cfg.ip_pools = self.pools.clone();
+        let learned = self.table.collect_where(|paths| paths.iter().any(|p| p.src != 0));
+        for (prefix, id) in learned {
+            let paths = self.table.paths(id).to_vec();
+            self.diff_groups(prefix, &paths, &paths, true);
+        }
+        self.old_pools = Vec::new();
+        self.finish()
+    }
+
+    /// Every path for `prefix`, best first.
+    pub fn routes(&self, prefix: IpNet) -> Vec<RouteView> {
+        let Some(id) = self.table.get(prefix.trunc()) else {
+            return Vec::new();
+        };
+        let mut v: Vec<RouteView> =
+            self.table.paths(id).iter().map(|p| self.view(prefix.trunc(), p)).collect();
+        v.sort_by_key(|r| (!r.best, !r.multipath, r.reason));
+        v
+    }
+
+    /// The best path for `prefix` (its Loc-RIB route).
+    pub fn best(&self, prefix: IpNet) -> Option<RouteView> {
+        self.routes(prefix).into_iter().find(|r| r.best)
+    }
+
+    /// The paths received from `peer` (its Adj-RIB-In), in no set order.
+    pub fn adj_rib_in(&self, peer: PeerId) -> Vec<RouteView> {
+        let Some(&slot) = self.slots.get(&peer) else {
+            return Vec::new();
+        };
+        let mut v = Vec::new();
+        for (prefix, id) in self.table.collect_where(|ps| ps.iter().any(|p| p.src == slot)) {
+            v.extend(
+                self.table.paths(id).iter().filter(|p| p.src == slot).map(|p| self.view(prefix, p)),
+            );
+        }
+        v
+    }
+
+    /// Route counters of `peer`.
+    pub fn peer_stats(&self, peer: PeerId) -> Option<PeerStats> {
+        let slot = *self.slots.get(&peer)?;
+        self.peers[slot as usize].as_ref().map(|e| e.stats)
+    }
+
+    /// Number of destinations (prefixes with at least one path).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.table.len() == 0
+    }
+
+    /// Number of distinct interned attribute sets.
+    pub fn attr_sets(&self) -> usize {
+        self.attrs.len()
+    }
+
+    /// Number of export groups (peers sharing one computed UPDATE stream).
+    pub fn export_groups(&self) -> usize {
+        self.groups.iter().flatten().count()
+    }
+
+    fn view(&self, prefix: IpNet, p: &table::Path) -> RouteView {
+        RouteView {
+            prefix,
+            peer: self.peers.get(p.src as usize).and_then(|e| e.as_ref()).map(|e| e.id),
+            rx_path_id: p.rx_id,
+            tx_path_id: p.tx_id,
+            attrs: self.attrs.get(p.attrs).clone(),
+            best: p.is(BEST),
+            multipath: p.is(MULTIPATH),
+            reason: p.verdict,
+        }
+    }
+
+    /// Queues `msgs` for `peer`, after anything already queued for it.
+    fn send(&mut self, peer: PeerId, msgs: Vec<Bytes>) {
+        if msgs.is_empty() {
+            return;
+        }
+        match self.out.to_peers.iter_mut().find(|(p, _)| *p == peer) {
+            Some((_, v)) => v.extend(msgs),
+            None => self.out.to_peers.push((peer, msgs)),
+        }
+    }
+}
+
+/// The unicast family of a prefix.
+fn family_of(prefix: IpNet) -> AfiSafi {
+    match prefix {
+        IpNet::V4(_) => AfiSafi::IPV4_UNICAST,
+        IpNet::V6(_) => AfiSafi::IPV6_UNICAST,
+    }
+}
+
+#[cfg(test)]
+#[path = "rib_tests.rs"]
+mod tests;
