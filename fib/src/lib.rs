@@ -25,6 +25,7 @@
 // Tests build small slices from values they keep using; `#![warn(missing_docs)][x.clone()]` reads better there.
 #![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
 
+pub mod netlink;
 pub mod plan;
 pub mod policy;
 pub mod route;
