@@ -25,11 +25,13 @@
 // Tests build small slices from values they keep using; `#![warn(missing_docs)][x.clone()]` reads better there.
 #![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
 
+pub mod actor;
 pub mod netlink;
 pub mod plan;
 pub mod policy;
 pub mod route;
 
+pub use actor::{Fib, FibConfig, FibEvent, FibSender, FibStatus};
 pub use plan::{Op, Orphans, plan, plan_key};
 pub use policy::{
     BestRoute, Decision, EncapMode, IpPool, NodeAddr, NodeContext, ProgramClusterRoutes,

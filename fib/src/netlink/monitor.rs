@@ -40,12 +40,15 @@ pub enum KernelEvent {
     Route {
         /// Table and prefix.
         key: RouteKey,
-        /// The route as now installed, if it has our protocol and a shape we model.
+        /// The route (as installed, or as it was before removal) if it has our protocol
+        /// and a shape we model.
         route: Option<KernelRoute>,
         /// The route carries protocol 12.
         ours: bool,
         /// `RTM_DELROUTE`.
         deleted: bool,
+        /// `RTA_PRIORITY` (0 when absent): with `key`, which kernel route this was.
+        metric: u32,
         /// `nlmsg_pid` of the notification: the port id of the socket whose request
         /// caused it (0 for the kernel itself).
         sender: u32,
@@ -162,6 +165,14 @@ fn route_event(
     let prefix: IpNet = codec::prefix_of(r)?;
     let key = RouteKey { table: codec::table_of(r), prefix };
     let ours = codec::is_ours(r);
-    let route = if deleted { None } else { codec::parse_route(r) };
-    Some(KernelEvent::Route { key, route, ours, deleted, sender })
+    let route = codec::parse_route(r);
+    let metric = r
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            rtnetlink::packet_route::route::RouteAttribute::Priority(p) => Some(*p),
+            _ => None,
+        })
+        .unwrap_or(0);
+    Some(KernelEvent::Route { key, route, ours, deleted, metric, sender })
 }

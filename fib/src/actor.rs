@@ -1,0 +1,652 @@
+//! The `Fib` task: RIB changes in, kernel routes out, drift repaired from kernel events.
+//!
+//! ```text
+//!  RIB ──FibSender::update/withdraw──> pending map (prefix -> latest change)  [Mutex + Notify]
+//!                                         │ a burst of changes to one prefix is one entry,
+//!                                         │ and the sender never waits for the kernel
+//!  Fib task ◄─────────────────────────────┘
+//!    policy::decide  per changed prefix  -> desired
+//!    plan::plan_key  desired vs kernel model -> ops  -> RouteWriter (blocking thread)
+//!    monitor: someone else's change to a key we hold -> plan_key again (repair)
+//!             link / address change -> new NodeContext -> re-decide every prefix
+//!             ENOBUFS -> full resync (dump + plan)
+//!    slow timer: full resync, the safety net only
+//! ```
+//!
+//! Start-up adopts what the kernel holds with protocol 12 as the kernel model: a route
+//! that is still right is never rewritten, and routes nothing wants are kept until
+//! [`FibSender::converged`] (or `stale_timeout`), like BIRD's `persist` + graceful restart.
+//! Routes are left in the kernel when the task stops.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+
+use crate::netlink::monitor::{KernelEvent, Monitor};
+use crate::netlink::tunnel::{self, TunnelStatus, VxlanSpec};
+use crate::netlink::writer::RouteWriter;
+use crate::netlink::{Kernel, NetlinkError};
+use crate::plan::{Op, Orphans, plan_key};
+use crate::policy::{
+    BestRoute, Decision, EncapMode, IpPool, NodeContext, ProgramClusterRoutes, SkipReason,
+    TunnelDevs, Vtep, decide,
+};
+use crate::route::{KernelRoute, MAIN_TABLE, Route, RouteKey};
+
+/// How the FIB is set up.
+#[derive(Debug, Clone)]
+pub struct FibConfig {
+    /// IP pools.
+    pub pools: Vec<IpPool>,
+    /// Who programs cluster routes.
+    pub program: ProgramClusterRoutes,
+    /// Table to install into.
+    pub table: u32,
+    /// Node underlay addresses: VXLAN `local` and the VTEP MAC are derived from them.
+    pub node_ips: Vec<IpAddr>,
+    /// Create/fix `vxlan.calico` and `tunl0` when a pool needs them.
+    pub manage_tunnels: bool,
+    /// The safety-net full resync period (repair is event-driven; this is not the
+    /// mechanism).
+    pub resync_every: Duration,
+    /// Delete adopted stale routes after this long even without `converged()`.
+    pub stale_timeout: Duration,
+}
+
+impl Default for FibConfig {
+    fn default() -> Self {
+        FibConfig {
+            pools: Vec::new(),
+            program: ProgramClusterRoutes::All,
+            table: MAIN_TABLE,
+            node_ips: Vec::new(),
+            manage_tunnels: true,
+            resync_every: Duration::from_secs(300),
+            stale_timeout: Duration::from_secs(240),
+        }
+    }
+}
+
+/// Something the FIB did, for tests, logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FibEvent {
+    /// A batch of ops was written.
+    Applied {
+        /// Ops written.
+        ops: usize,
+        /// Ops the kernel refused.
+        failed: usize,
+    },
+    /// Someone else removed or changed a route of ours; it was put back.
+    Repaired(RouteKey),
+    /// A full resync ran (start, overflow, link change, timer).
+    Resynced {
+        /// Ops it needed.
+        ops: usize,
+    },
+    /// The node context changed (address, link, pools); every route was re-decided.
+    ContextChanged,
+}
+
+/// A snapshot of the FIB's state.
+#[derive(Debug, Clone, Default)]
+pub struct FibStatus {
+    /// Routes we want installed.
+    pub desired: usize,
+    /// Routes of ours the kernel holds (model).
+    pub installed: usize,
+    /// Best routes not installed, with why.
+    pub skipped: Vec<(IpNet, SkipReason)>,
+    /// Tunnel devices (status per device the pools need).
+    pub tunnels: Vec<TunnelStatus>,
+    /// Stale routes are deleted (converged, or the timeout passed).
+    pub converged: bool,
+    /// Routes repaired after drift.
+    pub repairs: u64,
+    /// Full resyncs.
+    pub resyncs: u64,
+    /// Ops refused by the kernel so far.
+    pub failed_ops: u64,
+    /// The last refusal, for the log and `show`.
+    pub last_error: Option<String>,
+}
+
+enum Control {
+    Converged,
+    SetPools(Vec<IpPool>, ProgramClusterRoutes),
+    Flush(oneshot::Sender<()>),
+    Status(oneshot::Sender<FibStatus>),
+    Stop,
+}
+
+#[derive(Default)]
+struct Pending {
+    changes: HashMap<IpNet, Option<BestRoute>>,
+}
+
+/// The RIB's handle on the FIB. Cheap to clone; no method waits for the kernel.
+#[derive(Clone)]
+pub struct FibSender {
+    pending: Arc<Mutex<Pending>>,
+    notify: Arc<Notify>,
+    ctrl: mpsc::UnboundedSender<Control>,
+    events: broadcast::Sender<FibEvent>,
+}
+
+impl std::fmt::Debug for FibSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FibSender").finish_non_exhaustive()
+    }
+}
+
+impl FibSender {
+    fn push(&self, prefix: IpNet, change: Option<BestRoute>) {
+        // A poisoned lock only means another sender panicked mid-insert; the map is
+        // still a valid map.
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        p.changes.insert(prefix.trunc(), change);
+        drop(p);
+        self.notify.notify_one();
+    }
+
+    /// A new or changed best route. Replaces any change still pending for the prefix.
+    pub fn update(&self, best: BestRoute) {
+        self.push(best.prefix, Some(best));
+    }
+
+    /// The prefix has no best route any more.
+    pub fn withdraw(&self, prefix: IpNet) {
+        self.push(prefix, None);
+    }
+
+    /// Routing has converged (End-of-RIB from every peer): adopted routes that nothing
+    /// wants may now be deleted.
+    pub fn converged(&self) {
+        let _ = self.ctrl.send(Control::Converged);
+    }
+
+    /// New pools or `programClusterRoutes`: every route is re-decided (a mode switch
+    /// rewrites routes in place).
+    pub fn set_pools(&self, pools: Vec<IpPool>, program: ProgramClusterRoutes) {
+        let _ = self.ctrl.send(Control::SetPools(pools, program));
+    }
+
+    /// Waits until every change sent before this call has been written.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.ctrl.send(Control::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// The FIB's state.
+    pub async fn status(&self) -> Option<FibStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.ctrl.send(Control::Status(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<FibEvent> {
+        self.events.subscribe()
+    }
+
+    /// Stops the task; routes stay in the kernel.
+    pub fn stop(&self) {
+        let _ = self.ctrl.send(Control::Stop);
+    }
+}
+
+/// The FIB task.
+pub struct Fib {
+    cfg: FibConfig,
+    kernel: Kernel,
+    writer: Option<RouteWriter>,
+    writer_port: u32,
+    monitor: Monitor,
+    pending: Arc<Mutex<Pending>>,
+    notify: Arc<Notify>,
+    ctrl: mpsc::UnboundedReceiver<Control>,
+    events: broadcast::Sender<FibEvent>,
+    ctx: NodeContext,
+    rib: HashMap<IpNet, BestRoute>,
+    desired: HashMap<RouteKey, Route>,
+    vteps_of: HashMap<IpNet, Vec<Vtep>>,
+    vtep_refs: HashMap<Vtep, usize>,
+    skipped: HashMap<IpNet, SkipReason>,
+    model: HashMap<RouteKey, Vec<KernelRoute>>,
+    tunnels: Vec<TunnelStatus>,
+    orphans: Orphans,
+    started: Instant,
+    status: FibStatus,
+}
+
+impl std::fmt::Debug for Fib {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fib").field("desired", &self.desired.len()).finish_non_exhaustive()
+    }
+}
+
+impl Fib {
+    /// Opens the sockets in the calling thread's network namespace and spawns the task
+    /// on the current tokio runtime.
+    pub fn start(cfg: FibConfig) -> Result<(FibSender, tokio::task::JoinHandle<()>), NetlinkError> {
+        let kernel = Kernel::open()?;
+        let writer = RouteWriter::open()?;
+        let monitor = Monitor::open()?;
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        let notify = Arc::new(Notify::new());
+        let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(1024);
+        let sender = FibSender {
+            pending: pending.clone(),
+            notify: notify.clone(),
+            ctrl: ctrl_tx,
+            events: events.clone(),
+        };
+        let ctx = NodeContext {
+            pools: cfg.pools.clone(),
+            program: cfg.program,
+            table: cfg.table,
+            ..NodeContext::default()
+        };
+        let fib = Fib {
+            writer_port: writer.port_id(),
+            writer: Some(writer),
+            kernel,
+            monitor,
+            pending,
+            notify,
+            ctrl: ctrl_rx,
+            events,
+            ctx,
+            rib: HashMap::new(),
+            desired: HashMap::new(),
+            vteps_of: HashMap::new(),
+            vtep_refs: HashMap::new(),
+            skipped: HashMap::new(),
+            model: HashMap::new(),
+            tunnels: Vec::new(),
+            orphans: Orphans::Keep,
+            started: Instant::now(),
+            status: FibStatus::default(),
+            cfg,
+        };
+        Ok((sender, tokio::spawn(fib.run())))
+    }
+
+    async fn run(mut self) {
+        if let Err(e) = self.refresh_context(true).await {
+            tracing::error!("fib: reading node context: {e}");
+        }
+        // Adopt: the kernel model starts as whatever protocol-12 routes exist.
+        self.resync().await;
+        let mut timer = tokio::time::interval(self.cfg.resync_every);
+        timer.tick().await;
+        let stale = tokio::time::sleep(self.cfg.stale_timeout);
+        tokio::pin!(stale);
+        loop {
+            tokio::select! {
+                biased;
+                c = self.ctrl.recv() => match c {
+                    None | Some(Control::Stop) => break,
+                    Some(c) => self.control(c).await,
+                },
+                _ = self.notify.notified() => self.drain().await,
+                ev = self.monitor.next() => match ev {
+                    Some(ev) => self.kernel_event(ev).await,
+                    None => break,
+                },
+                _ = &mut stale, if self.orphans == Orphans::Keep => {
+                    tracing::info!("fib: stale timeout; deleting unwanted adopted routes");
+                    self.orphans = Orphans::Delete;
+                    self.resync().await;
+                }
+                _ = timer.tick() => self.resync().await,
+            }
+        }
+        tracing::info!("fib: stopped; routes stay in the kernel");
+    }
+
+    async fn control(&mut self, c: Control) {
+        match c {
+            Control::Converged => {
+                self.orphans = Orphans::Delete;
+                tracing::info!(after = ?self.started.elapsed(), "fib: converged; removing stale routes");
+                self.resync().await;
+            }
+            Control::SetPools(pools, program) => {
+                self.cfg.pools = pools;
+                self.cfg.program = program;
+                let _ = self.refresh_context(true).await;
+                self.redecide_all().await;
+            }
+            Control::Flush(tx) => {
+                self.drain().await;
+                let _ = tx.send(());
+            }
+            Control::Status(tx) => {
+                let mut s = self.status.clone();
+                s.desired = self.desired.len();
+                s.installed = self.model.values().map(Vec::len).sum();
+                s.skipped = self.skipped.iter().map(|(p, w)| (*p, *w)).collect();
+                s.tunnels = self.tunnels.clone();
+                s.converged = self.orphans == Orphans::Delete;
+                let _ = tx.send(s);
+            }
+            Control::Stop => {}
+        }
+    }
+
+    /// Takes every pending change and applies them in one batch.
+    async fn drain(&mut self) {
+        let changes = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut p.changes)
+        };
+        if changes.is_empty() {
+            return;
+        }
+        let mut prefixes = Vec::with_capacity(changes.len());
+        for (prefix, change) in changes {
+            match change {
+                Some(b) => self.rib.insert(prefix, b),
+                None => self.rib.remove(&prefix),
+            };
+            prefixes.push(prefix);
+        }
+        self.apply_prefixes(prefixes).await;
+    }
+
+    /// Re-decides `prefixes` and writes what changed.
+    async fn apply_prefixes(&mut self, prefixes: Vec<IpNet>) {
+        let mut replaces = Vec::new();
+        let mut deletes = Vec::new();
+        let mut add_vteps = Vec::new();
+        let mut del_vteps = Vec::new();
+        for prefix in prefixes {
+            let key = RouteKey { table: self.ctx.table, prefix };
+            let decision = self.rib.get(&prefix).map(|b| decide(b, &self.ctx));
+            let (want, vteps) = match decision {
+                Some(Decision::Program { route, vteps }) => {
+                    self.skipped.remove(&prefix);
+                    (Some(route), vteps)
+                }
+                Some(Decision::Skip(why)) => {
+                    self.skipped.insert(prefix, why);
+                    (None, Vec::new())
+                }
+                None => {
+                    self.skipped.remove(&prefix);
+                    (None, Vec::new())
+                }
+            };
+            // VTEP refcounts: new ones go in before the routes, old ones after.
+            let old = std::mem::replace(self.vteps_of.entry(prefix).or_default(), vteps.clone());
+            for v in &vteps {
+                let n = self.vtep_refs.entry(*v).or_default();
+                *n += 1;
+                if *n == 1 {
+                    add_vteps.push(*v);
+                }
+            }
+            for v in old {
+                if let Some(n) = self.vtep_refs.get_mut(&v) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.vtep_refs.remove(&v);
+                        del_vteps.push(v);
+                    }
+                }
+            }
+            if self.vteps_of.get(&prefix).is_some_and(Vec::is_empty) {
+                self.vteps_of.remove(&prefix);
+            }
+            match &want {
+                Some(r) => self.desired.insert(key, r.clone()),
+                None => self.desired.remove(&key),
+            };
+            let have = self.model.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            // Withdrawn prefixes are deleted even while adopting: only routes nobody
+            // has spoken about yet are protected as stale.
+            plan_key(want.as_ref(), have, Orphans::Delete, &mut replaces, &mut deletes);
+        }
+        for v in &add_vteps {
+            if let Err(e) = tunnel::ensure_vtep(&self.kernel, v).await {
+                self.note_error(e.to_string());
+            }
+        }
+        replaces.extend(deletes);
+        self.write(replaces).await;
+        for v in &del_vteps {
+            if let Err(e) = tunnel::remove_vtep(&self.kernel, v).await {
+                self.note_error(e.to_string());
+            }
+        }
+    }
+
+    fn note_error(&mut self, e: String) {
+        tracing::warn!("fib: {e}");
+        self.status.last_error = Some(e);
+    }
+
+    /// Writes ops on a blocking thread and updates the kernel model with what succeeded.
+    async fn write(&mut self, ops: Vec<Op>) -> usize {
+        if ops.is_empty() {
+            return 0;
+        }
+        let Some(mut w) = self.writer.take() else { return 0 };
+        let (w, ops, report) = match tokio::task::spawn_blocking(move || {
+            let r = w.apply(&ops);
+            (w, ops, r)
+        })
+        .await
+        {
+            Ok(x) => x,
+            Err(e) => {
+                self.note_error(format!("route writer thread: {e}"));
+                return 0;
+            }
+        };
+        self.writer = Some(w);
+        let failed: HashSet<usize> = report.failed.iter().map(|(i, _)| *i).collect();
+        for (i, e) in &report.failed {
+            let msg = format!("{:?} refused: {e}", ops[*i]);
+            self.note_error(msg);
+        }
+        self.status.failed_ops += report.failed.len() as u64;
+        for (i, op) in ops.iter().enumerate() {
+            if failed.contains(&i) {
+                continue;
+            }
+            let r = op.route();
+            let entry = self.model.entry(r.key()).or_default();
+            entry.retain(|k| k.metric != r.metric);
+            if let Op::Replace(r) = op {
+                entry.push(r.clone());
+            }
+            if entry.is_empty() {
+                self.model.remove(&r.key());
+            }
+        }
+        let _ = self.events.send(FibEvent::Applied { ops: ops.len(), failed: failed.len() });
+        if report.lost {
+            // Replies were lost: the model may be wrong. Reread the kernel.
+            Box::pin(self.resync()).await;
+        }
+        ops.len()
+    }
+
+    /// Dumps our routes, replaces the model, and writes the full plan.
+    async fn resync(&mut self) {
+        self.status.resyncs += 1;
+        let dumped = match self.kernel.dump_ours().await {
+            Ok(d) => d,
+            Err(e) => {
+                self.note_error(format!("dump: {e}"));
+                return;
+            }
+        };
+        self.model.clear();
+        for r in dumped {
+            self.model.entry(r.key()).or_default().push(r);
+        }
+        let mut replaces = Vec::new();
+        let mut deletes = Vec::new();
+        let keys: HashSet<RouteKey> =
+            self.model.keys().chain(self.desired.keys()).copied().collect();
+        for key in keys {
+            let have = self.model.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            plan_key(self.desired.get(&key), have, self.orphans, &mut replaces, &mut deletes);
+        }
+        replaces.extend(deletes);
+        let n = Box::pin(self.write(replaces)).await;
+        let _ = self.events.send(FibEvent::Resynced { ops: n });
+    }
+
+    async fn kernel_event(&mut self, ev: KernelEvent) {
+        match ev {
+            KernelEvent::Route { sender, .. } if sender == self.writer_port => {}
+            KernelEvent::Route { key, route, ours, deleted, metric, .. } => {
+                let wanted = self.desired.contains_key(&key);
+                if !wanted && !self.model.contains_key(&key) && !ours {
+                    return;
+                }
+                let entry = self.model.entry(key).or_default();
+                entry.retain(|k| k.metric != metric);
+                if let (false, Some(r)) = (deleted, route) {
+                    entry.push(r);
+                }
+                if entry.is_empty() {
+                    self.model.remove(&key);
+                }
+                let mut ops = Vec::new();
+                let mut dels = Vec::new();
+                let have = self.model.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                plan_key(self.desired.get(&key), have, self.orphans, &mut ops, &mut dels);
+                ops.extend(dels);
+                if !ops.is_empty() {
+                    tracing::info!(prefix = %key.prefix, "fib: route changed by someone else; repairing");
+                    self.write(ops).await;
+                    self.status.repairs += 1;
+                    let _ = self.events.send(FibEvent::Repaired(key));
+                }
+            }
+            KernelEvent::Link { .. } | KernelEvent::Addr { .. } => {
+                // IPv4 routes through a link that went down vanish without RTM_DELROUTE:
+                // reread both the context and our routes.
+                if self.refresh_context(false).await.unwrap_or(false) {
+                    self.redecide_all().await;
+                    let _ = self.events.send(FibEvent::ContextChanged);
+                }
+                self.resync().await;
+            }
+            KernelEvent::Overflow => {
+                tracing::warn!("fib: kernel notifications overflowed; resyncing");
+                self.resync().await;
+            }
+        }
+    }
+
+    async fn redecide_all(&mut self) {
+        let mut prefixes: Vec<IpNet> = self.rib.keys().copied().collect();
+        // Prefixes whose best route is gone but whose route is still desired cannot
+        // exist; but a table change leaves old keys: include everything we hold.
+        prefixes.extend(self.desired.keys().map(|k| k.prefix));
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        self.apply_prefixes(prefixes).await;
+    }
+
+    /// Rereads addresses, underlay routes and tunnels. True if the context changed.
+    async fn refresh_context(&mut self, ensure: bool) -> Result<bool, NetlinkError> {
+        let mut ctx = NodeContext {
+            addrs: self.kernel.dump_addrs().await?,
+            underlay: self.kernel.dump_underlay().await?,
+            pools: self.cfg.pools.clone(),
+            program: self.cfg.program,
+            tunnels: TunnelDevs::default(),
+            table: self.cfg.table,
+        };
+        ctx.tunnels = self.tunnels_for(&ctx, ensure).await;
+        let changed = ctx != self.ctx;
+        self.ctx = ctx;
+        Ok(changed)
+    }
+
+    /// Looks up the tunnel devices the pools need; with `ensure` (start, pool change) or
+    /// when one is missing, creates or fixes it. Link events only look up: fixing a
+    /// device raises a link event of its own, which must not loop.
+    async fn tunnels_for(&mut self, ctx: &NodeContext, ensure: bool) -> TunnelDevs {
+        let used = |f: fn(&IpPool) -> bool| {
+            ctx.pools.iter().any(|p| f(p) && ctx.program != ProgramClusterRoutes::None)
+        };
+        let need_ipip = used(|p| p.ipip_mode != EncapMode::Never && matches!(p.cidr, IpNet::V4(_)));
+        let need_vxlan = used(|p| p.vxlan_mode != EncapMode::Never);
+        let mut devs = TunnelDevs::default();
+        let mut statuses = Vec::new();
+        let links = self.kernel.dump_links().await.unwrap_or_default();
+        let mtu_of = |dev| links.iter().find(|l| l.index == dev).map(|l| l.mtu).unwrap_or(1500);
+        if need_ipip {
+            let existing = links.iter().find(|l| l.name == tunnel::TUNL0);
+            let st = if let (false, Some(l)) = (ensure, existing) {
+                TunnelStatus::Ready { index: l.index, mtu: l.mtu }
+            } else if self.cfg.manage_tunnels {
+                let uplink_mtu = ctx
+                    .addrs
+                    .iter()
+                    .find(|a| matches!(a.net, IpNet::V4(_)))
+                    .map(|a| mtu_of(a.dev))
+                    .unwrap_or(1500);
+                tunnel::ensure_ipip(&self.kernel, uplink_mtu).await
+            } else {
+                match links.iter().find(|l| l.name == tunnel::TUNL0) {
+                    Some(l) => TunnelStatus::Ready { index: l.index, mtu: l.mtu },
+                    None => TunnelStatus::Failed {
+                        device: tunnel::TUNL0.into(),
+                        reason: "absent".into(),
+                    },
+                }
+            };
+            if let TunnelStatus::Unsupported { reason, .. } = &st {
+                tracing::error!(
+                    "fib: tunl0 unavailable, IPIP routes will not be installed: {reason}"
+                );
+            }
+            devs.tunl0 = st.index();
+            statuses.push(st);
+        }
+        if need_vxlan {
+            for ip in self.cfg.node_ips.clone() {
+                let Some(reach) = ctx.reach(ip) else { continue };
+                let spec = VxlanSpec::calico(ip, reach.dev, mtu_of(reach.dev));
+                let existing = links.iter().find(|l| l.name == spec.name);
+                let st = if let (false, Some(l)) = (ensure, existing) {
+                    TunnelStatus::Ready { index: l.index, mtu: l.mtu }
+                } else if self.cfg.manage_tunnels {
+                    tunnel::ensure_vxlan(&self.kernel, &spec).await
+                } else {
+                    match links.iter().find(|l| l.name == spec.name) {
+                        Some(l) => TunnelStatus::Ready { index: l.index, mtu: l.mtu },
+                        None => TunnelStatus::Failed {
+                            device: spec.name.clone(),
+                            reason: "absent".into(),
+                        },
+                    }
+                };
+                if ip.is_ipv4() {
+                    devs.vxlan_v4 = st.index();
+                } else {
+                    devs.vxlan_v6 = st.index();
+                }
+                statuses.push(st);
+            }
+        }
+        self.tunnels = statuses;
+        devs
+    }
+}
