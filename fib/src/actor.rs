@@ -35,7 +35,7 @@ use crate::policy::{
     BestRoute, Decision, EncapMode, IpPool, NodeContext, ProgramClusterRoutes, SkipReason,
     TunnelDevs, Vtep, decide,
 };
-use crate::route::{KernelRoute, MAIN_TABLE, Route, RouteKey};
+use crate::route::{IfIndex, KernelRoute, MAIN_TABLE, Route, RouteKey};
 
 /// How the FIB is set up.
 #[derive(Debug, Clone)]
@@ -55,6 +55,9 @@ pub struct FibConfig {
     pub resync_every: Duration,
     /// Delete adopted stale routes after this long even without `converged()`.
     pub stale_timeout: Duration,
+    /// After the first change of a burst, wait this long before writing, so the rest
+    /// of the burst joins the same batch.
+    pub coalesce: Duration,
 }
 
 impl Default for FibConfig {
@@ -67,6 +70,7 @@ impl Default for FibConfig {
             manage_tunnels: true,
             resync_every: Duration::from_secs(300),
             stale_timeout: Duration::from_secs(240),
+            coalesce: Duration::from_millis(5),
         }
     }
 }
@@ -85,6 +89,8 @@ pub enum FibEvent {
     Repaired(RouteKey),
     /// A full resync ran (start, overflow, link change, timer).
     Resynced {
+        /// Why it ran.
+        reason: &'static str,
         /// Ops it needed.
         ops: usize,
     },
@@ -220,6 +226,7 @@ pub struct Fib {
     skipped: HashMap<IpNet, SkipReason>,
     model: HashMap<RouteKey, Vec<KernelRoute>>,
     tunnels: Vec<TunnelStatus>,
+    links: HashMap<IfIndex, (bool, u32)>,
     orphans: Orphans,
     started: Instant,
     status: FibStatus,
@@ -271,6 +278,7 @@ impl Fib {
             skipped: HashMap::new(),
             model: HashMap::new(),
             tunnels: Vec::new(),
+            links: HashMap::new(),
             orphans: Orphans::Keep,
             started: Instant::now(),
             status: FibStatus::default(),
@@ -284,7 +292,7 @@ impl Fib {
             tracing::error!("fib: reading node context: {e}");
         }
         // Adopt: the kernel model starts as whatever protocol-12 routes exist.
-        self.resync().await;
+        self.resync("start").await;
         let mut timer = tokio::time::interval(self.cfg.resync_every);
         timer.tick().await;
         let stale = tokio::time::sleep(self.cfg.stale_timeout);
@@ -296,7 +304,10 @@ impl Fib {
                     None | Some(Control::Stop) => break,
                     Some(c) => self.control(c).await,
                 },
-                _ = self.notify.notified() => self.drain().await,
+                _ = self.notify.notified() => {
+                    tokio::time::sleep(self.cfg.coalesce).await;
+                    self.drain().await
+                }
                 ev = self.monitor.next() => match ev {
                     Some(ev) => self.kernel_event(ev).await,
                     None => break,
@@ -304,9 +315,9 @@ impl Fib {
                 _ = &mut stale, if self.orphans == Orphans::Keep => {
                     tracing::info!("fib: stale timeout; deleting unwanted adopted routes");
                     self.orphans = Orphans::Delete;
-                    self.resync().await;
+                    self.resync("stale timeout").await;
                 }
-                _ = timer.tick() => self.resync().await,
+                _ = timer.tick() => self.resync("timer").await,
             }
         }
         tracing::info!("fib: stopped; routes stay in the kernel");
@@ -317,7 +328,7 @@ impl Fib {
             Control::Converged => {
                 self.orphans = Orphans::Delete;
                 tracing::info!(after = ?self.started.elapsed(), "fib: converged; removing stale routes");
-                self.resync().await;
+                self.resync("converged").await;
             }
             Control::SetPools(pools, program) => {
                 self.cfg.pools = pools;
@@ -476,13 +487,13 @@ impl Fib {
         let _ = self.events.send(FibEvent::Applied { ops: ops.len(), failed: failed.len() });
         if report.lost {
             // Replies were lost: the model may be wrong. Reread the kernel.
-            Box::pin(self.resync()).await;
+            Box::pin(self.resync("replies lost")).await;
         }
         ops.len()
     }
 
     /// Dumps our routes, replaces the model, and writes the full plan.
-    async fn resync(&mut self) {
+    async fn resync(&mut self, reason: &'static str) {
         self.status.resyncs += 1;
         let dumped = match self.kernel.dump_ours().await {
             Ok(d) => d,
@@ -505,7 +516,7 @@ impl Fib {
         }
         replaces.extend(deletes);
         let n = Box::pin(self.write(replaces)).await;
-        let _ = self.events.send(FibEvent::Resynced { ops: n });
+        let _ = self.events.send(FibEvent::Resynced { reason, ops: n });
     }
 
     async fn kernel_event(&mut self, ev: KernelEvent) {
@@ -536,19 +547,62 @@ impl Fib {
                     let _ = self.events.send(FibEvent::Repaired(key));
                 }
             }
-            KernelEvent::Link { .. } | KernelEvent::Addr { .. } => {
-                // IPv4 routes through a link that went down vanish without RTM_DELROUTE:
-                // reread both the context and our routes.
-                if self.refresh_context(false).await.unwrap_or(false) {
-                    self.redecide_all().await;
-                    let _ = self.events.send(FibEvent::ContextChanged);
+            KernelEvent::Link { link, deleted } => {
+                let now = (!deleted).then_some((link.up, link.mtu));
+                let before = match now {
+                    Some(st) => self.links.insert(link.index, st),
+                    None => self.links.remove(&link.index),
+                };
+                // Pods come and go with their veths all day; only links our routes,
+                // addresses or tunnels use matter, and only when their state changed
+                // (our own tunnel set-up echoes here too).
+                if before == now || !self.link_matters(link.index, &link.name) {
+                    return;
                 }
-                self.resync().await;
+                self.context_event().await;
+                // IPv4 routes through a link that went down vanish without
+                // RTM_DELROUTE, and cannot be put back until it is up: reread ours
+                // when a known link goes down, comes back or disappears.
+                let flapped = match (before, now) {
+                    (Some((up0, _)), Some((up1, _))) => up0 != up1,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                let carries_routes = self
+                    .desired
+                    .values()
+                    .any(|r| r.kind.hops().iter().any(|h| h.dev == link.index));
+                if flapped && carries_routes {
+                    self.resync("link state").await;
+                }
             }
+            KernelEvent::Addr { .. } => self.context_event().await,
             KernelEvent::Overflow => {
                 tracing::warn!("fib: kernel notifications overflowed; resyncing");
-                self.resync().await;
+                self.resync("notifications lost").await;
             }
+        }
+    }
+
+    fn link_matters(&self, index: IfIndex, name: &str) -> bool {
+        let t = &self.ctx.tunnels;
+        name == tunnel::TUNL0
+            || name == tunnel::VXLAN_V4
+            || name == tunnel::VXLAN_V6
+            || [t.tunl0, t.vxlan_v4, t.vxlan_v6].contains(&Some(index))
+            || self.ctx.addrs.iter().any(|a| a.dev == index)
+            || self.ctx.underlay.iter().any(|u| u.dev == index)
+            || self.desired.values().any(|r| r.kind.hops().iter().any(|h| h.dev == index))
+    }
+
+    async fn context_event(&mut self) {
+        match self.refresh_context(false).await {
+            Ok(true) => {
+                self.redecide_all().await;
+                let _ = self.events.send(FibEvent::ContextChanged);
+            }
+            Ok(false) => {}
+            Err(e) => self.note_error(format!("reading node context: {e}")),
         }
     }
 
@@ -590,6 +644,7 @@ impl Fib {
         let mut devs = TunnelDevs::default();
         let mut statuses = Vec::new();
         let links = self.kernel.dump_links().await.unwrap_or_default();
+        self.links = links.iter().map(|l| (l.index, (l.up, l.mtu))).collect();
         let mtu_of = |dev| links.iter().find(|l| l.index == dev).map(|l| l.mtu).unwrap_or(1500);
         if need_ipip {
             let existing = links.iter().find(|l| l.name == tunnel::TUNL0);

@@ -336,6 +336,9 @@ fn encap_for(ctx: &NodeContext, pool: Option<&IpPool>, nh: IpAddr) -> Encap {
     Encap::None
 }
 
+/// The metric the kernel gives an IPv6 route added with none.
+pub const IP6_RT_PRIO_USER: u32 = 1024;
+
 /// Decides the kernel route for one best route.
 pub fn decide(best: &BestRoute, ctx: &NodeContext) -> Decision {
     let pool = ctx.pool_of(&best.prefix);
@@ -344,12 +347,14 @@ pub fn decide(best: &BestRoute, ctx: &NodeContext) -> Decision {
             return Decision::Skip(SkipReason::NotOurs);
         }
     }
-    let route = |kind| DesiredRoute {
-        prefix: best.prefix.trunc(),
-        kind,
-        table: ctx.table,
-        metric: best.priority,
+    // The kernel stores an IPv6 route given metric 0 with metric 1024
+    // (IP6_RT_PRIO_USER); ask for that, or the dump never matches and the plan would
+    // rewrite the route forever.
+    let metric = match (best.prefix, best.priority) {
+        (IpNet::V6(_), 0) => IP6_RT_PRIO_USER,
+        (_, p) => p,
     };
+    let route = |kind| DesiredRoute { prefix: best.prefix.trunc(), kind, table: ctx.table, metric };
     if best.local_block {
         return Decision::Program { route: route(RouteKind::Blackhole), vteps: Vec::new() };
     }

@@ -491,6 +491,14 @@ fn priority_and_table_carry_through() {
 }
 
 #[test]
+fn ipv6_metric_zero_is_the_kernel_default_1024() {
+    let d = decide(&best("fd10:0:0:1::/122", &["fd00::7"]), &node());
+    assert_eq!(d.route().unwrap().metric, IP6_RT_PRIO_USER);
+    let d = decide(&BestRoute { priority: 7, ..best("fd10:0:0:1::/122", &["fd00::7"]) }, &node());
+    assert_eq!(d.route().unwrap().metric, 7);
+}
+
+#[test]
 fn host_bits_are_cleared() {
     let d = decide(&best("192.168.50.7/24", &["10.0.0.9"]), &node());
     assert_eq!(d.route().unwrap().prefix, net("192.168.50.0/24"));
