@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use ipnet::IpNet;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
+use crate::hash::FastMap;
 use crate::netlink::monitor::{KernelEvent, Monitor};
 use crate::netlink::tunnel::{self, TunnelStatus, VxlanSpec};
 use crate::netlink::writer::RouteWriter;
@@ -121,6 +122,21 @@ pub struct FibStatus {
     pub last_error: Option<String>,
 }
 
+/// Quiet time after a notification overflow before the resync it calls for.
+const OVERFLOW_QUIET: Duration = Duration::from_millis(500);
+/// The longest a resync after an overflow may wait while overflows continue.
+const OVERFLOW_MAX_DELAY: Duration = Duration::from_secs(5);
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+type WriteJob =
+    tokio::task::JoinHandle<(RouteWriter, Vec<Op>, crate::netlink::writer::ApplyReport)>;
+
 enum Control {
     Converged,
     SetPools(Vec<IpPool>, ProgramClusterRoutes),
@@ -131,7 +147,7 @@ enum Control {
 
 #[derive(Default)]
 struct Pending {
-    changes: HashMap<IpNet, Option<BestRoute>>,
+    changes: FastMap<IpNet, Option<BestRoute>>,
 }
 
 /// The RIB's handle on the FIB. Cheap to clone; no method waits for the kernel.
@@ -219,14 +235,16 @@ pub struct Fib {
     ctrl: mpsc::UnboundedReceiver<Control>,
     events: broadcast::Sender<FibEvent>,
     ctx: NodeContext,
-    rib: HashMap<IpNet, BestRoute>,
-    desired: HashMap<RouteKey, Route>,
-    vteps_of: HashMap<IpNet, Vec<Vtep>>,
+    rib: FastMap<IpNet, BestRoute>,
+    desired: FastMap<RouteKey, Route>,
+    vteps_of: FastMap<IpNet, Vec<Vtep>>,
     vtep_refs: HashMap<Vtep, usize>,
-    skipped: HashMap<IpNet, SkipReason>,
-    model: HashMap<RouteKey, Vec<KernelRoute>>,
+    skipped: FastMap<IpNet, SkipReason>,
+    model: FastMap<RouteKey, Vec<KernelRoute>>,
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
+    resync_due: Option<tokio::time::Instant>,
+    overflow_since: Option<tokio::time::Instant>,
     orphans: Orphans,
     started: Instant,
     status: FibStatus,
@@ -244,7 +262,8 @@ impl Fib {
     pub fn start(cfg: FibConfig) -> Result<(FibSender, tokio::task::JoinHandle<()>), NetlinkError> {
         let kernel = Kernel::open()?;
         let writer = RouteWriter::open()?;
-        let monitor = Monitor::open()?;
+        let mut monitor = Monitor::open()?;
+        monitor.ignore_port(writer.port_id());
         let pending = Arc::new(Mutex::new(Pending::default()));
         let notify = Arc::new(Notify::new());
         let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
@@ -271,14 +290,16 @@ impl Fib {
             ctrl: ctrl_rx,
             events,
             ctx,
-            rib: HashMap::new(),
-            desired: HashMap::new(),
-            vteps_of: HashMap::new(),
+            rib: FastMap::default(),
+            desired: FastMap::default(),
+            vteps_of: FastMap::default(),
             vtep_refs: HashMap::new(),
-            skipped: HashMap::new(),
-            model: HashMap::new(),
+            skipped: FastMap::default(),
+            model: FastMap::default(),
             tunnels: Vec::new(),
             links: HashMap::new(),
+            resync_due: None,
+            overflow_since: None,
             orphans: Orphans::Keep,
             started: Instant::now(),
             status: FibStatus::default(),
@@ -318,6 +339,10 @@ impl Fib {
                     self.resync("stale timeout").await;
                 }
                 _ = timer.tick() => self.resync("timer").await,
+                _ = sleep_until_opt(self.resync_due), if self.resync_due.is_some() => {
+                    self.resync_due = None;
+                    self.resync("notifications lost").await;
+                }
             }
         }
         tracing::info!("fib: stopped; routes stay in the kernel");
@@ -370,34 +395,83 @@ impl Fib {
             };
             prefixes.push(prefix);
         }
+        // The kernel's LC-trie inserts in address order far faster than in hash order.
+        prefixes.sort_unstable();
+        let t = Instant::now();
+        let n = prefixes.len();
         self.apply_prefixes(prefixes).await;
+        tracing::debug!(prefixes = n, took = ?t.elapsed(), "fib: batch applied");
     }
 
-    /// Re-decides `prefixes` and writes what changed.
+    /// Re-decides `prefixes` and writes what changed. Large sets go in chunks, and the
+    /// next chunk is planned while the writer thread writes the previous one, so policy
+    /// and kernel work use both cores.
     async fn apply_prefixes(&mut self, prefixes: Vec<IpNet>) {
-        let mut replaces = Vec::new();
-        let mut deletes = Vec::new();
-        let mut add_vteps = Vec::new();
+        const CHUNK: usize = 32 * 1024;
+        let mut inflight = None;
         let mut del_vteps = Vec::new();
-        for prefix in prefixes {
-            let key = RouteKey { table: self.ctx.table, prefix };
-            let decision = self.rib.get(&prefix).map(|b| decide(b, &self.ctx));
-            let (want, vteps) = match decision {
-                Some(Decision::Program { route, vteps }) => {
+        for chunk in prefixes.chunks(CHUNK) {
+            let mut ops = Vec::with_capacity(chunk.len());
+            let mut deletes = Vec::new();
+            let mut add_vteps = Vec::new();
+            for &prefix in chunk {
+                self.plan_prefix(prefix, &mut ops, &mut deletes, &mut add_vteps, &mut del_vteps);
+            }
+            // VTEP entries a route depends on go in before the route.
+            for v in &add_vteps {
+                if let Err(e) = tunnel::ensure_vtep(&self.kernel, v).await {
+                    self.note_error(e.to_string());
+                }
+            }
+            ops.extend(deletes);
+            if let Some(h) = inflight.take() {
+                self.finish_write(h).await;
+            }
+            inflight = self.spawn_write(ops);
+        }
+        if let Some(h) = inflight {
+            self.finish_write(h).await;
+        }
+        for v in &del_vteps {
+            if let Err(e) = tunnel::remove_vtep(&self.kernel, v).await {
+                self.note_error(e.to_string());
+            }
+        }
+    }
+
+    /// Re-decides one prefix: updates desired state and VTEP refcounts, pushes ops.
+    fn plan_prefix(
+        &mut self,
+        prefix: IpNet,
+        replaces: &mut Vec<Op>,
+        deletes: &mut Vec<Op>,
+        add_vteps: &mut Vec<Vtep>,
+        del_vteps: &mut Vec<Vtep>,
+    ) {
+        let key = RouteKey { table: self.ctx.table, prefix };
+        let decision = self.rib.get(&prefix).map(|b| decide(b, &self.ctx));
+        // The common case touches neither `skipped` nor the VTEP maps.
+        let (want, vteps) = match decision {
+            Some(Decision::Skip(why)) => {
+                self.skipped.insert(prefix, why);
+                (None, Vec::new())
+            }
+            other => {
+                if !self.skipped.is_empty() {
                     self.skipped.remove(&prefix);
-                    (Some(route), vteps)
                 }
-                Some(Decision::Skip(why)) => {
-                    self.skipped.insert(prefix, why);
-                    (None, Vec::new())
+                match other {
+                    Some(Decision::Program { route, vteps }) => (Some(route), vteps),
+                    _ => (None, Vec::new()),
                 }
-                None => {
-                    self.skipped.remove(&prefix);
-                    (None, Vec::new())
-                }
+            }
+        };
+        if !vteps.is_empty() || !self.vteps_of.is_empty() {
+            let old = if vteps.is_empty() {
+                self.vteps_of.remove(&prefix).unwrap_or_default()
+            } else {
+                self.vteps_of.insert(prefix, vteps.clone()).unwrap_or_default()
             };
-            // VTEP refcounts: new ones go in before the routes, old ones after.
-            let old = std::mem::replace(self.vteps_of.entry(prefix).or_default(), vteps.clone());
             for v in &vteps {
                 let n = self.vtep_refs.entry(*v).or_default();
                 *n += 1;
@@ -414,30 +488,15 @@ impl Fib {
                     }
                 }
             }
-            if self.vteps_of.get(&prefix).is_some_and(Vec::is_empty) {
-                self.vteps_of.remove(&prefix);
-            }
-            match &want {
-                Some(r) => self.desired.insert(key, r.clone()),
-                None => self.desired.remove(&key),
-            };
-            let have = self.model.get(&key).map(Vec::as_slice).unwrap_or(&[]);
-            // Withdrawn prefixes are deleted even while adopting: only routes nobody
-            // has spoken about yet are protected as stale.
-            plan_key(want.as_ref(), have, Orphans::Delete, &mut replaces, &mut deletes);
         }
-        for v in &add_vteps {
-            if let Err(e) = tunnel::ensure_vtep(&self.kernel, v).await {
-                self.note_error(e.to_string());
-            }
-        }
-        replaces.extend(deletes);
-        self.write(replaces).await;
-        for v in &del_vteps {
-            if let Err(e) = tunnel::remove_vtep(&self.kernel, v).await {
-                self.note_error(e.to_string());
-            }
-        }
+        let have = self.model.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        // Withdrawn prefixes are deleted even while adopting: only routes nobody has
+        // spoken about yet are protected as stale.
+        plan_key(want.as_ref(), have, Orphans::Delete, replaces, deletes);
+        match want {
+            Some(r) => self.desired.insert(key, r),
+            None => self.desired.remove(&key),
+        };
     }
 
     fn note_error(&mut self, e: String) {
@@ -445,18 +504,21 @@ impl Fib {
         self.status.last_error = Some(e);
     }
 
-    /// Writes ops on a blocking thread and updates the kernel model with what succeeded.
-    async fn write(&mut self, ops: Vec<Op>) -> usize {
+    /// Starts writing `ops` on a blocking thread (`None` if there is nothing to write).
+    fn spawn_write(&mut self, ops: Vec<Op>) -> Option<WriteJob> {
         if ops.is_empty() {
-            return 0;
+            return None;
         }
-        let Some(mut w) = self.writer.take() else { return 0 };
-        let (w, ops, report) = match tokio::task::spawn_blocking(move || {
+        let mut w = self.writer.take()?;
+        Some(tokio::task::spawn_blocking(move || {
             let r = w.apply(&ops);
             (w, ops, r)
-        })
-        .await
-        {
+        }))
+    }
+
+    /// Waits for a write and updates the kernel model with what succeeded.
+    async fn finish_write(&mut self, job: WriteJob) -> usize {
+        let (w, ops, report) = match job.await {
             Ok(x) => x,
             Err(e) => {
                 self.note_error(format!("route writer thread: {e}"));
@@ -470,31 +532,49 @@ impl Fib {
             self.note_error(msg);
         }
         self.status.failed_ops += report.failed.len() as u64;
-        for (i, op) in ops.iter().enumerate() {
+        for (i, op) in ops.into_iter().enumerate() {
             if failed.contains(&i) {
                 continue;
             }
-            let r = op.route();
-            let entry = self.model.entry(r.key()).or_default();
-            entry.retain(|k| k.metric != r.metric);
-            if let Op::Replace(r) = op {
-                entry.push(r.clone());
-            }
-            if entry.is_empty() {
-                self.model.remove(&r.key());
+            match op {
+                Op::Replace(r) => {
+                    let entry = self.model.entry(r.key()).or_default();
+                    entry.retain(|k| k.metric != r.metric);
+                    entry.push(r);
+                }
+                Op::Delete(r) => {
+                    if let Some(entry) = self.model.get_mut(&r.key()) {
+                        entry.retain(|k| k.metric != r.metric);
+                        if entry.is_empty() {
+                            self.model.remove(&r.key());
+                        }
+                    }
+                }
             }
         }
-        let _ = self.events.send(FibEvent::Applied { ops: ops.len(), failed: failed.len() });
+        let n = report.ok + report.failed.len();
+        let _ = self.events.send(FibEvent::Applied { ops: n, failed: failed.len() });
         if report.lost {
             // Replies were lost: the model may be wrong. Reread the kernel.
             Box::pin(self.resync("replies lost")).await;
         }
-        ops.len()
+        n
+    }
+
+    /// Writes ops and waits for them.
+    async fn write(&mut self, ops: Vec<Op>) -> usize {
+        match self.spawn_write(ops) {
+            Some(job) => self.finish_write(job).await,
+            None => 0,
+        }
     }
 
     /// Dumps our routes, replaces the model, and writes the full plan.
     async fn resync(&mut self, reason: &'static str) {
         self.status.resyncs += 1;
+        // Any resync covers a pending overflow.
+        self.resync_due = None;
+        self.overflow_since = None;
         let dumped = match self.kernel.dump_ours().await {
             Ok(d) => d,
             Err(e) => {
@@ -578,8 +658,14 @@ impl Fib {
             }
             KernelEvent::Addr { .. } => self.context_event().await,
             KernelEvent::Overflow => {
-                tracing::warn!("fib: kernel notifications overflowed; resyncing");
-                self.resync("notifications lost").await;
+                // Usually the echo of our own bulk write. Resync once the burst is over
+                // (but never later than OVERFLOW_MAX_DELAY after the first overflow),
+                // not once per overflow.
+                let now = tokio::time::Instant::now();
+                let first = *self.overflow_since.get_or_insert(now);
+                let due = (now + OVERFLOW_QUIET).min(first + OVERFLOW_MAX_DELAY);
+                tracing::debug!("fib: kernel notifications overflowed; resync scheduled");
+                self.resync_due = Some(due);
             }
         }
     }

@@ -26,6 +26,7 @@
 #![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
 
 pub mod actor;
+pub mod hash;
 pub mod netlink;
 pub mod plan;
 pub mod policy;

@@ -74,6 +74,7 @@ pub enum KernelEvent {
 /// The notification socket.
 pub struct Monitor {
     sock: TokioSocket,
+    ignore: Option<u32>,
     buf: Vec<u8>,
     pending: std::collections::VecDeque<KernelEvent>,
 }
@@ -96,7 +97,18 @@ impl Monitor {
         // A bulk install echoes one notification per route; a big queue rides most
         // bursts out, and an overflow is reported rather than lost.
         s.set_rx_buf_sz(32 * 1024 * 1024)?;
-        Ok(Monitor { sock, buf: Vec::with_capacity(64 * 1024), pending: Default::default() })
+        Ok(Monitor {
+            sock,
+            ignore: None,
+            buf: Vec::with_capacity(64 * 1024),
+            pending: Default::default(),
+        })
+    }
+
+    /// Drops route notifications caused by the socket with this port id (our own
+    /// writer) before parsing them: a bulk install echoes every route.
+    pub fn ignore_port(&mut self, port: u32) {
+        self.ignore = Some(port);
     }
 
     /// The next event. Errors other than `ENOBUFS` end the stream (`None`).
@@ -116,7 +128,7 @@ impl Monitor {
                     return None;
                 }
             }
-            parse_datagram(&self.buf, &mut self.pending);
+            parse_datagram(&self.buf, self.ignore, &mut self.pending);
         }
     }
 }
@@ -128,11 +140,21 @@ impl std::fmt::Debug for Monitor {
 }
 
 /// Turns every message of a notification datagram into events.
-fn parse_datagram(mut buf: &[u8], out: &mut std::collections::VecDeque<KernelEvent>) {
+fn parse_datagram(
+    mut buf: &[u8],
+    ignore: Option<u32>,
+    out: &mut std::collections::VecDeque<KernelEvent>,
+) {
     while buf.len() >= 16 {
         let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
         if len < 16 || len > buf.len() {
             return;
+        }
+        // nlmsghdr: len u32, type u16, flags u16, seq u32, pid u32.
+        let pid = u32::from_ne_bytes([buf[12], buf[13], buf[14], buf[15]]);
+        if Some(pid) == ignore {
+            buf = buf.get((len + 3) & !3..).unwrap_or(&[]);
+            continue;
         }
         if let Ok(msg) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..len]) {
             let sender = msg.header.port_number;
