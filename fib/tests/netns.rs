@@ -107,6 +107,7 @@ fn every_route_shape_is_installed_exactly() {
             fib.update(BestRoute { priority: 50, ..best("192.168.50.0/24", &["10.0.0.9"]) });
             fib.update(best("fd10:0:0:1::/122", &["fd00::7"]));
             fib.update(BestRoute { local_block: true, ..best("fd10:0:0:2::/122", &[]) });
+            fib.update(best("fd10:0:0:3::/122", &["fd00::8", "fd00::7"])); // IPv6 ECMP
             fib.flush().await;
             fib.status().await.unwrap()
         })
@@ -132,6 +133,9 @@ fn every_route_shape_is_installed_exactly() {
     let want6: BTreeMap<String, Value> = [
         json!({"dst":"fd10:0:0:1::/122","gateway":"fd00::7","dev":"eth0","metric":1024,"flags":[],"pref":"medium"}),
         json!({"type":"blackhole","dst":"fd10:0:0:2::/122","dev":"lo","metric":1024,"flags":[],"pref":"medium"}),
+        json!({"dst":"fd10:0:0:3::/122","metric":1024,"flags":[],"pref":"medium","nexthops":[
+            {"gateway":"fd00::7","dev":"eth0","weight":1,"flags":[]},
+            {"gateway":"fd00::8","dev":"eth0","weight":1,"flags":[]}]}),
     ]
     .into_iter()
     .map(|r| (r["dst"].as_str().unwrap().to_string(), r))
@@ -386,4 +390,61 @@ fn a_burst_to_one_prefix_is_coalesced() {
         routes(&ns, "-4")["192.168.7.0/24"],
         json!({"dst":"192.168.7.0/24","gateway":"10.0.0.250","dev":"eth0","flags":[]})
     );
+}
+
+async fn wait_for(
+    ev: &mut tokio::sync::broadcast::Receiver<FibEvent>,
+    what: &str,
+    f: impl Fn(&FibEvent) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Ok(e) = ev.recv().await {
+                if f(&e) {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within 3 s"));
+}
+
+#[test]
+fn address_and_link_changes_re_evaluate_routes() {
+    let ns = Netns::new();
+    ns.node();
+    ns.fake_tunl0();
+    let name = ns.name.clone();
+    with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            let ip = |args: &[&str]| common::sh(Command::new("ip").arg("-n").arg(&name).args(args));
+            let show = |p: &str| ip(&["route", "show", p, "proto", "bird"]).trim().to_string();
+            fib.update(best("10.244.2.0/26", &["10.1.0.7"])); // CrossSubnet, other subnet
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev tunl0 onlink");
+            let mut ev = fib.subscribe();
+
+            // The node gains an address in 10.1.0.0/24: the next hop is now in its own
+            // subnet, so the CrossSubnet route drops the tunnel, rewritten in place.
+            ip(&["addr", "add", "10.1.0.5/24", "dev", "eth0"]);
+            wait_for(&mut ev, "context change", |e| *e == FibEvent::ContextChanged).await;
+            fib.flush().await;
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev eth0");
+
+            // eth0 down: the kernel drops IPv4 routes through it without telling
+            // anyone route by route. Back up: the FIB reinstalls them.
+            ip(&["link", "set", "eth0", "down"]);
+            ip(&["link", "set", "eth0", "up"]);
+            wait_for(
+                &mut ev,
+                "resync after the flap",
+                |e| matches!(e, FibEvent::Resynced { reason: "link state", ops } if *ops > 0),
+            )
+            .await;
+            assert_eq!(show("10.246.1.0/26"), "10.246.1.0/26 via 10.0.0.7 dev eth0");
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev eth0");
+        })
+    });
 }
