@@ -243,6 +243,9 @@ pub struct Fib {
     model: FastMap<RouteKey, Vec<KernelRoute>>,
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
+    /// Desired next hops per output device: which links carry our routes.
+    dev_refs: HashMap<IfIndex, usize>,
+    monitor_alive: bool,
     resync_due: Option<tokio::time::Instant>,
     overflow_since: Option<tokio::time::Instant>,
     orphans: Orphans,
@@ -298,6 +301,8 @@ impl Fib {
             model: FastMap::default(),
             tunnels: Vec::new(),
             links: HashMap::new(),
+            dev_refs: HashMap::new(),
+            monitor_alive: true,
             resync_due: None,
             overflow_since: None,
             orphans: Orphans::Keep,
@@ -329,9 +334,13 @@ impl Fib {
                     tokio::time::sleep(self.cfg.coalesce).await;
                     self.drain().await
                 }
-                ev = self.monitor.next() => match ev {
+                ev = self.monitor.next(), if self.monitor_alive => match ev {
                     Some(ev) => self.kernel_event(ev).await,
-                    None => break,
+                    None => {
+                        // Keep programming; drift is then only caught by the timer.
+                        self.monitor_alive = false;
+                        self.note_error("kernel monitor socket failed; repair falls back to the resync timer".into());
+                    }
                 },
                 _ = &mut stale, if self.orphans == Orphans::Keep => {
                     tracing::info!("fib: stale timeout; deleting unwanted adopted routes");
@@ -493,10 +502,23 @@ impl Fib {
         // Withdrawn prefixes are deleted even while adopting: only routes nobody has
         // spoken about yet are protected as stale.
         plan_key(want.as_ref(), have, Orphans::Delete, replaces, deletes);
-        match want {
-            Some(r) => self.desired.insert(key, r),
+        let old = match want {
+            Some(r) => {
+                for h in r.kind.hops() {
+                    *self.dev_refs.entry(h.dev).or_default() += 1;
+                }
+                self.desired.insert(key, r)
+            }
             None => self.desired.remove(&key),
         };
+        for h in old.iter().flat_map(|r| r.kind.hops()) {
+            if let Some(n) = self.dev_refs.get_mut(&h.dev) {
+                *n -= 1;
+                if *n == 0 {
+                    self.dev_refs.remove(&h.dev);
+                }
+            }
+        }
     }
 
     fn note_error(&mut self, e: String) {
@@ -639,7 +661,10 @@ impl Fib {
                 if before == now || !self.link_matters(link.index, &link.name) {
                     return;
                 }
-                self.context_event().await;
+                // An uplink MTU change re-sizes the tunnels (uplink − 50 / − 70 / − 20).
+                let mtu_changed =
+                    matches!((before, now), (Some((_, m0)), Some((_, m1))) if m0 != m1);
+                self.context_event(mtu_changed).await;
                 // IPv4 routes through a link that went down vanish without
                 // RTM_DELROUTE, and cannot be put back until it is up: reread ours
                 // when a known link goes down, comes back or disappears.
@@ -648,15 +673,12 @@ impl Fib {
                     (Some(_), None) => true,
                     _ => false,
                 };
-                let carries_routes = self
-                    .desired
-                    .values()
-                    .any(|r| r.kind.hops().iter().any(|h| h.dev == link.index));
+                let carries_routes = self.dev_refs.contains_key(&link.index);
                 if flapped && carries_routes {
                     self.resync("link state").await;
                 }
             }
-            KernelEvent::Addr { .. } => self.context_event().await,
+            KernelEvent::Addr { .. } => self.context_event(false).await,
             KernelEvent::Overflow => {
                 // Usually the echo of our own bulk write. Resync once the burst is over
                 // (but never later than OVERFLOW_MAX_DELAY after the first overflow),
@@ -678,11 +700,11 @@ impl Fib {
             || [t.tunl0, t.vxlan_v4, t.vxlan_v6].contains(&Some(index))
             || self.ctx.addrs.iter().any(|a| a.dev == index)
             || self.ctx.underlay.iter().any(|u| u.dev == index)
-            || self.desired.values().any(|r| r.kind.hops().iter().any(|h| h.dev == index))
+            || self.dev_refs.contains_key(&index)
     }
 
-    async fn context_event(&mut self) {
-        match self.refresh_context(false).await {
+    async fn context_event(&mut self, ensure_tunnels: bool) {
+        match self.refresh_context(ensure_tunnels).await {
             Ok(true) => {
                 self.redecide_all().await;
                 let _ = self.events.send(FibEvent::ContextChanged);

@@ -18,6 +18,7 @@
 //! | [`plan`] | minimal replace/delete list, adoption of stale routes | none |
 //! | [`netlink`] | route codec, batched writer, dumps, monitor, tunnel devices | netlink |
 //! | [`actor`] | the `Fib` task fed by the RIB | tokio |
+//! | [`hash`] | seeded fast hasher for the 1M-entry maps | none |
 //!
 //! See `docs/fib.md` for the design and `docs/performance.md` for figures.
 

@@ -448,3 +448,43 @@ fn address_and_link_changes_re_evaluate_routes() {
         })
     });
 }
+
+#[test]
+fn uplink_mtu_change_resizes_vxlan() {
+    let ns = Netns::new();
+    ns.node();
+    let name = ns.name.clone();
+    with_fib(
+        &ns,
+        cfg(vec![pool("10.245.0.0/16", EncapMode::Never, EncapMode::CrossSubnet)]),
+        move |fib| {
+            Box::pin(async move {
+                let mtu = || -> u64 {
+                    let out = common::sh(Command::new("ip").args([
+                        "-n",
+                        &name,
+                        "-j",
+                        "link",
+                        "show",
+                        "vxlan.calico",
+                    ]));
+                    serde_json::from_str::<Value>(&out).unwrap()[0]["mtu"].as_u64().unwrap()
+                };
+                fib.flush().await;
+                assert_eq!(mtu(), 1450);
+                common::sh(
+                    Command::new("ip").args(["-n", &name, "link", "set", "eth0", "mtu", "9000"]),
+                );
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+                while mtu() != 8950 {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "vxlan.calico MTU still {}",
+                        mtu()
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        },
+    );
+}
