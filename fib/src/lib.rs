@@ -15,7 +15,7 @@
 //! |---|---|---|
 //! | [`route`] | the route model shared by policy, plan and netlink | none |
 //! | [`policy`] | the CrossSubnet / IPIP / VXLAN decision, `programClusterRoutes` | none |
-//! | [`plan`] | minimal replace/delete list, adoption of stale routes | none |
+//! | [`plan`](mod@plan) | minimal replace/delete list, adoption of stale routes | none |
 //! | [`netlink`] | route codec, batched writer, dumps, monitor, tunnel devices | netlink |
 //! | [`actor`] | the `Fib` task fed by the RIB | tokio |
 //! | [`hash`] | seeded fast hasher for the 1M-entry maps | none |

@@ -1,4 +1,4 @@
-//! The kernel route model shared by [`policy`](crate::policy), [`plan`](crate::plan) and
+//! The kernel route model shared by [`policy`](crate::policy), [`plan`](mod@crate::plan) and
 //! [`netlink`](crate::netlink).
 //!
 //! One type describes both what we want (`DesiredRoute`) and what a dump of the kernel
