@@ -31,12 +31,12 @@ use crate::netlink::monitor::{KernelEvent, Monitor};
 use crate::netlink::tunnel::{self, TunnelStatus, VxlanSpec};
 use crate::netlink::writer::RouteWriter;
 use crate::netlink::{Kernel, NetlinkError};
-use crate::plan::{Op, Orphans, plan_key};
+use crate::plan::{KernelModel, Op, Orphans, plan_key};
 use crate::policy::{
     BestRoute, Decision, EncapMode, IpPool, NodeContext, ProgramClusterRoutes, SkipReason,
     TunnelDevs, Vtep, decide,
 };
-use crate::route::{IfIndex, KernelRoute, MAIN_TABLE, Route, RouteKey};
+use crate::route::{IfIndex, MAIN_TABLE, Route, RouteKey};
 
 /// How the FIB is set up.
 #[derive(Debug, Clone)]
@@ -240,7 +240,7 @@ pub struct Fib {
     vteps_of: FastMap<IpNet, Vec<Vtep>>,
     vtep_refs: HashMap<Vtep, usize>,
     skipped: FastMap<IpNet, SkipReason>,
-    model: FastMap<RouteKey, Vec<KernelRoute>>,
+    model: KernelModel,
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
     /// Desired next hops per output device: which links carry our routes.
@@ -298,7 +298,7 @@ impl Fib {
             vteps_of: FastMap::default(),
             vtep_refs: HashMap::new(),
             skipped: FastMap::default(),
-            model: FastMap::default(),
+            model: KernelModel::default(),
             tunnels: Vec::new(),
             links: HashMap::new(),
             dev_refs: HashMap::new(),
@@ -377,7 +377,7 @@ impl Fib {
             Control::Status(tx) => {
                 let mut s = self.status.clone();
                 s.desired = self.desired.len();
-                s.installed = self.model.values().map(Vec::len).sum();
+                s.installed = self.model.len();
                 s.skipped = self.skipped.iter().map(|(p, w)| (*p, *w)).collect();
                 s.tunnels = self.tunnels.clone();
                 s.converged = self.orphans == Orphans::Delete;
@@ -498,7 +498,7 @@ impl Fib {
                 }
             }
         }
-        let have = self.model.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        let have = self.model.get(&key);
         // Withdrawn prefixes are deleted even while adopting: only routes nobody has
         // spoken about yet are protected as stale.
         plan_key(want.as_ref(), have, Orphans::Delete, replaces, deletes);
@@ -559,19 +559,8 @@ impl Fib {
                 continue;
             }
             match op {
-                Op::Replace(r) => {
-                    let entry = self.model.entry(r.key()).or_default();
-                    entry.retain(|k| k.metric != r.metric);
-                    entry.push(r);
-                }
-                Op::Delete(r) => {
-                    if let Some(entry) = self.model.get_mut(&r.key()) {
-                        entry.retain(|k| k.metric != r.metric);
-                        if entry.is_empty() {
-                            self.model.remove(&r.key());
-                        }
-                    }
-                }
+                Op::Replace(r) => self.model.put(r),
+                Op::Delete(r) => self.model.remove(&r.key(), r.metric),
             }
         }
         let n = report.ok + report.failed.len();
@@ -606,14 +595,14 @@ impl Fib {
         };
         self.model.clear();
         for r in dumped {
-            self.model.entry(r.key()).or_default().push(r);
+            self.model.put(r);
         }
         let mut replaces = Vec::new();
         let mut deletes = Vec::new();
         let keys: HashSet<RouteKey> =
             self.model.keys().chain(self.desired.keys()).copied().collect();
         for key in keys {
-            let have = self.model.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            let have = self.model.get(&key);
             plan_key(self.desired.get(&key), have, self.orphans, &mut replaces, &mut deletes);
         }
         replaces.extend(deletes);
@@ -626,20 +615,18 @@ impl Fib {
             KernelEvent::Route { sender, .. } if sender == self.writer_port => {}
             KernelEvent::Route { key, route, ours, deleted, metric, .. } => {
                 let wanted = self.desired.contains_key(&key);
-                if !wanted && !self.model.contains_key(&key) && !ours {
+                if !wanted && !self.model.contains(&key) && !ours {
                     return;
                 }
-                let entry = self.model.entry(key).or_default();
-                entry.retain(|k| k.metric != metric);
+                // Whatever held this (key, metric) before is gone or overwritten; a
+                // route of ours that is now there is recorded.
+                self.model.remove(&key, metric);
                 if let (false, Some(r)) = (deleted, route) {
-                    entry.push(r);
-                }
-                if entry.is_empty() {
-                    self.model.remove(&key);
+                    self.model.put(r);
                 }
                 let mut ops = Vec::new();
                 let mut dels = Vec::new();
-                let have = self.model.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                let have = self.model.get(&key);
                 plan_key(self.desired.get(&key), have, self.orphans, &mut ops, &mut dels);
                 ops.extend(dels);
                 if !ops.is_empty() {

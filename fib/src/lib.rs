@@ -34,7 +34,7 @@ pub mod policy;
 pub mod route;
 
 pub use actor::{Fib, FibConfig, FibEvent, FibSender, FibStatus};
-pub use plan::{Op, Orphans, plan, plan_key};
+pub use plan::{KernelModel, Op, Orphans, plan, plan_key};
 pub use policy::{
     BestRoute, Decision, EncapMode, IpPool, NodeAddr, NodeContext, ProgramClusterRoutes,
     SkipReason, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide,

@@ -79,6 +79,104 @@ pub fn plan_key(
     }
 }
 
+/// What the kernel holds with our protocol, by key: the FIB's model of the kernel,
+/// kept from dumps, our own successful writes and notifications. Almost every key has
+/// one route, so that case is stored inline (no allocation per route).
+#[derive(Debug, Default)]
+pub struct KernelModel {
+    map: crate::hash::FastMap<RouteKey, Held>,
+    routes: usize,
+}
+
+#[derive(Debug)]
+enum Held {
+    One(KernelRoute),
+    Many(Vec<KernelRoute>),
+}
+
+impl Held {
+    fn as_slice(&self) -> &[KernelRoute] {
+        match self {
+            Held::One(r) => std::slice::from_ref(r),
+            Held::Many(v) => v,
+        }
+    }
+}
+
+impl KernelModel {
+    /// The routes held for `key` (usually zero or one).
+    pub fn get(&self, key: &RouteKey) -> &[KernelRoute] {
+        self.map.get(key).map(Held::as_slice).unwrap_or(&[])
+    }
+
+    /// Whether anything is held for `key`.
+    pub fn contains(&self, key: &RouteKey) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Records `r` as installed, replacing the route with the same key and metric.
+    pub fn put(&mut self, r: KernelRoute) {
+        self.remove(&r.key(), r.metric);
+        self.routes += 1;
+        match self.map.entry(r.key()) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Held::One(r));
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let h = e.get_mut();
+                let mut v = match std::mem::replace(h, Held::Many(Vec::new())) {
+                    Held::One(o) => vec![o],
+                    Held::Many(v) => v,
+                };
+                v.push(r);
+                *h = Held::Many(v);
+            }
+        }
+    }
+
+    /// Forgets the route with this key and metric, if held.
+    pub fn remove(&mut self, key: &RouteKey, metric: u32) {
+        let Some(h) = self.map.get_mut(key) else { return };
+        let empty = match h {
+            Held::One(r) if r.metric == metric => true,
+            Held::One(_) => false,
+            Held::Many(v) => {
+                let before = v.len();
+                v.retain(|r| r.metric != metric);
+                self.routes -= before - v.len();
+                v.is_empty()
+            }
+        };
+        if empty {
+            if matches!(h, Held::One(_)) {
+                self.routes -= 1;
+            }
+            self.map.remove(key);
+        }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.routes = 0;
+    }
+
+    /// Keys with at least one route.
+    pub fn keys(&self) -> impl Iterator<Item = &RouteKey> {
+        self.map.keys()
+    }
+
+    /// Number of routes held.
+    pub fn len(&self) -> usize {
+        self.routes
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.routes == 0
+    }
+}
+
 /// The full diff: replaces (in desired order) then deletes. `kernel` holds only routes
 /// with our protocol; routes of other protocols are never ours to touch.
 pub fn plan(desired: &[DesiredRoute], kernel: &[KernelRoute], orphans: Orphans) -> Vec<Op> {
@@ -191,6 +289,26 @@ mod tests {
     fn missing_route_is_created_by_replace() {
         let a = r("10.244.1.0/26", "10.0.0.7", 2, 0);
         assert_eq!(plan(&[a.clone()], &[], Orphans::Keep), vec![Op::Replace(a)]);
+    }
+
+    #[test]
+    fn kernel_model_keeps_one_route_per_key_and_metric() {
+        let mut m = KernelModel::default();
+        let a = r("10.244.1.0/26", "10.0.0.7", 2, 0);
+        let a2 = r("10.244.1.0/26", "10.0.0.8", 2, 0);
+        let b = r("10.244.1.0/26", "10.0.0.7", 2, 10);
+        m.put(a.clone());
+        m.put(a2.clone());
+        assert_eq!(m.get(&a.key()), &[a2.clone()]);
+        m.put(b.clone());
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.get(&a.key()), &[a2.clone(), b.clone()]);
+        m.remove(&a.key(), 0);
+        assert_eq!(m.get(&a.key()), &[b.clone()]);
+        m.remove(&a.key(), 10);
+        assert!(m.is_empty() && !m.contains(&a.key()));
+        m.remove(&a.key(), 10);
+        assert_eq!(m.len(), 0);
     }
 
     #[test]
