@@ -126,6 +126,8 @@ pub struct FibStatus {
 const OVERFLOW_QUIET: Duration = Duration::from_millis(500);
 /// The longest a resync after an overflow may wait while overflows continue.
 const OVERFLOW_MAX_DELAY: Duration = Duration::from_secs(5);
+/// Batches at least this large are written with route notifications paused.
+const BULK: usize = 20_000;
 
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
@@ -170,9 +172,14 @@ impl FibSender {
         // A poisoned lock only means another sender panicked mid-insert; the map is
         // still a valid map.
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let first = p.changes.is_empty();
         p.changes.insert(prefix.trunc(), change);
         drop(p);
-        self.notify.notify_one();
+        // The task takes the whole map at once, so only the change that makes it
+        // non-empty needs to wake it; the rest of a burst costs a map insert.
+        if first {
+            self.notify.notify_one();
+        }
     }
 
     /// A new or changed best route. Replaces any change still pending for the prefix.
@@ -417,6 +424,15 @@ impl Fib {
     /// and kernel work use both cores.
     async fn apply_prefixes(&mut self, prefixes: Vec<IpNet>) {
         const CHUNK: usize = 32 * 1024;
+        // A bulk write's echo would overflow the monitor socket and cost the kernel a
+        // notification per route; leave the route groups for its duration and resync
+        // afterwards (which an overflow would have forced anyway).
+        let bulk = prefixes.len() >= BULK && self.monitor_alive;
+        if bulk {
+            if let Err(e) = self.monitor.pause_routes() {
+                self.note_error(format!("pausing route notifications: {e}"));
+            }
+        }
         let mut inflight = None;
         let mut del_vteps = Vec::new();
         for chunk in prefixes.chunks(CHUNK) {
@@ -440,6 +456,12 @@ impl Fib {
         }
         if let Some(h) = inflight {
             self.finish_write(h).await;
+        }
+        if bulk {
+            if let Err(e) = self.monitor.resume_routes() {
+                self.note_error(format!("resuming route notifications: {e}"));
+            }
+            self.schedule_resync();
         }
         for v in &del_vteps {
             if let Err(e) = tunnel::remove_vtep(&self.kernel, v).await {
@@ -667,16 +689,19 @@ impl Fib {
             }
             KernelEvent::Addr { .. } => self.context_event(false).await,
             KernelEvent::Overflow => {
-                // Usually the echo of our own bulk write. Resync once the burst is over
-                // (but never later than OVERFLOW_MAX_DELAY after the first overflow),
-                // not once per overflow.
-                let now = tokio::time::Instant::now();
-                let first = *self.overflow_since.get_or_insert(now);
-                let due = (now + OVERFLOW_QUIET).min(first + OVERFLOW_MAX_DELAY);
                 tracing::debug!("fib: kernel notifications overflowed; resync scheduled");
-                self.resync_due = Some(due);
+                self.schedule_resync();
             }
         }
+    }
+
+    /// Asks for a resync once things are quiet: OVERFLOW_QUIET after the last request,
+    /// but never later than OVERFLOW_MAX_DELAY after the first, so bursts of overflows or
+    /// bulk writes cost one resync, not one each.
+    fn schedule_resync(&mut self) {
+        let now = tokio::time::Instant::now();
+        let first = *self.overflow_since.get_or_insert(now);
+        self.resync_due = Some((now + OVERFLOW_QUIET).min(first + OVERFLOW_MAX_DELAY));
     }
 
     fn link_matters(&self, index: IfIndex, name: &str) -> bool {

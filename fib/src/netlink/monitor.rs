@@ -105,6 +105,23 @@ impl Monitor {
         })
     }
 
+    /// Leaves the route groups: the kernel stops building a notification per route for
+    /// us. For a bulk write whose echo would overflow the socket anyway; the caller
+    /// resyncs after [`resume_routes`](Self::resume_routes), since changes by others in
+    /// between are not seen.
+    pub fn pause_routes(&mut self) -> io::Result<()> {
+        let s = self.sock.socket_mut();
+        s.drop_membership(RTNLGRP_IPV4_ROUTE)?;
+        s.drop_membership(RTNLGRP_IPV6_ROUTE)
+    }
+
+    /// Joins the route groups again.
+    pub fn resume_routes(&mut self) -> io::Result<()> {
+        let s = self.sock.socket_mut();
+        s.add_membership(RTNLGRP_IPV4_ROUTE)?;
+        s.add_membership(RTNLGRP_IPV6_ROUTE)
+    }
+
     /// Drops route notifications caused by the socket with this port id (our own
     /// writer) before parsing them: a bulk install echoes every route.
     pub fn ignore_port(&mut self, port: u32) {
