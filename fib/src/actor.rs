@@ -682,6 +682,13 @@ impl Fib {
                     (Some(_), None) => true,
                     _ => false,
                 };
+                // Neighbour entries, permanent ones included, are flushed when a device
+                // goes down or changes its MAC: put the VTEPs back.
+                let t = self.ctx.tunnels;
+                if (flapped || mtu_changed) && [t.vxlan_v4, t.vxlan_v6].contains(&Some(link.index))
+                {
+                    self.reensure_vteps(link.index).await;
+                }
                 let carries_routes = self.dev_refs.contains_key(&link.index);
                 if flapped && carries_routes {
                     self.resync("link state").await;
@@ -691,6 +698,16 @@ impl Fib {
             KernelEvent::Overflow => {
                 tracing::debug!("fib: kernel notifications overflowed; resync scheduled");
                 self.schedule_resync();
+            }
+        }
+    }
+
+    /// Installs again every VTEP entry on `dev` (idempotent).
+    async fn reensure_vteps(&mut self, dev: IfIndex) {
+        let vteps: Vec<Vtep> = self.vtep_refs.keys().filter(|v| v.dev == dev).copied().collect();
+        for v in &vteps {
+            if let Err(e) = tunnel::ensure_vtep(&self.kernel, v).await {
+                self.note_error(e.to_string());
             }
         }
     }

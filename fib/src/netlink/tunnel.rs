@@ -173,7 +173,14 @@ async fn ensure_vxlan_inner(k: &Kernel, spec: &VxlanSpec) -> Result<TunnelStatus
     if let Some(m) = link_msg(k, &spec.name).await? {
         let index = m.header.index;
         if vxlan_params(&m) == Some(want) {
-            set_up(k, index, spec.mtu(), Some(spec.mac())).await?;
+            // Setting the MAC, even to the same value, makes the kernel flush the
+            // device's neighbour entries (NETDEV_CHANGEADDR), our VTEPs among them.
+            let mac = m.attributes.iter().find_map(|a| match a {
+                LinkAttribute::Address(a) => Some(a.as_slice()),
+                _ => None,
+            });
+            let new_mac = (mac != Some(&spec.mac()[..])).then(|| spec.mac());
+            set_up(k, index, spec.mtu(), new_mac).await?;
             return Ok(TunnelStatus::Ready { index, mtu: spec.mtu() });
         }
         tracing::warn!(device = %spec.name, "tunnel device has other parameters; recreating");
