@@ -49,7 +49,7 @@ fn cfg(pools: Vec<IpPool>) -> FibConfig {
     FibConfig {
         pools,
         program: ProgramClusterRoutes::All,
-        node_ips: vec!["10.0.0.5".parse().unwrap()],
+        node_ips: vec!["10.0.0.5".parse().unwrap(), "fd00::5".parse().unwrap()],
         // Far away: every repair in these tests must come from kernel events.
         resync_every: Duration::from_secs(3600),
         stale_timeout: Duration::from_secs(3600),
@@ -88,6 +88,7 @@ fn standard_pools() -> Vec<IpPool> {
         pool("10.245.0.0/16", Never, Always),
         pool("10.246.0.0/16", Never, Never),
         pool("fd10::/48", Never, Never),
+        pool("fd20::/48", Never, CrossSubnet),
     ]
 }
 
@@ -108,6 +109,7 @@ fn every_route_shape_is_installed_exactly() {
             fib.update(best("fd10:0:0:1::/122", &["fd00::7"]));
             fib.update(BestRoute { local_block: true, ..best("fd10:0:0:2::/122", &[]) });
             fib.update(best("fd10:0:0:3::/122", &["fd00::8", "fd00::7"])); // IPv6 ECMP
+            fib.update(best("fd20:0:0:1::/122", &["fd01::8"])); // IPv6 VXLAN across subnets
             fib.flush().await;
             fib.status().await.unwrap()
         })
@@ -133,6 +135,7 @@ fn every_route_shape_is_installed_exactly() {
     let want6: BTreeMap<String, Value> = [
         json!({"dst":"fd10:0:0:1::/122","gateway":"fd00::7","dev":"eth0","metric":1024,"flags":[],"pref":"medium"}),
         json!({"type":"blackhole","dst":"fd10:0:0:2::/122","dev":"lo","metric":1024,"flags":[],"pref":"medium"}),
+        json!({"dst":"fd20:0:0:1::/122","gateway":"fd01::8","dev":"vxlan-v6.calico","metric":1024,"flags":["onlink"],"pref":"medium"}),
         json!({"dst":"fd10:0:0:3::/122","metric":1024,"flags":[],"pref":"medium","nexthops":[
             {"gateway":"fd00::7","dev":"eth0","weight":1,"flags":[]},
             {"gateway":"fd00::8","dev":"eth0","weight":1,"flags":[]}]}),
@@ -157,6 +160,13 @@ fn every_route_shape_is_installed_exactly() {
     assert_eq!(neigh.trim(), "10.1.0.8 lladdr 02:cb:0a:01:00:08 PERMANENT");
     let fdb = common::sh(ns.command("bridge").args(["fdb", "show", "dev", "vxlan.calico"]));
     assert!(fdb.contains("02:cb:0a:01:00:08 dst 10.1.0.8 self permanent"), "fdb: {fdb}");
+    // IPv6 underlay: vxlan-v6.calico, MTU uplink - 70.
+    let link: Value =
+        serde_json::from_str(&ns.ip(&["-d", "-j", "link", "show", "vxlan-v6.calico"])).unwrap();
+    assert_eq!(link[0]["mtu"], 1430);
+    assert_eq!(link[0]["linkinfo"]["info_data"]["local6"], "fd00::5");
+    let neigh6 = ns.ip(&["-6", "neigh", "show", "dev", "vxlan-v6.calico"]);
+    assert_eq!(neigh6.trim(), "fd01::8 lladdr 02:cb:71:9f:89:2b PERMANENT");
 }
 
 #[test]
@@ -487,4 +497,29 @@ fn uplink_mtu_change_resizes_vxlan() {
             })
         },
     );
+}
+
+#[test]
+fn adopted_routes_are_removed_after_the_stale_timeout_without_converged() {
+    let ns = Netns::new();
+    ns.node();
+    // A route left behind by an earlier run (or by BIRD): proto bird, nothing wants it.
+    ns.ip(&["route", "add", "10.246.7.0/26", "via", "10.0.0.7", "dev", "eth0", "proto", "bird"]);
+    let mut c = cfg(standard_pools());
+    c.stale_timeout = Duration::from_millis(300);
+    let (before, after) = with_fib(&ns, c, |fib| {
+        Box::pin(async move {
+            fib.flush().await;
+            let before = fib.status().await.unwrap();
+            let mut ev = fib.subscribe();
+            wait_for(&mut ev, "stale-timeout resync", |e| {
+                matches!(e, FibEvent::Resynced { reason: "stale timeout", .. })
+            })
+            .await;
+            (before, fib.status().await.unwrap())
+        })
+    });
+    assert!(!before.converged && before.installed == 1, "{before:?}");
+    assert!(after.converged && after.installed == 0, "{after:?}");
+    assert!(routes(&ns, "-4").is_empty());
 }

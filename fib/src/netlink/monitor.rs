@@ -215,3 +215,76 @@ fn route_event(
         .unwrap_or(0);
     Some(KernelEvent::Route { key, route, ours, deleted, metric, sender })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::plan::Op;
+    use crate::route::{MAIN_TABLE, NextHop, Route, RouteKind};
+
+    fn route() -> Route {
+        Route {
+            prefix: "10.244.1.0/26".parse().unwrap(),
+            kind: RouteKind::Via(NextHop {
+                gateway: "10.0.0.7".parse().unwrap(),
+                dev: 2,
+                onlink: false,
+            }),
+            table: MAIN_TABLE,
+            metric: 5,
+        }
+    }
+
+    /// A notification as the kernel would send it: our NEWROUTE with `nlmsg_pid` set.
+    fn notification(op: &Op, pid: u32) -> Vec<u8> {
+        let mut m = codec::op_request(op, 0, false);
+        m.header.port_number = pid;
+        let mut buf = vec![0; m.buffer_len()];
+        m.serialize(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn route_notification_becomes_an_event_with_its_sender() {
+        let mut out = VecDeque::new();
+        parse_datagram(&notification(&Op::Replace(route()), 4242), None, &mut out);
+        assert_eq!(
+            out.pop_front(),
+            Some(KernelEvent::Route {
+                key: route().key(),
+                route: Some(route()),
+                ours: true,
+                deleted: false,
+                metric: 5,
+                sender: 4242,
+            })
+        );
+    }
+
+    #[test]
+    fn own_echoes_are_dropped_before_parsing() {
+        let mut d = notification(&Op::Replace(route()), 7);
+        d.extend(notification(&Op::Delete(route()), 8));
+        let mut out = VecDeque::new();
+        parse_datagram(&d, Some(7), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(matches!(out[0], KernelEvent::Route { deleted: true, sender: 8, .. }));
+    }
+
+    #[test]
+    fn truncated_or_garbled_datagrams_do_not_panic() {
+        let d = notification(&Op::Replace(route()), 7);
+        for cut in 0..d.len() {
+            let mut out = VecDeque::new();
+            parse_datagram(&d[..cut], None, &mut out);
+            assert!(out.is_empty(), "partial message at {cut} produced {out:?}");
+        }
+        for i in 16..d.len() {
+            let mut g = d.clone();
+            g[i] ^= 0xff;
+            parse_datagram(&g, None, &mut VecDeque::new());
+        }
+    }
+}
