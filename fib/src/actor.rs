@@ -126,6 +126,9 @@ pub struct FibStatus {
 const OVERFLOW_QUIET: Duration = Duration::from_millis(500);
 /// The longest a resync after an overflow may wait while overflows continue.
 const OVERFLOW_MAX_DELAY: Duration = Duration::from_secs(5);
+/// Repairs of one route allowed within REPAIR_WINDOW before it is left to the resync.
+const REPAIR_BURST: u32 = 5;
+const REPAIR_WINDOW: Duration = Duration::from_secs(10);
 /// Batches at least this large are written with route notifications paused.
 const BULK: usize = 20_000;
 
@@ -252,6 +255,7 @@ pub struct Fib {
     links: HashMap<IfIndex, (bool, u32)>,
     /// Desired next hops per output device: which links carry our routes.
     dev_refs: HashMap<IfIndex, usize>,
+    repairs_of: HashMap<RouteKey, (Instant, u32)>,
     monitor_alive: bool,
     resync_due: Option<tokio::time::Instant>,
     overflow_since: Option<tokio::time::Instant>,
@@ -309,6 +313,7 @@ impl Fib {
             tunnels: Vec::new(),
             links: HashMap::new(),
             dev_refs: HashMap::new(),
+            repairs_of: HashMap::new(),
             monitor_alive: true,
             resync_due: None,
             overflow_since: None,
@@ -374,7 +379,9 @@ impl Fib {
             Control::SetPools(pools, program) => {
                 self.cfg.pools = pools;
                 self.cfg.program = program;
-                let _ = self.refresh_context(true).await;
+                if let Err(e) = self.refresh_context(true).await {
+                    self.note_error(format!("reading node context: {e}"));
+                }
                 self.redecide_all().await;
             }
             Control::Flush(tx) => {
@@ -652,6 +659,9 @@ impl Fib {
                 plan_key(self.desired.get(&key), have, self.orphans, &mut ops, &mut dels);
                 ops.extend(dels);
                 if !ops.is_empty() {
+                    if !self.repair_allowed(key) {
+                        return;
+                    }
                     tracing::info!(prefix = %key.prefix, "fib: route changed by someone else; repairing");
                     self.write(ops).await;
                     self.status.repairs += 1;
@@ -700,6 +710,33 @@ impl Fib {
                 self.schedule_resync();
             }
         }
+    }
+
+    /// Whether a repair of `key` may run now. Another agent that also owns the route
+    /// (Felix deletes `proto bird` tunl0 routes when it owns IPIP) would otherwise fight
+    /// us in a tight loop: after REPAIR_BURST repairs within REPAIR_WINDOW the key is left
+    /// to the periodic resync, and the fight is reported.
+    fn repair_allowed(&mut self, key: RouteKey) -> bool {
+        let now = Instant::now();
+        let (start, n) = self.repairs_of.entry(key).or_insert((now, 0));
+        if now.duration_since(*start) > REPAIR_WINDOW {
+            *start = now;
+            *n = 0;
+        }
+        *n += 1;
+        if *n > REPAIR_BURST {
+            if *n == REPAIR_BURST + 1 {
+                self.note_error(format!(
+                    "{} keeps being changed by another agent; leaving it to the periodic resync",
+                    key.prefix
+                ));
+            }
+            return false;
+        }
+        if self.repairs_of.len() > 4096 {
+            self.repairs_of.retain(|_, (t, _)| now.duration_since(*t) <= REPAIR_WINDOW);
+        }
+        true
     }
 
     /// Installs again every VTEP entry on `dev` (idempotent).

@@ -523,3 +523,27 @@ fn adopted_routes_are_removed_after_the_stale_timeout_without_converged() {
     assert!(after.converged && after.installed == 0, "{after:?}");
     assert!(routes(&ns, "-4").is_empty());
 }
+
+#[test]
+fn a_route_fight_with_another_agent_is_bounded_and_reported() {
+    let ns = Netns::new();
+    ns.node();
+    let name = ns.name.clone();
+    let st = with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            let mut ev = fib.subscribe();
+            // Like Felix removing `proto bird` routes it considers its own, again and again.
+            for _ in 0..8 {
+                let _ = Command::new("ip")
+                    .args(["-n", &name, "route", "del", "10.246.1.0/26", "proto", "bird"])
+                    .output();
+                let _ = tokio::time::timeout(Duration::from_millis(300), ev.recv()).await;
+            }
+            fib.status().await.unwrap()
+        })
+    });
+    assert_eq!(st.repairs, 5, "{st:?}");
+    assert!(st.last_error.as_deref().unwrap_or("").contains("another agent"), "{st:?}");
+}
