@@ -82,8 +82,11 @@ fn eor() -> ParsedUpdate {
     parsed(UpdateMsg::end_of_rib(V4))
 }
 
-/// What `p` was told: (announced with communities, withdrawn, End-of-RIBs).
-fn told(out: &Output, p: u32) -> (Vec<(IpNet, Vec<Community>)>, Vec<IpNet>, usize) {
+/// Announced prefixes with their communities.
+type Announced = Vec<(IpNet, Vec<Community>)>;
+
+/// What `p` was told: (announced, withdrawn, End-of-RIBs).
+fn told(out: &Output, p: u32) -> (Announced, Vec<IpNet>, usize) {
     let (mut ann, mut wd, mut eors) = (Vec::new(), Vec::new(), 0);
     for m in out.messages_for(PeerId(p)) {
         let ParsedMessage::Update(u) = decode_message(m, &ctx()).unwrap() else { continue };
