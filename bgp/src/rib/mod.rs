@@ -44,6 +44,7 @@ mod graceful;
 mod hash;
 mod intern;
 mod policy;
+mod recovery;
 mod table;
 mod types;
 
@@ -66,6 +67,10 @@ pub use self::policy::{
     may_send, priority_from_local_pref,
 };
 use self::policy::{ExportTarget, PeerFacts, RouterFacts, import_check};
+pub use self::recovery::{
+    Completion, DEFAULT_PENDING_WAIT, DEFAULT_UPPER_BOUND, GrRecovery, PeerWait, RecoveryAction,
+    RecoveryConfig, RecoveryPeer, RecoveryStatus,
+};
 use self::table::{BEST, MULTIPATH, Table};
 pub use self::types::{
     FibChange, FibRoute, LocalRoute, Output, PeerId, PeerInfo, PeerStats, RibConfig, RouteView,
