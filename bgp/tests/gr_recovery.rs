@@ -138,3 +138,34 @@ fn second_restart_during_recovery_starts_a_new_recovery() {
     again.end_of_rib(PeerId(1), V4, s(2));
     assert_eq!(completed(&again.end_of_rib(PeerId(1), V6, s(2))), Some(Completion::Converged));
 }
+
+#[test]
+fn table_and_end_of_rib_go_out_when_recovery_completes() {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use bgp::rib::{ExportPolicy, LocalRoute, PeerInfo, Rib, RibConfig};
+
+    let me = Ipv4Addr::new(10, 0, 0, 1);
+    let mut rib = Rib::new(RibConfig::new(64512, me));
+    let mut rec = start(&[1]);
+    rib.begin_deferral();
+    let info = PeerInfo {
+        local_addr_v4: Some(me),
+        export: ExportPolicy::all(),
+        graceful_restart: true,
+        ..PeerInfo::new(
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            64512,
+            64512,
+            Ipv4Addr::new(10, 0, 0, 2),
+        )
+    };
+    assert!(rib.peer_up(PeerId(1), info).messages_for(PeerId(1)).is_empty());
+    rec.peer_up(PeerId(1), &RecoveryPeer { families: vec![V4], ..gr_peer() }, s(1));
+    let out = rib.originate("10.9.0.0/26".parse().unwrap(), LocalRoute::default());
+    assert!(out.messages_for(PeerId(1)).is_empty(), "deferred");
+    let done = rec.end_of_rib(PeerId(1), V4, s(2));
+    assert_eq!(completed(&done), Some(Completion::Converged));
+    let out = rib.end_deferral();
+    assert_eq!(out.messages_for(PeerId(1)).len(), 2, "our block, then End-of-RIB");
+}

@@ -352,3 +352,69 @@ fn deferral_holds_the_table_for_gr_peers_only() {
     let out = r.update(SRC, &announce(attrs(&[65001], vec![]), &["10.2.0.0/24"]));
     assert_eq!(told(&out, 5).0.len(), 1);
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        DownGraceful(bool),
+        Up(bool),
+        Announce(u8),
+        Eor,
+        Expire(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            any::<bool>().prop_map(Op::DownGraceful),
+            any::<bool>().prop_map(Op::Up),
+            (0u8..8).prop_map(Op::Announce),
+            Just(Op::Eor),
+            (0u8..3).prop_map(Op::Expire),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the sequence of restarts, returns, End-of-RIBs and
+        /// timer expiries, a final plain session end leaves nothing of the
+        /// peer behind, and a stale route is never withdrawn from the FIB
+        /// by a graceful down.
+        #[test]
+        fn graceful_restarts_never_leak_stale_paths(ops in proptest::collection::vec(op(), 0..24)) {
+            let mut r = setup();
+            let mut up = true;
+            for o in ops {
+                match o {
+                    Op::DownGraceful(llgr) if up => {
+                        let out = r.peer_down_graceful(SRC, &helper(llgr.then_some(60)));
+                        prop_assert!(out.fib.is_empty());
+                        up = false;
+                    }
+                    Op::Up(f) if !up => {
+                        r.peer_up(SRC, PeerInfo { gr_forwarding: if f { vec![V4] } else { vec![] }, ..peer(2, true) });
+                        up = true;
+                    }
+                    Op::Announce(i) if up => {
+                        let p = format!("10.{}.0.0/24", i % 4 + 1);
+                        r.update(SRC, &announce(attrs(&[65001], vec![Community(u32::from(i))]), &[p.as_str()]));
+                    }
+                    Op::Eor if up => {
+                        r.update(SRC, &eor());
+                    }
+                    Op::Expire(k) => {
+                        let kind = [GrTimerKind::Restart, GrTimerKind::StalePath, GrTimerKind::LongLived][k as usize];
+                        r.gr_timer_expired(timer(kind));
+                    }
+                    _ => {}
+                }
+            }
+            r.peer_down(SRC);
+            prop_assert!(r.is_empty(), "{} destinations left", r.len());
+            prop_assert!(r.gr_status().is_empty());
+            prop_assert_eq!(r.attr_sets(), 0);
+        }
+    }
+}

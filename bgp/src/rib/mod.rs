@@ -30,6 +30,11 @@
 //! change diffs the export of the old paths against the new ones. A full
 //! table therefore costs one table entry per path and nothing per peer.
 //!
+//! Graceful restart (RFC 4724, RFC 8538, RFC 9494) lives in `graceful.rs`
+//! (helper mode: stale paths, End-of-RIB and timer sweeps, long-lived stale
+//! routes; deferral of our table) and `recovery.rs` ([`GrRecovery`], the
+//! restarting speaker's recovery window).
+//!
 //! Split horizon: a route is not sent back to the peer it came from when
 //! that peer is alone in its group; in a shared group the peer's own loop
 //! detection (AS_PATH, ORIGINATOR_ID) discards it, as with FRR's update
