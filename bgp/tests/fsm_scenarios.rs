@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use bgp::fsm::{Action, Event, EventKind, Fsm, Millis, PeerConfig, Reason, State, Timer};
+use bgp::fsm::{Action, Down, Event, EventKind, Fsm, Millis, PeerConfig, Reason, State, Timer};
 use bgp::wire::iana::{ErrorCode, OpenSubcode};
 use bgp::wire::{AfiSafi, Capability, Message, NotificationMsg, OpenMsg};
 
@@ -109,7 +109,10 @@ fn hold_timer_expiry_sends_notification() {
     let a = fsm.handle(Event::HoldTimerExpires, Millis(90_000));
     assert_eq!(sent_notification(&a), Some(&NotificationMsg::hold_timer_expired()));
     assert_eq!(a[1], Action::Disconnect);
-    assert!(matches!(a.last(), Some(Action::SessionDown(Reason::Error(_)))));
+    assert!(matches!(
+        a.last(),
+        Some(Action::SessionDown(Down { reason: Reason::Error(_), graceful: false }))
+    ));
     assert_eq!(fsm.state(), State::Idle);
 }
 
@@ -266,7 +269,10 @@ fn peer_notification_is_not_answered() {
     let mut fsm = established(cfg(), 90);
     let a = fsm.handle(Event::NotifMsg(NotificationMsg::admin_shutdown("bye")), T0);
     assert_eq!(sent_notification(&a), None);
-    assert!(matches!(a.last(), Some(Action::SessionDown(Reason::Notification(_)))));
+    assert!(matches!(
+        a.last(),
+        Some(Action::SessionDown(Down { reason: Reason::Notification(_), graceful: false }))
+    ));
 }
 
 #[test]

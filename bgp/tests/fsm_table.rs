@@ -9,7 +9,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use bgp::fsm::{Action, Event, EventKind, Fsm, Millis, PeerConfig, Reason, State, Timer};
+use bgp::fsm::{Action, Down, Event, EventKind, Fsm, Millis, PeerConfig, Reason, State, Timer};
 use bgp::wire::iana::{CeaseSubcode, FsmSubcode, HeaderSubcode, OpenSubcode, UpdateSubcode};
 use bgp::wire::{AfiSafi, Capability, DecodeError, Message, Negotiated, NotificationMsg, OpenMsg};
 use bytes::Bytes;
@@ -225,7 +225,7 @@ fn fail(
     v.push(start(IH, 5));
     v.push(to(from, Idle, reason.clone()));
     if from == Established {
-        v.push(Action::SessionDown(reason));
+        v.push(Action::SessionDown(Down { reason, graceful: false }));
     }
     v
 }
@@ -394,7 +394,7 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
                         to(st, Idle, r.clone()),
                     ];
                     if st == Established {
-                        v.push(Action::SessionDown(r));
+                        v.push(Action::SessionDown(Down { reason: r, graceful: false }));
                     }
                     (Idle, v)
                 }

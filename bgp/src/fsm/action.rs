@@ -119,7 +119,28 @@ pub enum Action {
     /// The session is up with what both sides agreed: the RIB may send and
     /// accept routes.
     Established(Box<Negotiated>),
-    /// The session left Established: the RIB withdraws the peer's routes
-    /// (or keeps them stale, under graceful restart).
-    SessionDown(Reason),
+    /// The session left Established: the RIB withdraws the peer's routes,
+    /// or keeps them stale when [`Down::graceful`] says so.
+    SessionDown(Down),
+}
+
+/// How a session left Established.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Down {
+    /// Why.
+    pub reason: Reason,
+    /// A graceful restart event (RFC 4724 §4.2, RFC 8538 §4): the peer's
+    /// routes are kept stale instead of withdrawn. See
+    /// [`super::graceful::GrAgreement::is_graceful`].
+    pub graceful: bool,
+}
+
+impl fmt::Display for Down {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.graceful {
+            write!(f, "{} (graceful restart)", self.reason)
+        } else {
+            fmt::Display::fmt(&self.reason, f)
+        }
+    }
 }

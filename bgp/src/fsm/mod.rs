@@ -31,6 +31,10 @@
 //! 6608 §3; connection collision (§6.8, RFC 6286 §2.3) in [`collision`] and
 //! [`PeerFsm`].
 //!
+//! Graceful restart (RFC 4724 §4.2, RFC 8538): [`Action::SessionDown`]
+//! says whether the end was graceful ([`graceful`] has the rules), and with
+//! the N bit a Cease that calls for it is sent as Hard Reset.
+//!
 //! Deliberate differences from the RFC text, each for a reason:
 //! - A failed or refused dial returns to Active and redials after the connect
 //!   retry time (BIRD's behaviour, which Calico relies on) instead of going
@@ -51,6 +55,7 @@ pub mod action;
 pub mod collision;
 pub mod config;
 pub mod event;
+pub mod graceful;
 pub mod peer;
 pub mod state;
 pub mod timers;
@@ -58,15 +63,17 @@ mod transitions;
 
 use std::time::Duration;
 
-pub use self::action::{Action, Direction, Reason, Timer};
+pub use self::action::{Action, Direction, Down, Reason, Timer};
 pub use self::collision::{Collision, Speaker, resolve_collision};
 pub use self::config::PeerConfig;
 pub use self::event::{Event, EventKind};
+pub use self::graceful::GrAgreement;
 pub use self::peer::{PeerAction, PeerFsm};
 pub use self::state::State;
 pub use self::timers::Millis;
 use self::timers::{ErrorWait, TimerSet};
-use crate::wire::{Message, Negotiated, OpenMsg};
+use crate::wire::capability::GracefulRestart;
+use crate::wire::{Capability, Message, Negotiated, OpenMsg};
 
 /// The state machine of one BGP session over at most one connection.
 #[derive(Clone, Debug)]
@@ -201,6 +208,18 @@ impl Fsm {
     /// The OPEN this FSM sends.
     pub fn local_open(&self) -> &OpenMsg {
         &self.local_open
+    }
+
+    /// Replaces the Graceful Restart capability we advertise (`None`: stop
+    /// advertising it). The restarting speaker sets the R bit only for its
+    /// recovery window (RFC 4724 §4.1), so the OPEN changes at run time; the
+    /// new one is used from the next connection on, never mid-handshake.
+    pub fn set_graceful_restart(&mut self, gr: Option<GracefulRestart>) {
+        self.cfg.capabilities.retain(|c| !matches!(c, Capability::GracefulRestart(_)));
+        self.cfg.capabilities.extend(gr.map(Capability::GracefulRestart));
+        if self.state < State::OpenSent {
+            self.local_open = self.cfg.local_open();
+        }
     }
 
     /// Whether `timer` is running.

@@ -66,6 +66,12 @@ impl PeerFsm {
         self.other.as_ref()
     }
 
+    /// Replaces the Graceful Restart capability we advertise, for the
+    /// session's next connections ([`Fsm::set_graceful_restart`]).
+    pub fn set_graceful_restart(&mut self, gr: Option<crate::wire::capability::GracefulRestart>) {
+        self.main.set_graceful_restart(gr);
+    }
+
     /// The session's state.
     pub fn state(&self) -> State {
         self.main.state()

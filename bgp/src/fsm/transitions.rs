@@ -6,8 +6,9 @@
 //! timer cannot run never get here ([`Fsm::handle`] drops them as stale); they
 //! still appear in the arms the RFC puts them in.
 
-use super::action::{Direction, Reason, Timer};
+use super::action::{Direction, Down, Reason, Timer};
 use super::event::{Event, EventKind};
+use super::graceful::GrAgreement;
 use super::state::State;
 use super::timers::Millis;
 use super::{Fsm, Step};
@@ -193,6 +194,9 @@ impl Fsm {
     /// first if DelayOpen is configured.
     fn tcp_up(&mut self, step: &mut Step, dir: Direction, kind: EventKind) {
         self.conn = Some(dir);
+        // A capability change (the R bit after recovery) takes effect here,
+        // before this connection's OPEN.
+        self.local_open = self.cfg.local_open();
         self.disarm(step, Timer::ConnectRetry);
         match self.cfg.delay_open {
             // "sets the DelayOpenTimer to the initial value (DelayOpenTime)"
@@ -424,7 +428,11 @@ impl Fsm {
         notify: Option<NotificationMsg>,
         reason: Reason,
     ) {
-        step.sends.extend(notify.map(Message::Notification));
+        let gr = match (&self.negotiated, self.state) {
+            (Some(n), State::Established) => GrAgreement::new(&self.local_open, n),
+            _ => GrAgreement::default(),
+        };
+        step.sends.extend(notify.map(|n| Message::Notification(gr.outgoing(n))));
         // In Connect a dial may be in progress even without a connection.
         if self.conn.is_some() || self.state == State::Connect {
             step.disconnect = true;
@@ -433,7 +441,9 @@ impl Fsm {
             self.disarm(step, t);
         }
         if self.state == State::Established {
-            step.signal = Some(super::Action::SessionDown(reason.clone()));
+            let graceful = gr.is_graceful(&reason);
+            step.signal =
+                Some(super::Action::SessionDown(Down { reason: reason.clone(), graceful }));
         }
         self.conn = None;
         self.negotiated = None;

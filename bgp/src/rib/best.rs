@@ -60,6 +60,9 @@ pub enum RejectReason {
     PeerAddressHigher,
     /// Same peer, higher ADD-PATH path identifier (last, deterministic tie).
     PathIdHigher,
+    /// Long-lived stale (RFC 9494 §4: "treated as the least preferred")
+    /// while a path that is not is available.
+    LlgrStale,
     /// The next hop cannot be resolved (unusable until it can, §9.1.2).
     NextHopUnreachable,
     /// The local AS appears in AS_PATH more often than allowed (§9.1.2).
@@ -90,6 +93,7 @@ impl RejectReason {
             RejectReason::ClusterListLonger => "longer cluster list",
             RejectReason::PeerAddressHigher => "higher peer address",
             RejectReason::PathIdHigher => "higher path id",
+            RejectReason::LlgrStale => "long-lived stale",
             RejectReason::NextHopUnreachable => "next hop unreachable",
             RejectReason::AsLoop => "AS loop",
             RejectReason::OriginatorIdLoop => "own originator id",

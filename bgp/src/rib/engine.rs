@@ -15,7 +15,7 @@ use super::policy::{
     DEFAULT_LOCAL_PREF, ExportPolicy, ExportTarget, PeerClass, PeerFacts, export_attrs, may_send,
     priority_from_local_pref,
 };
-use super::table::{BEST, ELIGIBLE, IMPORT_REJECTED, MULTIPATH, Path, same_family};
+use super::table::{BEST, ELIGIBLE, IMPORT_REJECTED, MULTIPATH, Path, STALE, same_family};
 use super::types::{FibChange, FibRoute, Output, PeerId, PeerInfo, PeerStats};
 use super::{Rib, family_of};
 use crate::wire::attr::{MpNextHop, Origin, PathAttrs};
@@ -51,6 +51,8 @@ pub(super) struct Group {
     pub ctx: EncodeCtx,
     pub families: Vec<AfiSafi>,
     pub policy: ExportPolicy,
+    /// Members accept long-lived stale routes (RFC 9494 capability).
+    pub llgr: bool,
     pub members: Vec<PeerId>,
     pub member_slots: Vec<u32>,
     /// Export result per attribute set, indexed by [`AttrId`].
@@ -91,6 +93,9 @@ pub(super) enum Change {
     Remove { src: u32, rx_id: u32 },
     /// Remove every path from src.
     RemovePeer { src: u32 },
+    /// Remove every path from src still marked stale (a graceful restart
+    /// sweep).
+    RemoveStale { src: u32 },
     /// Only rerun best path (a next hop changed).
     Reselect,
 }
@@ -151,6 +156,7 @@ impl Rib {
                     && g.ctx == info.encode
                     && g.families == info.families
                     && g.policy == info.export
+                    && g.llgr == info.llgr
             })
         });
         let gi = match found {
@@ -161,6 +167,7 @@ impl Rib {
                     ctx: info.encode.clone(),
                     families: info.families.clone(),
                     policy: info.export.clone(),
+                    llgr: info.llgr,
                     members: Vec::new(),
                     member_slots: Vec::new(),
                     out: Vec::new(),
@@ -247,6 +254,10 @@ impl Rib {
                             *p = new_path(src, rx_id, attrs, p.tx_id, import);
                             self.attrs.incref(attrs);
                             self.attrs.decref(was);
+                        } else if p.is(STALE) {
+                            // RFC 4724 §4.2: re-advertised, so no longer
+                            // stale; exports and the FIB see no change.
+                            p.flags &= !STALE;
                         } else if !self.force_fib {
                             return; // a repeat: nothing changes
                         }
@@ -271,9 +282,11 @@ impl Rib {
                 }
                 id
             }
-            (Change::RemovePeer { src }, Some((id, _))) => {
+            (Change::RemovePeer { src } | Change::RemoveStale { src }, Some((id, _))) => {
+                let stale_only = matches!(change, Change::RemoveStale { .. });
+                let doomed = |p: &Path| p.src == src && (!stale_only || p.is(STALE));
                 let mut any = false;
-                while let Some(i) = self.table.paths(id).iter().position(|p| p.src == src) {
+                while let Some(i) = self.table.paths(id).iter().position(doomed) {
                     any = true;
                     let attrs = self.table.paths(id)[i].attrs;
                     self.attrs.decref(attrs);
@@ -346,7 +359,7 @@ impl Rib {
         let paths = self.table.paths(id);
         if let [p] = paths {
             // One path (nearly every prefix of a full table): no decision.
-            let keep = p.flags & IMPORT_REJECTED;
+            let keep = p.flags & (IMPORT_REJECTED | STALE);
             let (flags, verdict) = match self.usable(p) {
                 Ok(_) => (keep | ELIGIBLE | BEST | MULTIPATH, None),
                 Err(r) => (keep, Some(r)),
@@ -359,9 +372,16 @@ impl Rib {
         let mut result: Vec<(u8, Option<RejectReason>)> = Vec::with_capacity(paths.len());
         let mut cands = Vec::new();
         let mut index = Vec::new();
+        // RFC 9494 §4: long-lived stale paths compete only among
+        // themselves, when nothing fresher is usable.
+        let fresh = |p: &Path| !self.is_llgr_stale(p.attrs) && self.usable(p).is_ok();
+        let demote = paths.iter().any(fresh) && paths.iter().any(|p| self.is_llgr_stale(p.attrs));
         for (i, p) in paths.iter().enumerate() {
-            let keep = p.flags & IMPORT_REJECTED;
+            let keep = p.flags & (IMPORT_REJECTED | STALE);
             match self.usable(p) {
+                Ok(_) if demote && self.is_llgr_stale(p.attrs) => {
+                    result.push((keep | ELIGIBLE, Some(RejectReason::LlgrStale)));
+                }
                 Ok(cost) => {
                     result.push((keep | ELIGIBLE, None));
                     cands.push(self.candidate(p, cost));
@@ -512,9 +532,12 @@ impl Rib {
         if let Some(OutEntry::Denied) = g.out.get(i) {
             return None;
         }
+        // RFC 9494 §4: LLGR_STALE routes go only to peers that advertised
+        // the LLGR capability.
+        let stale_denied = !g.llgr && self.is_llgr_stale(p.attrs);
         let entry = match export_attrs(self.attrs.get(p.attrs), f, &g.target, router) {
-            Some(x) => OutEntry::Send(Box::new(x)),
-            None => OutEntry::Denied,
+            Some(x) if !stale_denied => OutEntry::Send(Box::new(x)),
+            _ => OutEntry::Denied,
         };
         let sent = matches!(entry, OutEntry::Send(_));
         let g = self.groups[gi].as_mut()?;

@@ -67,7 +67,11 @@ impl PeerInfo {
             enhanced_route_refresh: neg.enhanced_route_refresh,
             allowed_local_as: peer.allow_local_as,
             export: ExportPolicy::default(),
+            graceful_restart: false,
+            gr_forwarding: Vec::new(),
+            llgr: false,
         }
+        .with_graceful_restart(neg)
     }
 }
 

@@ -30,6 +30,11 @@
 //! change diffs the export of the old paths against the new ones. A full
 //! table therefore costs one table entry per path and nothing per peer.
 //!
+//! Graceful restart (RFC 4724, RFC 8538, RFC 9494) lives in `graceful.rs`
+//! (helper mode: stale paths, End-of-RIB and timer sweeps, long-lived stale
+//! routes; deferral of our table) and `recovery.rs` ([`GrRecovery`], the
+//! restarting speaker's recovery window).
+//!
 //! Split horizon: a route is not sent back to the peer it came from when
 //! that peer is alone in its group; in a shared group the peer's own loop
 //! detection (AS_PATH, ORIGINATOR_ID) discards it, as with FRR's update
@@ -40,9 +45,11 @@
 mod best;
 mod engine;
 mod from_config;
+mod graceful;
 mod hash;
 mod intern;
 mod policy;
+mod recovery;
 mod table;
 mod types;
 
@@ -53,6 +60,10 @@ use ipnet::IpNet;
 
 pub use self::best::{Candidate, RejectReason, Selection, compare, multipath_equal, select};
 use self::engine::{Change, Group, NhState, PeerEntry, Pending};
+pub use self::graceful::{
+    DEFAULT_STALE_PATH_TIME, GrFamilyStatus, GrHelper, GrHelperStatus, GrPhase, GrTimer,
+    GrTimerAction, GrTimerKind,
+};
 use self::hash::FxHashMap;
 use self::intern::Interner;
 pub use self::intern::{AttrId, StoredAttrs};
@@ -61,6 +72,10 @@ pub use self::policy::{
     may_send, priority_from_local_pref,
 };
 use self::policy::{ExportTarget, PeerFacts, RouterFacts, import_check};
+pub use self::recovery::{
+    Completion, DEFAULT_PENDING_WAIT, DEFAULT_UPPER_BOUND, GrRecovery, PeerWait, RecoveryAction,
+    RecoveryConfig, RecoveryPeer, RecoveryStatus,
+};
 use self::table::{BEST, MULTIPATH, Table};
 pub use self::types::{
     FibChange, FibRoute, LocalRoute, Output, PeerId, PeerInfo, PeerStats, RibConfig, RouteView,
@@ -68,7 +83,7 @@ pub use self::types::{
 use crate::config::IpPool;
 use crate::wire::attr::{AsPath, Origin, PathAttrs};
 use crate::wire::route_refresh::{RouteRefreshMsg, RouteRefreshSubtype};
-use crate::wire::{AfiSafi, Message, ParsedUpdate, UpdateMsg};
+use crate::wire::{AfiSafi, Message, ParsedUpdate};
 
 /// The RIB. See the module documentation.
 #[derive(Debug)]
@@ -93,6 +108,8 @@ pub struct Rib {
     force_fib: bool,
     scratch_old: Vec<table::Path>,
     scratch_new: Vec<table::Path>,
+    /// Graceful restart: peers in helper mode, our own deferral.
+    gr: graceful::GrState,
 }
 
 impl Rib {
@@ -123,6 +140,7 @@ impl Rib {
             force_fib: false,
             scratch_old: Vec::new(),
             scratch_new: Vec::new(),
+            gr: graceful::GrState::default(),
         }
     }
 
@@ -175,41 +193,47 @@ impl Rib {
             local_v6: info.local_addr_v6,
             v4_over_v6: info.encode.extended_next_hop(AfiSafi::IPV4_UNICAST),
         };
-        let slot = match self.peers.iter().skip(1).position(Option::is_none) {
-            Some(i) => (i + 1) as u32,
-            None => {
-                self.peers.push(None);
-                (self.peers.len() - 1) as u32
-            }
+        // Back from a graceful restart: the same slot, so its stale paths
+        // and their counters carry over.
+        let reclaimed = self.gr_reclaim(peer, &facts);
+        let slot = match reclaimed {
+            Some(slot) => slot,
+            None => match self.peers.iter().skip(1).position(Option::is_none) {
+                Some(i) => (i + 1) as u32,
+                None => {
+                    self.peers.push(None);
+                    (self.peers.len() - 1) as u32
+                }
+            },
+        };
+        let stats = match reclaimed {
+            Some(slot) => self.peers[slot as usize].as_ref().map(|e| e.stats).unwrap_or_default(),
+            None => PeerStats::default(),
         };
         let group = self.join_group(peer, slot, target, &info);
         let families = info.families.clone();
-        self.peers[slot as usize] =
-            Some(PeerEntry { id: peer, info, facts, group, stats: PeerStats::default() });
+        let defer = self.gr_defers(peer, &info);
+        let gr_info = reclaimed.map(|_| info.clone());
+        self.peers[slot as usize] = Some(PeerEntry { id: peer, info, facts, group, stats });
         self.slots.insert(peer, slot);
-
-        let mut msgs = Vec::new();
-        for fam in families {
-            let events = self.dump(group, fam);
-            msgs.extend(self.encode_group(group, &events, peer));
-            let ctx = &self.group(group).ctx;
-            match Message::Update(UpdateMsg::end_of_rib(fam)).to_bytes(ctx) {
-                Ok(b) => msgs.push(b),
-                Err(e) => self.out.errors.push((peer, e)),
-            }
+        if let Some(info) = gr_info {
+            self.gr_returned(peer, &info);
         }
-        self.send(peer, msgs);
+        if !defer {
+            let msgs = self.initial_table(peer, group, &families);
+            self.send(peer, msgs);
+        }
         self.finish()
     }
 
-    /// A session went down: its routes are withdrawn everywhere.
-    ///
-    /// Graceful restart (RFC 4724) will instead mark them stale (the
-    /// `STALE` path flag is reserved for it) and sweep them on End-of-RIB
-    /// or timeout; both reuse the per-destination change below.
+    /// A session went down, or a peer in helper mode was removed: its
+    /// routes are withdrawn everywhere. [`Rib::peer_down_graceful`] keeps
+    /// them instead.
     pub fn peer_down(&mut self, peer: PeerId) -> Output {
+        // Ends any graceful restart of the peer, sweeping what it left.
+        self.gr_forget(peer);
         let Some(&slot) = self.slots.get(&peer) else {
-            return Output::default();
+            return self.finish();
         };
         self.leave_group(peer, slot);
         let affected = self.table.collect_where(|paths| paths.iter().any(|p| p.src == slot));
@@ -231,6 +255,9 @@ impl Rib {
         let Some(entry) = self.peers[slot as usize].as_ref() else {
             return Output::default();
         };
+        if let Some(fam) = upd.is_end_of_rib() {
+            return self.end_of_rib(peer, fam);
+        }
         let families = entry.info.families.clone();
         let facts = entry.facts.clone();
         // RFC 4271 §9.1.2 via §4.3: withdrawals first, so a prefix both
@@ -437,7 +464,8 @@ impl Rib {
 
     /// Queues `msgs` for `peer`, after anything already queued for it.
     fn send(&mut self, peer: PeerId, msgs: Vec<Bytes>) {
-        if msgs.is_empty() {
+        // A deferred peer gets the whole table at the end of the deferral.
+        if msgs.is_empty() || self.gr.deferred.contains(&peer) {
             return;
         }
         match self.out.to_peers.iter_mut().find(|(p, _)| *p == peer) {

@@ -1,6 +1,7 @@
 //! Internal checks of the RIB that the public API cannot see.
 
 use super::*;
+use crate::wire::UpdateMsg;
 
 #[test]
 fn unknown_peer_update_is_ignored() {

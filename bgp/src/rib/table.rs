@@ -32,8 +32,7 @@ pub(crate) const ELIGIBLE: u8 = 4;
 /// says which. Fixed for the life of the attribute set.
 pub(crate) const IMPORT_REJECTED: u8 = 8;
 /// Path flag: left over from a session that went down gracefully (RFC 4724
-/// stale marking; reserved, not set yet).
-#[allow(dead_code)]
+/// §4.2 stale marking), until re-advertised or swept (see `graceful.rs`).
 pub(crate) const STALE: u8 = 16;
 
 /// One path to a destination.

@@ -7,11 +7,12 @@ use bytes::Bytes;
 use ipnet::IpNet;
 
 use super::best::RejectReason;
+use super::graceful::GrTimerAction;
 use super::intern::StoredAttrs;
 use super::policy::ExportPolicy;
 use crate::config::{IpPool, NextHopMode};
 use crate::wire::attr::{Community, LargeCommunity};
-use crate::wire::{AfiSafi, EncodeCtx, EncodeError};
+use crate::wire::{AfiSafi, EncodeCtx, EncodeError, Negotiated};
 
 /// A peer, as the daemon names it. Any `u32` the daemon likes, unique among
 /// the peers that are up.
@@ -89,6 +90,17 @@ pub struct PeerInfo {
     pub allowed_local_as: u8,
     /// Export filter for learned routes.
     pub export: ExportPolicy,
+    /// The peer advertised the Graceful Restart capability on this session
+    /// (RFC 4724): it keeps our routes across our restart, so a restarting
+    /// speaker defers its table to it ([`super::Rib::begin_deferral`]).
+    pub graceful_restart: bool,
+    /// Families whose forwarding state the peer says it preserved across
+    /// its restart (F bit, RFC 4724 §3; or RFC 9494 LLGR's). Stale routes
+    /// of other families are swept when it comes back.
+    pub gr_forwarding: Vec<AfiSafi>,
+    /// The peer advertised Long-Lived Graceful Restart (RFC 9494): it may
+    /// be sent routes carrying LLGR_STALE.
+    pub llgr: bool,
 }
 
 impl PeerInfo {
@@ -108,7 +120,26 @@ impl PeerInfo {
             enhanced_route_refresh: false,
             allowed_local_as: 0,
             export: ExportPolicy::default(),
+            graceful_restart: false,
+            gr_forwarding: Vec::new(),
+            llgr: false,
         }
+    }
+
+    /// Fills the graceful restart fields from what the session negotiated.
+    pub fn with_graceful_restart(mut self, n: &Negotiated) -> Self {
+        self.graceful_restart = n.peer_graceful_restart.is_some();
+        self.llgr = n.peer_llgr.is_some();
+        self.gr_forwarding = n
+            .families
+            .iter()
+            .copied()
+            .filter(|&f| {
+                n.forwarding_preserved(f)
+                    || n.peer_llgr.iter().flatten().any(|l| l.family == f && l.forwarding)
+            })
+            .collect();
+        self
     }
 
     /// Whether the session is internal.
@@ -172,6 +203,9 @@ pub struct Output {
     /// Routes that could not be encoded for a peer (attributes too large
     /// for a message); they are not sent.
     pub errors: Vec<(PeerId, EncodeError)>,
+    /// Graceful restart timers to start or stop (helper mode, RFC 4724
+    /// §4.2); each expiry goes back to [`super::Rib::gr_timer_expired`].
+    pub gr_timers: Vec<GrTimerAction>,
 }
 
 impl Output {
@@ -182,6 +216,7 @@ impl Output {
             && self.track_nexthops.is_empty()
             && self.untrack_nexthops.is_empty()
             && self.errors.is_empty()
+            && self.gr_timers.is_empty()
     }
 
     /// The messages for `peer` (empty if none).
