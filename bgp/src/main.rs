@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bgp::config::{self, LoadError, LogLevel, ValidatedConfig};
-use bgp::daemon::{self, StaticRoutes};
+use bgp::daemon::{self, RibRoutes};
 use clap::Parser;
 
 const DEFAULT_CONFIG: &str = "/etc/calico-bgp/calico-bgpd.toml";
@@ -71,7 +71,7 @@ fn run(path: &Path) -> ExitCode {
         }
     };
     tracing::info!("calico-bgpd {} starting: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
-    let routes = StaticRoutes::new(&cfg);
+    let routes = RibRoutes::without_fib(&cfg);
     runtime.block_on(daemon::run(path.to_owned(), cfg, routes));
     ExitCode::SUCCESS
 }
