@@ -1,1 +1,45 @@
-//! Kernel FIB programming: CrossSubnet policy, plan/diff and netlink (see issue 5).
+//! Kernel FIB programming for calico-bgp (issue 5).
+//!
+//! ```text
+//!  RIB best routes --FibSender (coalescing, never blocks)--> Fib actor
+//!                                                             |
+//!      policy (pure): best route + node context -> DesiredRoute + VTEP entries
+//!      plan   (pure): desired vs kernel (proto bird only) -> Replace / Delete ops
+//!      netlink:       batched writer, rtnetlink dumps, tunnel devices, monitor
+//!                                                             |
+//!  kernel <-------------------------------------------------------'
+//!     `--> monitor (route/link/address groups) -> drift repair, re-evaluation
+//! ```
+//!
+//! | module | what | I/O |
+//! |---|---|---|
+//! | [`route`] | the route model shared by policy, plan and netlink | none |
+//! | [`policy`] | the CrossSubnet / IPIP / VXLAN decision, `programClusterRoutes` | none |
+//! | [`plan`](mod@plan) | minimal replace/delete list, adoption of stale routes | none |
+//! | [`netlink`] | route codec, batched writer, dumps, monitor, tunnel devices | netlink |
+//! | [`actor`] | the `Fib` task fed by the RIB | tokio |
+//! | [`hash`] | seeded fast hasher for the 1M-entry maps | none |
+//!
+//! See `docs/fib.md` for the design and `docs/performance.md` for figures.
+
+#![warn(missing_docs)]
+// Tests build small slices from values they keep using; `#![warn(missing_docs)][x.clone()]` reads better there.
+#![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
+
+pub mod actor;
+pub mod hash;
+pub mod netlink;
+pub mod plan;
+pub mod policy;
+pub mod route;
+
+pub use actor::{Fib, FibConfig, FibEvent, FibSender, FibStatus};
+pub use plan::{KernelModel, Op, Orphans, plan, plan_key};
+pub use policy::{
+    BestRoute, Decision, EncapMode, IpPool, NodeAddr, NodeContext, ProgramClusterRoutes,
+    SkipReason, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide,
+};
+pub use route::{
+    DesiredRoute, IfIndex, KernelRoute, MAIN_TABLE, NextHop, RTPROT_BIRD, Route, RouteKey,
+    RouteKind,
+};

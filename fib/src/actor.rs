@@ -1,0 +1,881 @@
+//! The `Fib` task: RIB changes in, kernel routes out, drift repaired from kernel events.
+//!
+//! ```text
+//!  RIB ──FibSender::update/withdraw──> pending map (prefix -> latest change)  [Mutex + Notify]
+//!                                         │ a burst of changes to one prefix is one entry,
+//!                                         │ and the sender never waits for the kernel
+//!  Fib task ◄─────────────────────────────┘
+//!    policy::decide  per changed prefix  -> desired
+//!    plan::plan_key  desired vs kernel model -> ops  -> RouteWriter (blocking thread)
+//!    monitor: someone else's change to a key we hold -> plan_key again (repair)
+//!             link / address change -> new NodeContext -> re-decide every prefix
+//!             ENOBUFS -> full resync (dump + plan)
+//!    slow timer: full resync, the safety net only
+//! ```
+//!
+//! Start-up adopts what the kernel holds with protocol 12 as the kernel model: a route
+//! that is still right is never rewritten, and routes nothing wants are kept until
+//! [`FibSender::converged`] (or `stale_timeout`), like BIRD's `persist` + graceful restart.
+//! Routes are left in the kernel when the task stops.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+
+use crate::hash::FastMap;
+use crate::netlink::monitor::{KernelEvent, Monitor};
+use crate::netlink::tunnel::{self, TunnelStatus, VxlanSpec};
+use crate::netlink::writer::RouteWriter;
+use crate::netlink::{Kernel, NetlinkError};
+use crate::plan::{KernelModel, Op, Orphans, plan_key};
+use crate::policy::{
+    BestRoute, Decision, EncapMode, IpPool, NodeContext, ProgramClusterRoutes, SkipReason,
+    TunnelDevs, Vtep, decide,
+};
+use crate::route::{IfIndex, MAIN_TABLE, Route, RouteKey};
+
+/// How the FIB is set up.
+#[derive(Debug, Clone)]
+pub struct FibConfig {
+    /// IP pools.
+    pub pools: Vec<IpPool>,
+    /// Who programs cluster routes.
+    pub program: ProgramClusterRoutes,
+    /// Table to install into.
+    pub table: u32,
+    /// Node underlay addresses: VXLAN `local` and the VTEP MAC are derived from them.
+    pub node_ips: Vec<IpAddr>,
+    /// Create/fix `vxlan.calico` and `tunl0` when a pool needs them.
+    pub manage_tunnels: bool,
+    /// The safety-net full resync period (repair is event-driven; this is not the
+    /// mechanism).
+    pub resync_every: Duration,
+    /// Delete adopted stale routes after this long even without `converged()`.
+    pub stale_timeout: Duration,
+    /// After the first change of a burst, wait this long before writing, so the rest
+    /// of the burst joins the same batch.
+    pub coalesce: Duration,
+}
+
+impl Default for FibConfig {
+    fn default() -> Self {
+        FibConfig {
+            pools: Vec::new(),
+            program: ProgramClusterRoutes::All,
+            table: MAIN_TABLE,
+            node_ips: Vec::new(),
+            manage_tunnels: true,
+            resync_every: Duration::from_secs(300),
+            stale_timeout: Duration::from_secs(240),
+            coalesce: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Something the FIB did, for tests, logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FibEvent {
+    /// A batch of ops was written.
+    Applied {
+        /// Ops written.
+        ops: usize,
+        /// Ops the kernel refused.
+        failed: usize,
+    },
+    /// Someone else removed or changed a route of ours; it was put back.
+    Repaired(RouteKey),
+    /// A full resync ran (start, overflow, link change, timer).
+    Resynced {
+        /// Why it ran.
+        reason: &'static str,
+        /// Ops it needed.
+        ops: usize,
+    },
+    /// The node context changed (address, link, pools); every route was re-decided.
+    ContextChanged,
+}
+
+/// A snapshot of the FIB's state.
+#[derive(Debug, Clone, Default)]
+pub struct FibStatus {
+    /// Routes we want installed.
+    pub desired: usize,
+    /// Routes of ours the kernel holds (model).
+    pub installed: usize,
+    /// Best routes not installed, with why.
+    pub skipped: Vec<(IpNet, SkipReason)>,
+    /// Tunnel devices (status per device the pools need).
+    pub tunnels: Vec<TunnelStatus>,
+    /// Stale routes are deleted (converged, or the timeout passed).
+    pub converged: bool,
+    /// Routes repaired after drift.
+    pub repairs: u64,
+    /// Full resyncs.
+    pub resyncs: u64,
+    /// Ops refused by the kernel so far.
+    pub failed_ops: u64,
+    /// The last refusal, for the log and `show`.
+    pub last_error: Option<String>,
+}
+
+/// Quiet time after a notification overflow before the resync it calls for.
+const OVERFLOW_QUIET: Duration = Duration::from_millis(500);
+/// The longest a resync after an overflow may wait while overflows continue.
+const OVERFLOW_MAX_DELAY: Duration = Duration::from_secs(5);
+/// Repairs of one route allowed within REPAIR_WINDOW before it is left to the resync.
+const REPAIR_BURST: u32 = 5;
+const REPAIR_WINDOW: Duration = Duration::from_secs(10);
+/// Batches at least this large are written with route notifications paused.
+const BULK: usize = 20_000;
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+type WriteJob =
+    tokio::task::JoinHandle<(RouteWriter, Vec<Op>, crate::netlink::writer::ApplyReport)>;
+
+enum Control {
+    Converged,
+    SetPools(Vec<IpPool>, ProgramClusterRoutes),
+    Flush(oneshot::Sender<()>),
+    Status(oneshot::Sender<FibStatus>),
+    Stop,
+}
+
+#[derive(Default)]
+struct Pending {
+    changes: FastMap<IpNet, Option<BestRoute>>,
+}
+
+/// The RIB's handle on the FIB. Cheap to clone; no method waits for the kernel.
+#[derive(Clone)]
+pub struct FibSender {
+    pending: Arc<Mutex<Pending>>,
+    notify: Arc<Notify>,
+    ctrl: mpsc::UnboundedSender<Control>,
+    events: broadcast::Sender<FibEvent>,
+}
+
+impl std::fmt::Debug for FibSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FibSender").finish_non_exhaustive()
+    }
+}
+
+impl FibSender {
+    fn push(&self, prefix: IpNet, change: Option<BestRoute>) {
+        // A poisoned lock only means another sender panicked mid-insert; the map is
+        // still a valid map.
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let first = p.changes.is_empty();
+        p.changes.insert(prefix.trunc(), change);
+        drop(p);
+        // The task takes the whole map at once, so only the change that makes it
+        // non-empty needs to wake it; the rest of a burst costs a map insert.
+        if first {
+            self.notify.notify_one();
+        }
+    }
+
+    /// A new or changed best route. Replaces any change still pending for the prefix.
+    pub fn update(&self, best: BestRoute) {
+        self.push(best.prefix, Some(best));
+    }
+
+    /// The prefix has no best route any more.
+    pub fn withdraw(&self, prefix: IpNet) {
+        self.push(prefix, None);
+    }
+
+    /// Routing has converged (End-of-RIB from every peer): adopted routes that nothing
+    /// wants may now be deleted.
+    pub fn converged(&self) {
+        let _ = self.ctrl.send(Control::Converged);
+    }
+
+    /// New pools or `programClusterRoutes`: every route is re-decided (a mode switch
+    /// rewrites routes in place).
+    pub fn set_pools(&self, pools: Vec<IpPool>, program: ProgramClusterRoutes) {
+        let _ = self.ctrl.send(Control::SetPools(pools, program));
+    }
+
+    /// Waits until every change sent before this call has been written.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.ctrl.send(Control::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// The FIB's state.
+    pub async fn status(&self) -> Option<FibStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.ctrl.send(Control::Status(tx)).ok()?;
+        rx.await.ok()
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<FibEvent> {
+        self.events.subscribe()
+    }
+
+    /// Stops the task; routes stay in the kernel.
+    pub fn stop(&self) {
+        let _ = self.ctrl.send(Control::Stop);
+    }
+}
+
+/// The FIB task.
+pub struct Fib {
+    cfg: FibConfig,
+    kernel: Kernel,
+    writer: Option<RouteWriter>,
+    writer_port: u32,
+    monitor: Monitor,
+    pending: Arc<Mutex<Pending>>,
+    notify: Arc<Notify>,
+    ctrl: mpsc::UnboundedReceiver<Control>,
+    events: broadcast::Sender<FibEvent>,
+    ctx: NodeContext,
+    rib: FastMap<IpNet, BestRoute>,
+    desired: FastMap<RouteKey, Route>,
+    vteps_of: FastMap<IpNet, Vec<Vtep>>,
+    vtep_refs: HashMap<Vtep, usize>,
+    skipped: FastMap<IpNet, SkipReason>,
+    model: KernelModel,
+    tunnels: Vec<TunnelStatus>,
+    links: HashMap<IfIndex, (bool, u32)>,
+    /// Desired next hops per output device: which links carry our routes.
+    dev_refs: HashMap<IfIndex, usize>,
+    repairs_of: HashMap<RouteKey, (Instant, u32)>,
+    monitor_alive: bool,
+    resync_due: Option<tokio::time::Instant>,
+    overflow_since: Option<tokio::time::Instant>,
+    orphans: Orphans,
+    started: Instant,
+    status: FibStatus,
+}
+
+impl std::fmt::Debug for Fib {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fib").field("desired", &self.desired.len()).finish_non_exhaustive()
+    }
+}
+
+impl Fib {
+    /// Opens the sockets in the calling thread's network namespace and spawns the task
+    /// on the current tokio runtime.
+    pub fn start(cfg: FibConfig) -> Result<(FibSender, tokio::task::JoinHandle<()>), NetlinkError> {
+        let kernel = Kernel::open()?;
+        let writer = RouteWriter::open()?;
+        let mut monitor = Monitor::open()?;
+        monitor.ignore_port(writer.port_id());
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        let notify = Arc::new(Notify::new());
+        let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(1024);
+        let sender = FibSender {
+            pending: pending.clone(),
+            notify: notify.clone(),
+            ctrl: ctrl_tx,
+            events: events.clone(),
+        };
+        let ctx = NodeContext {
+            pools: cfg.pools.clone(),
+            program: cfg.program,
+            table: cfg.table,
+            ..NodeContext::default()
+        };
+        let fib = Fib {
+            writer_port: writer.port_id(),
+            writer: Some(writer),
+            kernel,
+            monitor,
+            pending,
+            notify,
+            ctrl: ctrl_rx,
+            events,
+            ctx,
+            rib: FastMap::default(),
+            desired: FastMap::default(),
+            vteps_of: FastMap::default(),
+            vtep_refs: HashMap::new(),
+            skipped: FastMap::default(),
+            model: KernelModel::default(),
+            tunnels: Vec::new(),
+            links: HashMap::new(),
+            dev_refs: HashMap::new(),
+            repairs_of: HashMap::new(),
+            monitor_alive: true,
+            resync_due: None,
+            overflow_since: None,
+            orphans: Orphans::Keep,
+            started: Instant::now(),
+            status: FibStatus::default(),
+            cfg,
+        };
+        Ok((sender, tokio::spawn(fib.run())))
+    }
+
+    async fn run(mut self) {
+        if let Err(e) = self.refresh_context(true).await {
+            tracing::error!("fib: reading node context: {e}");
+        }
+        // Adopt: the kernel model starts as whatever protocol-12 routes exist.
+        self.resync("start").await;
+        let mut timer = tokio::time::interval(self.cfg.resync_every);
+        timer.tick().await;
+        let stale = tokio::time::sleep(self.cfg.stale_timeout);
+        tokio::pin!(stale);
+        loop {
+            tokio::select! {
+                biased;
+                c = self.ctrl.recv() => match c {
+                    None | Some(Control::Stop) => break,
+                    Some(c) => self.control(c).await,
+                },
+                _ = self.notify.notified() => {
+                    tokio::time::sleep(self.cfg.coalesce).await;
+                    self.drain().await
+                }
+                ev = self.monitor.next(), if self.monitor_alive => match ev {
+                    Some(ev) => self.kernel_event(ev).await,
+                    None => {
+                        // Keep programming; drift is then only caught by the timer.
+                        self.monitor_alive = false;
+                        self.note_error("kernel monitor socket failed; repair falls back to the resync timer".into());
+                    }
+                },
+                _ = &mut stale, if self.orphans == Orphans::Keep => {
+                    tracing::info!("fib: stale timeout; deleting unwanted adopted routes");
+                    self.orphans = Orphans::Delete;
+                    self.resync("stale timeout").await;
+                }
+                _ = timer.tick() => self.resync("timer").await,
+                _ = sleep_until_opt(self.resync_due), if self.resync_due.is_some() => {
+                    self.resync_due = None;
+                    self.resync("notifications lost").await;
+                }
+            }
+        }
+        tracing::info!("fib: stopped; routes stay in the kernel");
+    }
+
+    async fn control(&mut self, c: Control) {
+        match c {
+            Control::Converged => {
+                self.orphans = Orphans::Delete;
+                tracing::info!(after = ?self.started.elapsed(), "fib: converged; removing stale routes");
+                self.resync("converged").await;
+            }
+            Control::SetPools(pools, program) => {
+                self.cfg.pools = pools;
+                self.cfg.program = program;
+                if let Err(e) = self.refresh_context(true).await {
+                    self.note_error(format!("reading node context: {e}"));
+                }
+                self.redecide_all().await;
+            }
+            Control::Flush(tx) => {
+                self.drain().await;
+                let _ = tx.send(());
+            }
+            Control::Status(tx) => {
+                let mut s = self.status.clone();
+                s.desired = self.desired.len();
+                s.installed = self.model.len();
+                s.skipped = self.skipped.iter().map(|(p, w)| (*p, *w)).collect();
+                s.tunnels = self.tunnels.clone();
+                s.converged = self.orphans == Orphans::Delete;
+                let _ = tx.send(s);
+            }
+            Control::Stop => {}
+        }
+    }
+
+    /// Takes every pending change and applies them in one batch.
+    async fn drain(&mut self) {
+        let changes = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut p.changes)
+        };
+        if changes.is_empty() {
+            return;
+        }
+        let mut prefixes = Vec::with_capacity(changes.len());
+        for (prefix, change) in changes {
+            match change {
+                Some(b) => self.rib.insert(prefix, b),
+                None => self.rib.remove(&prefix),
+            };
+            prefixes.push(prefix);
+        }
+        // The kernel's LC-trie inserts in address order far faster than in hash order.
+        prefixes.sort_unstable();
+        let t = Instant::now();
+        let n = prefixes.len();
+        self.apply_prefixes(prefixes).await;
+        tracing::debug!(prefixes = n, took = ?t.elapsed(), "fib: batch applied");
+    }
+
+    /// Re-decides `prefixes` and writes what changed. Large sets go in chunks, and the
+    /// next chunk is planned while the writer thread writes the previous one, so policy
+    /// and kernel work use both cores.
+    async fn apply_prefixes(&mut self, prefixes: Vec<IpNet>) {
+        const CHUNK: usize = 32 * 1024;
+        // A bulk write's echo would overflow the monitor socket and cost the kernel a
+        // notification per route; leave the route groups for its duration and resync
+        // afterwards (which an overflow would have forced anyway).
+        let bulk = prefixes.len() >= BULK && self.monitor_alive;
+        if bulk {
+            if let Err(e) = self.monitor.pause_routes() {
+                self.note_error(format!("pausing route notifications: {e}"));
+            }
+        }
+        let mut inflight = None;
+        let mut del_vteps = Vec::new();
+        for chunk in prefixes.chunks(CHUNK) {
+            let mut ops = Vec::with_capacity(chunk.len());
+            let mut deletes = Vec::new();
+            let mut add_vteps = Vec::new();
+            for &prefix in chunk {
+                self.plan_prefix(prefix, &mut ops, &mut deletes, &mut add_vteps, &mut del_vteps);
+            }
+            // VTEP entries a route depends on go in before the route.
+            for v in &add_vteps {
+                if let Err(e) = tunnel::ensure_vtep(&self.kernel, v).await {
+                    self.note_error(e.to_string());
+                }
+            }
+            ops.extend(deletes);
+            if let Some(h) = inflight.take() {
+                self.finish_write(h).await;
+            }
+            inflight = self.spawn_write(ops);
+        }
+        if let Some(h) = inflight {
+            self.finish_write(h).await;
+        }
+        if bulk {
+            if let Err(e) = self.monitor.resume_routes() {
+                self.note_error(format!("resuming route notifications: {e}"));
+            }
+            self.schedule_resync();
+        }
+        for v in &del_vteps {
+            if let Err(e) = tunnel::remove_vtep(&self.kernel, v).await {
+                self.note_error(e.to_string());
+            }
+        }
+    }
+
+    /// Re-decides one prefix: updates desired state and VTEP refcounts, pushes ops.
+    fn plan_prefix(
+        &mut self,
+        prefix: IpNet,
+        replaces: &mut Vec<Op>,
+        deletes: &mut Vec<Op>,
+        add_vteps: &mut Vec<Vtep>,
+        del_vteps: &mut Vec<Vtep>,
+    ) {
+        let key = RouteKey { table: self.ctx.table, prefix };
+        let decision = self.rib.get(&prefix).map(|b| decide(b, &self.ctx));
+        // The common case touches neither `skipped` nor the VTEP maps.
+        let (want, vteps) = match decision {
+            Some(Decision::Skip(why)) => {
+                self.skipped.insert(prefix, why);
+                (None, Vec::new())
+            }
+            other => {
+                if !self.skipped.is_empty() {
+                    self.skipped.remove(&prefix);
+                }
+                match other {
+                    Some(Decision::Program { route, vteps }) => (Some(route), vteps),
+                    _ => (None, Vec::new()),
+                }
+            }
+        };
+        if !vteps.is_empty() || !self.vteps_of.is_empty() {
+            let old = if vteps.is_empty() {
+                self.vteps_of.remove(&prefix).unwrap_or_default()
+            } else {
+                self.vteps_of.insert(prefix, vteps.clone()).unwrap_or_default()
+            };
+            for v in &vteps {
+                let n = self.vtep_refs.entry(*v).or_default();
+                *n += 1;
+                if *n == 1 {
+                    add_vteps.push(*v);
+                }
+            }
+            for v in old {
+                if let Some(n) = self.vtep_refs.get_mut(&v) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.vtep_refs.remove(&v);
+                        del_vteps.push(v);
+                    }
+                }
+            }
+        }
+        let have = self.model.get(&key);
+        // Withdrawn prefixes are deleted even while adopting: only routes nobody has
+        // spoken about yet are protected as stale.
+        plan_key(want.as_ref(), have, Orphans::Delete, replaces, deletes);
+        let old = match want {
+            Some(r) => {
+                for h in r.kind.hops() {
+                    *self.dev_refs.entry(h.dev).or_default() += 1;
+                }
+                self.desired.insert(key, r)
+            }
+            None => self.desired.remove(&key),
+        };
+        for h in old.iter().flat_map(|r| r.kind.hops()) {
+            if let Some(n) = self.dev_refs.get_mut(&h.dev) {
+                *n -= 1;
+                if *n == 0 {
+                    self.dev_refs.remove(&h.dev);
+                }
+            }
+        }
+    }
+
+    fn note_error(&mut self, e: String) {
+        tracing::warn!("fib: {e}");
+        self.status.last_error = Some(e);
+    }
+
+    /// Starts writing `ops` on a blocking thread (`None` if there is nothing to write).
+    fn spawn_write(&mut self, ops: Vec<Op>) -> Option<WriteJob> {
+        if ops.is_empty() {
+            return None;
+        }
+        let mut w = self.writer.take()?;
+        Some(tokio::task::spawn_blocking(move || {
+            let r = w.apply(&ops);
+            (w, ops, r)
+        }))
+    }
+
+    /// Waits for a write and updates the kernel model with what succeeded.
+    async fn finish_write(&mut self, job: WriteJob) -> usize {
+        let (w, ops, report) = match job.await {
+            Ok(x) => x,
+            Err(e) => {
+                self.note_error(format!("route writer thread: {e}"));
+                return 0;
+            }
+        };
+        self.writer = Some(w);
+        let failed: HashSet<usize> = report.failed.iter().map(|(i, _)| *i).collect();
+        for (i, e) in &report.failed {
+            let msg = format!("{:?} refused: {e}", ops[*i]);
+            self.note_error(msg);
+        }
+        self.status.failed_ops += report.failed.len() as u64;
+        for (i, op) in ops.into_iter().enumerate() {
+            if failed.contains(&i) {
+                continue;
+            }
+            match op {
+                Op::Replace(r) => self.model.put(r),
+                Op::Delete(r) => self.model.remove(&r.key(), r.metric),
+            }
+        }
+        let n = report.ok + report.failed.len();
+        let _ = self.events.send(FibEvent::Applied { ops: n, failed: failed.len() });
+        if report.lost {
+            // Replies were lost: the model may be wrong. Reread the kernel.
+            Box::pin(self.resync("replies lost")).await;
+        }
+        n
+    }
+
+    /// Writes ops and waits for them.
+    async fn write(&mut self, ops: Vec<Op>) -> usize {
+        match self.spawn_write(ops) {
+            Some(job) => self.finish_write(job).await,
+            None => 0,
+        }
+    }
+
+    /// Dumps our routes, replaces the model, and writes the full plan.
+    async fn resync(&mut self, reason: &'static str) {
+        self.status.resyncs += 1;
+        // Any resync covers a pending overflow.
+        self.resync_due = None;
+        self.overflow_since = None;
+        let dumped = match self.kernel.dump_ours().await {
+            Ok(d) => d,
+            Err(e) => {
+                self.note_error(format!("dump: {e}"));
+                return;
+            }
+        };
+        self.model.clear();
+        for r in dumped {
+            self.model.put(r);
+        }
+        let mut replaces = Vec::new();
+        let mut deletes = Vec::new();
+        let keys: HashSet<RouteKey> =
+            self.model.keys().chain(self.desired.keys()).copied().collect();
+        for key in keys {
+            let have = self.model.get(&key);
+            plan_key(self.desired.get(&key), have, self.orphans, &mut replaces, &mut deletes);
+        }
+        replaces.extend(deletes);
+        let n = Box::pin(self.write(replaces)).await;
+        let _ = self.events.send(FibEvent::Resynced { reason, ops: n });
+    }
+
+    async fn kernel_event(&mut self, ev: KernelEvent) {
+        match ev {
+            KernelEvent::Route { sender, .. } if sender == self.writer_port => {}
+            KernelEvent::Route { key, route, ours, deleted, metric, .. } => {
+                let wanted = self.desired.contains_key(&key);
+                if !wanted && !self.model.contains(&key) && !ours {
+                    return;
+                }
+                // Whatever held this (key, metric) before is gone or overwritten; a
+                // route of ours that is now there is recorded.
+                self.model.remove(&key, metric);
+                if let (false, Some(r)) = (deleted, route) {
+                    self.model.put(r);
+                }
+                let mut ops = Vec::new();
+                let mut dels = Vec::new();
+                let have = self.model.get(&key);
+                plan_key(self.desired.get(&key), have, self.orphans, &mut ops, &mut dels);
+                ops.extend(dels);
+                if !ops.is_empty() {
+                    if !self.repair_allowed(key) {
+                        return;
+                    }
+                    tracing::info!(prefix = %key.prefix, "fib: route changed by someone else; repairing");
+                    self.write(ops).await;
+                    self.status.repairs += 1;
+                    let _ = self.events.send(FibEvent::Repaired(key));
+                }
+            }
+            KernelEvent::Link { link, deleted } => {
+                let now = (!deleted).then_some((link.up, link.mtu));
+                let before = match now {
+                    Some(st) => self.links.insert(link.index, st),
+                    None => self.links.remove(&link.index),
+                };
+                // Pods come and go with their veths all day; only links our routes,
+                // addresses or tunnels use matter, and only when their state changed
+                // (our own tunnel set-up echoes here too).
+                if before == now || !self.link_matters(link.index, &link.name) {
+                    return;
+                }
+                // An uplink MTU change re-sizes the tunnels (uplink − 50 / − 70 / − 20).
+                let mtu_changed =
+                    matches!((before, now), (Some((_, m0)), Some((_, m1))) if m0 != m1);
+                self.context_event(mtu_changed).await;
+                // IPv4 routes through a link that went down vanish without
+                // RTM_DELROUTE, and cannot be put back until it is up: reread ours
+                // when a known link goes down, comes back or disappears.
+                let flapped = match (before, now) {
+                    (Some((up0, _)), Some((up1, _))) => up0 != up1,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                // Neighbour entries, permanent ones included, are flushed when a device
+                // goes down or changes its MAC: put the VTEPs back.
+                let t = self.ctx.tunnels;
+                if (flapped || mtu_changed) && [t.vxlan_v4, t.vxlan_v6].contains(&Some(link.index))
+                {
+                    self.reensure_vteps(link.index).await;
+                }
+                let carries_routes = self.dev_refs.contains_key(&link.index);
+                if flapped && carries_routes {
+                    self.resync("link state").await;
+                }
+            }
+            KernelEvent::Addr { .. } => self.context_event(false).await,
+            KernelEvent::Overflow => {
+                tracing::debug!("fib: kernel notifications overflowed; resync scheduled");
+                self.schedule_resync();
+            }
+        }
+    }
+
+    /// Whether a repair of `key` may run now. Another agent that also owns the route
+    /// (Felix deletes `proto bird` tunl0 routes when it owns IPIP) would otherwise fight
+    /// us in a tight loop: after REPAIR_BURST repairs within REPAIR_WINDOW the key is left
+    /// to the periodic resync, and the fight is reported.
+    fn repair_allowed(&mut self, key: RouteKey) -> bool {
+        let now = Instant::now();
+        let (start, n) = self.repairs_of.entry(key).or_insert((now, 0));
+        if now.duration_since(*start) > REPAIR_WINDOW {
+            *start = now;
+            *n = 0;
+        }
+        *n += 1;
+        if *n > REPAIR_BURST {
+            if *n == REPAIR_BURST + 1 {
+                self.note_error(format!(
+                    "{} keeps being changed by another agent; leaving it to the periodic resync",
+                    key.prefix
+                ));
+            }
+            return false;
+        }
+        if self.repairs_of.len() > 4096 {
+            self.repairs_of.retain(|_, (t, _)| now.duration_since(*t) <= REPAIR_WINDOW);
+        }
+        true
+    }
+
+    /// Installs again every VTEP entry on `dev` (idempotent).
+    async fn reensure_vteps(&mut self, dev: IfIndex) {
+        let vteps: Vec<Vtep> = self.vtep_refs.keys().filter(|v| v.dev == dev).copied().collect();
+        for v in &vteps {
+            if let Err(e) = tunnel::ensure_vtep(&self.kernel, v).await {
+                self.note_error(e.to_string());
+            }
+        }
+    }
+
+    /// Asks for a resync once things are quiet: OVERFLOW_QUIET after the last request,
+    /// but never later than OVERFLOW_MAX_DELAY after the first, so bursts of overflows or
+    /// bulk writes cost one resync, not one each.
+    fn schedule_resync(&mut self) {
+        let now = tokio::time::Instant::now();
+        let first = *self.overflow_since.get_or_insert(now);
+        self.resync_due = Some((now + OVERFLOW_QUIET).min(first + OVERFLOW_MAX_DELAY));
+    }
+
+    fn link_matters(&self, index: IfIndex, name: &str) -> bool {
+        let t = &self.ctx.tunnels;
+        name == tunnel::TUNL0
+            || name == tunnel::VXLAN_V4
+            || name == tunnel::VXLAN_V6
+            || [t.tunl0, t.vxlan_v4, t.vxlan_v6].contains(&Some(index))
+            || self.ctx.addrs.iter().any(|a| a.dev == index)
+            || self.ctx.underlay.iter().any(|u| u.dev == index)
+            || self.dev_refs.contains_key(&index)
+    }
+
+    async fn context_event(&mut self, ensure_tunnels: bool) {
+        match self.refresh_context(ensure_tunnels).await {
+            Ok(true) => {
+                self.redecide_all().await;
+                let _ = self.events.send(FibEvent::ContextChanged);
+            }
+            Ok(false) => {}
+            Err(e) => self.note_error(format!("reading node context: {e}")),
+        }
+    }
+
+    async fn redecide_all(&mut self) {
+        let mut prefixes: Vec<IpNet> = self.rib.keys().copied().collect();
+        // Prefixes whose best route is gone but whose route is still desired cannot
+        // exist; but a table change leaves old keys: include everything we hold.
+        prefixes.extend(self.desired.keys().map(|k| k.prefix));
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        self.apply_prefixes(prefixes).await;
+    }
+
+    /// Rereads addresses, underlay routes and tunnels. True if the context changed.
+    async fn refresh_context(&mut self, ensure: bool) -> Result<bool, NetlinkError> {
+        let mut ctx = NodeContext {
+            addrs: self.kernel.dump_addrs().await?,
+            underlay: self.kernel.dump_underlay().await?,
+            pools: self.cfg.pools.clone(),
+            program: self.cfg.program,
+            tunnels: TunnelDevs::default(),
+            table: self.cfg.table,
+        };
+        ctx.tunnels = self.tunnels_for(&ctx, ensure).await;
+        let changed = ctx != self.ctx;
+        self.ctx = ctx;
+        Ok(changed)
+    }
+
+    /// Looks up the tunnel devices the pools need; with `ensure` (start, pool change) or
+    /// when one is missing, creates or fixes it. Link events only look up: fixing a
+    /// device raises a link event of its own, which must not loop.
+    async fn tunnels_for(&mut self, ctx: &NodeContext, ensure: bool) -> TunnelDevs {
+        let used = |f: fn(&IpPool) -> bool| {
+            ctx.pools.iter().any(|p| f(p) && ctx.program != ProgramClusterRoutes::None)
+        };
+        let need_ipip = used(|p| p.ipip_mode != EncapMode::Never && matches!(p.cidr, IpNet::V4(_)));
+        let need_vxlan = used(|p| p.vxlan_mode != EncapMode::Never);
+        let mut devs = TunnelDevs::default();
+        let mut statuses = Vec::new();
+        let links = self.kernel.dump_links().await.unwrap_or_default();
+        self.links = links.iter().map(|l| (l.index, (l.up, l.mtu))).collect();
+        let mtu_of = |dev| links.iter().find(|l| l.index == dev).map(|l| l.mtu).unwrap_or(1500);
+        if need_ipip {
+            let existing = links.iter().find(|l| l.name == tunnel::TUNL0);
+            let st = if let (false, Some(l)) = (ensure, existing) {
+                TunnelStatus::Ready { index: l.index, mtu: l.mtu }
+            } else if self.cfg.manage_tunnels {
+                let uplink_mtu = ctx
+                    .addrs
+                    .iter()
+                    .find(|a| matches!(a.net, IpNet::V4(_)))
+                    .map(|a| mtu_of(a.dev))
+                    .unwrap_or(1500);
+                tunnel::ensure_ipip(&self.kernel, uplink_mtu).await
+            } else {
+                match links.iter().find(|l| l.name == tunnel::TUNL0) {
+                    Some(l) => TunnelStatus::Ready { index: l.index, mtu: l.mtu },
+                    None => TunnelStatus::Failed {
+                        device: tunnel::TUNL0.into(),
+                        reason: "absent".into(),
+                    },
+                }
+            };
+            if let TunnelStatus::Unsupported { reason, .. } = &st {
+                tracing::error!(
+                    "fib: tunl0 unavailable, IPIP routes will not be installed: {reason}"
+                );
+            }
+            devs.tunl0 = st.index();
+            statuses.push(st);
+        }
+        if need_vxlan {
+            for ip in self.cfg.node_ips.clone() {
+                let Some(reach) = ctx.reach(ip) else { continue };
+                let spec = VxlanSpec::calico(ip, reach.dev, mtu_of(reach.dev));
+                let existing = links.iter().find(|l| l.name == spec.name);
+                let st = if let (false, Some(l)) = (ensure, existing) {
+                    TunnelStatus::Ready { index: l.index, mtu: l.mtu }
+                } else if self.cfg.manage_tunnels {
+                    tunnel::ensure_vxlan(&self.kernel, &spec).await
+                } else {
+                    match links.iter().find(|l| l.name == spec.name) {
+                        Some(l) => TunnelStatus::Ready { index: l.index, mtu: l.mtu },
+                        None => TunnelStatus::Failed {
+                            device: spec.name.clone(),
+                            reason: "absent".into(),
+                        },
+                    }
+                };
+                if ip.is_ipv4() {
+                    devs.vxlan_v4 = st.index();
+                } else {
+                    devs.vxlan_v6 = st.index();
+                }
+                statuses.push(st);
+            }
+        }
+        self.tunnels = statuses;
+        devs
+    }
+}

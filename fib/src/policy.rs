@@ -1,0 +1,431 @@
+//! The kernel-route decision: which shape a best route takes in the kernel.
+//!
+//! Pure: a best route and a [`NodeContext`] in, a [`Decision`] out. It ports the logic
+//! Calico puts in BIRD's kernel export filter (calico-contract §1.6,
+//! `confd/pkg/backends/calico/bgp_processor.go`) and the fork's `krt_tunnel` install
+//! (`sysdep/linux/netlink.c`), and extends it to VXLAN, which Calico leaves to Felix.
+//!
+//! ```text
+//!  best route (prefix, next hops, local block?, priority)
+//!        |
+//!        +-- local block -----------------------------> blackhole P proto bird
+//!        +-- in a pool the switch does not give us ---> Skip(NotOurs)
+//!        `-- per next hop NH:
+//!              encap = pool.vxlan_mode / pool.ipip_mode (VXLAN first; IPv6: no IPIP)
+//!                Always                       -> tunnel
+//!                CrossSubnet, NH in own subnet -> none
+//!                CrossSubnet, NH elsewhere     -> tunnel
+//!                Never / no pool               -> none
+//!              none  -> P via GW dev UPLINK          (GW = NH, or the underlay gateway to NH)
+//!              IPIP  -> P via NH dev tunl0 onlink    (the original BGP next hop, never resolved)
+//!              VXLAN -> P via NH dev vxlan.calico onlink
+//!                       + neigh NH lladdr MAC(NH) dev vxlan.calico permanent
+//!                       + fdb MAC(NH) dst NH dev vxlan.calico permanent
+//!        several next hops -> one multipath route
+//! ```
+//!
+//! # The remote VTEP MAC
+//!
+//! A VXLAN route needs the MAC of the remote node's `vxlan.calico`. Calico stores a
+//! random MAC per node in the datastore; we have no datastore, so the MAC is **derived
+//! from the node's underlay address** ([`vtep_mac`]): `02:cb:` followed by the four
+//! IPv4 octets (for IPv6, the FNV-1a 32-bit hash of the 16 octets). Every node sets its
+//! own `vxlan.calico` MAC to `vtep_mac(own address)` and computes its peers' MACs from
+//! their BGP next hops, so nothing extra travels in BGP. The IPv4 form is collision-free
+//! and readable in `ip neigh` (`02:cb:0a:00:00:01` is 10.0.0.1). The alternative, the RFC
+//! 9012 encapsulation and Router's MAC extended communities, would interoperate with
+//! EVPN-style speakers but needs both ends to send them; it can be added later as an
+//! override of the derived value. See `docs/fib.md`.
+//!
+//! # `programClusterRoutes`
+//!
+//! Routes whose prefix lies in an IP pool are cluster routes. [`ProgramClusterRoutes`]
+//! says which of them this daemon installs, leaving the rest to another agent (Felix):
+//! `All`, `NoEncapOnly` (pools with IPIP and VXLAN both `Never`), `IpipOnly` (pools with
+//! IPIP not `Never`; VXLAN pools excluded) and `None`. Prefixes outside every pool
+//! (routes from top-of-rack peers, service addresses) are always installed. A pool's
+//! `disable_bgp_export` only affects export, never programming.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::route::{DesiredRoute, IfIndex, NextHop, RouteKind};
+
+/// An IP pool's `ipipMode` or `vxlanMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum EncapMode {
+    /// No encapsulation.
+    #[default]
+    Never,
+    /// Always encapsulate.
+    Always,
+    /// Encapsulate only when the next hop is outside the node's own subnets.
+    CrossSubnet,
+}
+
+/// An IP pool as the policy needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpPool {
+    /// The pool's CIDR.
+    pub cidr: IpNet,
+    /// `ipipMode` (ignored for IPv6 pools: there is no IPIP for IPv6).
+    pub ipip_mode: EncapMode,
+    /// `vxlanMode`.
+    pub vxlan_mode: EncapMode,
+    /// `disableBGPExport`: affects export only; learned routes are still programmed.
+    pub disable_bgp_export: bool,
+}
+
+/// Which cluster routes this daemon programs, like Calico's
+/// `BGPConfiguration.programClusterRoutes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ProgramClusterRoutes {
+    /// Every pool, including VXLAN pools.
+    #[default]
+    All,
+    /// Pools with IPIP and VXLAN both `Never` (Calico's `EnabledNoEncapOnly`).
+    NoEncapOnly,
+    /// Pools with IPIP enabled (Always or CrossSubnet), not VXLAN pools
+    /// (Calico's `EnabledIPIPOnly`).
+    IpipOnly,
+    /// No pool routes at all (Calico's `Disabled`): another agent owns them.
+    None,
+}
+
+impl ProgramClusterRoutes {
+    fn admits(self, pool: &IpPool) -> bool {
+        let vxlan = pool.vxlan_mode != EncapMode::Never;
+        let ipip = pool.ipip_mode != EncapMode::Never;
+        match self {
+            ProgramClusterRoutes::All => true,
+            ProgramClusterRoutes::NoEncapOnly => !vxlan && !ipip,
+            ProgramClusterRoutes::IpipOnly => ipip && !vxlan,
+            ProgramClusterRoutes::None => false,
+        }
+    }
+}
+
+/// One of the node's own addresses, with its prefix length and device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeAddr {
+    /// Address and prefix length (`10.0.0.5/24`): the subnet is the node's own.
+    pub net: IpNet,
+    /// The device it is configured on.
+    pub dev: IfIndex,
+}
+
+/// A non-BGP kernel route used to resolve a next hop that is not on a connected
+/// subnet (the uplink lookup, like `ip route get NH`). A default route is `0.0.0.0/0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnderlayRoute {
+    /// Destination.
+    pub dst: IpNet,
+    /// Output device.
+    pub dev: IfIndex,
+    /// Gateway, or `None` for a device route.
+    pub via: Option<IpAddr>,
+}
+
+/// A tunnel device kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tunnel {
+    /// `tunl0` (IPv4 in IPv4).
+    Ipip,
+    /// `vxlan.calico` (IPv4 underlay).
+    VxlanV4,
+    /// `vxlan-v6.calico` (IPv6 underlay).
+    VxlanV6,
+}
+
+/// Interface indexes of the tunnel devices that exist (`None` = absent or unsupported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TunnelDevs {
+    /// `tunl0`.
+    pub tunl0: Option<IfIndex>,
+    /// `vxlan.calico`.
+    pub vxlan_v4: Option<IfIndex>,
+    /// `vxlan-v6.calico`.
+    pub vxlan_v6: Option<IfIndex>,
+}
+
+impl TunnelDevs {
+    fn get(&self, t: Tunnel) -> Option<IfIndex> {
+        match t {
+            Tunnel::Ipip => self.tunl0,
+            Tunnel::VxlanV4 => self.vxlan_v4,
+            Tunnel::VxlanV6 => self.vxlan_v6,
+        }
+    }
+}
+
+/// Everything about the node the decision depends on. A change here (address, link,
+/// pool mode, switch) re-evaluates every route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeContext {
+    /// The node's own addresses: their subnets decide CrossSubnet, and a next hop inside
+    /// one is reached directly on that address's device.
+    pub addrs: Vec<NodeAddr>,
+    /// Underlay routes for next hops outside the connected subnets (longest match).
+    pub underlay: Vec<UnderlayRoute>,
+    /// The IP pools.
+    pub pools: Vec<IpPool>,
+    /// Who programs cluster routes.
+    pub program: ProgramClusterRoutes,
+    /// The tunnel devices that exist.
+    pub tunnels: TunnelDevs,
+    /// Table to install into (254 = main).
+    pub table: u32,
+}
+
+impl Default for NodeContext {
+    fn default() -> Self {
+        NodeContext {
+            addrs: Vec::new(),
+            underlay: Vec::new(),
+            pools: Vec::new(),
+            program: ProgramClusterRoutes::All,
+            tunnels: TunnelDevs::default(),
+            table: crate::route::MAIN_TABLE,
+        }
+    }
+}
+
+/// How a next hop is reached on the underlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    /// Output device.
+    pub dev: IfIndex,
+    /// Underlay gateway, `None` when the next hop is on a connected subnet.
+    pub via: Option<IpAddr>,
+}
+
+impl NodeContext {
+    /// The most specific pool containing `prefix`.
+    pub fn pool_of(&self, prefix: &IpNet) -> Option<&IpPool> {
+        self.pools.iter().filter(|p| p.cidr.contains(prefix)).max_by_key(|p| p.cidr.prefix_len())
+    }
+
+    /// Whether `ip` lies in one of the node's own subnets.
+    pub fn in_own_subnet(&self, ip: IpAddr) -> bool {
+        self.addrs.iter().any(|a| a.net.contains(&ip))
+    }
+
+    fn has_own_subnet(&self, v4: bool) -> bool {
+        self.addrs.iter().any(|a| matches!(a.net, IpNet::V4(_)) == v4)
+    }
+
+    /// The uplink lookup: connected subnets first (longest), then underlay routes.
+    pub fn reach(&self, nh: IpAddr) -> Option<Reach> {
+        if let Some(a) =
+            self.addrs.iter().filter(|a| a.net.contains(&nh)).max_by_key(|a| a.net.prefix_len())
+        {
+            return Some(Reach { dev: a.dev, via: None });
+        }
+        let r = self
+            .underlay
+            .iter()
+            .filter(|r| r.dst.contains(&nh))
+            .max_by_key(|r| r.dst.prefix_len())?;
+        // A gateway of another family would need RTA_VIA; not a Calico shape.
+        match r.via {
+            Some(gw) if gw.is_ipv4() != nh.is_ipv4() => None,
+            via => Some(Reach { dev: r.dev, via }),
+        }
+    }
+}
+
+/// A best route handed over by the RIB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BestRoute {
+    /// The destination.
+    pub prefix: IpNet,
+    /// BGP next hops of the best path(s); several make an ECMP route.
+    pub next_hops: Vec<IpAddr>,
+    /// One of this node's own blocks (installed as a blackhole).
+    pub local_block: bool,
+    /// Kernel metric.
+    pub priority: u32,
+}
+
+/// A remote VXLAN endpoint the kernel must know: one permanent neighbour entry
+/// (`NH lladdr MAC`) and one FDB entry (`MAC dst NH`) on the VXLAN device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Vtep {
+    /// The VXLAN device.
+    pub dev: IfIndex,
+    /// The remote node's underlay address (the BGP next hop).
+    pub ip: IpAddr,
+    /// The remote `vxlan.calico` MAC, [`vtep_mac`] of `ip`.
+    pub mac: [u8; 6],
+}
+
+/// Why a best route is not installed. Each one is reported, never silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A cluster route that `programClusterRoutes` leaves to another agent.
+    NotOurs,
+    /// No next hop and not a local block.
+    NoNextHop,
+    /// No next hop can be reached on the underlay (first one named).
+    Unreachable(IpAddr),
+    /// The tunnel the pool asks for does not exist (e.g. no ipip module).
+    TunnelMissing(Tunnel),
+    /// Next hop of the other address family than the prefix.
+    FamilyMismatch(IpAddr),
+}
+
+/// The outcome for one best route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Install this route (and these VTEP entries first).
+    Program {
+        /// The kernel route.
+        route: DesiredRoute,
+        /// VXLAN neighbour + FDB entries the route depends on (sorted).
+        vteps: Vec<Vtep>,
+    },
+    /// Install nothing for this prefix (and remove ours if present).
+    Skip(SkipReason),
+}
+
+impl Decision {
+    /// The route, if any.
+    pub fn route(&self) -> Option<&DesiredRoute> {
+        match self {
+            Decision::Program { route, .. } => Some(route),
+            Decision::Skip(_) => None,
+        }
+    }
+}
+
+/// The encapsulation chosen for one next hop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encap {
+    None,
+    Tunnel(Tunnel),
+}
+
+fn wants(mode: EncapMode, same_subnet: bool) -> bool {
+    match mode {
+        EncapMode::Never => false,
+        EncapMode::Always => true,
+        EncapMode::CrossSubnet => !same_subnet,
+    }
+}
+
+fn encap_for(ctx: &NodeContext, pool: Option<&IpPool>, nh: IpAddr) -> Encap {
+    let Some(pool) = pool else { return Encap::None };
+    let v4 = nh.is_ipv4();
+    // calico-contract §1.6: "If network_v4 is missing, no IPv4 pool statements are
+    // emitted (falls through to accept)" — without an own subnet there is nothing to
+    // compare against, and Calico installs the plain route. Keep that behaviour.
+    if !ctx.has_own_subnet(v4) {
+        return Encap::None;
+    }
+    let same = ctx.in_own_subnet(nh);
+    // Calico forbids both modes on one pool; if both are set anyway VXLAN wins, since
+    // it is the one that works on every kernel.
+    if wants(pool.vxlan_mode, same) {
+        return Encap::Tunnel(if v4 { Tunnel::VxlanV4 } else { Tunnel::VxlanV6 });
+    }
+    // "IPv6 never uses krt_tunnel" (bgp_processor.go): no IPIP for IPv6.
+    if v4 && wants(pool.ipip_mode, same) {
+        return Encap::Tunnel(Tunnel::Ipip);
+    }
+    Encap::None
+}
+
+/// The metric the kernel gives an IPv6 route added with none.
+pub const IP6_RT_PRIO_USER: u32 = 1024;
+
+/// Decides the kernel route for one best route.
+pub fn decide(best: &BestRoute, ctx: &NodeContext) -> Decision {
+    let pool = ctx.pool_of(&best.prefix);
+    if let Some(p) = pool {
+        if !ctx.program.admits(p) {
+            return Decision::Skip(SkipReason::NotOurs);
+        }
+    }
+    // The kernel stores an IPv6 route given metric 0 with metric 1024
+    // (IP6_RT_PRIO_USER); ask for that, or the dump never matches and the plan would
+    // rewrite the route forever.
+    let metric = match (best.prefix, best.priority) {
+        (IpNet::V6(_), 0) => IP6_RT_PRIO_USER,
+        (_, p) => p,
+    };
+    let route = |kind| DesiredRoute { prefix: best.prefix.trunc(), kind, table: ctx.table, metric };
+    if best.local_block {
+        return Decision::Program { route: route(RouteKind::Blackhole), vteps: Vec::new() };
+    }
+    let v4 = matches!(best.prefix, IpNet::V4(_));
+    let mut hops = Vec::new();
+    let mut vteps = Vec::new();
+    let mut first_problem = None;
+    for &nh in &best.next_hops {
+        let hop = if nh.is_ipv4() != v4 {
+            Err(SkipReason::FamilyMismatch(nh))
+        } else {
+            hop_for(ctx, pool, nh, &mut vteps)
+        };
+        match hop {
+            Ok(h) => hops.push(h),
+            Err(why) => {
+                first_problem.get_or_insert(why);
+            }
+        }
+    }
+    match RouteKind::from_hops(hops) {
+        Some(kind) => {
+            vteps.sort_unstable();
+            vteps.dedup();
+            Decision::Program { route: route(kind), vteps }
+        }
+        None => Decision::Skip(first_problem.unwrap_or(SkipReason::NoNextHop)),
+    }
+}
+
+fn hop_for(
+    ctx: &NodeContext,
+    pool: Option<&IpPool>,
+    nh: IpAddr,
+    vteps: &mut Vec<Vtep>,
+) -> Result<NextHop, SkipReason> {
+    match encap_for(ctx, pool, nh) {
+        Encap::None => {
+            let r = ctx.reach(nh).ok_or(SkipReason::Unreachable(nh))?;
+            Ok(NextHop { gateway: r.via.unwrap_or(nh), dev: r.dev, onlink: false })
+        }
+        Encap::Tunnel(t) => {
+            let dev = ctx.tunnels.get(t).ok_or(SkipReason::TunnelMissing(t))?;
+            if t != Tunnel::Ipip {
+                vteps.push(Vtep { dev, ip: nh, mac: vtep_mac(nh) });
+            }
+            // CBIRD netlink.c: tunnel routes take RTA_GATEWAY = the BGP next hop itself
+            // and RTNH_F_ONLINK, since the next hop is not on the tunnel's subnet.
+            Ok(NextHop { gateway: nh, dev, onlink: true })
+        }
+    }
+}
+
+/// The VXLAN device MAC of the node whose underlay address is `ip`: locally
+/// administered unicast `02:cb:` + the IPv4 octets, or + FNV-1a-32 of the IPv6 octets.
+pub fn vtep_mac(ip: IpAddr) -> [u8; 6] {
+    let tail = match ip {
+        IpAddr::V4(a) => a.octets(),
+        IpAddr::V6(a) => {
+            // FNV-1a, fixed here rather than std's hasher, whose output may change
+            // between Rust releases: every node must compute the same MAC.
+            let mut h: u32 = 0x811c_9dc5;
+            for b in a.octets() {
+                h ^= u32::from(b);
+                h = h.wrapping_mul(0x0100_0193);
+            }
+            h.to_be_bytes()
+        }
+    };
+    [0x02, 0xcb, tail[0], tail[1], tail[2], tail[3]]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,516 @@
+//! Table tests for the kernel-route decision, with the rows of Calico's own cases
+//! (calico-contract §1.6) first.
+
+use super::*;
+use crate::route::MAIN_TABLE;
+
+const ETH0: IfIndex = 2;
+const ETH1: IfIndex = 3;
+const TUNL0: IfIndex = 10;
+const VXLAN: IfIndex = 11;
+const VXLAN6: IfIndex = 12;
+
+fn dev_name(i: IfIndex) -> &'static str {
+    match i {
+        ETH0 => "eth0",
+        ETH1 => "eth1",
+        TUNL0 => "tunl0",
+        VXLAN => "vxlan.calico",
+        VXLAN6 => "vxlan-v6.calico",
+        _ => "?",
+    }
+}
+
+/// Renders a decision the way `ip route` would print the route (plus VTEPs).
+fn render(d: &Decision) -> String {
+    match d {
+        Decision::Skip(why) => format!("skip {why:?}"),
+        Decision::Program { route, vteps } => {
+            let hop = |h: &NextHop| {
+                format!(
+                    "via {} dev {}{}",
+                    h.gateway,
+                    dev_name(h.dev),
+                    if h.onlink { " onlink" } else { "" }
+                )
+            };
+            let mut s = match &route.kind {
+                RouteKind::Blackhole => format!("blackhole {}", route.prefix),
+                RouteKind::Via(h) => format!("{} {}", route.prefix, hop(h)),
+                RouteKind::Multipath(hs) => {
+                    let hs: Vec<_> = hs.iter().map(|h| format!("nexthop {}", hop(h))).collect();
+                    format!("{} {}", route.prefix, hs.join(" "))
+                }
+            };
+            for v in vteps {
+                let m = v.mac;
+                s.push_str(&format!(
+                    " +vtep {} {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} dev {}",
+                    v.ip,
+                    m[0],
+                    m[1],
+                    m[2],
+                    m[3],
+                    m[4],
+                    m[5],
+                    dev_name(v.dev)
+                ));
+            }
+            s
+        }
+    }
+}
+
+fn net(s: &str) -> IpNet {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// Node 10.0.0.5/24 + fd00::5/64 on eth0, default routes via 10.0.0.1 / fd00::1,
+/// all three tunnels present.
+fn node() -> NodeContext {
+    NodeContext {
+        addrs: vec![
+            NodeAddr { net: net("10.0.0.5/24"), dev: ETH0 },
+            NodeAddr { net: net("fd00::5/64"), dev: ETH0 },
+        ],
+        underlay: vec![
+            UnderlayRoute { dst: net("0.0.0.0/0"), dev: ETH0, via: Some(ip("10.0.0.1")) },
+            UnderlayRoute { dst: net("::/0"), dev: ETH0, via: Some(ip("fd00::1")) },
+        ],
+        pools: Vec::new(),
+        program: ProgramClusterRoutes::All,
+        tunnels: TunnelDevs { tunl0: Some(TUNL0), vxlan_v4: Some(VXLAN), vxlan_v6: Some(VXLAN6) },
+        table: MAIN_TABLE,
+    }
+}
+
+fn pool(cidr: &str, ipip: EncapMode, vxlan: EncapMode) -> IpPool {
+    IpPool { cidr: net(cidr), ipip_mode: ipip, vxlan_mode: vxlan, disable_bgp_export: false }
+}
+
+fn best(prefix: &str, nhs: &[&str]) -> BestRoute {
+    BestRoute {
+        prefix: net(prefix),
+        next_hops: nhs.iter().map(|s| ip(s)).collect(),
+        local_block: false,
+        priority: 0,
+    }
+}
+
+use EncapMode::{Always, CrossSubnet, Never};
+
+struct Row {
+    name: &'static str,
+    pool: Option<IpPool>,
+    program: ProgramClusterRoutes,
+    route: BestRoute,
+    want: &'static str,
+}
+
+fn row(name: &'static str, pool: Option<IpPool>, route: BestRoute, want: &'static str) -> Row {
+    Row { name, pool, program: ProgramClusterRoutes::All, route, want }
+}
+
+fn check(rows: Vec<Row>, base: NodeContext) {
+    let mut failures = Vec::new();
+    for r in rows {
+        let mut ctx = base.clone();
+        ctx.pools.extend(r.pool);
+        ctx.program = r.program;
+        let got = render(&decide(&r.route, &ctx));
+        if got != r.want {
+            failures.push(format!("{}:\n   got  {got}\n   want {}", r.name, r.want));
+        }
+    }
+    assert!(failures.is_empty(), "{} rows failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn calico_ipip_rows() {
+    // bgp_processor.go: Always → krt_tunnel="tunl0"; CrossSubnet → tunl0 unless
+    // bgp_next_hop ~ localSubnet; Never → nothing. netlink.c: tunnel routes use the
+    // BGP next hop as gateway, with onlink.
+    let p = |m| Some(pool("10.244.0.0/16", m, Never));
+    check(
+        vec![
+            row(
+                "Always, next hop in own subnet",
+                p(Always),
+                best("10.244.1.0/26", &["10.0.0.7"]),
+                "10.244.1.0/26 via 10.0.0.7 dev tunl0 onlink",
+            ),
+            row(
+                "Always, next hop across subnets",
+                p(Always),
+                best("10.244.1.0/26", &["10.1.0.7"]),
+                "10.244.1.0/26 via 10.1.0.7 dev tunl0 onlink",
+            ),
+            row(
+                "CrossSubnet, next hop in own subnet: no tunnel",
+                p(CrossSubnet),
+                best("10.244.1.0/26", &["10.0.0.7"]),
+                "10.244.1.0/26 via 10.0.0.7 dev eth0",
+            ),
+            row(
+                "CrossSubnet, next hop across subnets: tunl0 with the original next hop",
+                p(CrossSubnet),
+                best("10.244.1.0/26", &["10.1.0.7"]),
+                "10.244.1.0/26 via 10.1.0.7 dev tunl0 onlink",
+            ),
+            row(
+                "Never, next hop in own subnet",
+                p(Never),
+                best("10.244.1.0/26", &["10.0.0.7"]),
+                "10.244.1.0/26 via 10.0.0.7 dev eth0",
+            ),
+            row(
+                "Never, next hop across subnets: gateway recursive via the underlay",
+                p(Never),
+                best("10.244.1.0/26", &["10.1.0.7"]),
+                "10.244.1.0/26 via 10.0.0.1 dev eth0",
+            ),
+            row(
+                "prefix outside every pool: accepted as is",
+                None,
+                best("192.168.50.0/24", &["10.0.0.9"]),
+                "192.168.50.0/24 via 10.0.0.9 dev eth0",
+            ),
+            row(
+                "own block: blackhole",
+                p(Always),
+                BestRoute { local_block: true, ..best("10.244.9.0/26", &[]) },
+                "blackhole 10.244.9.0/26",
+            ),
+        ],
+        node(),
+    );
+}
+
+#[test]
+fn calico_issue_8953_shapes() {
+    // calico#8953 / kops#2640: `10.96.5.128/26 via 10.100.99.22 dev tunl0 proto bird
+    // onlink` (other subnet) beside `100.69.162.128/26 via 10.63.160.144 dev eth0 proto
+    // bird` (same subnet), both from CrossSubnet pools on a node in 10.63.160.0/20.
+    let mut ctx = node();
+    ctx.addrs = vec![NodeAddr { net: net("10.63.170.3/20"), dev: ETH0 }];
+    check(
+        vec![
+            row(
+                "other subnet",
+                Some(pool("10.96.0.0/12", CrossSubnet, Never)),
+                best("10.96.5.128/26", &["10.100.99.22"]),
+                "10.96.5.128/26 via 10.100.99.22 dev tunl0 onlink",
+            ),
+            row(
+                "same subnet",
+                Some(pool("100.64.0.0/10", CrossSubnet, Never)),
+                best("100.69.162.128/26", &["10.63.160.144"]),
+                "100.69.162.128/26 via 10.63.160.144 dev eth0",
+            ),
+        ],
+        ctx,
+    );
+}
+
+#[test]
+fn missing_node_subnet_programs_plain_like_calico() {
+    // "If network_v4 is missing, no IPv4 pool statements are emitted (falls through
+    // to accept)": the route goes in without a tunnel.
+    let mut ctx = node();
+    ctx.addrs.retain(|a| matches!(a.net, IpNet::V6(_)));
+    check(
+        vec![row(
+            "Always without an own IPv4 subnet",
+            Some(pool("10.244.0.0/16", Always, Never)),
+            best("10.244.1.0/26", &["10.1.0.7"]),
+            "10.244.1.0/26 via 10.0.0.1 dev eth0",
+        )],
+        ctx,
+    );
+}
+
+#[test]
+fn ipv6_never_uses_ipip() {
+    check(
+        vec![
+            row(
+                "IPv6 pool with ipipMode Always: no tunnel",
+                Some(pool("fd10::/48", Always, Never)),
+                best("fd10:0:0:1::/122", &["fd00::7"]),
+                "fd10:0:0:1::/122 via fd00::7 dev eth0",
+            ),
+            row(
+                "IPv6 CrossSubnet ipip across subnets: recursive, no tunnel",
+                Some(pool("fd10::/48", CrossSubnet, Never)),
+                best("fd10:0:0:1::/122", &["fd01::7"]),
+                "fd10:0:0:1::/122 via fd00::1 dev eth0",
+            ),
+            row(
+                "IPv6 own block",
+                Some(pool("fd10::/48", Never, Never)),
+                BestRoute { local_block: true, ..best("fd10:0:0:2::/122", &[]) },
+                "blackhole fd10:0:0:2::/122",
+            ),
+        ],
+        node(),
+    );
+}
+
+#[test]
+fn vxlan_rows_add_neighbour_and_fdb() {
+    check(
+        vec![
+            row(
+                "VXLAN Always in own subnet",
+                Some(pool("10.244.0.0/16", Never, Always)),
+                best("10.244.1.0/26", &["10.0.0.7"]),
+                "10.244.1.0/26 via 10.0.0.7 dev vxlan.calico onlink \
+                 +vtep 10.0.0.7 02:cb:0a:00:00:07 dev vxlan.calico",
+            ),
+            row(
+                "VXLAN CrossSubnet same subnet: plain",
+                Some(pool("10.244.0.0/16", Never, CrossSubnet)),
+                best("10.244.1.0/26", &["10.0.0.7"]),
+                "10.244.1.0/26 via 10.0.0.7 dev eth0",
+            ),
+            row(
+                "VXLAN CrossSubnet across subnets",
+                Some(pool("10.244.0.0/16", Never, CrossSubnet)),
+                best("10.244.1.0/26", &["10.1.0.7"]),
+                "10.244.1.0/26 via 10.1.0.7 dev vxlan.calico onlink \
+                 +vtep 10.1.0.7 02:cb:0a:01:00:07 dev vxlan.calico",
+            ),
+            row(
+                "IPv6 VXLAN across subnets uses vxlan-v6.calico",
+                Some(pool("fd10::/48", Never, CrossSubnet)),
+                best("fd10:0:0:1::/122", &["fd01::7"]),
+                "fd10:0:0:1::/122 via fd01::7 dev vxlan-v6.calico onlink \
+                 +vtep fd01::7 02:cb:6e:9f:84:72 dev vxlan-v6.calico",
+            ),
+            row(
+                "both modes set: VXLAN wins",
+                Some(pool("10.244.0.0/16", Always, Always)),
+                best("10.244.1.0/26", &["10.1.0.7"]),
+                "10.244.1.0/26 via 10.1.0.7 dev vxlan.calico onlink \
+                 +vtep 10.1.0.7 02:cb:0a:01:00:07 dev vxlan.calico",
+            ),
+        ],
+        node(),
+    );
+}
+
+#[test]
+fn program_cluster_routes_switch() {
+    use ProgramClusterRoutes as P;
+    let ipip = || Some(pool("10.244.0.0/16", CrossSubnet, Never));
+    let vx = || Some(pool("10.244.0.0/16", Never, Always));
+    let plain = || Some(pool("10.244.0.0/16", Never, Never));
+    let r = || best("10.244.1.0/26", &["10.0.0.7"]);
+    let ext = || best("192.168.50.0/24", &["10.0.0.9"]);
+    let mk = |name, pool, program, route, want| Row { name, pool, program, route, want };
+    check(
+        vec![
+            mk(
+                "All: VXLAN pool programmed",
+                vx(),
+                P::All,
+                r(),
+                "10.244.1.0/26 via 10.0.0.7 dev vxlan.calico onlink +vtep 10.0.0.7 02:cb:0a:00:00:07 dev vxlan.calico",
+            ),
+            mk(
+                "NoEncapOnly: no-encap pool",
+                plain(),
+                P::NoEncapOnly,
+                r(),
+                "10.244.1.0/26 via 10.0.0.7 dev eth0",
+            ),
+            mk("NoEncapOnly: IPIP pool left to Felix", ipip(), P::NoEncapOnly, r(), "skip NotOurs"),
+            mk(
+                "NoEncapOnly: VXLAN pool left to Felix (Calico: VXLAN routes are Felix's)",
+                vx(),
+                P::NoEncapOnly,
+                r(),
+                "skip NotOurs",
+            ),
+            mk(
+                "IpipOnly: IPIP pool",
+                ipip(),
+                P::IpipOnly,
+                r(),
+                "10.244.1.0/26 via 10.0.0.7 dev eth0",
+            ),
+            mk("IpipOnly: no-encap pool left alone", plain(), P::IpipOnly, r(), "skip NotOurs"),
+            mk("IpipOnly: VXLAN pool left alone", vx(), P::IpipOnly, r(), "skip NotOurs"),
+            mk("None: pool routes left alone", plain(), P::None, r(), "skip NotOurs"),
+            mk(
+                "None: own block left alone too",
+                plain(),
+                P::None,
+                BestRoute { local_block: true, ..r() },
+                "skip NotOurs",
+            ),
+            mk(
+                "None: non-pool prefixes still programmed",
+                plain(),
+                P::None,
+                ext(),
+                "192.168.50.0/24 via 10.0.0.9 dev eth0",
+            ),
+        ],
+        node(),
+    );
+}
+
+#[test]
+fn disable_bgp_export_does_not_stop_programming() {
+    let mut p = pool("10.244.0.0/16", Never, Never);
+    p.disable_bgp_export = true;
+    check(
+        vec![row(
+            "disableBGPExport pool",
+            Some(p),
+            best("10.244.1.0/26", &["10.0.0.7"]),
+            "10.244.1.0/26 via 10.0.0.7 dev eth0",
+        )],
+        node(),
+    );
+}
+
+#[test]
+fn ecmp_rows_make_one_multipath_route() {
+    check(
+        vec![
+            row(
+                "two next hops in own subnet",
+                None,
+                best("10.96.0.10/32", &["10.0.0.8", "10.0.0.7"]),
+                "10.96.0.10/32 nexthop via 10.0.0.7 dev eth0 nexthop via 10.0.0.8 dev eth0",
+            ),
+            row(
+                "CrossSubnet: one hop plain, one through tunl0",
+                Some(pool("10.244.0.0/16", CrossSubnet, Never)),
+                best("10.244.1.0/26", &["10.1.0.7", "10.0.0.7"]),
+                "10.244.1.0/26 nexthop via 10.0.0.7 dev eth0 nexthop via 10.1.0.7 dev tunl0 onlink",
+            ),
+            row(
+                "duplicate next hops collapse to one",
+                None,
+                best("10.96.0.10/32", &["10.0.0.7", "10.0.0.7"]),
+                "10.96.0.10/32 via 10.0.0.7 dev eth0",
+            ),
+        ],
+        node(),
+    );
+}
+
+#[test]
+fn problems_are_typed_skips() {
+    let mut no_default = node();
+    no_default.underlay.clear();
+    let mut no_tunnels = node();
+    no_tunnels.tunnels = TunnelDevs::default();
+    check(
+        vec![
+            row(
+                "unreachable next hop",
+                None,
+                best("192.168.50.0/24", &["10.9.0.1"]),
+                "skip Unreachable(10.9.0.1)",
+            ),
+            row("no next hop", None, best("192.168.50.0/24", &[]), "skip NoNextHop"),
+            row(
+                "IPv6 next hop for an IPv4 prefix",
+                None,
+                best("192.168.50.0/24", &["fd00::7"]),
+                "skip FamilyMismatch(fd00::7)",
+            ),
+            row(
+                "one ECMP hop unreachable: the other stays",
+                None,
+                best("192.168.50.0/24", &["10.9.0.1", "10.0.0.7"]),
+                "192.168.50.0/24 via 10.0.0.7 dev eth0",
+            ),
+        ],
+        no_default,
+    );
+    check(
+        vec![
+            row(
+                "IPIP pool but no tunl0 (no ipip module)",
+                Some(pool("10.244.0.0/16", Always, Never)),
+                best("10.244.1.0/26", &["10.0.0.7"]),
+                "skip TunnelMissing(Ipip)",
+            ),
+            row(
+                "VXLAN pool but no vxlan.calico",
+                Some(pool("10.244.0.0/16", Never, Always)),
+                best("10.244.1.0/26", &["10.0.0.7"]),
+                "skip TunnelMissing(VxlanV4)",
+            ),
+        ],
+        no_tunnels,
+    );
+}
+
+#[test]
+fn most_specific_pool_decides() {
+    let mut ctx = node();
+    ctx.pools = vec![pool("10.0.0.0/8", Always, Never), pool("10.244.0.0/16", Never, Never)];
+    let d = decide(&best("10.244.1.0/26", &["10.1.0.7"]), &ctx);
+    assert_eq!(render(&d), "10.244.1.0/26 via 10.0.0.1 dev eth0");
+}
+
+#[test]
+fn mode_switch_rewrites_the_same_key() {
+    // Always → CrossSubnet must rewrite the route in place: same table/prefix/metric,
+    // new device; the plan turns that into one Replace and no Delete.
+    let mut ctx = node();
+    ctx.pools = vec![pool("10.244.0.0/16", Always, Never)];
+    let b = best("10.244.1.0/26", &["10.0.0.7"]);
+    let before = decide(&b, &ctx).route().cloned().unwrap();
+    ctx.pools[0].ipip_mode = CrossSubnet;
+    let after = decide(&b, &ctx).route().cloned().unwrap();
+    assert_eq!(before.key(), after.key());
+    assert_eq!(before.metric, after.metric);
+    assert_ne!(before.kind, after.kind);
+    let ops = crate::plan::plan(&[after.clone()], &[before], crate::plan::Orphans::Delete);
+    assert_eq!(ops, vec![crate::plan::Op::Replace(after)]);
+}
+
+#[test]
+fn priority_and_table_carry_through() {
+    let mut ctx = node();
+    ctx.table = 1000;
+    let d = decide(&BestRoute { priority: 512, ..best("192.168.50.0/24", &["10.0.0.9"]) }, &ctx);
+    let r = d.route().unwrap();
+    assert_eq!((r.table, r.metric), (1000, 512));
+}
+
+#[test]
+fn ipv6_metric_zero_is_the_kernel_default_1024() {
+    let d = decide(&best("fd10:0:0:1::/122", &["fd00::7"]), &node());
+    assert_eq!(d.route().unwrap().metric, IP6_RT_PRIO_USER);
+    let d = decide(&BestRoute { priority: 7, ..best("fd10:0:0:1::/122", &["fd00::7"]) }, &node());
+    assert_eq!(d.route().unwrap().metric, 7);
+}
+
+#[test]
+fn host_bits_are_cleared() {
+    let d = decide(&best("192.168.50.7/24", &["10.0.0.9"]), &node());
+    assert_eq!(d.route().unwrap().prefix, net("192.168.50.0/24"));
+}
+
+#[test]
+fn vtep_mac_is_derived_from_the_address() {
+    assert_eq!(vtep_mac(ip("10.0.0.1")), [0x02, 0xcb, 10, 0, 0, 1]);
+    assert_eq!(vtep_mac(ip("192.168.1.254")), [0x02, 0xcb, 192, 168, 1, 254]);
+    // Locally administered (bit 1), unicast (bit 0 clear).
+    let m = vtep_mac(ip("fd01::7"));
+    assert_eq!(m[0] & 0b11, 0b10);
+    assert_eq!(m, vtep_mac(ip("fd01::7")));
+    assert_ne!(m, vtep_mac(ip("fd01::8")));
+}

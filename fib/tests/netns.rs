@@ -1,0 +1,549 @@
+//! The FIB against a real kernel, each test in its own network namespace
+//! (`cbgp-fib-<pid>-<n>`, removed on drop even when the test panics). Needs root.
+//!
+//! Routes are checked with `ip -j route show proto bird` and compared exactly.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::Netns;
+use fib::netlink::tunnel::TunnelStatus;
+use fib::policy::{BestRoute, EncapMode, IpPool, ProgramClusterRoutes, SkipReason, Tunnel};
+use fib::{FibConfig, FibEvent, FibSender};
+use ipnet::IpNet;
+use serde_json::{Value, json};
+
+fn net(s: &str) -> IpNet {
+    s.parse().unwrap()
+}
+
+fn best(prefix: &str, nhs: &[&str]) -> BestRoute {
+    BestRoute {
+        prefix: net(prefix),
+        next_hops: nhs.iter().map(|s| s.parse::<IpAddr>().unwrap()).collect(),
+        local_block: false,
+        priority: 0,
+    }
+}
+
+fn pool(cidr: &str, ipip: EncapMode, vxlan: EncapMode) -> IpPool {
+    IpPool { cidr: net(cidr), ipip_mode: ipip, vxlan_mode: vxlan, disable_bgp_export: false }
+}
+
+/// `ip -j route show proto bird` for one family, keyed by dst.
+fn routes(ns: &Netns, fam: &str) -> BTreeMap<String, Value> {
+    let out = ns.ip(&[fam, "-j", "route", "show", "proto", "bird"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["dst"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+fn cfg(pools: Vec<IpPool>) -> FibConfig {
+    FibConfig {
+        pools,
+        program: ProgramClusterRoutes::All,
+        node_ips: vec!["10.0.0.5".parse().unwrap(), "fd00::5".parse().unwrap()],
+        // Far away: every repair in these tests must come from kernel events.
+        resync_every: Duration::from_secs(3600),
+        stale_timeout: Duration::from_secs(3600),
+        ..FibConfig::default()
+    }
+}
+
+/// Runs `body` with a started Fib inside `ns`, then stops it (routes stay).
+fn with_fib<R: Send + 'static>(
+    ns: &Netns,
+    cfg: FibConfig,
+    body: impl FnOnce(FibSender) -> std::pin::Pin<Box<dyn std::future::Future<Output = R> + Send>>
+    + Send
+    + 'static,
+) -> R {
+    ns.run(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (fib, task) = fib::Fib::start(cfg).expect("start fib");
+            let r = body(fib.clone()).await;
+            fib.stop();
+            let _ = task.await;
+            r
+        })
+    })
+}
+
+fn standard_pools() -> Vec<IpPool> {
+    use EncapMode::*;
+    vec![
+        pool("10.244.0.0/16", CrossSubnet, Never),
+        pool("10.245.0.0/16", Never, Always),
+        pool("10.246.0.0/16", Never, Never),
+        pool("fd10::/48", Never, Never),
+        pool("fd20::/48", Never, CrossSubnet),
+    ]
+}
+
+#[test]
+fn every_route_shape_is_installed_exactly() {
+    let ns = Netns::new();
+    ns.node();
+    ns.fake_tunl0();
+    let status = with_fib(&ns, cfg(standard_pools()), |fib| {
+        Box::pin(async move {
+            fib.update(best("10.244.1.0/26", &["10.0.0.7"])); // CrossSubnet, same subnet
+            fib.update(best("10.244.2.0/26", &["10.1.0.7"])); // CrossSubnet, other subnet
+            fib.update(best("10.245.1.0/26", &["10.1.0.8"])); // VXLAN Always
+            fib.update(best("10.246.1.0/26", &["10.1.0.9"])); // no encap, recursive
+            fib.update(BestRoute { local_block: true, ..best("10.246.9.0/26", &[]) });
+            fib.update(best("10.96.0.10/32", &["10.0.0.8", "10.0.0.7"])); // ECMP
+            fib.update(BestRoute { priority: 50, ..best("192.168.50.0/24", &["10.0.0.9"]) });
+            fib.update(best("fd10:0:0:1::/122", &["fd00::7"]));
+            fib.update(BestRoute { local_block: true, ..best("fd10:0:0:2::/122", &[]) });
+            fib.update(best("fd10:0:0:3::/122", &["fd00::8", "fd00::7"])); // IPv6 ECMP
+            fib.update(best("fd20:0:0:1::/122", &["fd01::8"])); // IPv6 VXLAN across subnets
+            fib.flush().await;
+            fib.status().await.unwrap()
+        })
+    });
+    assert!(status.skipped.is_empty(), "skipped: {:?}", status.skipped);
+    assert_eq!(status.failed_ops, 0, "{:?}", status.last_error);
+    let v4 = routes(&ns, "-4");
+    let want4 = [
+        json!({"dst":"10.244.1.0/26","gateway":"10.0.0.7","dev":"eth0","flags":[]}),
+        json!({"dst":"10.244.2.0/26","gateway":"10.1.0.7","dev":"tunl0","flags":["onlink"]}),
+        json!({"dst":"10.245.1.0/26","gateway":"10.1.0.8","dev":"vxlan.calico","flags":["onlink"]}),
+        json!({"dst":"10.246.1.0/26","gateway":"10.0.0.1","dev":"eth0","flags":[]}),
+        json!({"type":"blackhole","dst":"10.246.9.0/26","flags":[]}),
+        json!({"dst":"10.96.0.10","flags":[],"nexthops":[
+            {"gateway":"10.0.0.7","dev":"eth0","weight":1,"flags":[]},
+            {"gateway":"10.0.0.8","dev":"eth0","weight":1,"flags":[]}]}),
+        json!({"dst":"192.168.50.0/24","gateway":"10.0.0.9","dev":"eth0","metric":50,"flags":[]}),
+    ];
+    let want4: BTreeMap<String, Value> =
+        want4.into_iter().map(|r| (r["dst"].as_str().unwrap().to_string(), r)).collect();
+    assert_eq!(v4, want4);
+    let v6 = routes(&ns, "-6");
+    let want6: BTreeMap<String, Value> = [
+        json!({"dst":"fd10:0:0:1::/122","gateway":"fd00::7","dev":"eth0","metric":1024,"flags":[],"pref":"medium"}),
+        json!({"type":"blackhole","dst":"fd10:0:0:2::/122","dev":"lo","metric":1024,"flags":[],"pref":"medium"}),
+        json!({"dst":"fd20:0:0:1::/122","gateway":"fd01::8","dev":"vxlan-v6.calico","metric":1024,"flags":["onlink"],"pref":"medium"}),
+        json!({"dst":"fd10:0:0:3::/122","metric":1024,"flags":[],"pref":"medium","nexthops":[
+            {"gateway":"fd00::7","dev":"eth0","weight":1,"flags":[]},
+            {"gateway":"fd00::8","dev":"eth0","weight":1,"flags":[]}]}),
+    ]
+    .into_iter()
+    .map(|r| (r["dst"].as_str().unwrap().to_string(), r))
+    .collect();
+    assert_eq!(v6, want6);
+
+    // The VXLAN device and the remote VTEP's neighbour and FDB entries.
+    let link: Value =
+        serde_json::from_str(&ns.ip(&["-d", "-j", "link", "show", "vxlan.calico"])).unwrap();
+    let l = &link[0];
+    assert_eq!(l["mtu"], 1450, "uplink 1500 - 50");
+    assert_eq!(l["address"], "02:cb:0a:00:00:05");
+    let info = &l["linkinfo"]["info_data"];
+    assert_eq!(
+        (info["id"].clone(), info["port"].clone(), info["local"].clone()),
+        (json!(4096), json!(4789), json!("10.0.0.5"))
+    );
+    let neigh = ns.ip(&["neigh", "show", "dev", "vxlan.calico"]);
+    assert_eq!(neigh.trim(), "10.1.0.8 lladdr 02:cb:0a:01:00:08 PERMANENT");
+    let fdb = common::sh(ns.command("bridge").args(["fdb", "show", "dev", "vxlan.calico"]));
+    assert!(fdb.contains("02:cb:0a:01:00:08 dst 10.1.0.8 self permanent"), "fdb: {fdb}");
+    // IPv6 underlay: vxlan-v6.calico, MTU uplink - 70.
+    let link: Value =
+        serde_json::from_str(&ns.ip(&["-d", "-j", "link", "show", "vxlan-v6.calico"])).unwrap();
+    assert_eq!(link[0]["mtu"], 1430);
+    assert_eq!(link[0]["linkinfo"]["info_data"]["local6"], "fd00::5");
+    let neigh6 = ns.ip(&["-6", "neigh", "show", "dev", "vxlan-v6.calico"]);
+    assert_eq!(neigh6.trim(), "fd01::8 lladdr 02:cb:71:9f:89:2b PERMANENT");
+}
+
+#[test]
+fn missing_ipip_is_reported_not_silent() {
+    let ns = Netns::new();
+    ns.node();
+    let kernel_has_ipip = ns.ip_ok(&["link", "add", "probe0", "type", "ipip"]);
+    let status = with_fib(
+        &ns,
+        cfg(vec![pool("10.244.0.0/16", EncapMode::Always, EncapMode::Never)]),
+        |fib| {
+            Box::pin(async move {
+                fib.update(best("10.244.1.0/26", &["10.1.0.7"]));
+                fib.flush().await;
+                fib.status().await.unwrap()
+            })
+        },
+    );
+    if kernel_has_ipip {
+        eprintln!("this kernel has ipip; the unsupported path is not exercised");
+        return;
+    }
+    assert!(
+        matches!(&status.tunnels[..], [TunnelStatus::Unsupported { device, reason }]
+            if device == "tunl0" && reason.contains("Unknown device type") || reason.contains("not supported")),
+        "{:?}",
+        status.tunnels
+    );
+    assert_eq!(
+        status.skipped,
+        vec![(net("10.244.1.0/26"), SkipReason::TunnelMissing(Tunnel::Ipip))]
+    );
+    assert!(routes(&ns, "-4").is_empty());
+}
+
+async fn wait_repaired(ev: &mut tokio::sync::broadcast::Receiver<FibEvent>, prefix: &str) {
+    let want = net(prefix);
+    tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match ev.recv().await {
+                Ok(FibEvent::Repaired(k)) if k.prefix == want => return,
+                Ok(FibEvent::Resynced { reason, .. }) => {
+                    panic!("resync ({reason}) while waiting for a repair")
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{prefix} not repaired within 3 s (resync is 1 h away)"));
+}
+
+#[test]
+fn drift_is_repaired_from_kernel_events_without_polling() {
+    let ns = Netns::new();
+    ns.node();
+    ns.fake_tunl0();
+    let name = ns.name.clone();
+    with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            fib.update(best("10.244.2.0/26", &["10.1.0.7"]));
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.update(best("10.246.3.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            let ip = |args: &[&str]| common::sh(Command::new("ip").arg("-n").arg(&name).args(args));
+            let mut ev = fib.subscribe();
+            let resyncs = fib.status().await.unwrap().resyncs;
+            // Deleted by hand.
+            ip(&["route", "del", "10.244.2.0/26", "proto", "bird"]);
+            wait_repaired(&mut ev, "10.244.2.0/26").await;
+            // Changed by hand, keeping our protocol.
+            ip(&[
+                "route",
+                "replace",
+                "10.246.1.0/26",
+                "via",
+                "10.0.0.99",
+                "dev",
+                "eth0",
+                "proto",
+                "bird",
+            ]);
+            wait_repaired(&mut ev, "10.246.1.0/26").await;
+            // Overwritten by another protocol.
+            ip(&["route", "replace", "10.246.3.0/26", "via", "10.0.0.98", "dev", "eth0"]);
+            wait_repaired(&mut ev, "10.246.3.0/26").await;
+            let st = fib.status().await.unwrap();
+            let mut seen = Vec::new();
+            while let Ok(e) = ev.try_recv() {
+                seen.push(e);
+            }
+            assert_eq!(st.resyncs, resyncs, "repaired by events, not by a resync: {seen:?}");
+            assert!(st.repairs >= 3);
+        })
+    });
+    let v4 = routes(&ns, "-4");
+    assert_eq!(
+        v4["10.244.2.0/26"],
+        json!({"dst":"10.244.2.0/26","gateway":"10.1.0.7","dev":"tunl0","flags":["onlink"]})
+    );
+    assert_eq!(
+        v4["10.246.1.0/26"],
+        json!({"dst":"10.246.1.0/26","gateway":"10.0.0.7","dev":"eth0","flags":[]})
+    );
+    assert_eq!(
+        v4["10.246.3.0/26"],
+        json!({"dst":"10.246.3.0/26","gateway":"10.0.0.7","dev":"eth0","flags":[]})
+    );
+}
+
+#[test]
+fn restart_adopts_routes_without_touching_the_right_ones() {
+    let ns = Netns::new();
+    ns.node();
+    ns.fake_tunl0();
+    let pools = standard_pools();
+    with_fib(&ns, cfg(pools.clone()), |fib| {
+        Box::pin(async move {
+            fib.update(best("10.244.2.0/26", &["10.1.0.7"]));
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.update(best("10.246.2.0/26", &["10.0.0.8"]));
+            fib.flush().await;
+        })
+    });
+    // The Fib stopped: routes stay (BIRD's `persist`).
+    let before = routes(&ns, "-4");
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    let mon = ns
+        .command("ip")
+        .args(["monitor", "route"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let stale_kept = with_fib(&ns, cfg(pools), |fib| {
+        Box::pin(async move {
+            // After restart only two are re-learned; 10.246.2.0/26 is stale.
+            fib.update(best("10.244.2.0/26", &["10.1.0.7"]));
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            let kept = fib.status().await.unwrap().installed;
+            fib.converged();
+            fib.flush().await;
+            kept
+        })
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = Command::new("kill").arg(mon.id().to_string()).status();
+    let out = mon.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stale_kept, 3, "stale route kept until converged");
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines,
+        vec!["Deleted 10.246.2.0/26 via 10.0.0.8 dev eth0 proto bird "],
+        "ip monitor route:\n{log}"
+    );
+    let after = routes(&ns, "-4");
+    assert_eq!(after.len(), 2);
+    assert_eq!(after["10.244.2.0/26"], before["10.244.2.0/26"]);
+    assert_eq!(after["10.246.1.0/26"], before["10.246.1.0/26"]);
+}
+
+#[test]
+fn mode_switch_rewrites_routes_in_place() {
+    use EncapMode::*;
+    let ns = Netns::new();
+    ns.node();
+    ns.fake_tunl0();
+    let name = ns.name.clone();
+    let log = with_fib(&ns, cfg(vec![pool("10.244.0.0/16", Always, Never)]), move |fib| {
+        Box::pin(async move {
+            fib.update(best("10.244.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            let mut mon = Command::new("ip")
+                .args(["-n", &name, "monitor", "route"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            fib.set_pools(
+                vec![pool("10.244.0.0/16", CrossSubnet, Never)],
+                ProgramClusterRoutes::All,
+            );
+            fib.flush().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = Command::new("kill").arg(mon.id().to_string()).status();
+            let out = mon.stdout.take().map(|mut s| {
+                let mut v = String::new();
+                std::io::Read::read_to_string(&mut s, &mut v).unwrap();
+                v
+            });
+            let _ = mon.wait();
+            out.unwrap_or_default()
+        })
+    });
+    assert!(!log.contains("Deleted"), "a mode switch must not delete: {log}");
+    assert_eq!(
+        routes(&ns, "-4")["10.244.1.0/26"],
+        json!({"dst":"10.244.1.0/26","gateway":"10.0.0.7","dev":"eth0","flags":[]})
+    );
+}
+
+#[test]
+fn a_burst_to_one_prefix_is_coalesced() {
+    let ns = Netns::new();
+    ns.node();
+    let applied = with_fib(&ns, cfg(vec![]), |fib| {
+        Box::pin(async move {
+            let mut ev = fib.subscribe();
+            for i in 0..10_000u32 {
+                let gw = format!("10.0.0.{}", 10 + i % 200);
+                fib.update(best("192.168.7.0/24", &[gw.as_str()]));
+            }
+            fib.withdraw(net("192.168.9.0/24"));
+            fib.update(best("192.168.7.0/24", &["10.0.0.250"]));
+            fib.flush().await;
+            let mut applied = 0;
+            while let Ok(e) = ev.try_recv() {
+                if let FibEvent::Applied { ops, .. } = e {
+                    applied += ops;
+                }
+            }
+            applied
+        })
+    });
+    assert!(applied < 100, "10k updates to one prefix became {applied} kernel ops");
+    assert_eq!(
+        routes(&ns, "-4")["192.168.7.0/24"],
+        json!({"dst":"192.168.7.0/24","gateway":"10.0.0.250","dev":"eth0","flags":[]})
+    );
+}
+
+async fn wait_for(
+    ev: &mut tokio::sync::broadcast::Receiver<FibEvent>,
+    what: &str,
+    f: impl Fn(&FibEvent) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Ok(e) = ev.recv().await {
+                if f(&e) {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within 3 s"));
+}
+
+#[test]
+fn address_and_link_changes_re_evaluate_routes() {
+    let ns = Netns::new();
+    ns.node();
+    ns.fake_tunl0();
+    let name = ns.name.clone();
+    with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            let ip = |args: &[&str]| common::sh(Command::new("ip").arg("-n").arg(&name).args(args));
+            let show = |p: &str| ip(&["route", "show", p, "proto", "bird"]).trim().to_string();
+            fib.update(best("10.244.2.0/26", &["10.1.0.7"])); // CrossSubnet, other subnet
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev tunl0 onlink");
+            let mut ev = fib.subscribe();
+
+            // The node gains an address in 10.1.0.0/24: the next hop is now in its own
+            // subnet, so the CrossSubnet route drops the tunnel, rewritten in place.
+            ip(&["addr", "add", "10.1.0.5/24", "dev", "eth0"]);
+            wait_for(&mut ev, "context change", |e| *e == FibEvent::ContextChanged).await;
+            fib.flush().await;
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev eth0");
+
+            // eth0 down: the kernel drops IPv4 routes through it without telling
+            // anyone route by route. Back up: the FIB reinstalls them.
+            ip(&["link", "set", "eth0", "down"]);
+            ip(&["link", "set", "eth0", "up"]);
+            // Two resyncs follow (down, up); the one after "up" restores the routes.
+            // The resync timer is an hour away, so only the link events can do it.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+            while show("10.246.1.0/26") != "10.246.1.0/26 via 10.0.0.7 dev eth0" {
+                assert!(tokio::time::Instant::now() < deadline, "not restored after the flap");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev eth0");
+        })
+    });
+}
+
+#[test]
+fn uplink_mtu_change_resizes_vxlan() {
+    let ns = Netns::new();
+    ns.node();
+    let name = ns.name.clone();
+    with_fib(
+        &ns,
+        cfg(vec![pool("10.245.0.0/16", EncapMode::Never, EncapMode::CrossSubnet)]),
+        move |fib| {
+            Box::pin(async move {
+                let mtu = || -> u64 {
+                    let out = common::sh(Command::new("ip").args([
+                        "-n",
+                        &name,
+                        "-j",
+                        "link",
+                        "show",
+                        "vxlan.calico",
+                    ]));
+                    serde_json::from_str::<Value>(&out).unwrap()[0]["mtu"].as_u64().unwrap()
+                };
+                fib.flush().await;
+                assert_eq!(mtu(), 1450);
+                common::sh(
+                    Command::new("ip").args(["-n", &name, "link", "set", "eth0", "mtu", "9000"]),
+                );
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+                while mtu() != 8950 {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "vxlan.calico MTU still {}",
+                        mtu()
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        },
+    );
+}
+
+#[test]
+fn adopted_routes_are_removed_after_the_stale_timeout_without_converged() {
+    let ns = Netns::new();
+    ns.node();
+    // A route left behind by an earlier run (or by BIRD): proto bird, nothing wants it.
+    ns.ip(&["route", "add", "10.246.7.0/26", "via", "10.0.0.7", "dev", "eth0", "proto", "bird"]);
+    let mut c = cfg(standard_pools());
+    c.stale_timeout = Duration::from_millis(300);
+    let (before, after) = with_fib(&ns, c, |fib| {
+        Box::pin(async move {
+            fib.flush().await;
+            let before = fib.status().await.unwrap();
+            let mut ev = fib.subscribe();
+            wait_for(&mut ev, "stale-timeout resync", |e| {
+                matches!(e, FibEvent::Resynced { reason: "stale timeout", .. })
+            })
+            .await;
+            (before, fib.status().await.unwrap())
+        })
+    });
+    assert!(!before.converged && before.installed == 1, "{before:?}");
+    assert!(after.converged && after.installed == 0, "{after:?}");
+    assert!(routes(&ns, "-4").is_empty());
+}
+
+#[test]
+fn a_route_fight_with_another_agent_is_bounded_and_reported() {
+    let ns = Netns::new();
+    ns.node();
+    let name = ns.name.clone();
+    let st = with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            let mut ev = fib.subscribe();
+            // Like Felix removing `proto bird` routes it considers its own, again and again.
+            for _ in 0..8 {
+                let _ = Command::new("ip")
+                    .args(["-n", &name, "route", "del", "10.246.1.0/26", "proto", "bird"])
+                    .output();
+                let _ = tokio::time::timeout(Duration::from_millis(300), ev.recv()).await;
+            }
+            fib.status().await.unwrap()
+        })
+    });
+    assert_eq!(st.repairs, 5, "{st:?}");
+    assert!(st.last_error.as_deref().unwrap_or("").contains("another agent"), "{st:?}");
+}
