@@ -29,6 +29,7 @@
 //! loop gets the daemon restarted.
 
 pub mod control;
+pub mod fib_port;
 mod listener;
 pub mod rib_routes;
 pub mod routes;
@@ -50,6 +51,7 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter};
+pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
 pub use self::routes::{Outbound, RouteHandler};
