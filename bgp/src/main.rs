@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bgp::config::{self, LoadError, LogLevel, ValidatedConfig};
-use bgp::daemon::{self, StaticRoutes};
+use bgp::daemon::{self, FibPort, KernelFib, NoFib, RibRoutes};
 use clap::Parser;
 
 const DEFAULT_CONFIG: &str = "/etc/calico-bgp/calico-bgpd.toml";
@@ -71,7 +71,14 @@ fn run(path: &Path) -> ExitCode {
         }
     };
     tracing::info!("calico-bgpd {} starting: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
-    let routes = StaticRoutes::new(&cfg);
+    // A route reflector only reflects: Calico's RR hosts program no routes.
+    let fib: Box<dyn FibPort> = if cfg.config().route_reflector.enabled {
+        tracing::info!("route reflector: the FIB is disabled");
+        Box::new(NoFib)
+    } else {
+        Box::new(KernelFib::new(&cfg))
+    };
+    let routes = RibRoutes::new(&cfg, fib);
     runtime.block_on(daemon::run(path.to_owned(), cfg, routes));
     ExitCode::SUCCESS
 }

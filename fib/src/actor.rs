@@ -147,7 +147,32 @@ enum Control {
     SetPools(Vec<IpPool>, ProgramClusterRoutes),
     Flush(oneshot::Sender<()>),
     Status(oneshot::Sender<FibStatus>),
+    Track(Vec<IpAddr>, Vec<IpAddr>),
+    WatchNextHops(mpsc::UnboundedSender<NextHopReach>),
+    Routes(oneshot::Sender<FibRoutes>),
     Stop,
+}
+
+/// A tracked next hop's reachability changed (or was asked for): the RIB's
+/// recursive next-hop resolution (BIRD `gateway recursive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHopReach {
+    /// The BGP next hop.
+    pub addr: IpAddr,
+    /// `None`: the kernel cannot reach it. `Some(0)`: on a connected subnet;
+    /// `Some(1)`: through an underlay gateway.
+    pub cost: Option<u32>,
+}
+
+/// What the FIB wants and what the kernel holds, for `show fib`.
+#[derive(Debug, Clone, Default)]
+pub struct FibRoutes {
+    /// Routes we want installed.
+    pub wanted: Vec<Route>,
+    /// Routes of ours the kernel holds (the model).
+    pub installed: Vec<Route>,
+    /// Interface names by index, to print devices.
+    pub links: Vec<(IfIndex, String)>,
 }
 
 #[derive(Default)]
@@ -227,6 +252,28 @@ impl FibSender {
         self.events.subscribe()
     }
 
+    /// Starts (`add`) and stops (`remove`) tracking next hops: each added one
+    /// is reported at once on the [`FibSender::watch_next_hops`] stream, and
+    /// again whenever an address or underlay change alters its reachability.
+    pub fn track(&self, add: Vec<IpAddr>, remove: Vec<IpAddr>) {
+        let _ = self.ctrl.send(Control::Track(add, remove));
+    }
+
+    /// The stream of [`NextHopReach`] reports (one consumer: a later call
+    /// replaces the earlier stream).
+    pub fn watch_next_hops(&self) -> mpsc::UnboundedReceiver<NextHopReach> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = self.ctrl.send(Control::WatchNextHops(tx));
+        rx
+    }
+
+    /// Wanted and installed routes (`show fib`).
+    pub async fn routes(&self) -> Option<FibRoutes> {
+        let (tx, rx) = oneshot::channel();
+        self.ctrl.send(Control::Routes(tx)).ok()?;
+        rx.await.ok()
+    }
+
     /// Stops the task; routes stay in the kernel.
     pub fn stop(&self) {
         let _ = self.ctrl.send(Control::Stop);
@@ -256,6 +303,9 @@ pub struct Fib {
     /// Desired next hops per output device: which links carry our routes.
     dev_refs: HashMap<IfIndex, usize>,
     repairs_of: HashMap<RouteKey, (Instant, u32)>,
+    /// Next hops the RIB resolves through us, with the cost last reported.
+    tracked: HashMap<IpAddr, Option<u32>>,
+    nh_watch: Option<mpsc::UnboundedSender<NextHopReach>>,
     monitor_alive: bool,
     resync_due: Option<tokio::time::Instant>,
     overflow_since: Option<tokio::time::Instant>,
@@ -314,6 +364,8 @@ impl Fib {
             links: HashMap::new(),
             dev_refs: HashMap::new(),
             repairs_of: HashMap::new(),
+            tracked: HashMap::new(),
+            nh_watch: None,
             monitor_alive: true,
             resync_due: None,
             overflow_since: None,
@@ -397,7 +449,74 @@ impl Fib {
                 s.converged = self.orphans == Orphans::Delete;
                 let _ = tx.send(s);
             }
+            Control::Track(add, remove) => {
+                for a in remove {
+                    self.tracked.remove(&a);
+                }
+                for a in add {
+                    let cost = self.nh_cost(a);
+                    self.tracked.insert(a, cost);
+                    self.report_next_hop(a, cost);
+                }
+            }
+            Control::WatchNextHops(tx) => {
+                self.nh_watch = Some(tx);
+                let all: Vec<(IpAddr, Option<u32>)> =
+                    self.tracked.iter().map(|(a, c)| (*a, *c)).collect();
+                for (a, c) in all {
+                    self.report_next_hop(a, c);
+                }
+            }
+            Control::Routes(tx) => {
+                let mut wanted: Vec<Route> = self.desired.values().cloned().collect();
+                wanted.sort_unstable_by_key(|r| r.key());
+                let mut installed: Vec<Route> = Vec::with_capacity(self.model.len());
+                for k in self.model.keys() {
+                    installed.extend(self.model.get(k).iter().cloned());
+                }
+                installed.sort_unstable_by_key(|r| r.key());
+                let links = self
+                    .kernel
+                    .dump_links()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| (l.index, l.name))
+                    .collect();
+                let _ = tx.send(FibRoutes { wanted, installed, links });
+            }
             Control::Stop => {}
+        }
+    }
+
+    /// The IGP cost of a next hop as the RIB compares it: 0 on a connected
+    /// subnet, 1 through an underlay gateway, `None` when unreachable.
+    fn nh_cost(&self, a: IpAddr) -> Option<u32> {
+        self.ctx.reach(a).map(|r| u32::from(r.via.is_some()))
+    }
+
+    fn report_next_hop(&mut self, addr: IpAddr, cost: Option<u32>) {
+        if let Some(tx) = &self.nh_watch {
+            if tx.send(NextHopReach { addr, cost }).is_err() {
+                self.nh_watch = None;
+            }
+        }
+    }
+
+    /// After a context change: reports the tracked next hops whose
+    /// reachability changed.
+    fn recheck_next_hops(&mut self) {
+        let changed: Vec<(IpAddr, Option<u32>)> = self
+            .tracked
+            .iter()
+            .filter_map(|(a, old)| {
+                let now = self.nh_cost(*a);
+                (now != *old).then_some((*a, now))
+            })
+            .collect();
+        for (a, c) in changed {
+            self.tracked.insert(a, c);
+            self.report_next_hop(a, c);
         }
     }
 
@@ -803,6 +922,9 @@ impl Fib {
         ctx.tunnels = self.tunnels_for(&ctx, ensure).await;
         let changed = ctx != self.ctx;
         self.ctx = ctx;
+        if changed {
+            self.recheck_next_hops();
+        }
         Ok(changed)
     }
 

@@ -33,7 +33,7 @@ pub mod plan;
 pub mod policy;
 pub mod route;
 
-pub use actor::{Fib, FibConfig, FibEvent, FibSender, FibStatus};
+pub use actor::{Fib, FibConfig, FibEvent, FibRoutes, FibSender, FibStatus, NextHopReach};
 pub use plan::{KernelModel, Op, Orphans, plan, plan_key};
 pub use policy::{
     BestRoute, Decision, EncapMode, IpPool, NodeAddr, NodeContext, ProgramClusterRoutes,

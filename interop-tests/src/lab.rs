@@ -595,7 +595,7 @@ pub fn report(opts: &Options, out: &mut dyn Write) -> Result<bool> {
         let routes = run(Command::new("ip").args(["-n", &ns, "-4", "route"])).unwrap_or_default();
         out.write_all(routes.as_bytes())?;
         if !routes.contains("proto bird") {
-            writeln!(out, "(no proto bird routes: FIB programming is not wired in yet)")?;
+            writeln!(out, "(no proto bird routes: the FIB has installed none yet)")?;
         }
         writeln!(out)?;
     }

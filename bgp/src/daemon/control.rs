@@ -569,7 +569,7 @@ mod tests {
             std::env::temp_dir().join(format!("calico-bgpd-{tag}-{}.toml", std::process::id()));
         std::fs::write(&path, NODE).unwrap();
         let cfg = crate::config::load(&path).unwrap();
-        let routes = crate::daemon::StaticRoutes::new(&cfg);
+        let routes = crate::daemon::RibRoutes::without_fib(&cfg);
         let owner = Owner::new(Some(path.clone()), cfg, routes);
         let handler = owner.ctl_handler();
         (handler, path, tokio::spawn(owner.run()))

@@ -29,7 +29,9 @@
 //! loop gets the daemon restarted.
 
 pub mod control;
+pub mod fib_port;
 mod listener;
+pub mod rib_routes;
 pub mod routes;
 
 use std::collections::BTreeMap;
@@ -49,8 +51,10 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter};
+pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
-pub use self::routes::{Outbound, RouteHandler, StaticRoutes};
+pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
+pub use self::routes::{Outbound, RouteHandler};
 use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, ValidatedConfig};
 use crate::fsm::State;
 use crate::net::{self, PeerSockOpts};
@@ -60,6 +64,10 @@ use crate::wire::{AfiSafi, NotificationMsg};
 
 /// The RFC 9003 shutdown communication sent to every peer on SIGTERM.
 pub const SHUTDOWN_MESSAGE: &str = "calico-bgpd shutting down";
+
+/// Least ratio of time between two walks of the routes for a snapshot to
+/// the time a walk takes (see `Owner::routes_due`).
+const ROUTES_DUTY: u32 = 10;
 
 /// How long shutdown waits for sessions to flush their NOTIFICATIONs.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -83,6 +91,14 @@ pub enum Input {
     /// A `calico-bgpctl` request that changes state; the one input that
     /// carries a handle (its reply channel).
     Control(Control),
+    /// The kernel side reports whether a next hop the RIB tracks is
+    /// reachable, and at what IGP cost (`None`: unreachable).
+    NextHop {
+        /// The next hop.
+        addr: IpAddr,
+        /// Its IGP cost, or `None` when the kernel cannot reach it.
+        cost: Option<u32>,
+    },
     /// Stop every session and return (SIGTERM, SIGINT).
     Shutdown,
 }
@@ -132,6 +148,8 @@ pub struct Owner<R: RouteHandler> {
     /// Routes changed: rebuild them at the next publication.
     routes_dirty: bool,
     last_publish: Option<Instant>,
+    /// When the routes were last walked for a snapshot, and how long it took.
+    routes_built: Option<(Instant, Duration)>,
     lag: LagMeter,
     last_reconfig: Option<ReconfigSnapshot>,
     shutting_down: bool,
@@ -253,6 +271,7 @@ impl<R: RouteHandler> Owner<R> {
             dirty: true,
             routes_dirty: true,
             last_publish: None,
+            routes_built: None,
             lag: LagMeter::default(),
             last_reconfig: None,
             shutting_down: false,
@@ -272,6 +291,7 @@ impl<R: RouteHandler> Owner<R> {
     /// Binds the listeners, starts a session per effective peer and
     /// processes inputs until [`Input::Shutdown`].
     pub async fn run(mut self) {
+        self.routes.start(self.inputs_tx.clone());
         self.rebind();
         let peers: Vec<EffectivePeer> = self.cfg.peers().to_vec();
         for p in &peers {
@@ -323,13 +343,18 @@ impl<R: RouteHandler> Owner<R> {
                     notify("READY=1", ctl::sdnotify::ready());
                     // Published before the answer, so the client's next
                     // `show` sees what it just did.
-                    self.publish();
+                    self.publish_now();
                     let _ = reply.send(r);
                 }
                 Input::Control(Control::Advertise(request, reply)) => {
                     let r = self.advertise(&request);
-                    self.publish();
+                    self.publish_now();
                     let _ = reply.send(r);
+                }
+                Input::NextHop { addr, cost } => {
+                    let out = self.routes.nexthop_reachability(addr, cost);
+                    self.routes_dirty = true;
+                    self.dispatch(out);
                 }
                 Input::Shutdown => break,
             }
@@ -340,15 +365,35 @@ impl<R: RouteHandler> Owner<R> {
         notify("STOPPING=1", ctl::sdnotify::stopping());
         self.shutting_down = true;
         self.publish();
+        self.routes.stop();
         self.shutdown().await;
     }
 
     /// Publishes a fresh snapshot for the control socket and the metrics.
     fn publish(&mut self) {
+        self.publish_with(false);
+    }
+
+    /// Publishes a snapshot with the routes as they are now, however large
+    /// the table (a control request that must see its own effect).
+    fn publish_now(&mut self) {
+        self.publish_with(true);
+    }
+
+    /// Walking a large table takes the owner a while; between walks the
+    /// owner spends at least [`ROUTES_DUTY`] times as long on routing, so
+    /// a full table being learned is not slowed by its own `show routes`.
+    fn routes_due(&self) -> bool {
+        self.routes_built.is_none_or(|(at, cost)| at.elapsed() >= cost * ROUTES_DUTY)
+    }
+
+    fn publish_with(&mut self, force: bool) {
         let now = ctl::server::unix_now();
-        let routes = if self.routes_dirty {
+        let routes = if self.routes_dirty && (force || self.routes_due()) {
             self.routes_dirty = false;
+            let started = Instant::now();
             let mut routes = self.routes.routes_snapshot();
+            self.routes_built = Some((started, started.elapsed()));
             // Handlers need no clock: a local path with no time of its own
             // has been originated since the daemon started.
             for p in routes.iter_mut().flat_map(|r| r.paths.iter_mut()) {
@@ -361,7 +406,7 @@ impl<R: RouteHandler> Owner<R> {
             self.snapshots.borrow().routes.clone()
         };
         let peers = self.peers.values().map(|s| self.peer_snapshot(s, now)).collect();
-        let status = ctl::proto::StatusSnapshot {
+        let mut status = ctl::proto::StatusSnapshot {
             version: control::version(),
             router_id: self.cfg.router_id(),
             started_at: self.started_at,
@@ -383,7 +428,9 @@ impl<R: RouteHandler> Owner<R> {
                 })
                 .collect(),
         };
-        let snap = DaemonSnapshot { status: Some(status), peers, routes, fib: Default::default() };
+        let fib = self.routes.fib_snapshot();
+        status.fib = fib.stats.clone();
+        let snap = DaemonSnapshot { status: Some(status), peers, routes, fib };
         self.snapshots.send_replace(Arc::new(snap));
         self.dirty = false;
         self.last_publish = Some(Instant::now());

@@ -404,6 +404,12 @@ impl Rib {
         v
     }
 
+    /// Every destination (prefix with at least one path), IPv4 first, for
+    /// walking the table (`show routes`).
+    pub fn prefixes(&self) -> Vec<IpNet> {
+        self.table.collect_where(|_| true).into_iter().map(|(p, _)| p).collect()
+    }
+
     /// The best path for `prefix` (its Loc-RIB route).
     pub fn best(&self, prefix: IpNet) -> Option<RouteView> {
         self.routes(prefix).into_iter().find(|r| r.best)

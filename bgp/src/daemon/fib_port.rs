@@ -1,0 +1,309 @@
+//! [`KernelFib`]: the [`FibPort`] that programs the kernel through the `fib`
+//! crate's actor (issue 5), and resolves the RIB's next hops through it.
+//!
+//! ```text
+//!   RibRoutes ─apply(FibChange)──► FibSender::update/withdraw ─► Fib task ─► kernel
+//!             ─track/untrack─────► FibSender::track
+//!   owner ◄─Input::NextHop── forwarder ◄── FibSender::watch_next_hops ◄─┘
+//!   show fib ◄─ snapshot (Arc<Mutex>) ◄── poller ◄── FibSender::routes/status
+//! ```
+//!
+//! Nothing here waits for the kernel: the sender coalesces and never blocks,
+//! and `show fib` reads a copy a poller task refreshes beside the owner (at
+//! least every [`POLL_MIN`], less often when the table is large).
+//!
+//! If the FIB cannot start (no `CAP_NET_ADMIN`, no netlink), the daemon
+//! keeps routing without it: the failure is logged, and tracked next hops
+//! are reported reachable so learned routes stay usable for BGP.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ctl::proto::{FibRoute as CtlRoute, FibRouteKind, FibSnapshot, FibStats};
+use fib::{BestRoute, Fib, FibConfig, FibSender, RouteKind};
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+use super::Input;
+use super::rib_routes::FibPort;
+use crate::config::{self, ValidatedConfig};
+use crate::rib::FibChange;
+
+/// Shortest time between two `show fib` refreshes.
+pub const POLL_MIN: Duration = Duration::from_secs(1);
+
+/// The FIB settings of a configuration.
+pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
+    let c = cfg.config();
+    FibConfig {
+        pools: pools(&c.ip_pools),
+        program: program(c.fib.program_cluster_routes),
+        table: c.fib.table,
+        node_ips: c
+            .node
+            .ipv4
+            .map(|n| IpAddr::V4(n.addr()))
+            .into_iter()
+            .chain(c.node.ipv6.map(|n| IpAddr::V6(n.addr())))
+            .collect(),
+        ..FibConfig::default()
+    }
+}
+
+fn mode(m: config::EncapMode) -> fib::EncapMode {
+    match m {
+        config::EncapMode::Never => fib::EncapMode::Never,
+        config::EncapMode::Always => fib::EncapMode::Always,
+        config::EncapMode::CrossSubnet => fib::EncapMode::CrossSubnet,
+    }
+}
+
+fn pools(v: &[config::IpPool]) -> Vec<fib::IpPool> {
+    v.iter()
+        .map(|p| fib::IpPool {
+            cidr: p.cidr,
+            ipip_mode: mode(p.ipip_mode),
+            vxlan_mode: mode(p.vxlan_mode),
+            disable_bgp_export: p.disable_bgp_export,
+        })
+        .collect()
+}
+
+fn program(p: config::ProgramClusterRoutes) -> fib::ProgramClusterRoutes {
+    match p {
+        config::ProgramClusterRoutes::Enabled => fib::ProgramClusterRoutes::All,
+        config::ProgramClusterRoutes::Disabled => fib::ProgramClusterRoutes::None,
+        config::ProgramClusterRoutes::EnabledIpipOnly => fib::ProgramClusterRoutes::IpipOnly,
+        config::ProgramClusterRoutes::EnabledNoEncapOnly => fib::ProgramClusterRoutes::NoEncapOnly,
+    }
+}
+
+/// The RIB's kernel route change as the FIB takes it.
+pub fn best_route(c: &FibChange) -> Option<BestRoute> {
+    let r = c.route.as_ref()?;
+    Some(BestRoute {
+        prefix: c.prefix,
+        next_hops: r.next_hops.clone(),
+        local_block: r.blackhole,
+        priority: r.priority,
+    })
+}
+
+/// The kernel FIB. See the module documentation.
+#[derive(Debug)]
+pub struct KernelFib {
+    cfg: FibConfig,
+    sender: Option<FibSender>,
+    /// Set when the FIB could not start: next hops are answered from here.
+    fallback: Option<mpsc::UnboundedSender<Input>>,
+    /// Changes made before `start` (the blackholes of the configured blocks).
+    early: Vec<FibChange>,
+    early_track: Vec<IpAddr>,
+    snapshot: Arc<Mutex<FibSnapshot>>,
+}
+
+impl KernelFib {
+    /// A FIB for `cfg`; it starts with the owner.
+    pub fn new(cfg: &ValidatedConfig) -> Self {
+        let f = &cfg.config().fib;
+        if f.protocol != fib::RTPROT_BIRD {
+            warn!(
+                "fib.protocol = {}: routes are installed with protocol {} (bird), which Felix expects",
+                f.protocol,
+                fib::RTPROT_BIRD
+            );
+        }
+        KernelFib {
+            cfg: fib_config(cfg),
+            sender: None,
+            fallback: None,
+            early: Vec::new(),
+            early_track: Vec::new(),
+            snapshot: Arc::new(Mutex::new(FibSnapshot::default())),
+        }
+    }
+}
+
+fn send(sender: &FibSender, changes: Vec<FibChange>) {
+    for c in changes {
+        match best_route(&c) {
+            Some(b) => sender.update(b),
+            None => sender.withdraw(c.prefix),
+        }
+    }
+}
+
+impl FibPort for KernelFib {
+    fn start(&mut self, inputs: mpsc::UnboundedSender<Input>) {
+        let (sender, _task) = match Fib::start(self.cfg.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                error!("cannot start the FIB, routes will not be installed in the kernel: {e}");
+                for addr in std::mem::take(&mut self.early_track) {
+                    let _ = inputs.send(Input::NextHop { addr, cost: Some(0) });
+                }
+                self.fallback = Some(inputs);
+                return;
+            }
+        };
+        info!(
+            "fib: table {}, {} pool(s), {:?}",
+            self.cfg.table,
+            self.cfg.pools.len(),
+            self.cfg.program
+        );
+        let mut reach = sender.watch_next_hops();
+        tokio::spawn(async move {
+            while let Some(r) = reach.recv().await {
+                if inputs.send(Input::NextHop { addr: r.addr, cost: r.cost }).is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(poll_snapshots(sender.clone(), self.snapshot.clone()));
+        send(&sender, std::mem::take(&mut self.early));
+        sender.track(std::mem::take(&mut self.early_track), Vec::new());
+        self.sender = Some(sender);
+    }
+
+    fn apply(&mut self, changes: Vec<FibChange>) {
+        match &self.sender {
+            Some(s) => send(s, changes),
+            None if self.fallback.is_none() => self.early.extend(changes),
+            None => {}
+        }
+    }
+
+    fn track(&mut self, add: Vec<IpAddr>, remove: Vec<IpAddr>) {
+        if let Some(s) = &self.sender {
+            s.track(add, remove);
+        } else if let Some(inputs) = &self.fallback {
+            for addr in add {
+                let _ = inputs.send(Input::NextHop { addr, cost: Some(0) });
+            }
+        } else {
+            self.early_track.retain(|a| !remove.contains(a));
+            self.early_track.extend(add);
+        }
+    }
+
+    fn resolves_next_hops(&self) -> bool {
+        true
+    }
+
+    fn converged(&mut self) {
+        if let Some(s) = &self.sender {
+            s.converged();
+        }
+    }
+
+    fn reconfigure(&mut self, cfg: &ValidatedConfig) {
+        let new = fib_config(cfg);
+        if new.table != self.cfg.table {
+            warn!("fib.table changes take effect when the daemon restarts");
+        }
+        if new.pools != self.cfg.pools || new.program != self.cfg.program {
+            if let Some(s) = &self.sender {
+                s.set_pools(new.pools.clone(), new.program);
+            }
+            self.cfg.pools = new.pools;
+            self.cfg.program = new.program;
+        }
+    }
+
+    fn snapshot(&self) -> FibSnapshot {
+        self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn stop(&mut self) {
+        if let Some(s) = &self.sender {
+            s.stop();
+        }
+    }
+}
+
+/// Refreshes the `show fib` copy; a walk of a large table is spaced by at
+/// least 20 times what it took, so it never competes with programming.
+async fn poll_snapshots(sender: FibSender, into: Arc<Mutex<FibSnapshot>>) {
+    loop {
+        let t = Instant::now();
+        let (Some(routes), Some(status)) = (sender.routes().await, sender.status().await) else {
+            return; // the FIB stopped
+        };
+        let name = |i| routes.links.iter().find(|(x, _)| *x == i).map(|(_, n)| n.clone());
+        let wanted: Vec<CtlRoute> = routes.wanted.iter().map(|r| ctl_route(r, &name)).collect();
+        let installed: Vec<CtlRoute> =
+            routes.installed.iter().map(|r| ctl_route(r, &name)).collect();
+        let diff = FibSnapshot::compute_diff(&wanted, &installed);
+        let stats = FibStats {
+            wanted: status.desired as u64,
+            installed: status.installed as u64,
+            errors: status.failed_ops,
+            ..FibStats::default()
+        };
+        let snap = FibSnapshot { wanted, installed, diff, stats };
+        if let Ok(mut s) = into.lock() {
+            *s = snap;
+        }
+        tokio::time::sleep(POLL_MIN.max(t.elapsed() * 20)).await;
+    }
+}
+
+/// A `fib` route in the words of `show fib`.
+fn ctl_route(r: &fib::Route, name: &dyn Fn(fib::IfIndex) -> Option<String>) -> CtlRoute {
+    let hops = r.kind.hops();
+    CtlRoute {
+        prefix: r.prefix,
+        kind: match r.kind {
+            RouteKind::Blackhole => FibRouteKind::Blackhole,
+            _ => FibRouteKind::Unicast,
+        },
+        gateways: hops.iter().map(|h| h.gateway).collect(),
+        device: hops.first().and_then(|h| name(h.dev)),
+        onlink: hops.iter().any(|h| h.onlink),
+        metric: (r.metric != 0).then_some(r.metric),
+        table: r.table,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rib::FibRoute;
+
+    #[test]
+    fn config_pools_and_switch_map_to_the_fib_ones() {
+        let cfg = crate::config::parse_str(
+            r#"
+            [node]
+            name = "a"
+            ipv4 = "10.0.0.1/24"
+            [fib]
+            table = 100
+            program_cluster_routes = "EnabledNoEncapOnly"
+            [[ip_pools]]
+            cidr = "10.244.0.0/16"
+            vxlan_mode = "CrossSubnet"
+            "#,
+        )
+        .unwrap();
+        let f = fib_config(&cfg);
+        assert_eq!(f.table, 100);
+        assert_eq!(f.program, fib::ProgramClusterRoutes::NoEncapOnly);
+        assert_eq!(f.pools[0].vxlan_mode, fib::EncapMode::CrossSubnet);
+        assert_eq!(f.node_ips, ["10.0.0.1".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn blackhole_change_is_a_local_block_and_a_removal_is_a_withdraw() {
+        let p: ipnet::IpNet = "10.244.1.0/26".parse().unwrap();
+        let c = FibChange {
+            prefix: p,
+            route: Some(FibRoute { next_hops: vec![], blackhole: true, priority: 0 }),
+        };
+        let b = best_route(&c).unwrap();
+        assert!(b.local_block && b.next_hops.is_empty());
+        assert_eq!(best_route(&FibChange { prefix: p, route: None }), None);
+    }
+}

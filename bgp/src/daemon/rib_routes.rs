@@ -1,0 +1,498 @@
+//! [`RibRoutes`]: the [`RouteHandler`] the daemon runs, over the real RIB
+//! ([`crate::rib::Rib`]) with a [`FibPort`] to the kernel.
+//!
+//! ```text
+//!   owner task                  RibRoutes                          FibPort
+//!   peer up/down, UPDATE ─────► Rib::peer_up/.../update ─ Output ─┬─ fib ──────► FIB actor
+//!   route refresh, reload ────► route_refresh, set_pools          ├─ track/untrack next hops
+//!   advertise add|del ────────► originate / withdraw_local        └─ to_peers ─► Outbound
+//!   Input::NextHop ◄─── FIB reachability ◄────────────────────────────────────── (kernel)
+//!        └────────────────► Rib::nexthop_reachability ─► Output (as above)
+//! ```
+//!
+//! The RIB lives on the owner task, which the sessions do not share: a long
+//! table computation delays the owner's own inputs (measured by the
+//! event-loop-lag metric, `show status`) but never a session's keepalives,
+//! which its own task sends.
+//!
+//! What the node originates is the configured blocks, plus the prefixes
+//! added at run time by `calico-bgpctl advertise add`, minus those removed
+//! by `advertise del`; run-time changes survive reloads, as with the
+//! interim handler this one replaced. Every originated prefix is a Calico
+//! block: advertised, and blackholed in the FIB while it is best.
+//!
+//! Routing has converged (so the FIB may delete adopted routes that nothing
+//! wants, BIRD's `persist` sweep) once every configured peer has sent
+//! End-of-RIB (RFC 4724 §2) for each family of its session; peers that
+//! never come up leave the sweep to the FIB's stale timeout.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ctl::proto::{
+    Family, FamilyCounts, FibSnapshot, PathSnapshot, RejectReason as CtlReason, RouteSnapshot,
+    RouteSource,
+};
+use ipnet::IpNet;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use super::Input;
+use super::routes::{Outbound, RouteHandler};
+use crate::config::{EffectivePeer, ValidatedConfig};
+use crate::rib::{
+    FibChange, LocalRoute, Output, PeerId, PeerInfo, RejectReason, Rib, RibConfig, RouteView,
+};
+use crate::session::Up;
+use crate::wire::route_refresh::RouteRefreshSubtype;
+use crate::wire::{AfiSafi, ParsedUpdate, RouteRefreshMsg};
+
+/// The kernel side of the RIB: where route changes go and where next-hop
+/// reachability comes from. Implementations never block the caller (the
+/// owner task).
+pub trait FibPort: Send + 'static {
+    /// Called once from the owner task, inside the runtime: start whatever
+    /// runs beside the owner, sending next-hop reachability back as
+    /// [`Input::NextHop`].
+    fn start(&mut self, inputs: mpsc::UnboundedSender<Input>);
+    /// Kernel route changes, in order; a later change to a prefix
+    /// supersedes an earlier one.
+    fn apply(&mut self, changes: Vec<FibChange>);
+    /// Start (`add`) and stop (`remove`) reporting the reachability of next hops.
+    fn track(&mut self, add: Vec<IpAddr>, remove: Vec<IpAddr>);
+    /// Whether next hops are resolved through the kernel (Calico's
+    /// recursive next hops); when not, the RIB takes every one as reachable.
+    fn resolves_next_hops(&self) -> bool;
+    /// Every configured peer has sent its table: stale routes may go.
+    fn converged(&mut self) {}
+    /// A reload changed the pools or the `[fib]` section.
+    fn reconfigure(&mut self, cfg: &ValidatedConfig) {
+        let _ = cfg;
+    }
+    /// `show fib`: wanted, installed and the difference.
+    fn snapshot(&self) -> FibSnapshot {
+        FibSnapshot::default()
+    }
+    /// The daemon is exiting; routes stay in the kernel.
+    fn stop(&mut self) {}
+}
+
+/// No kernel programming: a route reflector, or a test. Next hops are not
+/// resolved, so every learned route is usable.
+#[derive(Debug, Default)]
+pub struct NoFib;
+
+impl FibPort for NoFib {
+    fn start(&mut self, _inputs: mpsc::UnboundedSender<Input>) {}
+    fn apply(&mut self, _changes: Vec<FibChange>) {}
+    fn track(&mut self, _add: Vec<IpAddr>, _remove: Vec<IpAddr>) {}
+    fn resolves_next_hops(&self) -> bool {
+        false
+    }
+}
+
+/// One Established session as the handler knows it.
+#[derive(Debug)]
+struct PeerMeta {
+    addr: IpAddr,
+    name: String,
+    families: Vec<AfiSafi>,
+    /// Families the peer has closed with End-of-RIB in this session.
+    eor: BTreeSet<AfiSafi>,
+    /// Unix time the session came up: its paths are at most that old.
+    since: u64,
+}
+
+/// The route handler over the RIB. See the module documentation.
+pub struct RibRoutes {
+    rib: Rib,
+    fib: Box<dyn FibPort>,
+    node_v4: Option<Ipv4Addr>,
+    node_v6: Option<Ipv6Addr>,
+    /// The configured blocks.
+    blocks: Vec<IpNet>,
+    /// `advertise add` prefixes, kept across reloads until deleted.
+    added: BTreeSet<IpNet>,
+    /// `advertise del` of configured blocks, kept across reloads until added.
+    deleted: BTreeSet<IpNet>,
+    /// What is originated now, with why (`block`, `advertise`).
+    originated: BTreeMap<IpNet, &'static str>,
+    ids: HashMap<IpAddr, PeerId>,
+    peers: HashMap<PeerId, PeerMeta>,
+    next_id: u32,
+    /// Configured peers, for convergence.
+    expected: BTreeSet<IpAddr>,
+    converged: bool,
+}
+
+impl std::fmt::Debug for RibRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RibRoutes")
+            .field("prefixes", &self.rib.len())
+            .field("peers", &self.peers.len())
+            .field("originated", &self.originated.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The RIB settings of `cfg` with next-hop resolution as `fib` provides it.
+fn rib_config(cfg: &ValidatedConfig, fib: &dyn FibPort) -> RibConfig {
+    let mut c = RibConfig::from_validated(cfg);
+    // Without a kernel to ask, a next hop would never become reachable.
+    c.resolve_next_hops = c.fib && fib.resolves_next_hops();
+    c
+}
+
+/// The RIB settings that only a new RIB can take (everything but the pools).
+fn identity(c: &RibConfig) -> RibConfig {
+    RibConfig { ip_pools: Vec::new(), ..c.clone() }
+}
+
+impl RibRoutes {
+    /// A RIB for `cfg` originating the node's blocks, programming `fib`.
+    pub fn new(cfg: &ValidatedConfig, fib: Box<dyn FibPort>) -> Self {
+        let rib = Rib::new(rib_config(cfg, fib.as_ref()));
+        let mut r = RibRoutes {
+            rib,
+            fib,
+            node_v4: None,
+            node_v6: None,
+            blocks: Vec::new(),
+            added: BTreeSet::new(),
+            deleted: BTreeSet::new(),
+            originated: BTreeMap::new(),
+            ids: HashMap::new(),
+            peers: HashMap::new(),
+            next_id: 0,
+            expected: BTreeSet::new(),
+            converged: false,
+        };
+        r.set_config(cfg);
+        // No peer is up yet: only FIB changes (the blackholes) come out.
+        let _ = r.sync_origination();
+        r
+    }
+
+    /// A RIB for `cfg` without kernel programming.
+    pub fn without_fib(cfg: &ValidatedConfig) -> Self {
+        Self::new(cfg, Box::new(NoFib))
+    }
+
+    /// The RIB, read only (tests, diagnostics).
+    pub fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    fn set_config(&mut self, cfg: &ValidatedConfig) {
+        let node = &cfg.config().node;
+        self.node_v4 = node.ipv4.map(|n| n.addr());
+        self.node_v6 = node.ipv6.map(|n| n.addr());
+        self.blocks = node.blocks.iter().map(IpNet::trunc).collect();
+        self.expected = cfg.peers().iter().map(|p| p.address).collect();
+    }
+
+    /// What should be originated: configured blocks with the run-time
+    /// additions and deletions.
+    fn wanted(&self) -> BTreeMap<IpNet, &'static str> {
+        let mut w: BTreeMap<IpNet, &'static str> = self
+            .blocks
+            .iter()
+            .filter(|b| !self.deleted.contains(b))
+            .map(|b| (*b, "block"))
+            .collect();
+        for a in &self.added {
+            w.entry(*a).or_insert("advertise");
+        }
+        w
+    }
+
+    /// Originates and withdraws until the RIB holds what [`Self::wanted`] says.
+    fn sync_origination(&mut self) -> Vec<Outbound> {
+        let wanted = self.wanted();
+        let gone: Vec<IpNet> =
+            self.originated.keys().filter(|p| !wanted.contains_key(p)).copied().collect();
+        let new: Vec<IpNet> =
+            wanted.keys().filter(|p| !self.originated.contains_key(p)).copied().collect();
+        let mut out = Vec::new();
+        for p in gone {
+            let o = self.rib.withdraw_local(p);
+            out.extend(self.carry_out(o));
+        }
+        for p in new {
+            // Calico blackholes each of its blocks so traffic to unallocated
+            // addresses in it is dropped rather than sent to the default route.
+            let route = LocalRoute { blackhole: true, ..LocalRoute::default() };
+            let o = self.rib.originate(p, route);
+            out.extend(self.carry_out(o));
+        }
+        self.originated = wanted;
+        merge_outbound(out)
+    }
+
+    /// Hands the kernel side its part of `out` and returns the messages.
+    fn carry_out(&mut self, out: Output) -> Vec<Outbound> {
+        for (peer, e) in &out.errors {
+            let addr = self.peers.get(peer).map(|m| m.addr.to_string()).unwrap_or_default();
+            warn!(peer = %addr, "route not sent to {addr}: {e}");
+        }
+        if !out.fib.is_empty() {
+            self.fib.apply(out.fib);
+        }
+        if !out.track_nexthops.is_empty() || !out.untrack_nexthops.is_empty() {
+            self.fib.track(out.track_nexthops, out.untrack_nexthops);
+        }
+        out.to_peers
+            .into_iter()
+            .filter_map(|(id, messages)| {
+                let peer = self.peers.get(&id)?.addr;
+                Some(Outbound { peer, messages })
+            })
+            .collect()
+    }
+
+    /// Tells the FIB once every configured peer has sent its whole table.
+    fn check_converged(&mut self) {
+        if self.converged {
+            return;
+        }
+        let done = self.expected.iter().all(|a| {
+            self.ids
+                .get(a)
+                .and_then(|id| self.peers.get(id))
+                .is_some_and(|m| m.families.iter().all(|f| m.eor.contains(f)))
+        });
+        if done {
+            info!("routing converged: End-of-RIB from all {} peer(s)", self.expected.len());
+            self.converged = true;
+            self.fib.converged();
+        }
+    }
+
+    fn path(&self, v: &RouteView) -> PathSnapshot {
+        let (source, since) = match v.peer.and_then(|id| self.peers.get(&id)) {
+            Some(m) => (RouteSource::Bgp { peer: m.addr, name: m.name.clone() }, m.since),
+            None => {
+                let why = self.originated.get(&v.prefix).copied().unwrap_or("block");
+                (RouteSource::Local { origin: why.to_owned() }, 0)
+            }
+        };
+        let mut p =
+            super::control::path_snapshot(source, &v.attrs.attrs, v.attrs.next_hop.as_ref(), since);
+        p.path_id = (v.rx_path_id != 0).then_some(v.rx_path_id);
+        p.best = v.best;
+        p.reject_reason = v.reason.map(ctl_reason);
+        p
+    }
+}
+
+/// The RIB's reason in the words of the control protocol.
+fn ctl_reason(r: RejectReason) -> CtlReason {
+    match r {
+        RejectReason::LocalRoutePreferred => {
+            CtlReason::Other("locally originated path preferred".into())
+        }
+        RejectReason::LocalPrefLower => CtlReason::LocalPrefLower,
+        RejectReason::AsPathLonger => CtlReason::AsPathLonger,
+        RejectReason::OriginWorse => CtlReason::OriginWorse,
+        RejectReason::MedHigher => CtlReason::MedHigher,
+        RejectReason::IbgpVsEbgp => CtlReason::IbgpVsEbgp,
+        RejectReason::IgpCostHigher => CtlReason::IgpMetricHigher,
+        RejectReason::RouterIdHigher => CtlReason::RouterIdHigher,
+        RejectReason::ClusterListLonger => CtlReason::ClusterListLonger,
+        RejectReason::PeerAddressHigher => CtlReason::PeerAddressHigher,
+        RejectReason::PathIdHigher => CtlReason::Other("higher path id".into()),
+        RejectReason::NextHopUnreachable => CtlReason::NextHopUnreachable,
+        RejectReason::AsLoop | RejectReason::OriginatorIdLoop | RejectReason::ClusterLoop => {
+            CtlReason::Loop
+        }
+    }
+}
+
+/// One [`Outbound`] per peer, messages kept in order.
+fn merge_outbound(v: Vec<Outbound>) -> Vec<Outbound> {
+    let mut out: Vec<Outbound> = Vec::new();
+    for o in v {
+        match out.iter_mut().find(|x| x.peer == o.peer) {
+            Some(x) => x.messages.extend(o.messages),
+            None => out.push(o),
+        }
+    }
+    out
+}
+
+impl RouteHandler for RibRoutes {
+    fn start(&mut self, inputs: mpsc::UnboundedSender<Input>) {
+        self.fib.start(inputs);
+        self.check_converged();
+    }
+
+    fn peer_up(&mut self, peer: &EffectivePeer, up: &Up) -> Vec<Outbound> {
+        let id = match self.ids.get(&peer.address) {
+            Some(id) => *id,
+            None => {
+                self.next_id += 1;
+                let id = PeerId(self.next_id);
+                self.ids.insert(peer.address, id);
+                id
+            }
+        };
+        let local = crate::net::canonical(up.local.ip());
+        let mut info = PeerInfo::from_session(peer, &up.negotiated, local);
+        // Next hop self for the other family: the node's address of it
+        // (an IPv6 session carrying IPv4 routes, or the reverse).
+        info.local_addr_v4 = info.local_addr_v4.or(self.node_v4);
+        info.local_addr_v6 = info.local_addr_v6.or(self.node_v6);
+        self.peers.insert(
+            id,
+            PeerMeta {
+                addr: peer.address,
+                name: peer.bird_protocol_name(),
+                families: up.negotiated.families.clone(),
+                eor: BTreeSet::new(),
+                since: ctl::server::unix_now(),
+            },
+        );
+        let out = self.rib.peer_up(id, info);
+        self.carry_out(out)
+    }
+
+    fn peer_down(&mut self, peer: IpAddr) -> Vec<Outbound> {
+        let Some(id) = self.ids.remove(&peer) else { return Vec::new() };
+        let out = self.rib.peer_down(id);
+        let sent = self.carry_out(out);
+        self.peers.remove(&id);
+        sent
+    }
+
+    fn update(&mut self, peer: IpAddr, update: ParsedUpdate) -> Vec<Outbound> {
+        let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
+        let out = self.rib.update(id, &update);
+        let sent = self.carry_out(out);
+        if let Some(f) = update.is_end_of_rib() {
+            if let Some(m) = self.peers.get_mut(&id) {
+                m.eor.insert(f);
+            }
+            self.check_converged();
+        }
+        sent
+    }
+
+    fn route_refresh(&mut self, peer: IpAddr, request: RouteRefreshMsg) -> Vec<Outbound> {
+        // BoRR/EoRR from the peer frame its own re-advertisement; only a
+        // subtype 0 message asks us for ours (RFC 7313 §4).
+        if request.subtype != RouteRefreshSubtype::Normal {
+            return Vec::new();
+        }
+        let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
+        let out = self.rib.route_refresh(id, request.family);
+        self.carry_out(out)
+    }
+
+    fn reconfigure(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound> {
+        let new = rib_config(cfg, self.fib.as_ref());
+        let mut out = Vec::new();
+        if identity(&new) != identity(self.rib.config()) {
+            if self.peers.is_empty() {
+                // A new identity restarts every session, so by now no peer
+                // is up: a fresh RIB loses nothing.
+                info!("routing identity changed: new RIB");
+                self.rib = Rib::new(new.clone());
+                self.originated.clear();
+            } else {
+                warn!(
+                    "route_reflector / cluster_id changes take effect when the daemon restarts \
+                     ({} session(s) up)",
+                    self.peers.len()
+                );
+            }
+        }
+        if new.ip_pools != self.rib.config().ip_pools {
+            let o = self.rib.set_pools(new.ip_pools.clone());
+            out.extend(self.carry_out(o));
+        }
+        self.fib.reconfigure(cfg);
+        self.set_config(cfg);
+        out.extend(self.sync_origination());
+        self.check_converged();
+        merge_outbound(out)
+    }
+
+    fn received_prefixes(&self, peer: IpAddr) -> usize {
+        self.ids
+            .get(&peer)
+            .and_then(|id| self.rib.peer_stats(*id))
+            .map_or(0, |s| s.received as usize)
+    }
+
+    fn advertise(&mut self, prefix: IpNet, add: bool) -> Vec<Outbound> {
+        let prefix = prefix.trunc();
+        if add {
+            self.deleted.remove(&prefix);
+            if !self.blocks.contains(&prefix) {
+                self.added.insert(prefix);
+            }
+        } else {
+            self.added.remove(&prefix);
+            if self.blocks.contains(&prefix) {
+                self.deleted.insert(prefix);
+            }
+        }
+        self.sync_origination()
+    }
+
+    fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Vec<Outbound> {
+        let out = self.rib.nexthop_reachability(addr, cost);
+        self.carry_out(out)
+    }
+
+    fn originated(&self) -> Vec<IpNet> {
+        self.originated.keys().copied().collect()
+    }
+
+    fn routes_snapshot(&self) -> Vec<RouteSnapshot> {
+        let mut prefixes = self.rib.prefixes();
+        prefixes.sort_unstable();
+        prefixes
+            .into_iter()
+            .map(|prefix| {
+                let paths = self.rib.routes(prefix).iter().map(|v| self.path(v)).collect();
+                RouteSnapshot { prefix, paths }
+            })
+            .collect()
+    }
+
+    fn peer_counts(&self, peer: IpAddr) -> Vec<FamilyCounts> {
+        let Some(id) = self.ids.get(&peer) else { return Vec::new() };
+        let (Some(m), Some(s)) = (self.peers.get(id), self.rib.peer_stats(*id)) else {
+            return Vec::new();
+        };
+        // The RIB counts per peer, not per family: the counts go to the
+        // session's first family (Calico sessions carry one each).
+        m.families
+            .iter()
+            .filter_map(|f| match *f {
+                AfiSafi::IPV4_UNICAST => Some(Family::Ipv4),
+                AfiSafi::IPV6_UNICAST => Some(Family::Ipv6),
+                _ => None,
+            })
+            .enumerate()
+            .map(|(i, family)| {
+                let (received, accepted) =
+                    if i == 0 { (u64::from(s.received), u64::from(s.accepted)) } else { (0, 0) };
+                FamilyCounts { family, received, accepted, advertised: 0 }
+            })
+            .collect()
+    }
+
+    fn fib_snapshot(&self) -> FibSnapshot {
+        self.fib.snapshot()
+    }
+
+    fn stop(&mut self) {
+        self.fib.stop();
+    }
+}
+
+#[cfg(test)]
+#[path = "rib_routes_tests.rs"]
+mod tests;
