@@ -301,6 +301,7 @@ fn ctl_reason(r: RejectReason) -> CtlReason {
         RejectReason::ClusterListLonger => CtlReason::ClusterListLonger,
         RejectReason::PeerAddressHigher => CtlReason::PeerAddressHigher,
         RejectReason::PathIdHigher => CtlReason::Other("higher path id".into()),
+        RejectReason::LlgrStale => CtlReason::Other("long-lived stale (RFC 9494)".into()),
         RejectReason::NextHopUnreachable => CtlReason::NextHopUnreachable,
         RejectReason::AsLoop | RejectReason::OriginatorIdLoop | RejectReason::ClusterLoop => {
             CtlReason::Loop
