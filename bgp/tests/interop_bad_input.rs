@@ -333,6 +333,17 @@ impl World {
         if let Err(e) = inj.expect_closed(ANSWER) {
             self.fail(Some(&inj), format!("{step}: {e}"));
         }
+        // The routes of the reset session go with it (RFC 4271 §8.2.2: on
+        // UpdateMsgErr and BGPHeaderErr alike, the local system "deletes all
+        // routes associated with this connection").
+        self.wait(Some(&inj), SHOW, &format!("{step}: 10.99.200.0/24 flushed"), || {
+            self.lacks(&self.dut, &prefix24(200), INJ)
+        });
+        // The operator can tell why: dut logs what it sent.
+        let sent = format!("sent {}", want.n);
+        self.wait(Some(&inj), SHOW, &format!("{step}: {sent:?} in dut's log"), || {
+            logged(&self.dut, &[INJ, &sent])
+        });
         drop(inj);
         self.check_good_peer(None);
         // Check 6, and a clean session for the next step.

@@ -485,7 +485,73 @@ fn read_frames(
 
 #[cfg(test)]
 mod tests {
+    use std::net::TcpListener;
+
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Writes `bytes` in chunks of `chunk` octets to a loopback socket read
+    /// by [`read_frames`], closes it, and returns all that came out.
+    fn through_reader(bytes: &[u8], chunk: usize) -> Vec<Incoming> {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let t = Arc::new(Mutex::new(Vec::new()));
+        let h = std::thread::spawn(move || read_frames(server, tx, t, Instant::now()));
+        for c in bytes.chunks(chunk.max(1)) {
+            client.write_all(c).unwrap();
+        }
+        drop(client);
+        h.join().unwrap();
+        rx.into_iter().collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Whatever the TCP segmentation, the reader gives back each message
+        /// whole and in order, then the EOF.
+        #[test]
+        fn reader_frames_back_to_back_messages_in_any_segmentation(
+            msgs in proptest::collection::vec(
+                (prop_oneof![Just(UPDATE), Just(KEEPALIVE), Just(NOTIFICATION), Just(7u8)],
+                 proptest::collection::vec(any::<u8>(), 2..64)),
+                0..8,
+            ),
+            chunk in 1usize..40,
+        ) {
+            let mut wire = Vec::new();
+            let mut want = Vec::new();
+            for (t, body) in &msgs {
+                // A KEEPALIVE has no body (one with a body is "Other").
+                let body = if *t == KEEPALIVE { Vec::new() } else { body.clone() };
+                wire.extend_from_slice(&message(*t, &body));
+                want.push(Incoming::from_frame(*t, body));
+            }
+            want.push(Incoming::Closed("EOF".to_owned()));
+            prop_assert_eq!(through_reader(&wire, chunk), want);
+        }
+    }
+
+    #[test]
+    fn reader_stops_at_a_length_below_the_header() {
+        let mut m = message(KEEPALIVE, &[]);
+        m[16..18].copy_from_slice(&18u16.to_be_bytes());
+        let got = through_reader(&m, 19);
+        assert!(
+            matches!(&got[..], [Incoming::Closed(why)] if why.contains("bad frame")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn reader_decodes_a_notification_with_its_data() {
+        let got = through_reader(&message(NOTIFICATION, &[3, 2, 0x40, 0x63, 0]), 5);
+        let Some(Incoming::Notification(n)) = got.first() else { panic!("{got:?}") };
+        assert_eq!((n.code.0, n.subcode, &n.data[..]), (3, 2, &[0x40, 0x63, 0][..]));
+    }
 
     #[test]
     fn open_body_carries_as_trans_and_the_four_octet_capability() {
