@@ -24,7 +24,7 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -217,8 +217,47 @@ impl Injector {
         })
         .join()
         .map_err(|_| err!("connect thread panicked"))??;
+        Injector::from_stream(stream, cfg, "connected")
+    }
+
+    /// Listens on `listen` inside `ns` and takes the first connection made
+    /// to it within `timeout` (the speaker dialing us).
+    pub fn accept(
+        ns: &Netns,
+        listen: SocketAddr,
+        cfg: InjectorConfig,
+        timeout: Duration,
+    ) -> Result<Injector> {
+        let path = format!("/run/netns/{}", ns.name());
+        let listener = std::thread::spawn(move || -> Result<TcpListener> {
+            let fd = File::open(&path).map_err(|e| err!("open {path}: {e}"))?;
+            setns(fd, CloneFlags::CLONE_NEWNET).map_err(|e| err!("setns {path}: {e}"))?;
+            TcpListener::bind(listen).map_err(|e| err!("listen on {listen}: {e}"))
+        })
+        .join()
+        .map_err(|_| err!("listen thread panicked"))??;
+        // Non-blocking, so the wait has a deadline.
+        listener.set_nonblocking(true)?;
+        let mut got = None;
+        crate::wait_until(timeout, &format!("a connection to {listen}"), || {
+            match listener.accept() {
+                Ok((s, _)) => {
+                    got = Some(s);
+                    Ok(true)
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+                Err(e) => Err(err!("accept on {listen}: {e}").fatal()),
+            }
+        })?;
+        let stream = got.ok_or_else(|| err!("no connection"))?;
+        stream.set_nonblocking(false)?;
+        Injector::from_stream(stream, cfg, "accepted")
+    }
+
+    fn from_stream(stream: TcpStream, cfg: InjectorConfig, how: &str) -> Result<Injector> {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
+        let remote = stream.peer_addr()?;
         let transcript = Arc::new(Mutex::new(Vec::new()));
         let start = Instant::now();
         let (tx, rx) = mpsc::channel();
@@ -236,7 +275,7 @@ impl Injector {
             transcript,
             start,
         };
-        inj.note(format!("connected {local} -> {remote}"));
+        inj.note(format!("{how} {local} <-> {remote}"));
         Ok(inj)
     }
 
@@ -279,14 +318,29 @@ impl Injector {
     /// starts the keepalive thread. Returns the speaker's OPEN body.
     pub fn establish(&mut self, timeout: Duration) -> Result<Vec<u8>> {
         let deadline = Instant::now() + timeout;
+        let open = self.exchange_opens(timeout)?;
+        self.confirm(deadline.saturating_duration_since(Instant::now()))?;
+        Ok(open)
+    }
+
+    /// The first half of [`Injector::establish`]: sends our OPEN and waits
+    /// for the speaker's, leaving it in OpenConfirm until [`Injector::confirm`].
+    pub fn exchange_opens(&mut self, timeout: Duration) -> Result<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
         self.send_raw(&message(OPEN, &self.cfg.open_body()))?;
-        let open = loop {
+        loop {
             match self.recv_until(deadline)? {
-                Incoming::Open(b) => break b,
+                Incoming::Open(b) => return Ok(b),
                 Incoming::Keepalive => {}
                 other => return Err(err!("expected OPEN, got {}", other.describe())),
             }
-        };
+        }
+    }
+
+    /// The second half: our KEEPALIVE, the speaker's, then KEEPALIVEs every
+    /// [`KEEPALIVE_INTERVAL`].
+    pub fn confirm(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
         self.send_raw(&message(KEEPALIVE, &[]))?;
         // OpenConfirm: the first message back must be the KEEPALIVE.
         match self.recv_until(deadline)? {
@@ -295,7 +349,7 @@ impl Injector {
         }
         self.start_keepalives();
         self.note("established".to_owned());
-        Ok(open)
+        Ok(())
     }
 
     fn start_keepalives(&mut self) {
@@ -361,14 +415,15 @@ impl Injector {
         }
     }
 
-    /// Waits for a NOTIFICATION, skipping KEEPALIVEs and UPDATEs; an error if
+    /// Waits for a NOTIFICATION, skipping OPENs (a speaker in OpenSent sent
+    /// its own before judging ours), KEEPALIVEs and UPDATEs; an error if
     /// the connection closes first or nothing comes in time.
     pub fn expect_notification(&mut self, timeout: Duration) -> Result<NotificationMsg> {
         let deadline = Instant::now() + timeout;
         loop {
             match self.recv_until(deadline) {
                 Ok(Incoming::Notification(n)) => return Ok(n),
-                Ok(Incoming::Keepalive | Incoming::Update(_)) => {}
+                Ok(Incoming::Open(_) | Incoming::Keepalive | Incoming::Update(_)) => {}
                 Ok(other) => {
                     return Err(err!(
                         "expected a NOTIFICATION, got {}\n{}",
@@ -485,8 +540,6 @@ fn read_frames(
 
 #[cfg(test)]
 mod tests {
-    use std::net::TcpListener;
-
     use proptest::prelude::*;
 
     use super::*;
