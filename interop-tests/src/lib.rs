@@ -12,6 +12,7 @@
 //! | [`capture`] | `tcpdump -U -w` on BGP traffic inside a namespace |
 //! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
 //! | [`pod`] | Calico-style pods: a namespace, a veth to `cali<hash>`, 169.254.1.1 |
+//! | [`injector`] | a scripted BGP speaker that sends raw, malformed messages |
 //! | [`lab`] | the README's lab: three calico-bgpd nodes, pods and an FRR ToR |
 //!
 //! Names of namespaces, interfaces and dirs carry the prefix `cbgp-`, the test's PID
@@ -22,6 +23,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod capture;
+pub mod injector;
 pub mod lab;
 pub mod netns;
 pub mod peers;
@@ -95,6 +97,7 @@ pub(crate) fn unique_name() -> String {
 }
 
 pub use capture::Capture;
+pub use injector::{Incoming, Injector, InjectorConfig};
 pub use netns::{Iface, Lan, Netns, veth_pair};
 pub use pod::Pod;
 pub use process::Daemon;
