@@ -448,8 +448,6 @@ fn logged(node: &Node, words: &[&str]) -> bool {
 /// the entire malformed UPDATE message when such an attribute is detected"
 /// (RFC 7606 §6).
 #[test]
-#[ignore = "daemon bug (issue 7 report): RFC 7606 treat-as-withdraw and attribute-discard \
-            defects are not logged at all"]
 fn treat_as_withdraw_and_attribute_discard_are_logged_naming_the_defect_and_nlri() {
     let w = World::new("bad-log");
     let inj = w.injector();
@@ -543,8 +541,6 @@ fn malformed_updates_and_headers_reset_with_the_rfc_notification_and_the_injecto
 /// Cease / Connection Collision Resolution on it. The session itself never
 /// left Established, so `show peers` must still say so.
 #[test]
-#[ignore = "daemon bug (issue 7 report): the collision loser's OpenSent -> Idle is shown as \
-            the peer's state, so an Established session reads Idle in show peers"]
 fn collision_lost_by_a_new_connection_leaves_the_established_session_shown_established() {
     let w = World::with("bad-coll", "");
     let cfg = InjectorConfig::new(INJ_AS, INJ.parse::<Ipv4Addr>().unwrap());

@@ -246,6 +246,9 @@ impl Task {
                 };
                 match decode_message(&frame, ctx) {
                     Ok(ParsedMessage::Update(update)) => {
+                        if !update.errors.is_empty() {
+                            log_malformed_update(self.spec.peer, &update, &frame);
+                        }
                         self.feed(Some(dir), Event::UpdateMsg);
                         if self.delivering(dir) {
                             self.report(SessionEvent::Update { epoch: self.epoch, update });
@@ -343,7 +346,12 @@ impl Task {
             Action::StateChange { from, to, reason } => {
                 let dir = conn.map(|d| format!(" [{d:?}]")).unwrap_or_default();
                 info!(peer = %peer, "peer {peer} ({}): {from} -> {to}{dir}: {reason}", self.spec.name);
-                self.report(SessionEvent::StateChange { from, to, reason: reason.to_string() });
+                // A second connection losing a collision to the Established one
+                // changes nothing about the session the owner shows.
+                let other_than_up = self.up.is_some_and(|up| conn.is_some_and(|c| c != up));
+                if !other_than_up {
+                    self.report(SessionEvent::StateChange { from, to, reason: reason.to_string() });
+                }
             }
             Action::Established(neg) => {
                 let dir = conn.unwrap_or(Direction::Outbound);
@@ -428,5 +436,30 @@ fn socket_error(e: &std::io::Error) -> String {
 async fn futures_join(handles: Vec<JoinHandle<()>>) {
     for h in handles {
         let _ = h.await;
+    }
+}
+
+/// RFC 7606 §6: "... MUST include logging an error listing the NLRI involved
+/// and containing the entire malformed UPDATE message". One line per defect,
+/// so each names its attribute, treatment and the prefixes it affected.
+fn log_malformed_update(peer: std::net::IpAddr, update: &crate::wire::ParsedUpdate, frame: &[u8]) {
+    use std::fmt::Write as _;
+    let mut nlri = String::new();
+    for (_, n) in update.withdrawals().chain(update.announcements()) {
+        let _ = write!(nlri, "{} ", n.prefix);
+    }
+    let mut hex = String::with_capacity(frame.len() * 2);
+    for b in frame {
+        let _ = write!(hex, "{b:02x}");
+    }
+    for e in &update.errors {
+        warn!(
+            peer = %peer,
+            "peer {peer}: malformed UPDATE, {:?} (RFC 7606): {}: {}; NLRI: [{}]; UPDATE: {hex}",
+            e.treatment,
+            e.attr_type,
+            e.reason,
+            nlri.trim_end(),
+        );
     }
 }
