@@ -99,6 +99,8 @@ fn lab_up_status_and_down_leave_nothing_behind() {
         let valid = ["*> ", "*= "].iter().any(|m| text.contains(&format!("{m}{block}")));
         assert!(valid, "ToR lacks {block}:\n{text}");
     }
+    // RFC 4271 §5.1.3 third party: every node sends each block via its owner.
+    assert!(text.contains("ToR next hops: OK"), "{text}");
     assert!(text.contains("same-node datapath: OK"), "{text}");
     assert!(text.contains("cross-node datapath: "), "{text}");
 
