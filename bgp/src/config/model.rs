@@ -659,6 +659,18 @@ impl std::str::FromStr for CommunityValue {
     }
 }
 
+impl fmt::Display for CommunityValue {
+    /// The form [`std::str::FromStr`] reads: `aa:nn` or `ga:l1:l2`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommunityValue::Standard(c) => write!(f, "{}:{}", c.0 >> 16, c.0 & 0xffff),
+            CommunityValue::Large(l) => {
+                write!(f, "{}:{}:{}", l.global_admin, l.local_data1, l.local_data2)
+            }
+        }
+    }
+}
+
 impl PrefixAdvertisement {
     /// The communities that parse (validation has refused any that do not).
     pub fn parsed(&self) -> impl Iterator<Item = CommunityValue> + '_ {

@@ -473,3 +473,19 @@ fn service_ranges_inside_a_pool_or_repeated_are_refused() {
     assert_error(&errs, "services.load_balancer_ips[0]", "203.0.113.0/24");
     assert_eq!(errs.errors().len(), 3, "{errs}");
 }
+
+proptest! {
+    #[test]
+    fn community_values_round_trip_through_text(a: u16, n: u16, g: u32, l1: u32, l2: u32) {
+        use crate::wire::attr::{Community, LargeCommunity};
+        let std = CommunityValue::Standard(Community((u32::from(a) << 16) | u32::from(n)));
+        prop_assert_eq!(std.to_string().parse::<CommunityValue>(), Ok(std));
+        prop_assert_eq!(std.to_string(), format!("{a}:{n}"));
+        let large = CommunityValue::Large(LargeCommunity {
+            global_admin: g,
+            local_data1: l1,
+            local_data2: l2,
+        });
+        prop_assert_eq!(large.to_string().parse::<CommunityValue>(), Ok(large));
+    }
+}
