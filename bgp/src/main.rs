@@ -83,16 +83,28 @@ fn run(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Logs to stderr at the configured level; RUST_LOG overrides it.
+/// Logs to stderr at the configured level; RUST_LOG overrides it. A
+/// reload with a new `log_level` swaps the filter in place (unless RUST_LOG
+/// is set, which keeps winning).
 fn init_logging(level: LogLevel) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level.as_str()));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, fmt, reload};
+
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let env_wins = from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(level.as_str()));
+    let (filter, handle) = reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr).with_ansi(false).with_target(false))
         .init();
+    daemon::set_log_level_hook(Box::new(move |level| {
+        if env_wins {
+            return Err("RUST_LOG is set and overrides log_level".into());
+        }
+        handle.modify(|f| *f = EnvFilter::new(level.as_str())).map_err(|e| e.to_string())
+    }));
 }
 
 fn load_or_report(path: &Path) -> Option<ValidatedConfig> {

@@ -123,3 +123,30 @@ fn killed_peer_comes_back_within_the_connect_retry_time() {
     assert!(took < Duration::from_secs(8), "re-established after {took:?}\n{}", a.log());
     b.wait_log("End-of-RIB IPv4/unicast, 1 prefixes received", UP);
 }
+
+#[test]
+fn sighup_applies_a_new_log_level() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        eprintln!("RUST_LOG is set and overrides log_level: nothing to check");
+        return;
+    }
+    let wd = Workdir::new("bgpd-loglevel").unwrap();
+    let mut a = Node::new(&wd, "a");
+    let cfg = mesh_config("a", "10.0.0.1", &["10.244.1.0/26"], &[]);
+    a.write_config(&cfg.replace("log_level = \"debug\"", "log_level = \"warn\""));
+    a.start();
+    // At warn, the info lines of a start are not written; the control
+    // socket answering shows the daemon is up.
+    let deadline = std::time::Instant::now() + UP;
+    while !a.ctl(&["show", "status"]).status.success() {
+        assert!(std::time::Instant::now() < deadline, "never answered:\n{}", a.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(a.count("starting"), 0, "info logged at warn:\n{}", a.log());
+    a.write_config(&cfg);
+    a.signal("HUP");
+    a.wait_log("reload: log level is now debug", UP);
+    let status = a.stop();
+    assert!(status.success(), "{status:?}\n{}", a.log());
+    assert!(a.log().contains("shutting down: Cease"), "info logged after the reload");
+}

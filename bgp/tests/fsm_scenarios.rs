@@ -145,6 +145,29 @@ fn keepalive_is_a_third_of_negotiated_hold() {
 }
 
 #[test]
+fn configured_keepalive_time_paces_keepalives() {
+    let mut c = cfg();
+    c.keepalive_time = Some(10);
+    let mut fsm = open_sent(c);
+    let a = fsm.handle(Event::BgpOpen(peer_open(90)), T0);
+    assert_eq!(timer_started(&a, Timer::Hold), Some(s(90)));
+    assert_eq!(timer_started(&a, Timer::Keepalive), Some(s(10)), "not 30: configured");
+    fsm.handle(Event::KeepAliveMsg, T0);
+    let a = fsm.handle(Event::KeepaliveTimerExpires, Millis(10_000));
+    assert_eq!(a, [Action::Send(Message::Keepalive), Action::StartTimer(Timer::Keepalive, s(10))]);
+}
+
+#[test]
+fn configured_keepalive_never_exceeds_a_third_of_the_negotiated_hold_time() {
+    // BIRD-like: 60 s keepalive configured, but the peer only allows 9 s.
+    let mut c = cfg();
+    c.keepalive_time = Some(60);
+    let mut fsm = open_sent(c);
+    let a = fsm.handle(Event::BgpOpen(peer_open(9)), T0);
+    assert_eq!(timer_started(&a, Timer::Keepalive), Some(s(3)));
+}
+
+#[test]
 fn zero_hold_time_runs_no_hold_or_keepalive_timer() {
     let mut fsm = open_sent(cfg());
     let a = fsm.handle(Event::BgpOpen(peer_open(0)), T0);
@@ -289,4 +312,37 @@ fn four_octet_local_as_is_sent_as_as_trans() {
     let fsm = Fsm::new(PeerConfig::new(4_200_000_001, 65002, Ipv4Addr::new(10, 0, 0, 1)));
     assert_eq!(fsm.local_open().my_as, 23456);
     assert_eq!(fsm.local_open().four_octet_as(), Some(4_200_000_001));
+}
+
+#[test]
+fn keepalive_time_from_the_config_reaches_the_fsm_global_and_per_peer() {
+    let cfg = bgp::config::parse_str(
+        r#"
+        [node]
+        name = "n1"
+        ipv4 = "10.0.0.1/24"
+        [timers]
+        keepalive_time = 20
+        [[peers]]
+        name = "tor"
+        address = "10.0.0.254"
+        remote_as = 65000
+        [[peers]]
+        name = "fast"
+        address = "10.0.0.253"
+        remote_as = 65000
+        hold_time = 30
+        keepalive_time = 5
+        "#,
+    )
+    .unwrap();
+    let pc =
+        |a: &str| bgp::session::peer_config(cfg.peer(a.parse().unwrap()).unwrap(), cfg.router_id());
+    assert_eq!(pc("10.0.0.254").keepalive_time, Some(20));
+    assert_eq!(pc("10.0.0.253").keepalive_time, Some(5));
+    // Through the FSM: the ToR offers 240, so the configured 20 stands.
+    let mut fsm = open_sent(pc("10.0.0.254"));
+    let open = OpenMsg::new(65000, 240, Ipv4Addr::new(10, 0, 0, 254), Vec::new());
+    let a = fsm.handle(Event::BgpOpen(open), T0);
+    assert_eq!(timer_started(&a, Timer::Keepalive), Some(s(20)));
 }

@@ -630,3 +630,83 @@ fn igp_cost_to_the_next_hop_decides_between_otherwise_equal_paths() {
     let v = r.routes(net("10.244.5.0/26"));
     assert_eq!((v[0].peer, v[1].reason), (Some(PeerId(3)), Some(RejectReason::IgpCostHigher)));
 }
+
+#[test]
+fn tor_on_the_node_subnet_sees_each_block_via_its_own_node() {
+    // The lab: nodes .11 and .12 in one mesh, a ToR (AS 65000) at .1 on
+    // the same /24. Node .11 relays node .12's block to the ToR with .12
+    // as next hop (RFC 4271 §5.1.3 third party), its own block with .11.
+    let lan = |i: u8| Ipv4Addr::new(192, 168, 1, i);
+    let me = lan(11);
+    let mut r = Rib::new(RibConfig::new(AS, me));
+    let on_lan = |addr: Ipv4Addr, asn: u32| PeerInfo {
+        local_addr_v4: Some(me),
+        local_subnet: Some(net("192.168.1.0/24")),
+        export: ExportPolicy::all(),
+        ..PeerInfo::new(IpAddr::V4(addr), asn, AS, addr)
+    };
+    r.peer_up(PeerId(12), on_lan(lan(12), AS));
+    r.peer_up(PeerId(1), on_lan(lan(1), 65000));
+    r.originate(net("10.244.1.0/26"), LocalRoute { blackhole: true, ..LocalRoute::default() });
+    let out = r.update(PeerId(12), &announce(attrs(&[], lan(12)), &["10.244.2.0/26"]));
+    let (_, a, nh) = &seen(&out, 1).announced[0];
+    assert_eq!(*nh, MpNextHop::Ipv4(lan(12)), "third party: the node that owns the block");
+    assert_eq!(a.as_path, Some(AsPath::from_sequence(vec![AS])));
+    let table = seen(&r.route_refresh(PeerId(1), V4), 1);
+    let nhs: Vec<(IpNet, MpNextHop)> =
+        table.announced.iter().map(|(n, _, nh)| (n.prefix, *nh)).collect();
+    assert!(nhs.contains(&(net("10.244.1.0/26"), MpNextHop::Ipv4(me))), "{nhs:?}");
+    assert!(nhs.contains(&(net("10.244.2.0/26"), MpNextHop::Ipv4(lan(12)))), "{nhs:?}");
+
+    // A ToR reached over several hops (not on our subnet) gets next hop self.
+    let far = Ipv4Addr::new(172, 16, 0, 1);
+    let out = r.peer_up(PeerId(2), on_lan(far, 65001));
+    let s = seen(&out, 2);
+    assert!(s.announced.iter().all(|(_, _, nh)| *nh == MpNextHop::Ipv4(me)), "{s:?}");
+}
+
+#[test]
+fn advertised_counts_follow_announcements_minus_withdrawals_per_peer() {
+    let mut r = rib();
+    let adv = |r: &Rib, p: u32| r.advertised(PeerId(p), V4);
+    r.originate(net("10.244.1.0/26"), LocalRoute::default());
+    r.originate(net("10.244.2.0/26"), LocalRoute::default());
+    r.peer_up(PeerId(2), peer(2, 65001));
+    assert_eq!(adv(&r, 2), 2, "the initial table");
+    r.originate(net("10.244.3.0/26"), LocalRoute::default());
+    assert_eq!(adv(&r, 2), 3);
+    // New attributes replace the route: still three prefixes held.
+    r.originate(net("10.244.3.0/26"), LocalRoute { med: Some(5), ..LocalRoute::default() });
+    assert_eq!(adv(&r, 2), 3);
+    r.withdraw_local(net("10.244.1.0/26"));
+    assert_eq!(adv(&r, 2), 2);
+    // The lone eBGP source is not sent its own route (split horizon)...
+    r.update(PeerId(2), &announce(attrs(&[65001], ip(2)), &["192.0.2.0/24"]));
+    assert_eq!(adv(&r, 2), 2);
+    // ...a later iBGP peer in another group gets it, plus the local routes.
+    r.peer_up(PeerId(3), peer(3, AS));
+    assert_eq!(adv(&r, 3), 3);
+    // A peer joining an existing group starts from the group's count.
+    r.peer_up(PeerId(4), peer(4, AS));
+    assert_eq!(adv(&r, 4), 3);
+    r.peer_down(PeerId(2));
+    assert_eq!((adv(&r, 3), adv(&r, 4)), (2, 2), "its route was withdrawn from both");
+    assert_eq!(adv(&r, 2), 0, "a peer that is down holds nothing");
+    assert_eq!(r.advertised(PeerId(3), AfiSafi::IPV6_UNICAST), 0, "not on the session");
+}
+
+#[test]
+fn add_path_peers_count_every_path_sent() {
+    let mut r = rib();
+    let ap = CodecCtx { add_path: vec![V4], ..ctx() };
+    r.peer_up(PeerId(2), peer(2, 65001));
+    r.peer_up(PeerId(3), peer(3, 65002));
+    r.peer_up(PeerId(4), PeerInfo { encode: ap, ..peer(4, AS) });
+    r.update(PeerId(2), &announce(attrs(&[65001], ip(2)), &["192.0.2.0/24"]));
+    r.update(PeerId(3), &announce(attrs(&[65002, 65003], ip(3)), &["192.0.2.0/24"]));
+    assert_eq!(r.advertised(PeerId(4), V4), 2, "two paths for one prefix");
+    r.update(PeerId(2), &withdraw(&["192.0.2.0/24"]));
+    assert_eq!(r.advertised(PeerId(4), V4), 1);
+    // Peer 3's path is best now, and goes to peer 2.
+    assert_eq!(r.advertised(PeerId(2), V4), 1);
+}

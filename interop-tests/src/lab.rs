@@ -603,6 +603,19 @@ pub fn report(opts: &Options, out: &mut dyn Write) -> Result<bool> {
     writeln!(out, "$ vtysh -c 'show bgp ipv4 unicast'")?;
     let rib = vtysh(opts, "show bgp ipv4 unicast").unwrap_or_else(|e| format!("{e}\n"));
     out.write_all(rib.as_bytes())?;
+    let json = vtysh(opts, "show bgp ipv4 unicast json").unwrap_or_default();
+    match serde_json::from_str::<Value>(&json) {
+        Ok(v) => {
+            let bad = third_party_mismatches(&v);
+            if bad.is_empty() {
+                writeln!(out, "ToR next hops: OK (every path to a block is via its own node)")?;
+            }
+            for b in bad {
+                writeln!(out, "ToR next hops: MISMATCH {b}")?;
+            }
+        }
+        Err(e) => writeln!(out, "ToR next hops: not checked ({e})")?,
+    }
     // zebra installs what bgpd learned: proof the blocks are usable beyond BGP.
     writeln!(out, "$ ip route   (on the ToR)")?;
     let tor = run(Command::new("ip").args(["-n", &opts.ns("tor"), "-4", "route"]))
@@ -615,6 +628,32 @@ pub fn report(opts: &Options, out: &mut dyn Write) -> Result<bool> {
 
 /// `2026-05-20T10:00:00.123Z  INFO peer ... peer=10.0.0.1` -> `peer ...`: the time
 /// and level, and the structured field repeating the address, are noise here.
+/// Paths at the ToR whose next hop is not the node owning the block.
+///
+/// Every node is on the ToR's subnet, so a node relaying another node's
+/// block keeps that node as next hop (RFC 4271 §5.1.3 third party, BIRD's
+/// default) instead of putting itself in the path: the ToR reaches each
+/// block directly, whichever node it learned it from. `rib` is FRR's
+/// `show bgp ipv4 unicast json`.
+pub fn third_party_mismatches(rib: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    for n in &NODES {
+        let Some(paths) = rib["routes"][n.block].as_array() else { continue };
+        for p in paths {
+            let from = p["peerId"].as_str().unwrap_or("?");
+            let hops: Vec<&str> = p["nexthops"]
+                .as_array()
+                .map(|v| v.iter().filter_map(|h| h["ip"].as_str()).collect())
+                .unwrap_or_default();
+            let want = n.ip.to_string();
+            if hops.is_empty() || hops.iter().any(|h| *h != want) {
+                bad.push(format!("{} from {from} via {} (want {want})", n.block, hops.join(",")));
+            }
+        }
+    }
+    bad
+}
+
 fn strip_log_prefix(line: &str) -> &str {
     let line = line.find("peer ").map_or(line, |i| &line[i..]);
     line.rsplit_once(" peer=").map_or(line, |(msg, _)| msg)
@@ -768,6 +807,25 @@ mod tests {
         assert!(pid_is_ours(me, ""));
         assert!(!pid_is_ours(me, "no-such-program-name"));
         assert!(!pid_is_ours(u32::MAX, ""));
+    }
+
+    #[test]
+    fn tor_paths_via_a_relaying_node_are_mismatches() {
+        let rib: Value = serde_json::from_str(
+            r#"{"routes": {
+                "10.244.2.0/26": [
+                    {"peerId": "192.168.1.11", "nexthops": [{"ip": "192.168.1.12"}]},
+                    {"peerId": "192.168.1.12", "nexthops": [{"ip": "192.168.1.12"}]}
+                ],
+                "10.244.3.0/26": [
+                    {"peerId": "192.168.1.11", "nexthops": [{"ip": "192.168.1.11"}]}
+                ]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            third_party_mismatches(&rib),
+            ["10.244.3.0/26 from 192.168.1.11 via 192.168.1.11 (want 192.168.1.13)"]
+        );
     }
 
     #[test]

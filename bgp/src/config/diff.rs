@@ -43,7 +43,8 @@ pub struct ConfigDiff {
     pub identity_changed: bool,
     /// Listen addresses or port differ: rebind the listener.
     pub listen_changed: bool,
-    /// IP pools or owned blocks differ: recompute exports and kernel routes.
+    /// IP pools, owned blocks, service ranges or prefix communities differ:
+    /// recompute what is originated, exported and programmed.
     pub routing_changed: bool,
     /// Kernel table, protocol or programming mode differ.
     pub fib_changed: bool,
@@ -84,7 +85,10 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
     let mut d = ConfigDiff {
         identity_changed,
         listen_changed: o.listen != n.listen,
-        routing_changed: o.ip_pools != n.ip_pools || o.node.blocks != n.node.blocks,
+        routing_changed: o.ip_pools != n.ip_pools
+            || o.node.blocks != n.node.blocks
+            || o.services != n.services
+            || o.prefix_advertisements != n.prefix_advertisements,
         fib_changed: o.fib != n.fib,
         log_level: (o.log_level != n.log_level).then_some(n.log_level),
         control_socket_changed: o.control_socket != n.control_socket,

@@ -29,12 +29,12 @@ use std::path::Path;
 pub use diff::{ConfigDiff, PeerChange, diff};
 pub use error::{ConfigError, LoadError, ValidationErrors};
 pub use model::{
-    AddPath, Config, DEFAULT_AS, DEFAULT_CONNECT_DELAY, DEFAULT_CONNECT_RETRY,
+    AddPath, CommunityValue, Config, DEFAULT_AS, DEFAULT_CONNECT_DELAY, DEFAULT_CONNECT_RETRY,
     DEFAULT_CONTROL_SOCKET, DEFAULT_ERROR_WAIT_MAX, DEFAULT_ERROR_WAIT_MIN, DEFAULT_FIB_PROTOCOL,
     DEFAULT_FIB_TABLE, DEFAULT_HOLD_TIME, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT, DEFAULT_RESTART_TIME,
     EncapMode, Family, Fib, GracefulRestart, IpPool, Listen, LogLevel, MaxPrefix, MaxPrefixAction,
-    Mesh, MeshNode, Metrics, NextHopMode, Node, Password, Peer, ProgramClusterRoutes,
-    RouteReflector, SourceAddress, Timers,
+    Mesh, MeshNode, Metrics, NextHopMode, Node, Password, Peer, PrefixAdvertisement,
+    ProgramClusterRoutes, RouteReflector, Services, SourceAddress, Timers,
 };
 pub use peers::{EffectivePeer, PasswordSource, PeerKind, SessionTimers, TtlMode, mesh_passive};
 pub use router_id::{RouterIdSpec, hashed_router_id};
@@ -195,6 +195,13 @@ mod tests {
         vxlan_mode = "Never"
         block_size = 26
         disable_bgp_export = true
+        [services]
+        cluster_ips = ["10.96.0.0/12"]
+        external_ips = ["198.51.100.0/24"]
+        load_balancer_ips = ["203.0.113.0/24"]
+        [[prefix_advertisements]]
+        cidr = "10.96.0.0/12"
+        communities = ["65000:100", "64512:1:2"]
         [fib]
         table = 100
         protocol = 12

@@ -20,6 +20,8 @@
 //! [[peers]]           name, address, remote_as, ... (see `Peer`)
 //! [route_reflector]   enabled, cluster_id
 //! [[ip_pools]]        cidr, ipip_mode, vxlan_mode, block_size, disable_bgp_export
+//! [services]          cluster_ips, external_ips, load_balancer_ips
+//! [[prefix_advertisements]]  cidr, communities
 //! [fib]               table, protocol, program_cluster_routes, tunnel_device, merge_paths
 //! [metrics]           listen
 //! ```
@@ -96,6 +98,12 @@ pub struct Config {
     /// Calico IP pools: what may be exported and how it is programmed.
     #[serde(default)]
     pub ip_pools: Vec<IpPool>,
+    /// Service address ranges this node advertises.
+    #[serde(default)]
+    pub services: Services,
+    /// Communities attached to the routes this node originates, per prefix.
+    #[serde(default)]
+    pub prefix_advertisements: Vec<PrefixAdvertisement>,
     /// Kernel route programming.
     #[serde(default)]
     pub fib: Fib,
@@ -563,6 +571,110 @@ impl IpPool {
             IpNet::V4(_) => 26,
             IpNet::V6(_) => 122,
         })
+    }
+}
+
+/// Service address ranges advertised from this node, as Calico's
+/// `BGPConfiguration` `serviceClusterIPs`, `serviceExternalIPs` and
+/// `serviceLoadBalancerIPs`: each range is originated as it is written (no
+/// blackhole: kube-proxy answers for the addresses on every node).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Services {
+    /// Kubernetes service cluster IP ranges (`serviceClusterIPs`).
+    #[serde(default)]
+    pub cluster_ips: Vec<IpNet>,
+    /// Service external IP ranges (`serviceExternalIPs`).
+    #[serde(default)]
+    pub external_ips: Vec<IpNet>,
+    /// LoadBalancer service IP ranges (`serviceLoadBalancerIPs`).
+    #[serde(default)]
+    pub load_balancer_ips: Vec<IpNet>,
+}
+
+impl Services {
+    /// Every configured range, with the key it came from.
+    pub fn all(&self) -> impl Iterator<Item = (&'static str, IpNet)> + '_ {
+        fn tag<'a>(
+            key: &'static str,
+            v: &'a [IpNet],
+        ) -> impl Iterator<Item = (&'static str, IpNet)> + 'a {
+            v.iter().map(move |c| (key, *c))
+        }
+        tag("cluster_ips", &self.cluster_ips)
+            .chain(tag("external_ips", &self.external_ips))
+            .chain(tag("load_balancer_ips", &self.load_balancer_ips))
+    }
+}
+
+/// Communities for the originated routes inside `cidr`, as Calico's
+/// `BGPConfiguration.prefixAdvertisements`: every originated prefix inside
+/// `cidr` (or equal to it) carries the communities of every entry that
+/// covers it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixAdvertisement {
+    /// The prefix the communities apply to (and to every prefix inside it).
+    pub cidr: IpNet,
+    /// `"aa:nn"` (standard, RFC 1997, each part 0-65535) or `"ga:l1:l2"`
+    /// (large, RFC 8092, each part 0-4294967295).
+    #[serde(default)]
+    pub communities: Vec<String>,
+}
+
+/// A community as written in `prefix_advertisements`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommunityValue {
+    /// `aa:nn`: a standard community (RFC 1997).
+    Standard(crate::wire::attr::Community),
+    /// `ga:l1:l2`: a large community (RFC 8092).
+    Large(crate::wire::attr::LargeCommunity),
+}
+
+impl std::str::FromStr for CommunityValue {
+    type Err = String;
+
+    /// Parses `aa:nn` or `ga:l1:l2`; the error says what is allowed.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        match parts.as_slice() {
+            [a, n] => match (a.parse::<u16>(), n.parse::<u16>()) {
+                (Ok(a), Ok(n)) => Ok(CommunityValue::Standard(crate::wire::attr::Community(
+                    (u32::from(a) << 16) | u32::from(n),
+                ))),
+                _ => Err("a standard community is aa:nn with each part 0-65535".into()),
+            },
+            [g, l1, l2] => match (g.parse::<u32>(), l1.parse::<u32>(), l2.parse::<u32>()) {
+                (Ok(global_admin), Ok(local_data1), Ok(local_data2)) => {
+                    Ok(CommunityValue::Large(crate::wire::attr::LargeCommunity {
+                        global_admin,
+                        local_data1,
+                        local_data2,
+                    }))
+                }
+                _ => Err("a large community is ga:l1:l2 with each part 0-4294967295".into()),
+            },
+            _ => Err("expected aa:nn (standard) or ga:l1:l2 (large)".into()),
+        }
+    }
+}
+
+impl fmt::Display for CommunityValue {
+    /// The form [`std::str::FromStr`] reads: `aa:nn` or `ga:l1:l2`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommunityValue::Standard(c) => write!(f, "{}:{}", c.0 >> 16, c.0 & 0xffff),
+            CommunityValue::Large(l) => {
+                write!(f, "{}:{}:{}", l.global_admin, l.local_data1, l.local_data2)
+            }
+        }
+    }
+}
+
+impl PrefixAdvertisement {
+    /// The communities that parse (validation has refused any that do not).
+    pub fn parsed(&self) -> impl Iterator<Item = CommunityValue> + '_ {
+        self.communities.iter().filter_map(|c| c.parse().ok())
     }
 }
 

@@ -15,7 +15,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::IpNet;
 
 use super::error::{ConfigError, ValidationErrors};
-use super::model::{Config, EncapMode, Family, MaxPrefixAction, Password, SourceAddress};
+use super::model::{
+    CommunityValue, Config, EncapMode, Family, MaxPrefixAction, Password, SourceAddress,
+};
 use super::peers::{EffectivePeer, PeerKind, effective_peers};
 use super::router_id::{RouterIdSpec, hashed_router_id};
 
@@ -144,6 +146,8 @@ pub fn validate(config: Config) -> Result<ValidatedConfig, ValidationErrors> {
     let cluster_id = check_route_reflector(&mut c, &config, router_id);
     check_pools(&mut c, &config);
     check_blocks(&mut c, &config);
+    check_services(&mut c, &config);
+    check_prefix_advertisements(&mut c, &config);
     check_fib(&mut c, &config);
     match router_id {
         Some(router_id) if c.errors.is_empty() => {
@@ -662,6 +666,63 @@ fn check_blocks(c: &mut Checker, cfg: &Config) {
                 format!("pool {} has block_size {}", p.cidr, p.effective_block_size()),
             ),
             Some(_) => {}
+        }
+    }
+}
+
+fn check_services(c: &mut Checker, cfg: &Config) {
+    let s = &cfg.services;
+    let lists = [
+        ("cluster_ips", &s.cluster_ips),
+        ("external_ips", &s.external_ips),
+        ("load_balancer_ips", &s.load_balancer_ips),
+    ];
+    let mut seen: Vec<IpNet> = Vec::new();
+    for (key, list) in lists {
+        for (i, cidr) in list.iter().enumerate() {
+            let path = format!("services.{key}[{i}]");
+            if *cidr != cidr.trunc() {
+                c.err(&path, cidr, format!("has host bits set; did you mean {}?", cidr.trunc()));
+            }
+            if seen.contains(&cidr.trunc()) {
+                c.err(&path, cidr, "listed twice in [services]");
+            }
+            // Calico refuses service ranges that overlap an IP pool: the
+            // pool's blocks and the service route would compete.
+            if let Some(p) =
+                cfg.ip_pools.iter().find(|p| p.cidr.contains(cidr) || cidr.contains(&p.cidr))
+            {
+                c.err(
+                    &path,
+                    cidr,
+                    format!(
+                        "overlaps ip_pools cidr {}; service ranges must be outside every pool",
+                        p.cidr
+                    ),
+                );
+            }
+            seen.push(cidr.trunc());
+        }
+    }
+}
+
+fn check_prefix_advertisements(c: &mut Checker, cfg: &Config) {
+    for (i, a) in cfg.prefix_advertisements.iter().enumerate() {
+        let path = format!("prefix_advertisements[{i}]");
+        if a.cidr != a.cidr.trunc() {
+            c.err(
+                format!("{path}.cidr"),
+                a.cidr,
+                format!("has host bits set; did you mean {}?", a.cidr.trunc()),
+            );
+        }
+        if a.communities.is_empty() {
+            c.warn(format!("{path}.communities"), "[]", "no communities: the entry does nothing");
+        }
+        for (j, text) in a.communities.iter().enumerate() {
+            if let Err(why) = text.parse::<CommunityValue>() {
+                c.err(format!("{path}.communities[{j}]"), format!("{text:?}"), why);
+            }
         }
     }
 }

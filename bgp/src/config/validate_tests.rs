@@ -425,3 +425,67 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn malformed_prefix_communities_are_refused_naming_the_entry() {
+    let errs = errors(
+        "[[prefix_advertisements]]\ncidr = \"10.96.0.0/12\"\n\
+         communities = [\"65000:100\", \"65536:1\", \"1:2:3:4\", \"x\", \"4294967295:0:1\"]\n",
+    );
+    assert_error(&errs, "prefix_advertisements[0].communities[1]", "0-65535");
+    assert_error(&errs, "prefix_advertisements[0].communities[2]", "ga:l1:l2");
+    assert_error(&errs, "prefix_advertisements[0].communities[3]", "aa:nn");
+    assert_eq!(errs.errors().len(), 3, "65000:100 and the large one are fine: {errs}");
+    let errs =
+        errors("[[prefix_advertisements]]\ncidr = \"10.96.0.1/12\"\ncommunities = [\"1:1\"]\n");
+    assert_error(&errs, "prefix_advertisements[0].cidr", "10.96.0.0/12");
+}
+
+#[test]
+fn prefix_communities_parse_to_standard_and_large() {
+    use crate::wire::attr::{Community, LargeCommunity};
+    let v = valid(
+        "[[prefix_advertisements]]\ncidr = \"10.96.0.0/12\"\ncommunities = [\"65000:100\", \"64512:1:2\"]\n",
+    );
+    let parsed: Vec<CommunityValue> = v.config().prefix_advertisements[0].parsed().collect();
+    assert_eq!(
+        parsed,
+        [
+            CommunityValue::Standard(Community(0xfde8_0064)),
+            CommunityValue::Large(LargeCommunity {
+                global_admin: 64512,
+                local_data1: 1,
+                local_data2: 2
+            }),
+        ]
+    );
+}
+
+#[test]
+fn service_ranges_inside_a_pool_or_repeated_are_refused() {
+    let errs = errors(
+        "[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n[services]\n\
+         cluster_ips = [\"10.96.0.0/12\", \"10.244.5.0/24\"]\n\
+         external_ips = [\"10.96.0.0/12\"]\nload_balancer_ips = [\"203.0.113.1/24\"]\n",
+    );
+    assert_error(&errs, "services.cluster_ips[1]", "10.244.0.0/16");
+    assert_error(&errs, "services.external_ips[0]", "listed twice");
+    assert_error(&errs, "services.load_balancer_ips[0]", "203.0.113.0/24");
+    assert_eq!(errs.errors().len(), 3, "{errs}");
+}
+
+proptest! {
+    #[test]
+    fn community_values_round_trip_through_text(a: u16, n: u16, g: u32, l1: u32, l2: u32) {
+        use crate::wire::attr::{Community, LargeCommunity};
+        let std = CommunityValue::Standard(Community((u32::from(a) << 16) | u32::from(n)));
+        prop_assert_eq!(std.to_string().parse::<CommunityValue>(), Ok(std));
+        prop_assert_eq!(std.to_string(), format!("{a}:{n}"));
+        let large = CommunityValue::Large(LargeCommunity {
+            global_admin: g,
+            local_data1: l1,
+            local_data2: l2,
+        });
+        prop_assert_eq!(large.to_string().parse::<CommunityValue>(), Ok(large));
+    }
+}

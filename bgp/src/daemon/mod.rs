@@ -31,6 +31,7 @@
 pub mod control;
 pub mod fib_port;
 mod listener;
+mod log_level;
 pub mod rib_routes;
 pub mod routes;
 
@@ -53,6 +54,7 @@ use tracing::{error, info, warn};
 pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter};
 pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
+pub use self::log_level::{LogLevelHook, set_log_level_hook};
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
 pub use self::routes::{Outbound, RouteHandler};
 use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, ValidatedConfig};
@@ -760,6 +762,9 @@ impl<R: RouteHandler> Owner<R> {
         }
         if d.listen_changed {
             self.rebind();
+        }
+        if let Some(level) = d.log_level {
+            log_level::apply(level);
         }
         if d.routing_changed {
             let out = self.routes.reconfigure(&self.cfg);

@@ -17,9 +17,12 @@
 //!
 //! What the node originates is the configured blocks, plus the prefixes
 //! added at run time by `calico-bgpctl advertise add`, minus those removed
-//! by `advertise del`; run-time changes survive reloads, as with the
-//! interim handler this one replaced. Every originated prefix is a Calico
-//! block: advertised, and blackholed in the FIB while it is best.
+//! by `advertise del` (run-time changes survive reloads), plus the
+//! `[services]` ranges. Blocks and `advertise` prefixes are blackholed in
+//! the FIB while they are best; service ranges are not (kube-proxy answers
+//! for them). Each originated prefix carries the communities of every
+//! `[[prefix_advertisements]]` entry covering it (Calico's
+//! `prefixAdvertisements`); a reload that changes them re-announces it.
 //!
 //! Routing has converged (so the FIB may delete adopted routes that nothing
 //! wants, BIRD's `persist` sweep) once every configured peer has sent
@@ -39,7 +42,7 @@ use tracing::{info, warn};
 
 use super::Input;
 use super::routes::{Outbound, RouteHandler};
-use crate::config::{EffectivePeer, ValidatedConfig};
+use crate::config::{CommunityValue, EffectivePeer, ValidatedConfig};
 use crate::rib::{
     FibChange, LocalRoute, Output, PeerId, PeerInfo, RejectReason, Rib, RibConfig, RouteView,
 };
@@ -109,14 +112,22 @@ pub struct RibRoutes {
     fib: Box<dyn FibPort>,
     node_v4: Option<Ipv4Addr>,
     node_v6: Option<Ipv6Addr>,
+    /// The node's subnets (address with prefix length), for third-party
+    /// next hops towards external peers on them.
+    node_nets: Vec<IpNet>,
     /// The configured blocks.
     blocks: Vec<IpNet>,
     /// `advertise add` prefixes, kept across reloads until deleted.
     added: BTreeSet<IpNet>,
     /// `advertise del` of configured blocks, kept across reloads until added.
     deleted: BTreeSet<IpNet>,
-    /// What is originated now, with why (`block`, `advertise`).
-    originated: BTreeMap<IpNet, &'static str>,
+    /// The `[services]` ranges.
+    services: Vec<IpNet>,
+    /// `[[prefix_advertisements]]`: communities per covering prefix.
+    communities: Vec<(IpNet, Vec<CommunityValue>)>,
+    /// What is originated now, with why (`block`, `advertise`, `service`)
+    /// and the route handed to the RIB.
+    originated: BTreeMap<IpNet, (&'static str, LocalRoute)>,
     ids: HashMap<IpAddr, PeerId>,
     peers: HashMap<PeerId, PeerMeta>,
     next_id: u32,
@@ -157,9 +168,12 @@ impl RibRoutes {
             fib,
             node_v4: None,
             node_v6: None,
+            node_nets: Vec::new(),
             blocks: Vec::new(),
             added: BTreeSet::new(),
             deleted: BTreeSet::new(),
+            services: Vec::new(),
+            communities: Vec::new(),
             originated: BTreeMap::new(),
             ids: HashMap::new(),
             peers: HashMap::new(),
@@ -187,23 +201,59 @@ impl RibRoutes {
         let node = &cfg.config().node;
         self.node_v4 = node.ipv4.map(|n| n.addr());
         self.node_v6 = node.ipv6.map(|n| n.addr());
+        self.node_nets =
+            node.ipv4.map(IpNet::V4).into_iter().chain(node.ipv6.map(IpNet::V6)).collect();
         self.blocks = node.blocks.iter().map(IpNet::trunc).collect();
+        self.services = cfg.config().services.all().map(|(_, c)| c.trunc()).collect();
+        self.communities = cfg
+            .config()
+            .prefix_advertisements
+            .iter()
+            .map(|a| (a.cidr.trunc(), a.parsed().collect()))
+            .collect();
         self.expected = cfg.peers().iter().map(|p| p.address).collect();
     }
 
     /// What should be originated: configured blocks with the run-time
-    /// additions and deletions.
-    fn wanted(&self) -> BTreeMap<IpNet, &'static str> {
-        let mut w: BTreeMap<IpNet, &'static str> = self
-            .blocks
-            .iter()
-            .filter(|b| !self.deleted.contains(b))
-            .map(|b| (*b, "block"))
-            .collect();
-        for a in &self.added {
-            w.entry(*a).or_insert("advertise");
+    /// additions and deletions, and the service ranges; each with its
+    /// communities.
+    fn wanted(&self) -> BTreeMap<IpNet, (&'static str, LocalRoute)> {
+        let mut w: BTreeMap<IpNet, (&'static str, LocalRoute)> = BTreeMap::new();
+        let blocks = self.blocks.iter().filter(|b| !self.deleted.contains(b));
+        for (p, why) in
+            blocks.map(|b| (b, "block")).chain(self.added.iter().map(|a| (a, "advertise")))
+        {
+            // Calico blackholes each of its blocks so traffic to unallocated
+            // addresses in it is dropped rather than sent to the default route.
+            w.entry(*p).or_insert_with(|| (why, self.local_route(*p, true)));
+        }
+        for p in &self.services {
+            w.entry(*p).or_insert_with(|| ("service", self.local_route(*p, false)));
         }
         w
+    }
+
+    /// The route originated for `prefix`, with the communities of every
+    /// `prefix_advertisements` entry covering it, in configuration order.
+    fn local_route(&self, prefix: IpNet, blackhole: bool) -> LocalRoute {
+        let mut r = LocalRoute { blackhole, ..LocalRoute::default() };
+        for (cidr, list) in &self.communities {
+            if !cidr.contains(&prefix) {
+                continue;
+            }
+            for c in list {
+                match *c {
+                    CommunityValue::Standard(c) if !r.communities.contains(&c) => {
+                        r.communities.push(c)
+                    }
+                    CommunityValue::Large(c) if !r.large_communities.contains(&c) => {
+                        r.large_communities.push(c)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        r
     }
 
     /// Originates and withdraws until the RIB holds what [`Self::wanted`] says.
@@ -211,17 +261,20 @@ impl RibRoutes {
         let wanted = self.wanted();
         let gone: Vec<IpNet> =
             self.originated.keys().filter(|p| !wanted.contains_key(p)).copied().collect();
-        let new: Vec<IpNet> =
-            wanted.keys().filter(|p| !self.originated.contains_key(p)).copied().collect();
+        // New prefixes, and those whose route changed (communities after a
+        // reload, a block that became a service range): originating again
+        // replaces the attributes, so peers get one new announcement.
+        let new: Vec<(IpNet, LocalRoute)> = wanted
+            .iter()
+            .filter(|(p, (_, r))| self.originated.get(p).is_none_or(|(_, old)| old != r))
+            .map(|(p, (_, r))| (*p, r.clone()))
+            .collect();
         let mut out = Vec::new();
         for p in gone {
             let o = self.rib.withdraw_local(p);
             out.extend(self.carry_out(o));
         }
-        for p in new {
-            // Calico blackholes each of its blocks so traffic to unallocated
-            // addresses in it is dropped rather than sent to the default route.
-            let route = LocalRoute { blackhole: true, ..LocalRoute::default() };
+        for (p, route) in new {
             let o = self.rib.originate(p, route);
             out.extend(self.carry_out(o));
         }
@@ -272,7 +325,7 @@ impl RibRoutes {
         let (source, since) = match v.peer.and_then(|id| self.peers.get(&id)) {
             Some(m) => (RouteSource::Bgp { peer: m.addr, name: m.name.clone() }, m.since),
             None => {
-                let why = self.originated.get(&v.prefix).copied().unwrap_or("block");
+                let why = self.originated.get(&v.prefix).map_or("block", |(w, _)| *w);
                 (RouteSource::Local { origin: why.to_owned() }, 0)
             }
         };
@@ -343,6 +396,9 @@ impl RouteHandler for RibRoutes {
         // (an IPv6 session carrying IPv4 routes, or the reverse).
         info.local_addr_v4 = info.local_addr_v4.or(self.node_v4);
         info.local_addr_v6 = info.local_addr_v6.or(self.node_v6);
+        // The prefix length is only known for the node's own address: a
+        // session from any other source address gets no third party.
+        info.local_subnet = self.node_nets.iter().find(|n| n.addr() == local).map(IpNet::trunc);
         self.peers.insert(
             id,
             PeerMeta {
@@ -472,15 +528,17 @@ impl RouteHandler for RibRoutes {
         m.families
             .iter()
             .filter_map(|f| match *f {
-                AfiSafi::IPV4_UNICAST => Some(Family::Ipv4),
-                AfiSafi::IPV6_UNICAST => Some(Family::Ipv6),
+                AfiSafi::IPV4_UNICAST => Some((Family::Ipv4, *f)),
+                AfiSafi::IPV6_UNICAST => Some((Family::Ipv6, *f)),
                 _ => None,
             })
             .enumerate()
-            .map(|(i, family)| {
+            .map(|(i, (family, afi_safi))| {
                 let (received, accepted) =
                     if i == 0 { (u64::from(s.received), u64::from(s.accepted)) } else { (0, 0) };
-                FamilyCounts { family, received, accepted, advertised: 0 }
+                // Sent counts are kept per family by the RIB's export groups.
+                let advertised = self.rib.advertised(*id, afi_safi);
+                FamilyCounts { family, received, accepted, advertised }
             })
             .collect()
     }

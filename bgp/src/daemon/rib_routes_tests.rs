@@ -363,3 +363,101 @@ fn route_reflector_reflects_between_clients_with_originator_id_and_cluster_list_
     let s = seen.lock().unwrap();
     assert!(s.fib.is_empty() && s.tracked.is_empty(), "{s:?}");
 }
+
+#[test]
+fn tor_on_the_node_subnet_gets_the_mesh_node_as_third_party_next_hop() {
+    let cfg = parse_str(CFG).unwrap();
+    let mut r = RibRoutes::without_fib(&cfg);
+    let (tor, tor_up) = up_for(&cfg, "10.0.0.254");
+    let (b, b_up) = up_for(&cfg, "10.0.0.2");
+    r.peer_up(&b, &b_up);
+    // Node b's block, learned over the mesh with b as next hop.
+    r.update(b.address, from_tor(&b_up, &["10.244.5.0/26"], vec![], "10.0.0.2"));
+    let msgs = updates_for(&r.peer_up(&tor, &tor_up), tor.address, &tor_up);
+    let nh_of = |p: &str| {
+        msgs.iter()
+            .find(|m| m.update.nlri.iter().any(|n| n.prefix == net(p)))
+            .and_then(|m| m.update.attrs.next_hop)
+    };
+    // RFC 4271 §5.1.3 third party: the ToR and b share 10.0.0.0/24.
+    assert_eq!(nh_of("10.244.5.0/26"), Some("10.0.0.2".parse().unwrap()));
+    assert_eq!(nh_of("10.244.1.0/26"), Some("10.0.0.1".parse().unwrap()), "ours: self");
+    // A change later keeps it too.
+    let out = r.update(b.address, from_tor(&b_up, &["10.244.6.0/26"], vec![], "10.0.0.2"));
+    let msgs = updates_for(&out, tor.address, &tor_up);
+    assert_eq!(msgs[0].update.attrs.next_hop, Some("10.0.0.2".parse().unwrap()));
+}
+
+const SERVICES: &str = r#"
+    [services]
+    cluster_ips = ["10.96.0.0/12"]
+    load_balancer_ips = ["203.0.113.0/24"]
+    [[prefix_advertisements]]
+    cidr = "10.96.0.0/12"
+    communities = ["65000:100", "64512:1:2"]
+    [[prefix_advertisements]]
+    cidr = "10.244.0.0/16"
+    communities = ["65000:200"]
+"#;
+
+#[test]
+fn service_ranges_are_advertised_with_their_communities_and_not_blackholed() {
+    use crate::wire::attr::{Community, LargeCommunity};
+    let cfg = parse_str(&format!("{CFG}{SERVICES}")).unwrap();
+    let (mut r, seen) = with_recorder(&cfg, false);
+    let (p, up) = up_for(&cfg, "10.0.0.254");
+    let msgs = updates_for(&r.peer_up(&p, &up), p.address, &up);
+    let mut all = announced(&msgs);
+    all.sort();
+    assert_eq!(
+        all,
+        [net("10.96.0.0/12"), net("10.244.1.0/26"), net("10.244.2.0/26"), net("203.0.113.0/24")]
+    );
+    let attrs_of = |want: &str| {
+        msgs.iter()
+            .find(|m| m.update.nlri.iter().any(|n| n.prefix == net(want)))
+            .unwrap()
+            .update
+            .attrs
+            .clone()
+    };
+    let svc = attrs_of("10.96.0.0/12");
+    assert_eq!(svc.communities, [Community(0xfde8_0064)]);
+    assert_eq!(
+        svc.large_communities,
+        [LargeCommunity { global_admin: 64512, local_data1: 1, local_data2: 2 }]
+    );
+    assert_eq!(attrs_of("10.244.1.0/26").communities, [Community(0xfde8_00c8)]);
+    assert!(attrs_of("203.0.113.0/24").communities.is_empty());
+    // kube-proxy answers for service addresses: no blackhole for them.
+    let fib = &seen.lock().unwrap().fib;
+    let svc = [net("10.96.0.0/12"), net("203.0.113.0/24")];
+    assert!(fib.iter().filter(|c| svc.contains(&c.prefix)).all(|c| c.route.is_none()), "{fib:?}");
+    let shown = r.routes_snapshot();
+    let svc = shown.iter().find(|s| s.prefix == net("10.96.0.0/12")).unwrap();
+    assert_eq!(svc.paths[0].source.name(), "local:service");
+}
+
+#[test]
+fn reload_reannounces_changed_communities_and_withdraws_removed_ranges() {
+    use crate::wire::attr::Community;
+    let cfg = parse_str(&format!("{CFG}{SERVICES}")).unwrap();
+    let mut r = RibRoutes::without_fib(&cfg);
+    let (p, up) = up_for(&cfg, "10.0.0.254");
+    r.peer_up(&p, &up);
+    let text = format!("{CFG}{SERVICES}")
+        .replace("\"65000:100\", ", "")
+        .replace("load_balancer_ips = [\"203.0.113.0/24\"]", "");
+    let new = parse_str(&text).unwrap();
+    assert!(crate::config::diff(&cfg, &new).routing_changed);
+    let msgs = updates_for(&r.reconfigure(&new), p.address, &up);
+    assert_eq!(withdrawn(&msgs), [net("203.0.113.0/24")]);
+    assert_eq!(
+        announced(&msgs),
+        [net("10.96.0.0/12")],
+        "only the prefix whose communities changed"
+    );
+    assert!(msgs.iter().all(|m| !m.update.attrs.communities.contains(&Community(0xfde8_0064))));
+    // The same file again: nothing to send.
+    assert!(r.reconfigure(&new).is_empty());
+}

@@ -29,6 +29,13 @@ pub struct PeerConfig {
     /// as 3, since "An implementation MUST reject Hold Time values of one or
     /// two seconds", RFC 4271 §6.2).
     pub hold_time: u16,
+    /// Keepalive interval we want, in seconds (BIRD `keepalive time`,
+    /// Calico `keepaliveTime`); `None`: a third of the negotiated hold time.
+    /// Never more than that third, whatever is configured: "a reasonable
+    /// maximum time between KEEPALIVE messages would be one third of the
+    /// Hold Time interval" (RFC 4271 §4.4), and a longer interval would let
+    /// the peer's hold timer expire between two keepalives.
+    pub keepalive_time: Option<u16>,
     /// The "large value" the HoldTimer gets in OpenSent: "A HoldTimer value of
     /// 4 minutes is suggested" (RFC 4271 §8.2.2).
     pub open_hold_time: Duration,
@@ -72,6 +79,7 @@ impl PeerConfig {
             peer_as,
             router_id,
             hold_time: 240,
+            keepalive_time: None,
             open_hold_time: Duration::from_secs(240),
             capabilities: vec![
                 Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
@@ -111,7 +119,23 @@ impl PeerConfig {
         open.check_peer_as(self.peer_as)?;
         open.check_bgp_id(self.router_id, self.internal())?;
         self.check_required(open)?;
-        Ok(Negotiated::from_opens(local, open, !self.internal()))
+        let mut n = Negotiated::from_opens(local, open, !self.internal());
+        n.keepalive = self.keepalive_for(n.hold_time);
+        Ok(n)
+    }
+
+    /// The keepalive interval for a negotiated hold time: the configured
+    /// one, capped at a third of the hold time; 0 (none) when the hold time
+    /// is 0 ("If the value of the Hold Time field is zero, then periodic
+    /// KEEPALIVE messages MUST NOT be sent", RFC 4271 §4.4).
+    pub fn keepalive_for(&self, hold_time: u16) -> u16 {
+        let third = hold_time / 3;
+        match self.keepalive_time {
+            // A hold time of 3 still gets a 1 s keepalive; 0 configured is
+            // refused by validation but treated as unset here.
+            Some(k) if k > 0 => k.min(third),
+            _ => third,
+        }
     }
 
     /// "If a BGP speaker that supports a certain capability determines that
@@ -214,6 +238,26 @@ mod tests {
         let open = OpenMsg::new(65001, 90, Ipv4Addr::new(10, 0, 0, 1), Vec::new());
         let err = c.check_open(&c.local_open(), &open).unwrap_err();
         assert_eq!(err.notification.subcode, OpenSubcode::BAD_BGP_IDENTIFIER.0);
+    }
+
+    #[test]
+    fn configured_keepalive_is_used_but_never_above_a_third_of_the_negotiated_hold_time() {
+        let mut c = cfg();
+        c.keepalive_time = Some(10);
+        // Peer proposes 90: a third is 30, so the configured 10 stands.
+        let n = c.check_open(&c.local_open(), &peer_open(Vec::new())).unwrap();
+        assert_eq!((n.hold_time, n.keepalive), (90, 10));
+        // Peer proposes 9: capped at 3.
+        let open = OpenMsg::new(65002, 9, Ipv4Addr::new(10, 0, 0, 2), Vec::new());
+        let n = c.check_open(&c.local_open(), &open).unwrap();
+        assert_eq!((n.hold_time, n.keepalive), (9, 3));
+        // Hold time 0: no keepalives at all.
+        let open = OpenMsg::new(65002, 0, Ipv4Addr::new(10, 0, 0, 2), Vec::new());
+        assert_eq!(c.check_open(&c.local_open(), &open).unwrap().keepalive, 0);
+        // Unset: a third of what was negotiated.
+        c.keepalive_time = None;
+        assert_eq!(c.keepalive_for(90), 30);
+        assert_eq!(c.keepalive_for(3), 1);
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub(super) struct PeerEntry {
     pub facts: PeerFacts,
     pub group: usize,
     pub stats: PeerStats,
+    /// What this peer was sent beyond its group's running count, per
+    /// family (IPv4, IPv6): set when it gets its initial table, so
+    /// `group.sent + adv_offset` is what it holds now.
+    pub adv_offset: [i64; 2],
 }
 
 /// What an export group sends for one attribute set.
@@ -57,6 +61,10 @@ pub(super) struct Group {
     pub member_slots: Vec<u32>,
     /// Export result per attribute set, indexed by [`AttrId`].
     pub out: Vec<OutEntry>,
+    /// NLRI announced and not withdrawn since the group was founded, per
+    /// family (IPv4, IPv6): each queued change that announces a new NLRI
+    /// adds one, each that withdraws a sent one takes one away.
+    pub sent: [i64; 2],
 }
 
 /// State of one next hop.
@@ -171,6 +179,7 @@ impl Rib {
                     members: Vec::new(),
                     member_slots: Vec::new(),
                     out: Vec::new(),
+                    sent: [0; 2],
                 };
                 match self.groups.iter().position(Option::is_none) {
                     Some(gi) => {
@@ -474,13 +483,13 @@ impl Rib {
                         .position(|(t, _)| *t == p.tx_id)
                         .map(|i| before.swap_remove(i).1);
                     if now.is_some() && now != was {
-                        self.queue(gi, Nlri::with_path_id(prefix, p.tx_id), now);
+                        self.queue(gi, Nlri::with_path_id(prefix, p.tx_id), now, was.is_some());
                     } else if now.is_none() && was.is_some() {
-                        self.queue(gi, Nlri::with_path_id(prefix, p.tx_id), None);
+                        self.queue(gi, Nlri::with_path_id(prefix, p.tx_id), None, true);
                     }
                 }
                 for (tx, _) in before {
-                    self.queue(gi, Nlri::with_path_id(prefix, tx), None);
+                    self.queue(gi, Nlri::with_path_id(prefix, tx), None, true);
                 }
             } else {
                 let was = old
@@ -490,13 +499,23 @@ impl Rib {
                 let now =
                     new.iter().find(|p| p.is(BEST)).and_then(|p| self.export(gi, prefix, p, false));
                 if was != now {
-                    self.queue(gi, Nlri::new(prefix), now);
+                    self.queue(gi, Nlri::new(prefix), now, was.is_some());
                 }
             }
         }
     }
 
-    fn queue(&mut self, gi: usize, nlri: Nlri, attrs: Option<AttrId>) {
+    /// Queues an announcement (`attrs`) or withdrawal of `nlri` for group
+    /// `gi`; `was_sent` says whether the group held the NLRI before.
+    fn queue(&mut self, gi: usize, nlri: Nlri, attrs: Option<AttrId>, was_sent: bool) {
+        if let Some(g) = self.groups[gi].as_mut() {
+            let fam = usize::from(matches!(nlri.prefix, IpNet::V6(_)));
+            match (attrs.is_some(), was_sent) {
+                (true, false) => g.sent[fam] += 1,
+                (false, true) => g.sent[fam] -= 1,
+                _ => {}
+            }
+        }
         self.seq = self.seq.wrapping_add(1);
         let q = &mut self.pending[gi];
         if q.events.is_empty() {

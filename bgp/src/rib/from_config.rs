@@ -56,6 +56,7 @@ impl PeerInfo {
             next_hop_mode: peer.next_hop_mode,
             local_addr_v4: v4,
             local_addr_v6: v6,
+            local_subnet: None,
             families: neg.families.clone(),
             encode: CodecCtx {
                 four_octet_as: neg.four_octet_as,

@@ -376,6 +376,7 @@ impl Rib {
         let mut msgs = Vec::new();
         for &fam in families {
             let events = self.dump(group, fam);
+            self.set_advertised(peer, group, fam, events.len());
             msgs.extend(self.encode_group(group, &events, peer));
             let ctx = &self.group(group).ctx;
             match Message::Update(UpdateMsg::end_of_rib(fam)).to_bytes(ctx) {

@@ -192,6 +192,14 @@ impl Rib {
             local_v4: info.local_addr_v4,
             local_v6: info.local_addr_v6,
             v4_over_v6: info.encode.extended_next_hop(AfiSafi::IPV4_UNICAST),
+            // Only where it changes the export: an external peer in mode
+            // `auto` that is one hop away on our subnet, so internal peers
+            // keep sharing one group whatever their subnets.
+            shared_subnet: info.local_subnet.filter(|n| {
+                class == PeerClass::Ebgp
+                    && info.next_hop_mode == crate::config::NextHopMode::Auto
+                    && n.contains(&info.addr)
+            }),
         };
         // Back from a graceful restart: the same slot, so its stale paths
         // and their counters carry over.
@@ -214,7 +222,9 @@ impl Rib {
         let families = info.families.clone();
         let defer = self.gr_defers(peer, &info);
         let gr_info = reclaimed.map(|_| info.clone());
-        self.peers[slot as usize] = Some(PeerEntry { id: peer, info, facts, group, stats });
+        let adv_offset = [0; 2];
+        self.peers[slot as usize] =
+            Some(PeerEntry { id: peer, info, facts, group, stats, adv_offset });
         self.slots.insert(peer, slot);
         if let Some(info) = gr_info {
             self.gr_returned(peer, &info);
@@ -433,6 +443,34 @@ impl Rib {
     pub fn peer_stats(&self, peer: PeerId) -> Option<PeerStats> {
         let slot = *self.slots.get(&peer)?;
         self.peers[slot as usize].as_ref().map(|e| e.stats)
+    }
+
+    /// NLRI `peer` holds from us in `family` now (BIRD's `exported`
+    /// count): announced minus withdrawn, counted per export group as
+    /// changes are queued, so nothing is stored per peer and prefix. With
+    /// ADD-PATH each path counts. 0 for a peer still waiting for its table
+    /// (graceful restart deferral) or a family not on its session.
+    pub fn advertised(&self, peer: PeerId, family: AfiSafi) -> u64 {
+        let Some(e) = self.slots.get(&peer).and_then(|&s| self.peers[s as usize].as_ref()) else {
+            return 0;
+        };
+        if !e.info.families.contains(&family) || self.gr.deferred.contains(&peer) {
+            return 0;
+        }
+        let fam = usize::from(family == AfiSafi::IPV6_UNICAST);
+        let Some(g) = self.groups.get(e.group).and_then(Option::as_ref) else { return 0 };
+        u64::try_from(g.sent[fam].saturating_add(e.adv_offset[fam])).unwrap_or(0)
+    }
+
+    /// `peer` was just dumped `n` NLRI of `family` by group `gi`: from now
+    /// on it holds the group's count plus the difference.
+    fn set_advertised(&mut self, peer: PeerId, gi: usize, family: AfiSafi, n: usize) {
+        let fam = usize::from(family == AfiSafi::IPV6_UNICAST);
+        let sent = self.groups.get(gi).and_then(Option::as_ref).map_or(0, |g| g.sent[fam]);
+        let Some(&slot) = self.slots.get(&peer) else { return };
+        if let Some(e) = self.peers[slot as usize].as_mut() {
+            e.adv_offset[fam] = i64::try_from(n).unwrap_or(i64::MAX).saturating_sub(sent);
+        }
     }
 
     /// Number of destinations (prefixes with at least one path).

@@ -200,9 +200,34 @@ pub(crate) struct ExportTarget {
     pub local_v6: Option<Ipv6Addr>,
     /// RFC 8950 IPv6 next hops for IPv4 NLRI were negotiated.
     pub v4_over_v6: bool,
+    /// An external peer in mode `auto` on this directly connected subnet
+    /// of ours: learned next hops inside it are kept (third party).
+    pub shared_subnet: Option<IpNet>,
 }
 
 impl ExportTarget {
+    /// Whether `nh` may go to the peer unchanged as a third-party next hop.
+    ///
+    /// RFC 4271 §5.1.3: "When sending a message to an external peer X, and
+    /// the peer is one IP hop away from the speaker: - If the route being
+    /// announced was learned from an internal peer or is locally originated,
+    /// the BGP speaker can use an interior peer's address in the NEXT_HOP
+    /// attribute, provided that peer X shares a common subnet with this
+    /// address." (and likewise for an adjacent router's address learned
+    /// from another external peer). BIRD does this by default; it spares
+    /// the ToR a detour through the node that relayed the route.
+    fn third_party(&self, nh: MpNextHop) -> bool {
+        let addr = match nh {
+            MpNextHop::Ipv4(a) => IpAddr::V4(a),
+            MpNextHop::Ipv6 { global, .. } => IpAddr::V6(global),
+        };
+        let ours = match addr {
+            IpAddr::V4(a) => self.local_v4 == Some(a),
+            IpAddr::V6(a) => self.local_v6 == Some(a),
+        };
+        !ours && self.shared_subnet.is_some_and(|n| n.contains(&addr))
+    }
+
     /// Our own address as next hop for NLRI of `family`.
     fn own_next_hop(&self, family: AfiSafi) -> Option<MpNextHop> {
         let v6 = |global| MpNextHop::Ipv6 { global, link_local: None };
@@ -234,6 +259,7 @@ pub(crate) fn export_attrs(
         (_, _, None) => to.own_next_hop(a.family)?,
         (NextHopMode::SelfAddr, _, _) => to.own_next_hop(a.family)?,
         (NextHopMode::Keep, _, Some(nh)) => nh,
+        (NextHopMode::Auto, PeerClass::Ebgp, Some(nh)) if to.third_party(nh) => nh,
         // RFC 4271 §5.1.3: to an external peer, our address; to an internal
         // peer "the BGP speaker SHOULD NOT modify the NEXT_HOP attribute".
         (NextHopMode::Auto, PeerClass::Ebgp, _) => to.own_next_hop(a.family)?,

@@ -32,6 +32,7 @@ fn target(class: PeerClass, mode: NextHopMode) -> ExportTarget {
         local_v4: Some(Ipv4Addr::new(10, 0, 0, 1)),
         local_v6: Some("fd00::1".parse().unwrap()),
         v4_over_v6: false,
+        shared_subnet: None,
     }
 }
 
@@ -233,4 +234,38 @@ fn ipv6_next_hop_for_ipv4_goes_only_where_rfc8950_was_negotiated() {
     let enh = ExportTarget { v4_over_v6: true, ..keep };
     let (_, nh) = export_attrs(&s, &f, &enh, router(true)).unwrap();
     assert!(matches!(nh, MpNextHop::Ipv6 { .. }));
+}
+
+#[test]
+fn ebgp_peer_on_a_shared_subnet_gets_a_third_party_next_hop() {
+    let on_subnet = ExportTarget {
+        shared_subnet: Some("10.0.0.0/24".parse().unwrap()),
+        ..target(Ebgp, NextHopMode::Auto)
+    };
+    let nh = |s: &StoredAttrs, f: PeerClass, t: &ExportTarget| {
+        export_attrs(s, &facts(f), t, router(false)).map(|(_, nh)| nh)
+    };
+    let v4 = |a: [u8; 4]| Some(MpNextHop::Ipv4(Ipv4Addr::from(a)));
+    // Learned from an internal peer with a next hop on the subnet: kept.
+    let s = learned(&[]);
+    assert_eq!(nh(&s, IbgpNonClient, &on_subnet), v4([10, 0, 0, 2]));
+    // RFC 4271 §5.1.3 second case: from another external peer, kept too.
+    assert_eq!(nh(&learned(&[65001]), Ebgp, &on_subnet), v4([10, 0, 0, 2]));
+    // A next hop off the subnet: ours.
+    let mut off = learned(&[]);
+    off.next_hop = v4([10, 9, 0, 2]);
+    assert_eq!(nh(&off, IbgpNonClient, &on_subnet), v4([10, 0, 0, 1]));
+    // Local routes carry no learned next hop: ours.
+    let mut local = learned(&[]);
+    local.next_hop = None;
+    assert_eq!(nh(&local, Local, &on_subnet), v4([10, 0, 0, 1]));
+    // Without a shared subnet (multihop peer), next hop self as before.
+    assert_eq!(nh(&s, IbgpNonClient, &target(Ebgp, NextHopMode::Auto)), v4([10, 0, 0, 1]));
+    // Mode `self` always wins over third party.
+    let forced = ExportTarget { next_hop_mode: NextHopMode::SelfAddr, ..on_subnet.clone() };
+    assert_eq!(nh(&s, IbgpNonClient, &forced), v4([10, 0, 0, 1]));
+    // An IPv6 next hop is not in an IPv4 subnet: ours.
+    let mut six = learned(&[]);
+    six.next_hop = Some(MpNextHop::Ipv6 { global: "fd00::2".parse().unwrap(), link_local: None });
+    assert_eq!(nh(&six, IbgpNonClient, &on_subnet), v4([10, 0, 0, 1]));
 }

@@ -77,6 +77,12 @@ pub struct PeerInfo {
     pub local_addr_v4: Option<Ipv4Addr>,
     /// Our IPv6 address on the session, for next hop self.
     pub local_addr_v6: Option<Ipv6Addr>,
+    /// The subnet our end of the session is on (the node's address with
+    /// its prefix length, when the session runs from that address). When
+    /// the peer is external and inside it, mode `auto` keeps a learned next
+    /// hop that is inside it too instead of setting our own: the RFC 4271
+    /// §5.1.3 "third party" next hop BIRD uses by default.
+    pub local_subnet: Option<IpNet>,
     /// Families negotiated on the session.
     pub families: Vec<AfiSafi>,
     /// The send-side codec context (4-octet AS, ADD-PATH send families,
@@ -115,6 +121,7 @@ impl PeerInfo {
             next_hop_mode: NextHopMode::Auto,
             local_addr_v4: None,
             local_addr_v6: None,
+            local_subnet: None,
             families: vec![AfiSafi::IPV4_UNICAST],
             encode: EncodeCtx { four_octet_as: true, ..EncodeCtx::default() },
             enhanced_route_refresh: false,

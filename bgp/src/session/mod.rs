@@ -327,6 +327,9 @@ pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
     let t = &peer.timers;
     let secs = |s: u16| Duration::from_secs(u64::from(s));
     cfg.hold_time = t.hold_time;
+    // Configured or derived from the configured hold time; the FSM caps it
+    // at a third of the negotiated one.
+    cfg.keepalive_time = Some(t.keepalive_time);
     cfg.passive = peer.passive;
     cfg.connect_delay = secs(t.connect_delay);
     cfg.connect_retry = secs(t.connect_retry.max(1));
