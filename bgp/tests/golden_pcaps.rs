@@ -300,6 +300,35 @@ fn calico_bgpd_and_bird_session_decodes_with_add_path_both_ways() {
     assert!(s.byte_identical >= ours.len(), "{s:?}");
 }
 
+/// calico-bgpd (`10.0.4.1` / `fd00:4::1`, AS 64512) and FRR (`10.0.4.254` /
+/// `fd00:4::fe`, AS 65000), one eBGP session per family, from
+/// `tests/interop_dual_stack.rs`: IPv6 blocks in MP_REACH_NLRI both ways, FRR's
+/// with global + link-local next hops.
+#[test]
+fn calico_bgpd_and_frr_dual_stack_sessions_decode_and_round_trip() {
+    let s = replay("calico-frr.pcap");
+    assert!(s.opens.len() >= 4, "two sessions, two OPENs each: {s:?}");
+    let v6_reach = |want_ll: bool| {
+        s.updates.iter().any(|u| {
+            u.update.mp_reach.as_ref().is_some_and(|m| {
+                m.family == bgp::wire::AfiSafi::IPV6_UNICAST
+                    && match &m.next_hop {
+                        bgp::wire::attr::MpNextHop::Ipv6 { link_local, .. } => {
+                            link_local.is_some() == want_ll
+                        }
+                        _ => false,
+                    }
+            })
+        })
+    };
+    assert!(v6_reach(true), "FRR's IPv6 routes carry a link-local next hop");
+    assert!(s.updates.iter().any(|u| u.update.is_end_of_rib().is_some()));
+    let frames = fixture("calico-frr.pcap");
+    let ours =
+        frames.iter().filter(|f| ["10.0.4.1", "fd00:4::1"].contains(&&*f.src.ip().to_string()));
+    assert!(s.byte_identical >= ours.count(), "{s:?}");
+}
+
 /// Writes the fuzz seed corpus from the captures: `CBGP_WRITE_SEEDS=1 cargo test -p bgp
 /// --test golden_pcaps write_fuzz_seeds -- --ignored`. Each target's input is its context
 /// selector octet followed by what it decodes (see `bgp/fuzz/fuzz_targets/`).

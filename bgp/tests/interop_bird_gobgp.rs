@@ -64,7 +64,7 @@ fn bird_and_gobgp_peer_with_add_path_and_exchange_routes_both_ways() {
     let mut me = Node::new(&wd, "calico");
     let (bns, gns) = (Netns::new("bird").unwrap(), Netns::new("gobgp").unwrap());
     let i = lan.attach(&me.ns).unwrap();
-    rename_to_eth0(&me.ns, &i.name).unwrap();
+    rename_to_eth0(&me.ns, &i).unwrap();
     lan.attach(&bns).unwrap();
     lan.attach(&gns).unwrap();
     let (ours, bird_ip, gobgp_ip) = ("10.0.6.1", "10.0.6.2", "10.0.6.3");

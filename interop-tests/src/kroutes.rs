@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::netns::Netns;
+use crate::netns::{Iface, Netns};
 use crate::{Result, err, wait_until};
 
 /// `-4` or `-6` for a prefix or address written as text.
@@ -19,10 +19,14 @@ fn family_of(dst: &str) -> &'static str {
 }
 
 /// Renames `iface` to `eth0`, as a real node's uplink is named (the daemon and the
-/// scenarios' expected route shapes say `dev eth0`).
-pub fn rename_to_eth0(ns: &Netns, iface: &str) -> Result<()> {
-    ns.ip(&["link", "set", iface, "down"])?;
-    ns.ip(&["link", "set", iface, "name", "eth0"])?;
+/// scenarios' expected route shapes say `dev eth0`). Taking the link down flushes
+/// its IPv6 addresses (`keep_addr_on_down` is 0), so they are put back (`nodad`).
+pub fn rename_to_eth0(ns: &Netns, iface: &Iface) -> Result<()> {
+    ns.ip(&["link", "set", &iface.name, "down"])?;
+    ns.ip(&["link", "set", &iface.name, "name", "eth0"])?;
+    for a in iface.addrs.iter().filter(|a| a.addr().is_ipv6()) {
+        ns.ip(&["addr", "replace", &a.to_string(), "dev", "eth0", "nodad"])?;
+    }
     ns.ip(&["link", "set", "eth0", "up"])?;
     Ok(())
 }
