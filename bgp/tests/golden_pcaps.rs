@@ -281,6 +281,54 @@ fn two_octet_exabgp_as4_path_merges_and_unknown_attribute_is_kept() {
     assert!(s.updates.iter().any(|u| u.update.attrs.unknown.iter().any(|a| a.attr_type.0 == 153)));
 }
 
+/// calico-bgpd (10.0.6.1, AS 64512) and BIRD 2 (10.0.6.2, AS 65002) with `add
+/// paths on` both sides, from `tests/interop_bird_gobgp.rs`: our own messages
+/// are already in canonical form, so every one of them is byte-identical.
+#[test]
+fn calico_bgpd_and_bird_session_decodes_with_add_path_both_ways() {
+    let s = replay("calico-bird.pcap");
+    assert_eq!(s.opens.len(), 2, "{s:?}");
+    for o in &s.opens {
+        assert!(o.capabilities.iter().any(|c| matches!(c, Capability::AddPath(_))), "{o:?}");
+    }
+    let frames = fixture("calico-bird.pcap");
+    let ours: Vec<_> = frames.iter().filter(|f| f.src.ip().to_string() == "10.0.6.1").collect();
+    assert!(!ours.is_empty());
+    // Our block, announced with a path identifier (ADD-PATH TX negotiated).
+    assert!(s.updates.iter().any(|u| u.announcements().any(|(_, n)| n.path_id.is_some())));
+    assert!(s.updates.iter().filter(|u| u.update.is_end_of_rib().is_some()).count() >= 2);
+    assert!(s.byte_identical >= ours.len(), "{s:?}");
+}
+
+/// calico-bgpd (`10.0.4.1` / `fd00:4::1`, AS 64512) and FRR (`10.0.4.254` /
+/// `fd00:4::fe`, AS 65000), one eBGP session per family, from
+/// `tests/interop_dual_stack.rs`: IPv6 blocks in MP_REACH_NLRI both ways, FRR's
+/// with global + link-local next hops.
+#[test]
+fn calico_bgpd_and_frr_dual_stack_sessions_decode_and_round_trip() {
+    let s = replay("calico-frr.pcap");
+    assert!(s.opens.len() >= 4, "two sessions, two OPENs each: {s:?}");
+    let v6_reach = |want_ll: bool| {
+        s.updates.iter().any(|u| {
+            u.update.mp_reach.as_ref().is_some_and(|m| {
+                m.family == bgp::wire::AfiSafi::IPV6_UNICAST
+                    && match &m.next_hop {
+                        bgp::wire::attr::MpNextHop::Ipv6 { link_local, .. } => {
+                            link_local.is_some() == want_ll
+                        }
+                        _ => false,
+                    }
+            })
+        })
+    };
+    assert!(v6_reach(true), "FRR's IPv6 routes carry a link-local next hop");
+    assert!(s.updates.iter().any(|u| u.update.is_end_of_rib().is_some()));
+    let frames = fixture("calico-frr.pcap");
+    let ours =
+        frames.iter().filter(|f| ["10.0.4.1", "fd00:4::1"].contains(&&*f.src.ip().to_string()));
+    assert!(s.byte_identical >= ours.count(), "{s:?}");
+}
+
 /// Writes the fuzz seed corpus from the captures: `CBGP_WRITE_SEEDS=1 cargo test -p bgp
 /// --test golden_pcaps write_fuzz_seeds -- --ignored`. Each target's input is its context
 /// selector octet followed by what it decodes (see `bgp/fuzz/fuzz_targets/`).
@@ -288,7 +336,14 @@ fn two_octet_exabgp_as4_path_merges_and_unknown_attribute_is_kept() {
 #[ignore = "writes bgp/fuzz/seeds; run by hand after new captures"]
 fn write_fuzz_seeds() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
-    for name in ["frr-bird.pcap", "frr-rr.pcap", "gobgp-frr.pcap", "exabgp-frr.pcap"] {
+    for name in [
+        "frr-bird.pcap",
+        "frr-rr.pcap",
+        "gobgp-frr.pcap",
+        "exabgp-frr.pcap",
+        "calico-bird.pcap",
+        "calico-frr.pcap",
+    ] {
         let stem = name.trim_end_matches(".pcap");
         for (i, (sel, frame)) in replay(name).seeds.into_iter().enumerate() {
             let body = &frame[19..];

@@ -13,6 +13,7 @@
 //! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
 //! | [`pod`] | Calico-style pods: a namespace, a veth to `cali<hash>`, 169.254.1.1 |
 //! | [`injector`] | a scripted BGP speaker that sends raw, malformed messages |
+//! | [`kroutes`] | kernel routes (`ip -j route`) polled with deadlines, dumped on failure |
 //! | [`lab`] | the README's lab: three calico-bgpd nodes, pods and an FRR ToR |
 //!
 //! Names of namespaces, interfaces and dirs carry the prefix `cbgp-`, the test's PID
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod capture;
 pub mod injector;
+pub mod kroutes;
 pub mod lab;
 pub mod netns;
 pub mod peers;
