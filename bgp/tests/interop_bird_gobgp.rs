@@ -162,8 +162,6 @@ pub fn keep_fixture(pcap: &std::path::Path, name: &str) {
 }
 
 #[test]
-#[ignore = "daemon bug: `show peer` prefixes[].advertised is always 0 (bgp/src/daemon/rib_routes.rs \
-            peer_counts hardcodes `advertised: 0`) although the peer holds our block"]
 fn show_peer_counts_the_block_we_advertise_to_bird() {
     let wd = Workdir::new("scen6-adv").unwrap();
     let mut lan = Lan::new("sc6a", "10.0.16.0/24", "").unwrap();
