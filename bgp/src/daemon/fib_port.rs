@@ -229,7 +229,15 @@ impl FibPort for KernelFib {
 
     fn converged(&mut self) {
         if let Some(s) = &self.sender {
-            s.converged();
+            // The FIB task takes control messages before pending route
+            // changes: without the flush, routes the RIB selected just now
+            // would be missing from what it wants, deleted as stale and put
+            // back a moment later.
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.flush().await;
+                s.converged();
+            });
         }
     }
 

@@ -265,6 +265,7 @@ impl RibRoutes {
             self.fib.apply(out.fib);
         }
         self.gr.apply_timers(out.gr_timers);
+        self.gr.nexthops_tracked(&out.track_nexthops, &out.untrack_nexthops);
         if !out.track_nexthops.is_empty() || !out.untrack_nexthops.is_empty() {
             self.fib.track(out.track_nexthops, out.untrack_nexthops);
         }
@@ -394,7 +395,10 @@ impl RouteHandler for RibRoutes {
         } else {
             self.away.remove(&id);
         }
-        self.gr_peer_down(id, graceful && up)
+        let out = self.gr_peer_down(id, graceful && up);
+        // A peer gone is no longer waited for by the FIB sweep.
+        self.gr_check_fib();
+        out
     }
 
     fn update(&mut self, peer: IpAddr, update: ParsedUpdate) -> Vec<Outbound> {
@@ -480,7 +484,11 @@ impl RouteHandler for RibRoutes {
 
     fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Vec<Outbound> {
         let out = self.rib.nexthop_reachability(addr, cost);
-        self.carry_out(out)
+        let sent = self.carry_out(out);
+        if self.gr.nexthop_answered(addr) {
+            self.gr_check_fib();
+        }
+        sent
     }
 
     fn originated(&self) -> Vec<IpNet> {

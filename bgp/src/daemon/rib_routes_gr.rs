@@ -64,6 +64,13 @@ pub(super) struct GrDriver {
     /// Our own recovery, once started.
     recovery: Option<GrRecovery>,
     recovery_at: Option<Instant>,
+    /// The recovery is over but the FIB keeps the previous run's routes
+    /// until every peer up has sent End-of-RIB.
+    fib_wait: bool,
+    /// Next hops tracked whose reachability the kernel has not answered
+    /// yet: the routes through them are not selected yet, so the FIB must
+    /// not take their absence as final.
+    nh_pending: std::collections::BTreeSet<IpAddr>,
 }
 
 impl GrDriver {
@@ -78,6 +85,8 @@ impl GrDriver {
             timers: HashMap::new(),
             recovery: None,
             recovery_at: None,
+            fib_wait: false,
+            nh_pending: std::collections::BTreeSet::new(),
         }
     }
 
@@ -106,6 +115,19 @@ impl GrDriver {
                 }
             }
         }
+    }
+
+    /// Next hops the RIB started and stopped tracking.
+    pub(super) fn nexthops_tracked(&mut self, add: &[IpAddr], remove: &[IpAddr]) {
+        self.nh_pending.extend(add.iter().copied());
+        for a in remove {
+            self.nh_pending.remove(a);
+        }
+    }
+
+    /// The kernel answered for `addr`; true if it was the first answer.
+    pub(super) fn nexthop_answered(&mut self, addr: IpAddr) -> bool {
+        self.nh_pending.remove(&addr)
     }
 
     /// Whether a recovery was started (graceful restart enabled): it, not
@@ -187,16 +209,40 @@ impl RibRoutes {
                             self.gr.t0.elapsed()
                         ),
                     }
-                    // RFC 4724 §4.1: stale forwarding state goes once route
-                    // selection is done, then the deferred tables go out.
-                    self.converged = true;
-                    self.fib.converged();
+                    // RFC 4724 §4.1: the deferred tables go out once route
+                    // selection is done. Stale kernel routes go too, but
+                    // not before the peers up now (those restarting as
+                    // well, which were not waited for) have sent their
+                    // tables: their routes are still right meanwhile.
+                    self.gr.fib_wait = c != Completion::UpperBound;
                     let o = self.rib.end_deferral();
                     out.extend(self.carry_out(o));
+                    self.gr_check_fib();
                 }
             }
         }
         out
+    }
+
+    /// Once the recovery is over and every peer up has sent End-of-RIB
+    /// for each family, the FIB may delete what is left of the previous
+    /// run (BIRD's `persist` sweep).
+    pub(super) fn gr_check_fib(&mut self) {
+        if self.converged || self.gr.recovering() || self.gr.recovery.is_none() {
+            return;
+        }
+        let pending = self.peers.values().filter(|m| m.families.iter().any(|f| !m.eor.contains(f)));
+        if self.gr.fib_wait && pending.count() > 0 {
+            return;
+        }
+        // Routes learned again but not selected yet for want of an answer
+        // about their next hop would be swept and put back a moment later.
+        if self.gr.fib_wait && !self.gr.nh_pending.is_empty() {
+            return;
+        }
+        info!("graceful restart: End-of-RIB from every peer up; stale kernel routes may go");
+        self.converged = true;
+        self.fib.converged();
     }
 
     /// A session came up: what it promised for its restarts, and its part
@@ -245,6 +291,7 @@ impl RibRoutes {
     pub(super) fn gr_end_of_rib(&mut self, id: PeerId, family: AfiSafi) -> Vec<Outbound> {
         let now = self.gr.millis(Instant::now());
         let Some(r) = self.gr.recovery.as_mut().filter(|r| r.recovering()) else {
+            self.gr_check_fib();
             return Vec::new();
         };
         let a = r.end_of_rib(id, family, now);
