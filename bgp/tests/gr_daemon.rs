@@ -11,7 +11,10 @@
 //! 3. two nodes killed and restarted together converge as soon as the End-
 //!    of-RIBs arrive (each does not wait for the other, which is
 //!    restarting too), not after the 240 s upper bound;
-//! 4. a second kill during the recovery of the first keeps the routes.
+//! 4. a second kill during the recovery of the first keeps the routes;
+//! 5. FRR restarting with graceful restart (bgpd killed and started again):
+//!    its route never leaves our kernel (`ip monitor route`), and `show
+//!    peer` says `peer_restarting` meanwhile.
 
 mod daemon_common;
 
@@ -318,4 +321,60 @@ fn a_restart_during_recovery_keeps_the_routes() {
     std::thread::sleep(Duration::from_secs(2));
     m.check(w);
     m.stop();
+}
+
+#[test]
+fn frr_restarting_with_graceful_restart_keeps_its_route_in_our_kernel() {
+    use interop_tests::peers::frr::FrrConfig;
+    use interop_tests::peers::{Neighbor, Route};
+
+    let wd = Workdir::new("grd-frr").unwrap();
+    let mut lan = Lan::new("grf", "10.0.9.0/24", "").unwrap();
+    let mut me = Node::new(&wd, "calico");
+    let tor = Netns::new("tor").unwrap();
+    let i = lan.attach(&me.ns).unwrap();
+    as_eth0(&me.ns, &i.name);
+    lan.attach_host(&tor, 254).unwrap();
+    let (ours, tor_ip) = ("10.0.9.1", "10.0.9.254");
+    me.write_config(&format!(
+        "log_level = \"debug\"\n[node]\nname = \"calico\"\nipv4 = \"{ours}/24\"\n\
+         blocks = [\"10.244.1.0/26\"]\n{FAST_TIMERS}[mesh]\nenabled = false\n\
+         [[peers]]\nname = \"tor\"\naddress = \"{tor_ip}\"\nremote_as = 65000\n\
+         [[ip_pools]]\ncidr = \"10.244.0.0/16\"\n"
+    ));
+    me.start();
+    // FRR with graceful restart, keeping its forwarding state (F bit).
+    let frr_cfg = || {
+        FrrConfig::new(65000, tor_ip.parse().unwrap())
+            .without_kernel()
+            .graceful_restart()
+            .bgp_line("bgp graceful-restart preserve-fw-state")
+            .neighbor(Neighbor::new(ours.parse().unwrap(), 64512))
+            .route(Route::new("10.101.0.0/24"))
+    };
+    let mut frr = frr_cfg().start(&tor, &wd.subdir("frr1").unwrap()).unwrap();
+    wait_route(&me.ns, "10.101.0.0/24");
+    let mon = Monitor::start(&me.ns, "calico", wd.path());
+    std::thread::sleep(Duration::from_millis(300));
+
+    frr.bgpd().signal("KILL").unwrap();
+    let _ = frr.bgpd().stop(Duration::from_secs(2));
+    me.wait_log(&format!("peer {tor_ip} down"), UP);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        bird_routes(&me.ns).iter().any(|r| r["dst"] == "10.101.0.0/24"),
+        "kept while FRR is away"
+    );
+    let peer = me.ctl(&["-o", "json", "show", "peer", tor_ip]);
+    let text = String::from_utf8_lossy(&peer.stdout);
+    assert!(text.contains("peer_restarting"), "{text}");
+
+    let frr2 = frr_cfg().start(&tor, &wd.subdir("frr2").unwrap()).unwrap();
+    me.wait_log_n(&format!("peer {tor_ip}: End-of-RIB"), 2, UP);
+    std::thread::sleep(Duration::from_secs(1));
+    let deleted = mon.deletes(&["10.101.0.0/24"]);
+    assert!(deleted.is_empty(), "{deleted:?}\n{}", me.log());
+    assert!(bird_routes(&me.ns).iter().any(|r| r["dst"] == "10.101.0.0/24"));
+    drop(frr2);
+    let _ = me.stop();
 }
