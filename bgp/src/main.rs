@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bgp::config::{self, LoadError, LogLevel, ValidatedConfig};
-use bgp::daemon::{self, FibPort, KernelFib, NoFib, RibRoutes};
+use bgp::daemon::{self, FibPort, KernelFib, NoFib, RibRoutes, fib_port};
 use clap::Parser;
 
 const DEFAULT_CONFIG: &str = "/etc/calico-bgp/calico-bgpd.toml";
@@ -76,7 +76,15 @@ fn run(path: &Path) -> ExitCode {
         tracing::info!("route reflector: the FIB is disabled");
         Box::new(NoFib)
     } else {
-        Box::new(KernelFib::new(&cfg))
+        let mut fib = KernelFib::new(&cfg);
+        // Read before any session starts: it decides whether our OPENs
+        // carry the R bit (graceful restart recovery).
+        let previous = runtime.block_on(fib_port::previous_run_routes(cfg.config().fib.table));
+        if previous > 0 {
+            tracing::info!("{previous} route(s) of a previous run in the kernel: recovering");
+        }
+        fib.set_previous_run(previous);
+        Box::new(fib)
     };
     let routes = RibRoutes::new(&cfg, fib);
     runtime.block_on(daemon::run(path.to_owned(), cfg, routes));

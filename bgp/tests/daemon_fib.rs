@@ -2,7 +2,8 @@
 //! what each node's kernel holds (`ip -j route show proto bird`), pods on
 //! different nodes pinging each other, a calico-bgpd route reflector with
 //! calico-bgpd and FRR clients, eBGP to an FRR ToR whose zebra installs our
-//! blocks, and a killed peer's routes leaving the kernel.
+//! blocks, and a killed peer's routes kept for its restart time, then leaving
+//! the kernel.
 
 mod daemon_common;
 
@@ -268,7 +269,7 @@ fn ebgp_tor_installs_our_blocks_with_zebra_and_we_install_its_prefixes_as_proto_
 }
 
 #[test]
-fn killed_peers_routes_leave_the_kernel_within_the_hold_time_and_ours_persist() {
+fn killed_peers_routes_stay_for_its_restart_time_then_leave_and_ours_persist() {
     let wd = Workdir::new("bgpd-fib-kill").unwrap();
     let mut lan = Lan::new("fibk", "10.0.4.0/24", "").unwrap();
     let (mut a, mut b) = (Node::new(&wd, "a"), Node::new(&wd, "b"));
@@ -277,8 +278,21 @@ fn killed_peers_routes_leave_the_kernel_within_the_hold_time_and_ours_persist() 
         as_eth0(&n.ns, &i.name);
     }
     let (ia, ib) = ("10.0.4.1", "10.0.4.2");
-    a.write_config(&node_config("a", ia, &["10.244.1.0/26"], &mesh(&[("b", ib)])));
-    b.write_config(&node_config("b", ib, &["10.244.2.0/26"], &mesh(&[("a", ia)])));
+    // A short restart time: a keeps b's routes (graceful restart helper)
+    // this long after b dies, then sweeps them.
+    let gr = "[graceful_restart]\nrestart_time = 4\n";
+    a.write_config(&node_config(
+        "a",
+        ia,
+        &["10.244.1.0/26"],
+        &format!("{gr}{}", mesh(&[("b", ib)])),
+    ));
+    b.write_config(&node_config(
+        "b",
+        ib,
+        &["10.244.2.0/26"],
+        &format!("{gr}{}", mesh(&[("a", ia)])),
+    ));
     a.start();
     b.start();
     wait_route(&a.ns, "10.244.2.0/26");
@@ -287,11 +301,21 @@ fn killed_peers_routes_leave_the_kernel_within_the_hold_time_and_ours_persist() 
     b.signal("KILL");
     let killed = Instant::now();
     let _ = b.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        route_of(&bird_routes(&a.ns), "10.244.2.0/26").is_some(),
+        "b's block kept stale while b restarts: {:?}",
+        bird_routes(&a.ns)
+    );
     wait_until(Duration::from_secs(9 + 2), "b's block leaves a's kernel", || {
         Ok(route_of(&bird_routes(&a.ns), "10.244.2.0/26").is_none())
     })
     .unwrap();
-    assert!(killed.elapsed() < Duration::from_secs(9), "hold time is 9 s: {:?}", killed.elapsed());
+    assert!(
+        killed.elapsed() < Duration::from_secs(9),
+        "restart time is 4 s: {:?}",
+        killed.elapsed()
+    );
     // b's routes persist in its kernel after it died (BIRD's `persist`).
     let held = bird_routes(&b.ns);
     assert!(route_of(&held, "10.244.1.0/26").is_some(), "{held:?}");

@@ -94,7 +94,14 @@ fn frr_and_bird_establish_with_our_capabilities_and_receive_our_block() {
         .unwrap();
     let n = frr.vtysh_json(&format!("show bgp neighbors {ours} json")).unwrap();
     let last = n[ours]["lastNotificationReason"].to_string() + &n[ours].to_string();
-    assert!(last.contains("Administrative Shutdown") || last.contains("shutting down"), "{n:#}");
+    // FRR negotiated graceful restart with the N bit: SIGTERM is a planned
+    // restart, Cease / Administrative Reset (not Hard Reset), and FRR keeps
+    // our routes for our restart time (RFC 8538 §4).
+    assert!(
+        last.contains("Administrative Reset") && last.contains("calico-bgpd restarting"),
+        "{n:#}"
+    );
+    assert!(n[ours]["lastNotificationHardReset"] == Value::Bool(false), "{n:#}");
 }
 
 /// `TcpExtTCPMD5*` counters of a namespace, summed by name.

@@ -1,7 +1,7 @@
 //! Two and three calico-bgpd processes in network namespaces peering as a
 //! Calico node-to-node mesh: sessions come up, routes flow, a SIGHUP adds a
 //! peer without disturbing the others, a killed peer comes back, SIGTERM
-//! sends Cease and exits 0.
+//! sends Cease / Administrative Reset (a graceful restart) and exits 0.
 
 mod daemon_common;
 
@@ -36,7 +36,8 @@ fn two_daemons_establish_exchange_blocks_and_shut_down_with_cease() {
 
     let status = a.stop();
     assert!(status.success(), "{status:?}\n{}", a.log());
-    b.wait_log("calico-bgpd shutting down", UP);
+    // Graceful restart with the N bit: SIGTERM is a planned restart.
+    b.wait_log("calico-bgpd restarting", UP);
 }
 
 #[test]
@@ -96,7 +97,9 @@ fn three_daemons_survive_a_sighup_that_adds_a_peer() {
     a.write_config(&format!("{cfg}[listen]\naddresses = [\"0.0.0.0\"]\n"));
     a.signal("HUP");
     a.wait_log("reload: 0 added, 1 removed, 0 changed, 1 unchanged", UP);
-    c.wait_log("Peer De-configured", UP);
+    // Peer De-configured goes out wrapped in Hard Reset (RFC 8538 §3, both
+    // sides set the N bit): c drops a's routes rather than keep them stale.
+    c.wait_log("received Cease/Hard Reset", UP);
     assert_eq!(a.count(&format!("peer {ib} down")), 0, "{}", a.log());
 }
 

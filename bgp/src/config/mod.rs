@@ -262,7 +262,10 @@ mod tests {
         assert_eq!(c.timers.hold_time, 240);
         assert_eq!((c.timers.connect_delay, c.timers.connect_retry), (2, 5));
         assert_eq!((c.timers.error_wait_min, c.timers.error_wait_max), (5, 30));
-        assert_eq!(c.graceful_restart, GracefulRestart { enabled: true, restart_time: 120 });
+        assert_eq!(
+            c.graceful_restart,
+            GracefulRestart { enabled: true, restart_time: 120, stale_time: 240 }
+        );
         assert_eq!(c.listen.port, 179);
         assert_eq!(
             c.listen.addresses,

@@ -264,12 +264,29 @@ pub struct GracefulRestart {
     /// Restart Time advertised, seconds (12 bits on the wire: 0-4095).
     #[serde(default = "default_restart_time")]
     pub restart_time: u16,
+    /// Upper bound, seconds, on how long stale routes are kept waiting for
+    /// End-of-RIB: ours after a restart of this daemon (the RFC 4724 §4.1
+    /// Selection_Deferral_Timer, BIRD's `graceful restart wait`), and a
+    /// returning peer's (its stale-path time).
+    #[serde(default = "default_stale_time")]
+    pub stale_time: u16,
 }
 
 impl Default for GracefulRestart {
     fn default() -> Self {
-        GracefulRestart { enabled: true, restart_time: DEFAULT_RESTART_TIME }
+        GracefulRestart {
+            enabled: true,
+            restart_time: DEFAULT_RESTART_TIME,
+            stale_time: DEFAULT_STALE_TIME,
+        }
     }
+}
+
+/// Calico's upper bound on the wait for End-of-RIB after a restart.
+pub const DEFAULT_STALE_TIME: u16 = 240;
+
+fn default_stale_time() -> u16 {
+    DEFAULT_STALE_TIME
 }
 
 fn yes() -> bool {

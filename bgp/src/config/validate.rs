@@ -345,6 +345,9 @@ fn check_timers(c: &mut Checker, cfg: &Config) {
 
 fn check_graceful_restart(c: &mut Checker, cfg: &Config) {
     c.restart_time("graceful_restart.restart_time", cfg.graceful_restart.restart_time);
+    if cfg.graceful_restart.stale_time == 0 {
+        c.err("graceful_restart.stale_time", 0, "must be at least 1 second");
+    }
 }
 
 fn node_addr(cfg: &Config, family: Family) -> Option<IpAddr> {

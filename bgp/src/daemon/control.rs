@@ -243,19 +243,21 @@ impl<R: RouteHandler> Owner<R> {
             },
             flaps: slot.flaps,
             uptime_secs: session.map(|(_, at)| now.saturating_sub(*at)),
-            graceful_restart: ctl::proto::PeerGracefulRestart {
-                state: match session {
-                    Some((up, _))
-                        if up.negotiated.peer_graceful_restart.is_some()
-                            && cfg.graceful_restart.is_some() =>
-                    {
-                        ctl::proto::GrPeerState::Ready
-                    }
-                    _ => ctl::proto::GrPeerState::Off,
+            graceful_restart: self.routes.peer_gr(cfg.address).unwrap_or(
+                ctl::proto::PeerGracefulRestart {
+                    state: match session {
+                        Some((up, _))
+                            if up.negotiated.peer_graceful_restart.is_some()
+                                && cfg.graceful_restart.is_some() =>
+                        {
+                            ctl::proto::GrPeerState::Ready
+                        }
+                        _ => ctl::proto::GrPeerState::Off,
+                    },
+                    time_left_secs: None,
+                    stale_routes: 0,
                 },
-                time_left_secs: None,
-                stale_routes: 0,
-            },
+            ),
         }
     }
 }

@@ -40,6 +40,11 @@ pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
         pools: pools(&c.ip_pools),
         program: program(c.fib.program_cluster_routes),
         table: c.fib.table,
+        // Our recovery ends by `graceful_restart.stale_time` at the latest
+        // and calls `converged()`; this is only the FIB's own safety net.
+        stale_timeout: std::time::Duration::from_secs(
+            u64::from(c.graceful_restart.stale_time) + 30,
+        ),
         node_ips: c
             .node
             .ipv4
@@ -101,6 +106,8 @@ pub struct KernelFib {
     early: Vec<FibChange>,
     early_track: Vec<IpAddr>,
     snapshot: Arc<Mutex<FibSnapshot>>,
+    /// Routes of ours the kernel held when the daemon started.
+    previous_run: usize,
 }
 
 impl KernelFib {
@@ -121,6 +128,34 @@ impl KernelFib {
             early: Vec::new(),
             early_track: Vec::new(),
             snapshot: Arc::new(Mutex::new(FibSnapshot::default())),
+            previous_run: 0,
+        }
+    }
+
+    /// Records how many routes of ours (protocol 12, in our table) the
+    /// kernel held at start ([`previous_run_routes`]): any means this start
+    /// is a restart to recover from.
+    pub fn set_previous_run(&mut self, routes: usize) {
+        self.previous_run = routes;
+    }
+}
+
+/// Routes of ours (protocol 12) in `table` the kernel holds now: before the
+/// FIB starts, those a previous run left (BIRD's `persist`). An error
+/// counts as none, after a warning.
+pub async fn previous_run_routes(table: u32) -> usize {
+    let kernel = match fib::netlink::Kernel::open() {
+        Ok(k) => k,
+        Err(e) => {
+            warn!("cannot read the kernel routes of a previous run: {e}");
+            return 0;
+        }
+    };
+    match kernel.dump_ours().await {
+        Ok(v) => v.iter().filter(|r| r.table == table).count(),
+        Err(e) => {
+            warn!("cannot read the kernel routes of a previous run: {e}");
+            0
         }
     }
 }
@@ -194,8 +229,20 @@ impl FibPort for KernelFib {
 
     fn converged(&mut self) {
         if let Some(s) = &self.sender {
-            s.converged();
+            // The FIB task takes control messages before pending route
+            // changes: without the flush, routes the RIB selected just now
+            // would be missing from what it wants, deleted as stale and put
+            // back a moment later.
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.flush().await;
+                s.converged();
+            });
         }
+    }
+
+    fn restarting(&self) -> bool {
+        self.previous_run > 0
     }
 
     fn reconfigure(&mut self, cfg: &ValidatedConfig) {

@@ -16,9 +16,24 @@
 //! new settings, untouched sessions stay up, changed listen addresses are
 //! rebound without touching any session.
 //!
-//! SIGTERM sends every peer Cease / Administrative Shutdown with the RFC
-//! 9003 message "calico-bgpd shutting down", waits for the NOTIFICATIONs to
-//! be written, and returns.
+//! SIGTERM is a planned restart (an upgrade, a pod restart): the kernel
+//! routes stay, and peers that negotiated graceful restart are asked to
+//! keep ours. To a peer that set the N bit (RFC 8538) it sends Cease /
+//! Administrative Reset with the RFC 9003 message "calico-bgpd
+//! restarting", which §4 makes a graceful restart ("other than Cease/Hard
+//! Reset"); to a peer with graceful restart but no N bit it sends nothing
+//! and closes the connection, since any NOTIFICATION would end the peer's
+//! retention (RFC 4724 §4.2 is about "termination of the TCP session");
+//! to the others Cease / Administrative Shutdown with "calico-bgpd
+//! shutting down", as before. It waits for the NOTIFICATIONs to be written
+//! and returns. Removing a peer (reload) is not a restart: it gets Cease /
+//! Peer De-configured, which the FSM sends as Hard Reset with the N bit.
+//!
+//! Graceful restart otherwise lives in the route handler
+//! ([`rib_routes`]): it keeps a restarting peer's routes stale, runs the
+//! timers (the owner sleeps until [`RouteHandler::next_timer`]) and our own
+//! recovery after a start; the owner only sets the R bit in the OPENs of
+//! every session while [`RouteHandler::recovering`] and clears it after.
 //!
 //! The operator surface ([`control`]): the owner publishes a
 //! [`DaemonSnapshot`] that the control socket and the metrics endpoint read
@@ -64,8 +79,14 @@ use crate::session::{self, SessionCmd, SessionEvent, SessionHandle, SessionRepor
 use crate::wire::iana::CeaseSubcode;
 use crate::wire::{AfiSafi, NotificationMsg};
 
-/// The RFC 9003 shutdown communication sent to every peer on SIGTERM.
+/// The RFC 9003 shutdown communication sent on SIGTERM to peers that
+/// cannot keep our routes across the restart.
 pub const SHUTDOWN_MESSAGE: &str = "calico-bgpd shutting down";
+
+/// The RFC 9003 communication sent on SIGTERM, with Cease / Administrative
+/// Reset, to peers that negotiated the N bit (RFC 8538): they keep our
+/// routes.
+pub const RESTART_MESSAGE: &str = "calico-bgpd restarting";
 
 /// Least ratio of time between two walks of the routes for a snapshot to
 /// the time a walk takes (see `Owner::routes_due`).
@@ -155,6 +176,8 @@ pub struct Owner<R: RouteHandler> {
     lag: LagMeter,
     last_reconfig: Option<ReconfigSnapshot>,
     shutting_down: bool,
+    /// Our OPENs carry the R bit: recovering from a restart.
+    r_bit: bool,
 }
 
 /// Logs a failed sd_notify; under systemd it means readiness or the
@@ -277,6 +300,7 @@ impl<R: RouteHandler> Owner<R> {
             lag: LagMeter::default(),
             last_reconfig: None,
             shutting_down: false,
+            r_bit: false,
         }
     }
 
@@ -294,6 +318,7 @@ impl<R: RouteHandler> Owner<R> {
     /// processes inputs until [`Input::Shutdown`].
     pub async fn run(mut self) {
         self.routes.start(self.inputs_tx.clone());
+        self.r_bit = self.routes.recovering();
         self.rebind();
         let peers: Vec<EffectivePeer> = self.cfg.peers().to_vec();
         for p in &peers {
@@ -323,6 +348,14 @@ impl<R: RouteHandler> Owner<R> {
                     // From this loop, not a task of its own: a stuck loop
                     // must stop the pings.
                     notify("WATCHDOG=1", ctl::sdnotify::watchdog());
+                    continue;
+                }
+                () = sleep_until_opt(self.routes.next_timer()) => {
+                    let out = self.routes.timers_due(Instant::now());
+                    self.routes_dirty = true;
+                    self.dispatch(out);
+                    self.dirty = true;
+                    self.check_recovery();
                     continue;
                 }
             };
@@ -360,6 +393,7 @@ impl<R: RouteHandler> Owner<R> {
                 }
                 Input::Shutdown => break,
             }
+            self.check_recovery();
             if self.last_publish.is_none_or(|t| t.elapsed() >= control::MIN_PUBLISH) {
                 self.publish();
             }
@@ -369,6 +403,20 @@ impl<R: RouteHandler> Owner<R> {
         self.publish();
         self.routes.stop();
         self.shutdown().await;
+    }
+
+    /// Once our recovery is over, the next OPENs of every session go
+    /// without the R bit.
+    fn check_recovery(&mut self) {
+        if !self.r_bit || self.routes.recovering() {
+            return;
+        }
+        self.r_bit = false;
+        info!("graceful restart: recovery over, R bit cleared");
+        for slot in self.peers.values() {
+            slot.handle
+                .send(SessionCmd::SetGracefulRestart(session::gr_capability(&slot.cfg, false)));
+        }
     }
 
     /// Publishes a fresh snapshot for the control socket and the metrics.
@@ -414,7 +462,7 @@ impl<R: RouteHandler> Owner<R> {
             started_at: self.started_at,
             uptime_secs: now.saturating_sub(self.started_at),
             last_reconfig: self.last_reconfig.clone(),
-            graceful_restart: None,
+            graceful_restart: self.routes.gr_recovery(),
             shutting_down: self.shutting_down,
             rib: control::rib_sizes(&routes),
             fib: Default::default(),
@@ -496,11 +544,18 @@ impl<R: RouteHandler> Owner<R> {
             }
         }
         self.next_id += 1;
+        let mut fsm = session::peer_config(p, self.cfg.router_id());
+        if self.r_bit {
+            fsm.capabilities.retain(|c| !matches!(c, crate::wire::Capability::GracefulRestart(_)));
+            fsm.capabilities.extend(
+                session::gr_capability(p, true).map(crate::wire::Capability::GracefulRestart),
+            );
+        }
         let spec = session::SessionSpec {
             id: self.next_id,
             peer: p.address,
             name: p.bird_protocol_name(),
-            fsm: session::peer_config(p, self.cfg.router_id()),
+            fsm,
             dialer: std::sync::Arc::new(TcpDialer {
                 remote: SocketAddr::new(p.address, p.port),
                 source: p.source_address,
@@ -550,7 +605,7 @@ impl<R: RouteHandler> Owner<R> {
         info!(peer = %addr, "peer {addr} ({}): stopping: {notification}", slot.cfg.bird_protocol_name());
         slot.handle.send(SessionCmd::Shutdown(notification));
         self.routes_dirty = true;
-        let out = self.routes.peer_down(addr);
+        let out = self.routes.peer_down(addr, false);
         self.dispatch(out);
         self.stopping.push(slot.handle);
     }
@@ -594,11 +649,11 @@ impl<R: RouteHandler> Owner<R> {
                 self.routes_dirty = true;
                 self.dispatch(out);
             }
-            SessionEvent::Down { .. } => {
+            SessionEvent::Down { graceful, .. } => {
                 slot.up = None;
                 slot.session = None;
                 slot.flaps += 1;
-                let out = self.routes.peer_down(r.peer);
+                let out = self.routes.peer_down(r.peer, graceful);
                 self.routes_dirty = true;
                 self.dispatch(out);
             }
@@ -808,13 +863,30 @@ impl<R: RouteHandler> Owner<R> {
     }
 
     async fn shutdown(mut self) {
-        info!("shutting down: Cease to {} peer(s)", self.peers.len());
-        let n = NotificationMsg::admin_shutdown(SHUTDOWN_MESSAGE);
         let mut handles = std::mem::take(&mut self.stopping);
+        let (mut reset, mut closed, mut ceased) = (0, 0, 0);
         for (_, slot) in std::mem::take(&mut self.peers) {
-            slot.handle.send(SessionCmd::Shutdown(n.clone()));
+            let cmd = match shutdown_kind(&slot) {
+                ShutdownKind::AdminReset => {
+                    reset += 1;
+                    SessionCmd::Shutdown(NotificationMsg::admin_reset(RESTART_MESSAGE))
+                }
+                ShutdownKind::Close => {
+                    closed += 1;
+                    SessionCmd::Close
+                }
+                ShutdownKind::AdminShutdown => {
+                    ceased += 1;
+                    SessionCmd::Shutdown(NotificationMsg::admin_shutdown(SHUTDOWN_MESSAGE))
+                }
+            };
+            slot.handle.send(cmd);
             handles.push(slot.handle);
         }
+        info!(
+            "shutting down: {reset} peer(s) keep our routes (Administrative Reset, RFC 8538), \
+             {closed} closed without NOTIFICATION (graceful restart), {ceased} Administrative Shutdown"
+        );
         let all = async {
             for h in handles {
                 h.join().await;
@@ -825,5 +897,33 @@ impl<R: RouteHandler> Owner<R> {
         }
         self.listeners.clear();
         info!("stopped");
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How SIGTERM ends one session (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ShutdownKind {
+    /// Cease / Administrative Reset: graceful with the N bit (RFC 8538 §4).
+    AdminReset,
+    /// No NOTIFICATION: graceful under RFC 4724 alone.
+    Close,
+    /// Cease / Administrative Shutdown: the peer drops our routes.
+    AdminShutdown,
+}
+
+fn shutdown_kind(slot: &Slot) -> ShutdownKind {
+    let peer_gr =
+        slot.session.as_ref().and_then(|(up, _)| up.negotiated.peer_graceful_restart.as_ref());
+    match (slot.cfg.graceful_restart.is_some(), peer_gr) {
+        (true, Some(g)) if g.notification_flag => ShutdownKind::AdminReset,
+        (true, Some(_)) => ShutdownKind::Close,
+        _ => ShutdownKind::AdminShutdown,
     }
 }

@@ -68,6 +68,12 @@ pub trait FibPort: Send + 'static {
     fn resolves_next_hops(&self) -> bool;
     /// Every configured peer has sent its table: stale routes may go.
     fn converged(&mut self) {}
+    /// Whether this start is a restart to recover from (RFC 4724 §4.1):
+    /// the kernel held routes of a previous run. Without a kernel to ask
+    /// (a route reflector), always, as BIRD run with `-R`.
+    fn restarting(&self) -> bool {
+        true
+    }
     /// A reload changed the pools or the `[fib]` section.
     fn reconfigure(&mut self, cfg: &ValidatedConfig) {
         let _ = cfg;
@@ -134,6 +140,11 @@ pub struct RibRoutes {
     /// Configured peers, for convergence.
     expected: BTreeSet<IpAddr>,
     converged: bool,
+    /// Graceful restart: helper timers and our recovery.
+    gr: gr::GrDriver,
+    /// Peers whose session ended, as they last were: their stale paths
+    /// are still shown as theirs.
+    away: HashMap<PeerId, PeerMeta>,
 }
 
 impl std::fmt::Debug for RibRoutes {
@@ -180,6 +191,8 @@ impl RibRoutes {
             next_id: 0,
             expected: BTreeSet::new(),
             converged: false,
+            gr: gr::GrDriver::new(cfg),
+            away: HashMap::new(),
         };
         r.set_config(cfg);
         // No peer is up yet: only FIB changes (the blackholes) come out.
@@ -212,6 +225,19 @@ impl RibRoutes {
             .map(|a| (a.cidr.trunc(), a.parsed().collect()))
             .collect();
         self.expected = cfg.peers().iter().map(|p| p.address).collect();
+        self.gr.set_config(cfg);
+    }
+
+    /// The RIB's id for `addr`, the same across its sessions (a restarting
+    /// peer's stale routes are kept under it).
+    fn id_of(&mut self, addr: IpAddr) -> PeerId {
+        if let Some(id) = self.ids.get(&addr) {
+            return *id;
+        }
+        self.next_id += 1;
+        let id = PeerId(self.next_id);
+        self.ids.insert(addr, id);
+        id
     }
 
     /// What should be originated: configured blocks with the run-time
@@ -291,6 +317,8 @@ impl RibRoutes {
         if !out.fib.is_empty() {
             self.fib.apply(out.fib);
         }
+        self.gr.apply_timers(out.gr_timers);
+        self.gr.nexthops_tracked(&out.track_nexthops, &out.untrack_nexthops);
         if !out.track_nexthops.is_empty() || !out.untrack_nexthops.is_empty() {
             self.fib.track(out.track_nexthops, out.untrack_nexthops);
         }
@@ -305,7 +333,8 @@ impl RibRoutes {
 
     /// Tells the FIB once every configured peer has sent its whole table.
     fn check_converged(&mut self) {
-        if self.converged {
+        // Under graceful restart the recovery decides (rib_routes_gr.rs).
+        if self.converged || self.gr.recovery_started() {
             return;
         }
         let done = self.expected.iter().all(|a| {
@@ -322,7 +351,8 @@ impl RibRoutes {
     }
 
     fn path(&self, v: &RouteView) -> PathSnapshot {
-        let (source, since) = match v.peer.and_then(|id| self.peers.get(&id)) {
+        let (source, since) = match v.peer.and_then(|id| self.peers.get(&id).or(self.away.get(&id)))
+        {
             Some(m) => (RouteSource::Bgp { peer: m.addr, name: m.name.clone() }, m.since),
             None => {
                 let why = self.originated.get(&v.prefix).map_or("block", |(w, _)| *w);
@@ -377,19 +407,13 @@ fn merge_outbound(v: Vec<Outbound>) -> Vec<Outbound> {
 impl RouteHandler for RibRoutes {
     fn start(&mut self, inputs: mpsc::UnboundedSender<Input>) {
         self.fib.start(inputs);
+        // Nobody is up yet: nothing to send.
+        let _ = self.gr_start();
         self.check_converged();
     }
 
     fn peer_up(&mut self, peer: &EffectivePeer, up: &Up) -> Vec<Outbound> {
-        let id = match self.ids.get(&peer.address) {
-            Some(id) => *id,
-            None => {
-                self.next_id += 1;
-                let id = PeerId(self.next_id);
-                self.ids.insert(peer.address, id);
-                id
-            }
-        };
+        let id = self.id_of(peer.address);
         let local = crate::net::canonical(up.local.ip());
         let mut info = PeerInfo::from_session(peer, &up.negotiated, local);
         // Next hop self for the other family: the node's address of it
@@ -409,29 +433,42 @@ impl RouteHandler for RibRoutes {
                 since: ctl::server::unix_now(),
             },
         );
+        self.away.remove(&id);
         let out = self.rib.peer_up(id, info);
-        self.carry_out(out)
+        let mut sent = self.carry_out(out);
+        sent.extend(self.gr_peer_up(id, peer.graceful_restart.is_some(), up));
+        merge_outbound(sent)
     }
 
-    fn peer_down(&mut self, peer: IpAddr) -> Vec<Outbound> {
-        let Some(id) = self.ids.remove(&peer) else { return Vec::new() };
-        let out = self.rib.peer_down(id);
-        let sent = self.carry_out(out);
-        self.peers.remove(&id);
-        sent
+    fn peer_down(&mut self, peer: IpAddr, graceful: bool) -> Vec<Outbound> {
+        let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
+        // A peer removed while away after a graceful restart: its stale
+        // routes go now.
+        let meta = self.peers.remove(&id);
+        let up = meta.is_some();
+        if let Some(m) = meta.filter(|_| graceful) {
+            self.away.insert(id, m);
+        } else {
+            self.away.remove(&id);
+        }
+        let out = self.gr_peer_down(id, graceful && up);
+        // A peer gone is no longer waited for by the FIB sweep.
+        self.gr_check_fib();
+        out
     }
 
     fn update(&mut self, peer: IpAddr, update: ParsedUpdate) -> Vec<Outbound> {
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
         let out = self.rib.update(id, &update);
-        let sent = self.carry_out(out);
+        let mut sent = self.carry_out(out);
         if let Some(f) = update.is_end_of_rib() {
             if let Some(m) = self.peers.get_mut(&id) {
                 m.eor.insert(f);
             }
+            sent.extend(self.gr_end_of_rib(id, f));
             self.check_converged();
         }
-        sent
+        merge_outbound(sent)
     }
 
     fn route_refresh(&mut self, peer: IpAddr, request: RouteRefreshMsg) -> Vec<Outbound> {
@@ -468,7 +505,11 @@ impl RouteHandler for RibRoutes {
             out.extend(self.carry_out(o));
         }
         self.fib.reconfigure(cfg);
+        let before = self.expected.clone();
         self.set_config(cfg);
+        let added: Vec<IpAddr> = self.expected.difference(&before).copied().collect();
+        let removed: Vec<IpAddr> = before.difference(&self.expected).copied().collect();
+        out.extend(self.gr_peers_changed(&added, &removed));
         out.extend(self.sync_origination());
         self.check_converged();
         merge_outbound(out)
@@ -499,7 +540,11 @@ impl RouteHandler for RibRoutes {
 
     fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Vec<Outbound> {
         let out = self.rib.nexthop_reachability(addr, cost);
-        self.carry_out(out)
+        let sent = self.carry_out(out);
+        if self.gr.nexthop_answered(addr) {
+            self.gr_check_fib();
+        }
+        sent
     }
 
     fn originated(&self) -> Vec<IpNet> {
@@ -550,7 +595,31 @@ impl RouteHandler for RibRoutes {
     fn stop(&mut self) {
         self.fib.stop();
     }
+
+    fn next_timer(&self) -> Option<tokio::time::Instant> {
+        self.gr.next_timer()
+    }
+
+    fn timers_due(&mut self, now: tokio::time::Instant) -> Vec<Outbound> {
+        let out = self.gr_timers_due(now);
+        merge_outbound(out)
+    }
+
+    fn recovering(&self) -> bool {
+        self.gr.recovering()
+    }
+
+    fn gr_recovery(&self) -> Option<ctl::proto::GrRecovery> {
+        self.gr_recovery_snapshot()
+    }
+
+    fn peer_gr(&self, peer: IpAddr) -> Option<ctl::proto::PeerGracefulRestart> {
+        self.gr_peer_snapshot(peer)
+    }
 }
+
+#[path = "rib_routes_gr.rs"]
+mod gr;
 
 #[cfg(test)]
 #[path = "rib_routes_tests.rs"]

@@ -183,7 +183,7 @@ fn received_prefixes_count_announcements_minus_withdrawals() {
     assert_eq!(r.received_prefixes(p.address), 2);
     let counts = r.peer_counts(p.address);
     assert_eq!((counts[0].family, counts[0].received, counts[0].accepted), (Family::Ipv4, 2, 2));
-    r.peer_down(p.address);
+    r.peer_down(p.address, false);
     assert_eq!(r.received_prefixes(p.address), 0);
 }
 
@@ -273,7 +273,7 @@ fn learned_route_waits_for_its_next_hop_then_reaches_the_fib_and_the_mesh() {
     assert_eq!(tor_path.source.peer(), Some(nh));
 
     // The ToR going down withdraws it from the mesh and the kernel.
-    let out = r.peer_down(tor.address);
+    let out = r.peer_down(tor.address, false);
     assert_eq!(withdrawn(&updates_for(&out, b.address, &b_up)), [net("10.244.50.0/26")]);
     let last = seen.lock().unwrap().fib.last().cloned().unwrap();
     assert_eq!((last.prefix, last.route), (net("10.244.50.0/26"), None));

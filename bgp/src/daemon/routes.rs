@@ -11,7 +11,8 @@
 //!   Update(peer, ParsedUpdate) > update         --Outbound--> reflection, eBGP
 //!   NextHop(addr, cost) -------> nexthop_reachability -----> (routes re-selected)
 //!   RouteRefresh ------------->  route_refresh  --Outbound-->
-//!   SessionDown / removed ---->  peer_down      --Outbound-->
+//!   SessionDown / removed ---->  peer_down      --Outbound-->  (graceful: kept stale)
+//!   next_timer elapsed ------->  timers_due     --Outbound-->  (graceful restart timers)
 //!   reload (blocks changed) -->  reconfigure    --Outbound-->
 //!   advertise add|del -------->  advertise      --Outbound-->
 //!   ctl snapshot (read only) ->  routes_snapshot, peer_counts, fib_snapshot
@@ -44,8 +45,9 @@ pub trait RouteHandler: Send + 'static {
     /// typically the initial advertisement and End-of-RIB.
     fn peer_up(&mut self, peer: &EffectivePeer, up: &Up) -> Vec<Outbound>;
     /// A session left Established or its peer was removed: forget what it
-    /// sent (or keep it stale, under graceful restart).
-    fn peer_down(&mut self, peer: IpAddr) -> Vec<Outbound>;
+    /// sent, or keep it stale when `graceful` (the FSM's `Down::graceful`:
+    /// a graceful restart of the peer, RFC 4724 §4.2, RFC 8538 §4).
+    fn peer_down(&mut self, peer: IpAddr, graceful: bool) -> Vec<Outbound>;
     /// An UPDATE from an Established peer, with its RFC 7606 treatment.
     fn update(&mut self, peer: IpAddr, update: ParsedUpdate) -> Vec<Outbound>;
     /// The peer asked for our routes again (RFC 2918).
@@ -93,4 +95,31 @@ pub trait RouteHandler: Send + 'static {
     }
     /// The daemon is exiting (routes stay in the kernel).
     fn stop(&mut self) {}
+
+    /// When [`RouteHandler::timers_due`] is next to be called (graceful
+    /// restart timers), if ever.
+    fn next_timer(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+    /// Runs the timers due at `now`.
+    fn timers_due(&mut self, now: tokio::time::Instant) -> Vec<Outbound> {
+        let _ = now;
+        Vec::new()
+    }
+    /// Whether we are recovering from a restart of this daemon (RFC 4724
+    /// §4.1): our OPENs carry the R bit meanwhile.
+    fn recovering(&self) -> bool {
+        false
+    }
+    /// The recovery for `show status`, while it runs.
+    fn gr_recovery(&self) -> Option<ctl::proto::GrRecovery> {
+        None
+    }
+    /// The graceful restart state of `peer` for `show peer`, when one is in
+    /// progress (the peer's routes are kept stale, or its End-of-RIB is
+    /// awaited for our recovery).
+    fn peer_gr(&self, peer: IpAddr) -> Option<ctl::proto::PeerGracefulRestart> {
+        let _ = peer;
+        None
+    }
 }

@@ -144,6 +144,15 @@ pub enum SessionCmd {
     },
     /// Stop with this NOTIFICATION, flush it and end the task.
     Shutdown(NotificationMsg),
+    /// End the task closing the connections without a NOTIFICATION: a
+    /// planned restart of this daemon, which a peer that negotiated
+    /// graceful restart without the N bit takes as one (RFC 4724 §4.2: it
+    /// "detects termination of the TCP session"; a NOTIFICATION would
+    /// make it drop our routes).
+    Close,
+    /// The Graceful Restart capability for the session's next OPENs
+    /// (`None`: none): the R bit goes once our recovery is over.
+    SetGracefulRestart(Option<GracefulRestart>),
 }
 
 /// What the session reports to the owner.
@@ -186,12 +195,16 @@ pub enum SessionEvent {
     },
     /// Established: the owner may send routes for this epoch.
     Established(Box<Up>),
-    /// The session left Established: the peer's routes go.
+    /// The session left Established: the peer's routes go, or are kept
+    /// stale when `graceful`.
     Down {
         /// The epoch that ended.
         epoch: u64,
         /// Why.
         reason: String,
+        /// A graceful restart (RFC 4724 §4.2, RFC 8538 §4): the peer's
+        /// routes are kept stale for the families it listed.
+        graceful: bool,
     },
     /// A received UPDATE (RFC 7606 treatment inside), while Established.
     Update {
@@ -295,7 +308,8 @@ fn afi_safi(f: Family) -> AfiSafi {
 /// The FSM configuration of a configured peer: its AS numbers, timers and
 /// reconnect knobs, and the capabilities we advertise to it (multiprotocol
 /// per family, route refresh, enhanced route refresh, 4-octet AS, ADD-PATH
-/// as configured, graceful restart with no preserved forwarding state).
+/// as configured, graceful restart as [`gr_capability`] says, without the
+/// R bit).
 pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
     let mut cfg = PeerConfig::new(peer.local_as, peer.remote_as, router_id);
     let families: Vec<AfiSafi> = peer.families.iter().map(|f| afi_safi(*f)).collect();
@@ -313,16 +327,7 @@ pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
     if let Some(mode) = mode {
         caps.push(Capability::AddPath(families.iter().map(|f| (*f, mode)).collect()));
     }
-    if let Some(restart_time) = peer.graceful_restart {
-        // Advertised so the peer keeps our routes across our restarts; we
-        // preserve no forwarding state ourselves yet (no F bits).
-        caps.push(Capability::GracefulRestart(GracefulRestart {
-            restart_flag: false,
-            notification_flag: false,
-            restart_time: restart_time.min(4095),
-            families: Vec::new(),
-        }));
-    }
+    caps.extend(gr_capability(peer, false).map(Capability::GracefulRestart));
     cfg.capabilities = caps;
     let t = &peer.timers;
     let secs = |s: u16| Duration::from_secs(u64::from(s));
@@ -336,4 +341,26 @@ pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
     cfg.error_wait_min = secs(t.error_wait_min);
     cfg.error_wait_max = secs(t.error_wait_max.max(t.error_wait_min));
     cfg
+}
+
+/// The Graceful Restart capability we advertise to `peer`, if graceful
+/// restart is on for it. `restarting`: we are recovering from a restart
+/// (the R bit, RFC 4724 §3: "set to 1 ... to indicate that the speaker has
+/// restarted"). The F bit is set for every family: our routes stay in the
+/// kernel across a restart of the daemon, so forwarding is preserved
+/// whenever there is any to preserve. The N bit (RFC 8538 §2) is set, so
+/// hold timer expiries and NOTIFICATIONs other than Hard Reset keep routes
+/// too.
+pub fn gr_capability(peer: &EffectivePeer, restarting: bool) -> Option<GracefulRestart> {
+    let restart_time = peer.graceful_restart?;
+    Some(GracefulRestart {
+        restart_flag: restarting,
+        notification_flag: true,
+        restart_time: restart_time.min(4095),
+        families: peer
+            .families
+            .iter()
+            .map(|f| crate::wire::capability::GrFamily { family: afi_safi(*f), forwarding: true })
+            .collect(),
+    })
 }

@@ -108,6 +108,8 @@ impl Task {
                         self.stop(n);
                         break;
                     }
+                    // The connections close in `finish`, with no NOTIFICATION.
+                    Some(SessionCmd::Close) => break,
                     Some(c) => self.on_cmd(c),
                     // The owner is gone: stop as an administrative shutdown.
                     None => {
@@ -185,6 +187,8 @@ impl Task {
                 self.restart_at = restart_after.map(|d| Instant::now() + d);
             }
             SessionCmd::Shutdown(n) => self.stop(n),
+            SessionCmd::Close => {}
+            SessionCmd::SetGracefulRestart(gr) => self.fsm.set_graceful_restart(gr),
         }
     }
 
@@ -379,7 +383,11 @@ impl Task {
             Action::SessionDown(reason) => {
                 self.up = None;
                 info!(peer = %peer, "peer {peer} down ({}): {reason}", self.spec.name);
-                self.report(SessionEvent::Down { epoch: self.epoch, reason: reason.to_string() });
+                self.report(SessionEvent::Down {
+                    epoch: self.epoch,
+                    reason: reason.to_string(),
+                    graceful: reason.graceful,
+                });
             }
         }
     }

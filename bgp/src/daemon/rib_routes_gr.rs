@@ -1,0 +1,411 @@
+//! Graceful restart in [`RibRoutes`]: the timers the RIB asks for, and the
+//! restarting speaker's recovery ([`GrRecovery`]) driven from the session
+//! events the owner passes on.
+//!
+//! ```text
+//!   helper (a peer restarts, RFC 4724 §4.2)
+//!     Established ─► GrHelper taken from the negotiation, kept per peer
+//!     Down{graceful} ─► Rib::peer_down_graceful(helper) ─► gr_timers
+//!     gr_timers ─► deadlines here ─► owner sleeps to next_timer ─► timers_due
+//!               ─► Rib::gr_timer_expired (sweep or LLGR)
+//!     End-of-RIB ─► Rib::update sweeps what is still stale
+//!
+//!   restarting speaker (we restarted, RFC 4724 §4.1)
+//!     start ─► GrRecovery::start (always: the FIB adopted the previous
+//!              run's kernel routes, if any) ─► Rib::begin_deferral, R bit
+//!     peer up / down / End-of-RIB, reload ─► GrRecovery ─► actions
+//!     StartTimer ─► deadline here, like the helper's
+//!     Complete ─► FibPort::converged (stale kernel routes swept)
+//!              ─► Rib::end_deferral (tables and End-of-RIB to GR peers)
+//!              ─► recovering() false: the owner drops the R bit
+//! ```
+//!
+//! Recovery starts when graceful restart is enabled and the kernel held
+//! routes of ours (protocol 12) when the daemon started
+//! ([`super::FibPort::restarting`], read before any session starts): a
+//! restart after a crash, a kill or an upgrade. A first start has nothing
+//! to recover, so it neither sets the R bit nor defers its table; BIRD
+//! needs `-R` on its command line for this, we look at the kernel. A
+//! route reflector, which has no kernel routes to look at, always
+//! recovers.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::info;
+
+use super::RibRoutes;
+use crate::daemon::routes::Outbound;
+use crate::fsm::Millis;
+use crate::rib::{
+    Completion, GrHelper, GrPhase, GrRecovery, GrTimer, GrTimerAction, PeerId, RecoveryAction,
+    RecoveryConfig, RecoveryPeer,
+};
+use crate::session::Up;
+use crate::wire::AfiSafi;
+
+/// Graceful restart state beside the RIB.
+#[derive(Debug)]
+pub(super) struct GrDriver {
+    /// Origin of the [`Millis`] clock the recovery runs on.
+    t0: Instant,
+    /// Graceful restart is enabled (`graceful_restart.enabled`).
+    enabled: bool,
+    /// Restart time we advertise by default.
+    restart_time: u16,
+    /// `graceful_restart.stale_time`.
+    stale_time: Duration,
+    /// What each peer's last session promised, taken at Established.
+    helpers: HashMap<PeerId, GrHelper>,
+    /// Running helper timers, one per (peer, family).
+    timers: HashMap<(PeerId, AfiSafi), (GrTimer, Instant)>,
+    /// Our own recovery, once started.
+    recovery: Option<GrRecovery>,
+    recovery_at: Option<Instant>,
+    /// The recovery is over but the FIB keeps the previous run's routes
+    /// until every peer up has sent End-of-RIB.
+    fib_wait: bool,
+    /// Next hops tracked whose reachability the kernel has not answered
+    /// yet: the routes through them are not selected yet, so the FIB must
+    /// not take their absence as final.
+    nh_pending: std::collections::BTreeSet<IpAddr>,
+}
+
+impl GrDriver {
+    pub(super) fn new(cfg: &crate::config::ValidatedConfig) -> Self {
+        let gr = &cfg.config().graceful_restart;
+        GrDriver {
+            t0: Instant::now(),
+            enabled: gr.enabled,
+            restart_time: gr.restart_time,
+            stale_time: Duration::from_secs(u64::from(gr.stale_time)),
+            helpers: HashMap::new(),
+            timers: HashMap::new(),
+            recovery: None,
+            recovery_at: None,
+            fib_wait: false,
+            nh_pending: std::collections::BTreeSet::new(),
+        }
+    }
+
+    pub(super) fn set_config(&mut self, cfg: &crate::config::ValidatedConfig) {
+        let gr = &cfg.config().graceful_restart;
+        self.enabled = gr.enabled;
+        self.restart_time = gr.restart_time;
+        self.stale_time = Duration::from_secs(u64::from(gr.stale_time));
+    }
+
+    fn millis(&self, at: Instant) -> Millis {
+        Millis(u64::try_from(at.saturating_duration_since(self.t0).as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Records the RIB's timer requests.
+    pub(super) fn apply_timers(&mut self, actions: Vec<GrTimerAction>) {
+        for a in actions {
+            match a {
+                GrTimerAction::Start(t, d) => {
+                    self.timers.insert((t.peer, t.family), (t, Instant::now() + d));
+                }
+                GrTimerAction::Stop(t) => {
+                    if self.timers.get(&(t.peer, t.family)).is_some_and(|(x, _)| *x == t) {
+                        self.timers.remove(&(t.peer, t.family));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Next hops the RIB started and stopped tracking.
+    pub(super) fn nexthops_tracked(&mut self, add: &[IpAddr], remove: &[IpAddr]) {
+        self.nh_pending.extend(add.iter().copied());
+        for a in remove {
+            self.nh_pending.remove(a);
+        }
+    }
+
+    /// The kernel answered for `addr`; true if it was the first answer.
+    pub(super) fn nexthop_answered(&mut self, addr: IpAddr) -> bool {
+        self.nh_pending.remove(&addr)
+    }
+
+    /// Whether a recovery was started (graceful restart enabled): it, not
+    /// the plain End-of-RIB count, tells the FIB when routing converged.
+    pub(super) fn recovery_started(&self) -> bool {
+        self.recovery.is_some()
+    }
+
+    pub(super) fn recovering(&self) -> bool {
+        self.recovery.as_ref().is_some_and(GrRecovery::recovering)
+    }
+
+    /// The earliest helper or recovery deadline.
+    pub(super) fn next_timer(&self) -> Option<Instant> {
+        self.timers.values().map(|(_, at)| *at).chain(self.recovery_at).min()
+    }
+
+    /// Seconds until `at`, rounded up.
+    fn secs_left(at: Instant, now: Instant) -> u32 {
+        let d = at.saturating_duration_since(now);
+        u32::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(u32::MAX)
+    }
+}
+
+impl RibRoutes {
+    /// Starts our recovery (see the module documentation).
+    pub(super) fn gr_start(&mut self) -> Vec<Outbound> {
+        if !self.gr.enabled || !self.fib.restarting() {
+            // Nothing to recover: the plain End-of-RIB count tells the FIB
+            // when routing converged, and tables go out at once.
+            return Vec::new();
+        }
+        let mut cfg = RecoveryConfig::new(self.gr.restart_time);
+        cfg.upper_bound = self.gr.stale_time;
+        // A peer still down this long is not waited for (RFC 4724 §4.1
+        // waits for the peers that are up; this covers those coming up
+        // right after our start).
+        cfg.pending_wait = cfg.pending_wait.min(self.gr.stale_time);
+        let peers: Vec<PeerId> = self.expected_ids();
+        let now = self.gr.millis(Instant::now());
+        let (r, actions) = GrRecovery::start(
+            cfg,
+            true,
+            vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST],
+            peers,
+            now,
+        );
+        self.gr.recovery = Some(r);
+        self.rib.begin_deferral();
+        info!(
+            "graceful restart: recovering, waiting for End-of-RIB from {} peer(s), at most {}s",
+            self.expected.len(),
+            self.gr.stale_time.as_secs()
+        );
+        self.recovery_actions(actions)
+    }
+
+    fn expected_ids(&mut self) -> Vec<PeerId> {
+        let addrs: Vec<IpAddr> = self.expected.iter().copied().collect();
+        addrs.into_iter().map(|a| self.id_of(a)).collect()
+    }
+
+    /// Carries out what the recovery asks for.
+    fn recovery_actions(&mut self, actions: Vec<RecoveryAction>) -> Vec<Outbound> {
+        let mut out = Vec::new();
+        for a in actions {
+            match a {
+                RecoveryAction::StartTimer(d) => self.gr.recovery_at = Some(Instant::now() + d),
+                RecoveryAction::StopTimer => self.gr.recovery_at = None,
+                RecoveryAction::Complete(c) => {
+                    self.gr.recovery_at = None;
+                    match c {
+                        Completion::UpperBound => info!(
+                            "graceful restart: recovery ended by the {}s upper bound",
+                            self.gr.stale_time.as_secs()
+                        ),
+                        _ => info!(
+                            "graceful restart: recovery complete ({c:?}) after {:?}",
+                            self.gr.t0.elapsed()
+                        ),
+                    }
+                    // RFC 4724 §4.1: the deferred tables go out once route
+                    // selection is done. Stale kernel routes go too, but
+                    // not before the peers up now (those restarting as
+                    // well, which were not waited for) have sent their
+                    // tables: their routes are still right meanwhile.
+                    self.gr.fib_wait = c != Completion::UpperBound;
+                    let o = self.rib.end_deferral();
+                    out.extend(self.carry_out(o));
+                    self.gr_check_fib();
+                }
+            }
+        }
+        out
+    }
+
+    /// Once the recovery is over and every peer up has sent End-of-RIB
+    /// for each family, the FIB may delete what is left of the previous
+    /// run (BIRD's `persist` sweep).
+    pub(super) fn gr_check_fib(&mut self) {
+        if self.converged || self.gr.recovering() || self.gr.recovery.is_none() {
+            return;
+        }
+        let pending = self.peers.values().filter(|m| m.families.iter().any(|f| !m.eor.contains(f)));
+        if self.gr.fib_wait && pending.count() > 0 {
+            return;
+        }
+        // Routes learned again but not selected yet for want of an answer
+        // about their next hop would be swept and put back a moment later.
+        if self.gr.fib_wait && !self.gr.nh_pending.is_empty() {
+            return;
+        }
+        info!("graceful restart: End-of-RIB from every peer up; stale kernel routes may go");
+        self.converged = true;
+        self.fib.converged();
+    }
+
+    /// A session came up: what it promised for its restarts, and its part
+    /// in our recovery.
+    pub(super) fn gr_peer_up(&mut self, id: PeerId, gr_on: bool, up: &Up) -> Vec<Outbound> {
+        if gr_on {
+            // LLGR is not advertised by us, so no long-lived retention.
+            let h = GrHelper::from_negotiated(&up.negotiated, false, self.gr.stale_time);
+            self.gr.helpers.insert(id, h);
+        } else {
+            self.gr.helpers.remove(&id);
+        }
+        let now = self.gr.millis(Instant::now());
+        let Some(r) = self.gr.recovery.as_mut().filter(|r| r.recovering()) else {
+            return Vec::new();
+        };
+        let a = r.peer_up(id, &RecoveryPeer::from_negotiated(&up.negotiated), now);
+        self.recovery_actions(a)
+    }
+
+    /// A session ended: keep the peer's routes stale when the end was
+    /// graceful and the peer promised it, else drop them.
+    pub(super) fn gr_peer_down(&mut self, id: PeerId, graceful: bool) -> Vec<Outbound> {
+        let helper = self.gr.helpers.get(&id).filter(|_| graceful).cloned();
+        let out = match &helper {
+            Some(h) => {
+                info!(
+                    "graceful restart: keeping routes of {} stale for up to {}s",
+                    self.peers.get(&id).map_or(String::new(), |m| m.name.clone()),
+                    h.restart_time.as_secs()
+                );
+                self.rib.peer_down_graceful(id, h)
+            }
+            None => self.rib.peer_down(id),
+        };
+        let mut sent = self.carry_out(out);
+        let now = self.gr.millis(Instant::now());
+        if let Some(r) = self.gr.recovery.as_mut().filter(|r| r.recovering()) {
+            let a = r.peer_down(id, now);
+            sent.extend(self.recovery_actions(a));
+        }
+        sent
+    }
+
+    /// The peer's End-of-RIB, for the recovery (the RIB saw it already).
+    pub(super) fn gr_end_of_rib(&mut self, id: PeerId, family: AfiSafi) -> Vec<Outbound> {
+        let now = self.gr.millis(Instant::now());
+        let Some(r) = self.gr.recovery.as_mut().filter(|r| r.recovering()) else {
+            self.gr_check_fib();
+            return Vec::new();
+        };
+        let a = r.end_of_rib(id, family, now);
+        self.recovery_actions(a)
+    }
+
+    /// A reload added or removed peers: the recovery waits for the new
+    /// ones, not for the removed ones.
+    pub(super) fn gr_peers_changed(
+        &mut self,
+        added: &[IpAddr],
+        removed: &[IpAddr],
+    ) -> Vec<Outbound> {
+        if !self.gr.recovering() {
+            return Vec::new();
+        }
+        let now = self.gr.millis(Instant::now());
+        let mut actions = Vec::new();
+        for a in added {
+            let id = self.id_of(*a);
+            if let Some(r) = self.gr.recovery.as_mut() {
+                actions.extend(r.peer_added(id, now));
+            }
+        }
+        for a in removed {
+            if let (Some(id), Some(r)) = (self.ids.get(a).copied(), self.gr.recovery.as_mut()) {
+                actions.extend(r.peer_removed(id, now));
+            }
+        }
+        self.recovery_actions(actions)
+    }
+
+    /// Fires the timers due at `now`.
+    pub(super) fn gr_timers_due(&mut self, now: Instant) -> Vec<Outbound> {
+        let due: Vec<GrTimer> =
+            self.gr.timers.values().filter(|(_, at)| *at <= now).map(|(t, _)| *t).collect();
+        let mut out = Vec::new();
+        for t in due {
+            self.gr.timers.remove(&(t.peer, t.family));
+            let o = self.rib.gr_timer_expired(t);
+            out.extend(self.carry_out(o));
+        }
+        if self.gr.recovery_at.is_some_and(|at| at <= now) {
+            self.gr.recovery_at = None;
+            let ms = self.gr.millis(now);
+            if let Some(r) = self.gr.recovery.as_mut() {
+                let a = r.timer_expired(ms);
+                out.extend(self.recovery_actions(a));
+            }
+        }
+        out
+    }
+
+    /// `show status`: the recovery while it runs.
+    pub(super) fn gr_recovery_snapshot(&self) -> Option<ctl::proto::GrRecovery> {
+        let r = self.gr.recovery.as_ref().filter(|r| r.recovering())?;
+        let st = r.status(self.gr.millis(Instant::now()));
+        let name = |id: &PeerId| {
+            self.ids
+                .iter()
+                .find(|(_, i)| *i == id)
+                .map_or_else(|| format!("{id:?}"), |(a, _)| a.to_string())
+        };
+        Some(ctl::proto::GrRecovery {
+            waiting_for: st.waiting_for.iter().chain(&st.pending).map(name).collect(),
+            wait_left_secs: st.time_left.map_or(0, |d| {
+                u32::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(u32::MAX)
+            }),
+            wait_total_secs: u32::try_from(self.gr.stale_time.as_secs()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// `show peer`: a restart in progress involving `addr`.
+    pub(super) fn gr_peer_snapshot(&self, addr: IpAddr) -> Option<ctl::proto::PeerGracefulRestart> {
+        use ctl::proto::{GrPeerState, PeerGracefulRestart};
+        let id = *self.ids.get(&addr)?;
+        let now = Instant::now();
+        if let Some(s) = self.rib.gr_status().into_iter().find(|s| s.peer == id) {
+            let time_left = self
+                .gr
+                .timers
+                .iter()
+                .filter(|((p, _), _)| *p == id)
+                .map(|(_, (_, at))| GrDriver::secs_left(*at, now))
+                .min();
+            let stale: u64 = s.families.iter().map(|f| u64::from(f.stale_paths)).sum();
+            // Back but not yet at End-of-RIB still counts as restarting:
+            // its stale routes are still in use.
+            let restarting = !s.up
+                || s.families.iter().any(|f| {
+                    matches!(
+                        f.phase,
+                        GrPhase::AwaitingEor | GrPhase::Restarting | GrPhase::LongLived
+                    )
+                });
+            if restarting {
+                return Some(PeerGracefulRestart {
+                    state: GrPeerState::PeerRestarting,
+                    time_left_secs: time_left,
+                    stale_routes: stale,
+                });
+            }
+        }
+        let r = self.gr.recovery.as_ref().filter(|r| r.recovering())?;
+        match r.peer(id) {
+            Some(crate::rib::PeerWait::Waiting(_)) => Some(PeerGracefulRestart {
+                state: GrPeerState::WaitingEndOfRib,
+                time_left_secs: r
+                    .status(self.gr.millis(now))
+                    .time_left
+                    .map(|d| GrDriver::secs_left(now + d, now)),
+                stale_routes: 0,
+            }),
+            _ => None,
+        }
+    }
+}
