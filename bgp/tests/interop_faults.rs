@@ -38,7 +38,10 @@ use interop_tests::{Lan, Netns, Workdir, wait_until};
 
 const UP: Duration = Duration::from_secs(30);
 /// Hold time (9 s) and some slack for the withdrawal to reach the kernel.
-const HOLD: Duration = Duration::from_secs(15);
+/// Hold time (9 s) plus our graceful-restart time (4 s): the peers negotiate
+/// RFC 8538, so a hold-timer expiry keeps the routes stale until the restart
+/// time runs out; FRR here has no GR and withdraws at the hold time.
+const HOLD: Duration = Duration::from_secs(20);
 
 const FRR_PREFIXES: [&str; 5] =
     ["10.109.0.0/24", "10.109.1.0/24", "10.109.2.0/24", "10.109.3.0/24", "10.109.4.0/24"];
@@ -52,7 +55,8 @@ fn node_config(name: &str, me: &str, block: &str, other: (&str, &str), tor: &str
         "log_level = \"debug\"\n[node]\nname = \"{name}\"\nipv4 = \"{me}/24\"\nblocks = [\"{block}\"]\n\
          {FAST_TIMERS}[[mesh.nodes]]\nname = \"{}\"\nipv4 = \"{}\"\n\
          [[peers]]\nname = \"tor\"\naddress = \"{tor}\"\nremote_as = 65000\n\
-         [[ip_pools]]\ncidr = \"10.244.0.0/16\"\n",
+         [[ip_pools]]\ncidr = \"10.244.0.0/16\"\n\
+         [graceful_restart]\nrestart_time = 4\n",
         other.0, other.1
     )
 }
