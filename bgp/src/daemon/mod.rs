@@ -46,12 +46,13 @@ use ctl::proto::{
     ReconfigSnapshot, ReloadResult,
 };
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter};
+pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter, Reply};
 pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
 pub use self::log_level::{LogLevelHook, set_log_level_hook};
@@ -74,10 +75,10 @@ const ROUTES_DUTY: u32 = 10;
 /// How long shutdown waits for sessions to flush their NOTIFICATIONs.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Everything the owner task reacts to. Plain data apart from the decoded
-/// UPDATEs inside session reports: no handles, so a run can be logged and
-/// replayed.
-#[derive(Debug)]
+/// Everything the owner task reacts to. Plain data (the one handle, a
+/// control request's reply channel, is not serialised), so a run can be
+/// recorded as JSON and replayed.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[allow(clippy::large_enum_variant, reason = "session reports dominate and are consumed at once")]
 pub enum Input {
     /// A session task's report.
@@ -339,7 +340,7 @@ impl<R: RouteHandler> Owner<R> {
                     self.reload();
                     notify("READY=1", ctl::sdnotify::ready());
                 }
-                Input::Control(Control::Reload(reply)) => {
+                Input::Control(Control::Reload { reply }) => {
                     notify("RELOADING=1", ctl::sdnotify::reloading());
                     let r = self.reload();
                     notify("READY=1", ctl::sdnotify::ready());
@@ -348,7 +349,7 @@ impl<R: RouteHandler> Owner<R> {
                     self.publish_now();
                     let _ = reply.send(r);
                 }
-                Input::Control(Control::Advertise(request, reply)) => {
+                Input::Control(Control::Advertise { request, reply }) => {
                     let r = self.advertise(&request);
                     self.publish_now();
                     let _ = reply.send(r);
