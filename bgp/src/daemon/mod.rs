@@ -32,6 +32,7 @@ pub mod control;
 pub mod fib_port;
 mod listener;
 mod log_level;
+pub mod record;
 pub mod rib_routes;
 pub mod routes;
 
@@ -56,6 +57,7 @@ pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter, Reply};
 pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
 pub use self::log_level::{LogLevelHook, set_log_level_hook};
+pub use self::record::Recorder;
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
 pub use self::routes::{Outbound, RouteHandler};
 use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, ValidatedConfig};
@@ -156,6 +158,8 @@ pub struct Owner<R: RouteHandler> {
     lag: LagMeter,
     last_reconfig: Option<ReconfigSnapshot>,
     shutting_down: bool,
+    /// `--record`: where every input is written before it is acted on.
+    recorder: Option<Recorder>,
 }
 
 /// Logs a failed sd_notify; under systemd it means readiness or the
@@ -174,10 +178,20 @@ fn notify(what: &str, r: std::io::Result<()>) {
 /// starts, so READY=1 (sent by the owner once the BGP listeners are bound)
 /// means every listener is up. Failing to bind either is logged and the
 /// daemon runs on without it: routing matters more than its observability.
-pub async fn run<R: RouteHandler>(path: PathBuf, cfg: ValidatedConfig, routes: R) {
+///
+/// With `recorder` (`--record`), every input is written as a JSON line.
+pub async fn run<R: RouteHandler>(
+    path: PathBuf,
+    cfg: ValidatedConfig,
+    routes: R,
+    recorder: Option<Recorder>,
+) {
     let socket = cfg.config().control_socket.clone();
     let metrics_addr = cfg.config().metrics.listen;
-    let owner = Owner::new(Some(path), cfg, routes);
+    let mut owner = Owner::new(Some(path), cfg, routes);
+    if let Some(r) = recorder {
+        owner.record(r);
+    }
     let handler = Arc::new(owner.ctl_handler());
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -278,6 +292,7 @@ impl<R: RouteHandler> Owner<R> {
             lag: LagMeter::default(),
             last_reconfig: None,
             shutting_down: false,
+            recorder: None,
         }
     }
 
@@ -328,6 +343,9 @@ impl<R: RouteHandler> Owner<R> {
                 }
             };
             self.dirty = true;
+            if let Some(r) = &mut self.recorder {
+                r.write(&input);
+            }
             match input {
                 Input::Session(r) => self.on_report(r),
                 Input::Refused { remote } => {
