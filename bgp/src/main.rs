@@ -34,13 +34,17 @@ struct Args {
     /// Only validate FILE (or the --config file) and exit: 0 when valid, 1 otherwise.
     #[arg(short = 'p', long, value_name = "FILE", num_args = 0..=1)]
     check: Option<Option<PathBuf>>,
+    /// Write every input of the owner task to FILE, one JSON line each, for
+    /// replaying the run (docs/operations.md).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.check {
         Some(file) => check(file.as_deref().unwrap_or(&args.config)),
-        None => run(&args.config),
+        None => run(&args.config, args.record.as_deref()),
     }
 }
 
@@ -60,9 +64,20 @@ fn check(path: &Path) -> ExitCode {
 }
 
 /// `--config`: run the daemon until SIGTERM.
-fn run(path: &Path) -> ExitCode {
+fn run(path: &Path, record: Option<&Path>) -> ExitCode {
     let Some(cfg) = load_or_report(path) else { return ExitCode::FAILURE };
     init_logging(cfg.config().log_level);
+    let recorder = match record {
+        None => None,
+        Some(file) => match daemon::Recorder::create(file) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                // Asked for explicitly: better not to start than to run unrecorded.
+                eprintln!("error: cannot create the recording {}: {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -87,7 +102,7 @@ fn run(path: &Path) -> ExitCode {
         Box::new(fib)
     };
     let routes = RibRoutes::new(&cfg, fib);
-    runtime.block_on(daemon::run(path.to_owned(), cfg, routes));
+    runtime.block_on(daemon::run(path.to_owned(), cfg, routes, recorder));
     ExitCode::SUCCESS
 }
 

@@ -27,6 +27,7 @@ use ctl::proto::{
     StatusSnapshot,
 };
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{Input, Owner, RouteHandler, Slot};
@@ -63,12 +64,71 @@ pub struct DaemonSnapshot {
 }
 
 /// A request that changes state, sent to the owner with its reply channel.
-#[derive(Debug)]
+///
+/// The request is plain data and is recorded and replayed like every other
+/// [`Input`]; the reply channel is not (`#[serde(skip)]`), and a replayed
+/// request has none, so its answer is dropped. Keeping each channel on its
+/// own variant, rather than in a side table keyed by a request id, keeps
+/// the request and the type of its answer together and leaves no entry to
+/// clean up when a client goes away.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub enum Control {
     /// `calico-bgpctl reload`: the SIGHUP path, with the outcome returned.
-    Reload(oneshot::Sender<ReloadResult>),
+    Reload {
+        /// Where the outcome goes.
+        #[serde(skip)]
+        reply: Reply<ReloadResult>,
+    },
     /// `calico-bgpctl advertise add|del`.
-    Advertise(AdvertiseRequest, oneshot::Sender<Result<AdvertiseResult, CtlError>>),
+    Advertise {
+        /// What to originate or withdraw.
+        request: AdvertiseRequest,
+        /// Where the outcome goes.
+        #[serde(skip)]
+        reply: Reply<Result<AdvertiseResult, CtlError>>,
+    },
+}
+
+/// Where the answer to a [`Control`] request goes: the client's oneshot, or
+/// nowhere for a request replayed from a recording.
+///
+/// Every `Reply` equals every other: equality of inputs is about what the
+/// owner acts on, and a channel is not part of that.
+#[derive(Debug)]
+pub struct Reply<T>(Option<oneshot::Sender<T>>);
+
+impl<T> Reply<T> {
+    /// A reply channel and the receiver its answer arrives on.
+    pub fn channel() -> (Self, oneshot::Receiver<T>) {
+        let (tx, rx) = oneshot::channel();
+        (Reply(Some(tx)), rx)
+    }
+
+    /// A reply that goes nowhere (a replayed request).
+    pub fn none() -> Self {
+        Reply(None)
+    }
+
+    /// Sends the answer. `Err` gives it back when the client has gone
+    /// (as [`oneshot::Sender::send`]); with no channel it is dropped.
+    pub fn send(self, answer: T) -> Result<(), T> {
+        match self.0 {
+            Some(tx) => tx.send(answer),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<T> Default for Reply<T> {
+    fn default() -> Self {
+        Reply::none()
+    }
+}
+
+impl<T> PartialEq for Reply<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Answers control and metrics requests from the owner's snapshots.
@@ -119,7 +179,7 @@ impl ctl::server::Handler for CtlHandler {
     }
 
     async fn reload(&self) -> ReloadResult {
-        let (tx, rx) = oneshot::channel();
+        let (reply, rx) = Reply::channel();
         let refused = |why: String| ReloadResult {
             result: ReconfigResult::Refused { errors: vec![why] },
             peers_added: Vec::new(),
@@ -127,15 +187,15 @@ impl ctl::server::Handler for CtlHandler {
             peers_restarted: Vec::new(),
             peers_updated: Vec::new(),
         };
-        if self.inputs.send(Input::Control(Control::Reload(tx))).is_err() {
+        if self.inputs.send(Input::Control(Control::Reload { reply })).is_err() {
             return refused(Self::unavailable().message);
         }
         rx.await.unwrap_or_else(|_| refused(Self::unavailable().message))
     }
 
     async fn advertise(&self, request: AdvertiseRequest) -> Result<AdvertiseResult, CtlError> {
-        let (tx, rx) = oneshot::channel();
-        if self.inputs.send(Input::Control(Control::Advertise(request, tx))).is_err() {
+        let (reply, rx) = Reply::channel();
+        if self.inputs.send(Input::Control(Control::Advertise { request, reply })).is_err() {
             return Err(Self::unavailable());
         }
         rx.await.unwrap_or_else(|_| Err(Self::unavailable()))

@@ -47,6 +47,7 @@ pub mod control;
 pub mod fib_port;
 mod listener;
 mod log_level;
+pub mod record;
 pub mod rib_routes;
 pub mod routes;
 
@@ -61,15 +62,17 @@ use ctl::proto::{
     ReconfigSnapshot, ReloadResult,
 };
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter};
+pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter, Reply};
 pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
 pub use self::log_level::{LogLevelHook, set_log_level_hook};
+pub use self::record::Recorder;
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
 pub use self::routes::{Outbound, RouteHandler};
 use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, ValidatedConfig};
@@ -95,10 +98,10 @@ const ROUTES_DUTY: u32 = 10;
 /// How long shutdown waits for sessions to flush their NOTIFICATIONs.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Everything the owner task reacts to. Plain data apart from the decoded
-/// UPDATEs inside session reports: no handles, so a run can be logged and
-/// replayed.
-#[derive(Debug)]
+/// Everything the owner task reacts to. Plain data (the one handle, a
+/// control request's reply channel, is not serialised), so a run can be
+/// recorded as JSON and replayed.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[allow(clippy::large_enum_variant, reason = "session reports dominate and are consumed at once")]
 pub enum Input {
     /// A session task's report.
@@ -178,6 +181,8 @@ pub struct Owner<R: RouteHandler> {
     shutting_down: bool,
     /// Our OPENs carry the R bit: recovering from a restart.
     r_bit: bool,
+    /// `--record`: where every input is written before it is acted on.
+    recorder: Option<Recorder>,
 }
 
 /// Logs a failed sd_notify; under systemd it means readiness or the
@@ -196,10 +201,20 @@ fn notify(what: &str, r: std::io::Result<()>) {
 /// starts, so READY=1 (sent by the owner once the BGP listeners are bound)
 /// means every listener is up. Failing to bind either is logged and the
 /// daemon runs on without it: routing matters more than its observability.
-pub async fn run<R: RouteHandler>(path: PathBuf, cfg: ValidatedConfig, routes: R) {
+///
+/// With `recorder` (`--record`), every input is written as a JSON line.
+pub async fn run<R: RouteHandler>(
+    path: PathBuf,
+    cfg: ValidatedConfig,
+    routes: R,
+    recorder: Option<Recorder>,
+) {
     let socket = cfg.config().control_socket.clone();
     let metrics_addr = cfg.config().metrics.listen;
-    let owner = Owner::new(Some(path), cfg, routes);
+    let mut owner = Owner::new(Some(path), cfg, routes);
+    if let Some(r) = recorder {
+        owner.record(r);
+    }
     let handler = Arc::new(owner.ctl_handler());
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -301,6 +316,7 @@ impl<R: RouteHandler> Owner<R> {
             last_reconfig: None,
             shutting_down: false,
             r_bit: false,
+            recorder: None,
         }
     }
 
@@ -360,6 +376,9 @@ impl<R: RouteHandler> Owner<R> {
                 }
             };
             self.dirty = true;
+            if let Some(r) = &mut self.recorder {
+                r.write(&input);
+            }
             match input {
                 Input::Session(r) => self.on_report(r),
                 Input::Refused { remote } => {
@@ -372,7 +391,7 @@ impl<R: RouteHandler> Owner<R> {
                     self.reload();
                     notify("READY=1", ctl::sdnotify::ready());
                 }
-                Input::Control(Control::Reload(reply)) => {
+                Input::Control(Control::Reload { reply }) => {
                     notify("RELOADING=1", ctl::sdnotify::reloading());
                     let r = self.reload();
                     notify("READY=1", ctl::sdnotify::ready());
@@ -381,7 +400,7 @@ impl<R: RouteHandler> Owner<R> {
                     self.publish_now();
                     let _ = reply.send(r);
                 }
-                Input::Control(Control::Advertise(request, reply)) => {
+                Input::Control(Control::Advertise { request, reply }) => {
                     let r = self.advertise(&request);
                     self.publish_now();
                     let _ = reply.send(r);

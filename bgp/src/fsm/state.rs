@@ -1,9 +1,10 @@
 //! The six states of RFC 4271 §8.2.2.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A session state (RFC 4271 §8.2.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum State {
     /// Refuses connections; waits for a start, or for the error wait to end.
     Idle,

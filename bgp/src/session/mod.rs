@@ -45,6 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -155,8 +156,9 @@ pub enum SessionCmd {
     SetGracefulRestart(Option<GracefulRestart>),
 }
 
-/// What the session reports to the owner.
-#[derive(Debug)]
+/// What the session reports to the owner (plain data: recorded and
+/// replayed inside [`crate::daemon::Input::Session`]).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionReport {
     /// The session instance (the owner's id for it): reports of a session
     /// already replaced by a reload are told apart by it.
@@ -168,7 +170,7 @@ pub struct SessionReport {
 }
 
 /// The session came up.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Up {
     /// Incremented at each Established; outbound UPDATEs name it.
     pub epoch: u64,
@@ -181,7 +183,7 @@ pub struct Up {
 }
 
 /// One report.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[allow(clippy::large_enum_variant, reason = "UPDATEs dominate and are consumed at once")]
 pub enum SessionEvent {
     /// The FSM changed state (also logged by the session).

@@ -39,12 +39,14 @@ use nom::Parser;
 use nom::multi::{length_data, many0};
 use nom::number::complete::{be_u8, be_u16, be_u24, be_u32};
 
+use serde::{Deserialize, Serialize};
+
 use super::error::{DecodeError, EncodeError};
 use super::iana::{Afi, AfiSafi, CapabilityCode, OpenSubcode, Safi};
 use super::notification::NotificationMsg;
 
 /// The ADD-PATH Send/Receive field (RFC 7911 §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AddPathMode {
     /// 1: "the sender is able to receive multiple paths from its peer".
     Receive,
@@ -86,7 +88,7 @@ impl AddPathMode {
 }
 
 /// One family of the Graceful Restart capability (RFC 4724 §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GrFamily {
     /// The address family.
     pub family: AfiSafi,
@@ -96,7 +98,7 @@ pub struct GrFamily {
 }
 
 /// The Graceful Restart capability (code 64, RFC 4724 §3, RFC 8538 §2).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GracefulRestart {
     /// R bit: the sender has restarted.
     pub restart_flag: bool,
@@ -109,7 +111,7 @@ pub struct GracefulRestart {
 }
 
 /// One family of the Long-Lived Graceful Restart capability (RFC 9494 §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LlgrFamily {
     /// The address family.
     pub family: AfiSafi,
@@ -120,7 +122,7 @@ pub struct LlgrFamily {
 }
 
 /// The FQDN capability (code 73, draft-walton-bgp-hostname-capability).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fqdn {
     /// Host name, at most 255 octets.
     pub hostname: String,
@@ -129,7 +131,7 @@ pub struct Fqdn {
 }
 
 /// A capability advertised in an OPEN (RFC 5492).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Capability {
     /// Code 1 (RFC 4760 §8): the sender handles this family.
     Multiprotocol(AfiSafi),

@@ -10,6 +10,8 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
+use serde::{Deserialize, Serialize};
+
 use super::iana::{AfiSafi, AttrType, UpdateSubcode};
 use super::notification::NotificationMsg;
 
@@ -49,7 +51,9 @@ pub enum EncodeError {
 
 /// How an UPDATE with a defect is handled (RFC 7606 §2), ordered from mildest
 /// to harshest so that `max` picks the one to apply.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Treatment {
     /// No defect.
     #[default]
@@ -66,7 +70,7 @@ pub enum Treatment {
 
 /// What a single attribute decoder reports about a defect, before the
 /// attribute loop attaches the attribute type and its bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttrDefect {
     /// The RFC 7606 treatment for this defect.
     pub treatment: Treatment,
@@ -104,7 +108,7 @@ impl AttrDefect {
 
 /// One defect found in an UPDATE, with everything needed to log it, count it
 /// and, if it resets the session, build the NOTIFICATION.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttrError {
     /// The attribute at fault (or the attribute found missing).
     pub attr_type: AttrType,

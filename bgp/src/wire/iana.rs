@@ -8,13 +8,19 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 macro_rules! registry {
     (
         $(#[$meta:meta])*
         $name:ident($repr:ty) { $( $(#[$vmeta:meta])* $konst:ident = $val:expr, $label:expr; )* }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        ///
+        /// Serialised as the bare wire number, so a recording keeps values
+        /// we have no name for.
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
         pub struct $name(pub $repr);
 
         impl $name {
@@ -93,7 +99,7 @@ registry! {
 
 /// An (AFI, SAFI) pair: one address family as negotiated and carried by
 /// MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AfiSafi {
     /// Address family.
     pub afi: Afi,

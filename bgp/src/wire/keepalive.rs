@@ -13,13 +13,15 @@
 
 use bytes::{Bytes, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::error::DecodeError;
 use super::header::HEADER_LEN;
 use super::iana::HeaderSubcode;
 use super::notification::NotificationMsg;
 
 /// A KEEPALIVE message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KeepaliveMsg;
 
 impl KeepaliveMsg {

@@ -14,6 +14,8 @@
 
 use std::net::Ipv4Addr;
 
+use serde::{Deserialize, Serialize};
+
 use super::capability::{AddPathMode, Capability, Fqdn, GracefulRestart, LlgrFamily};
 use super::iana::{Afi, AfiSafi, CapabilityCode};
 use super::open::OpenMsg;
@@ -69,7 +71,7 @@ impl CodecCtx {
 }
 
 /// What two speakers agreed in their OPENs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Negotiated {
     /// Hold time in seconds: the smaller proposal, 0 or at least 3.
     pub hold_time: u16,

@@ -22,12 +22,14 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use bytes::{BufMut, BytesMut};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use serde::{Deserialize, Serialize};
+
 use super::iana::{Afi, AfiSafi};
 use super::negotiate::{DecodeCtx, EncodeCtx};
 
 /// One NLRI entry: a prefix and, when ADD-PATH is in use for its family, its
 /// path identifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Nlri {
     /// The prefix, host bits cleared.
     pub prefix: IpNet,

@@ -33,6 +33,8 @@ use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::error::DecodeError;
 use super::header::HEADER_LEN;
 use super::iana::{
@@ -45,7 +47,7 @@ use super::iana::{
 pub const MAX_SHUTDOWN_COMMUNICATION: usize = 255;
 
 /// A NOTIFICATION message: error code, subcode and data.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NotificationMsg {
     /// Error code.
     pub code: ErrorCode,

@@ -37,6 +37,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use nom::Parser;
 use nom::number::complete::{be_u8, be_u16, be_u32};
 
+use serde::{Deserialize, Serialize};
+
 use super::capability::{Capability, GracefulRestart, LlgrFamily, decode_capabilities};
 use super::error::{DecodeError, EncodeError};
 use super::iana::{AS_TRANS, AfiSafi, CapabilityCode, OpenSubcode};
@@ -50,7 +52,7 @@ pub const PARAM_CAPABILITIES: u8 = 2;
 const EXTENDED_PARAMS: u8 = 255;
 
 /// An OPEN message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenMsg {
     /// Protocol version; 4.
     pub version: u8,

@@ -17,6 +17,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::error::DecodeError;
 use super::header::{HEADER_LEN, MARKER};
 use super::iana::{Afi, AfiSafi, HeaderSubcode, MessageType, RouteRefreshSubcode, Safi};
@@ -26,7 +28,7 @@ use super::notification::NotificationMsg;
 pub const ROUTE_REFRESH_BODY_LEN: usize = 4;
 
 /// The Message Subtype of a ROUTE-REFRESH (RFC 7313 §3.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RouteRefreshSubtype {
     /// 0: normal route refresh request (RFC 2918).
     Normal,
@@ -64,7 +66,7 @@ impl RouteRefreshSubtype {
 }
 
 /// A ROUTE-REFRESH message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RouteRefreshMsg {
     /// The family to refresh.
     pub family: AfiSafi,

@@ -22,6 +22,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::attr::list::{AttrTypeSet, decode_attrs_for, encode_attrs};
 use super::attr::{MpNextHop, MpReach, MpUnreach, PathAttrs, patch_len};
 use super::error::{AttrError, DecodeError, EncodeError, Treatment};
@@ -34,7 +36,7 @@ use super::notification::NotificationMsg;
 const HEADER_OCTETS: usize = 19;
 
 /// An UPDATE message.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateMsg {
     /// Withdrawn IPv4 unicast routes.
     pub withdrawn: Vec<Nlri>,
@@ -49,7 +51,7 @@ pub struct UpdateMsg {
 }
 
 /// A decoded UPDATE together with what RFC 7606 says to do with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParsedUpdate {
     /// The message, with discarded attributes removed.
     pub update: UpdateMsg,

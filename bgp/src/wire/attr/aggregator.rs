@@ -17,6 +17,8 @@ use std::net::Ipv4Addr;
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::iana::{AS_TRANS, AttrType, UpdateSubcode};
 use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
@@ -25,7 +27,7 @@ use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
 
 /// AGGREGATOR or AS4_AGGREGATOR: the AS and router that aggregated the route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Aggregator {
     /// Aggregating AS, held as 4 octets.
     pub asn: u32,

@@ -23,6 +23,8 @@ use std::str::FromStr;
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::iana::{AS_TRANS, AttrType, UpdateSubcode};
 use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
@@ -36,7 +38,7 @@ pub const AS4_FLAGS: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
 const MAX_SEGMENT_ASNS: usize = 255;
 
 /// AS_PATH segment type (RFC 4271 §4.3, RFC 5065 §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum SegmentType {
     /// 1: unordered set of ASes.
     AsSet = 1,
@@ -72,7 +74,7 @@ impl SegmentType {
 }
 
 /// One AS_PATH segment; ASNs are always held as 4 octets.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AsSegment {
     /// Segment type.
     pub kind: SegmentType,
@@ -100,7 +102,7 @@ impl AsSegment {
 }
 
 /// AS_PATH or AS4_PATH: a list of segments.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AsPath {
     /// Segments in wire order.
     pub segments: Vec<AsSegment>,

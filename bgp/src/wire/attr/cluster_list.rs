@@ -12,6 +12,8 @@ use std::net::Ipv4Addr;
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::iana::{AttrType, UpdateSubcode};
 use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
@@ -20,7 +22,7 @@ use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_NON_TRANSITIVE;
 
 /// CLUSTER_LIST: the cluster ids a reflected route passed through, most recent first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterList(pub Vec<Ipv4Addr>);
 
 impl ClusterList {

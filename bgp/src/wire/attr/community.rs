@@ -13,6 +13,8 @@ use std::str::FromStr;
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::iana::{AttrType, UpdateSubcode};
 use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
@@ -21,7 +23,7 @@ use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
 
 /// One standard community: high 16 bits AS, low 16 bits value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Community(pub u32);
 
 impl Community {

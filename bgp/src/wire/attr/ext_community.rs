@@ -34,6 +34,8 @@ use std::net::Ipv4Addr;
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::iana::{AttrType, UpdateSubcode};
 use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
@@ -54,7 +56,7 @@ const SUB_ROUTER_MAC: u8 = 0x03;
 const NON_TRANSITIVE: u8 = 0x40;
 
 /// Global and local administrator of a route target or route origin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum AdminValue {
     /// 2-octet AS specific (type 0x00, RFC 4360 §3.1).
     As2 {
@@ -136,7 +138,7 @@ impl fmt::Display for AdminValue {
 }
 
 /// One extended community (8 octets).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ExtCommunity {
     /// Route target, transitive (sub-type 0x02, RFC 4360 §4).
     RouteTarget(AdminValue),

@@ -13,6 +13,8 @@ use std::str::FromStr;
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::iana::{AttrType, UpdateSubcode};
 use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
@@ -21,7 +23,7 @@ use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_TRANSITIVE;
 
 /// One large community: global administrator, local data part 1 and 2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LargeCommunity {
     /// Global administrator (an ASN).
     pub global_admin: u32,

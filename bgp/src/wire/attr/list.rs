@@ -30,6 +30,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use bytes::{Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
 
 use super::mp_reach::MpDecoded;
 use super::{
@@ -43,7 +44,12 @@ use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
 
 /// A set of attribute type codes (256 bits): which attributes an UPDATE
 /// carried, for duplicate detection and for `show` output.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+///
+/// Serialised as the ascending list of type codes (`[1, 2, 3]`), which a
+/// reader of a recording can check against the message, rather than as the
+/// four bit words.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "Vec<AttrType>", from = "Vec<AttrType>")]
 pub struct AttrTypeSet([u64; 4]);
 
 impl AttrTypeSet {
@@ -80,6 +86,22 @@ impl AttrTypeSet {
     /// The types in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = AttrType> + '_ {
         (0..=255u8).map(AttrType).filter(|t| self.contains(*t))
+    }
+}
+
+impl From<AttrTypeSet> for Vec<AttrType> {
+    fn from(set: AttrTypeSet) -> Self {
+        set.iter().collect()
+    }
+}
+
+impl From<Vec<AttrType>> for AttrTypeSet {
+    fn from(types: Vec<AttrType>) -> Self {
+        let mut set = AttrTypeSet::new();
+        for t in types {
+            set.insert(t);
+        }
+        set
     }
 }
 

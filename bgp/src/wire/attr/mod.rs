@@ -55,10 +55,12 @@ pub use self::origin::Origin;
 pub use self::unknown::UnknownAttr;
 #[allow(unused_imports)]
 pub(crate) use super::error::AttrDefect;
+use serde::{Deserialize, Serialize};
+
 use super::iana::AttrType;
 
 /// Attribute flags octet (RFC 4271 §4.3).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct AttrFlags(pub u8);
 
 impl AttrFlags {
@@ -153,7 +155,7 @@ pub(crate) fn patch_len(buf: &mut BytesMut, at: usize) {
 /// MP_REACH_NLRI and MP_UNREACH_NLRI are not here: they describe the UPDATE's
 /// NLRI, not the path, and live on [`super::update::UpdateMsg`]. The struct
 /// is `Hash + Eq` so the RIB can intern identical attribute sets.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PathAttrs {
     /// ORIGIN (type 1), well-known mandatory.
     pub origin: Option<Origin>,

@@ -26,6 +26,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::error::Treatment;
 use crate::wire::iana::{Afi, AfiSafi, AttrType, Safi, UpdateSubcode};
@@ -36,7 +38,7 @@ use crate::wire::nlri::{self, Nlri};
 pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_NON_TRANSITIVE;
 
 /// The next hop carried in MP_REACH_NLRI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MpNextHop {
     /// An IPv4 next hop (4 octets).
     Ipv4(Ipv4Addr),
@@ -73,7 +75,7 @@ impl MpNextHop {
 }
 
 /// MP_REACH_NLRI: reachable NLRI of one family with their next hop.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MpReach {
     /// AFI/SAFI of the NLRI.
     pub family: AfiSafi,

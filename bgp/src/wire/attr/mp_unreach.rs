@@ -16,6 +16,8 @@
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::mp_reach::{MpDecoded, family_at, malformed};
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::iana::{AfiSafi, AttrType, UpdateSubcode};
@@ -26,7 +28,7 @@ use crate::wire::nlri::{self, Nlri};
 pub const FLAGS: AttrFlags = AttrFlags::OPTIONAL_NON_TRANSITIVE;
 
 /// MP_UNREACH_NLRI: withdrawn NLRI of one family.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MpUnreach {
     /// AFI/SAFI of the withdrawn NLRI.
     pub family: AfiSafi,

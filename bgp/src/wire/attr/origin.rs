@@ -11,6 +11,8 @@ use std::fmt;
 
 use bytes::{BufMut, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrDefect, AttrFlags, put_attr};
 use crate::wire::iana::{AttrType, UpdateSubcode};
 use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
@@ -20,7 +22,7 @@ pub const FLAGS: AttrFlags = AttrFlags::WELL_KNOWN;
 
 /// ORIGIN: how the route entered BGP. Ordered as RFC 4271 §9.1.2.2 (c)
 /// prefers them: IGP < EGP < INCOMPLETE.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Origin {
     /// 0: NLRI is interior to the originating AS.
     Igp = 0,

@@ -15,11 +15,13 @@
 
 use bytes::{Bytes, BytesMut};
 
+use serde::{Deserialize, Serialize};
+
 use super::{AttrFlags, put_attr};
 use crate::wire::iana::AttrType;
 
 /// An attribute we do not understand, kept as its flags, type and value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UnknownAttr {
     /// Flags as received, without Extended Length (the encoder picks that
     /// from the value's size).
