@@ -413,3 +413,21 @@ fn ebgp_tor_sees_our_block_with_as_path_64512_origin_igp_our_next_hop_and_no_loc
     }
     assert!(me.stop().success());
 }
+
+/// The direction check itself, on connections as `ss` prints them from a
+/// dual-stack listener: a reversed rule must be caught.
+#[test]
+fn direction_check_flags_a_connection_dialed_by_the_lesser_ip_string() {
+    let parse = |l: &str| -> Conn {
+        let mut a =
+            l.split_whitespace().filter_map(|t| t.parse::<SocketAddr>().ok()).map(canonical);
+        Conn { local: a.next().unwrap(), peer: a.next().unwrap() }
+    };
+    // On 10.0.6.10: 10.0.6.9 dialed in (right), and we dialed 10.0.6.100 (wrong).
+    let right = parse("0      0      [::ffff:10.0.6.10]:179   [::ffff:10.0.6.9]:40112");
+    let wrong = parse("0      0      10.0.6.10:51234          10.0.6.100:179");
+    assert_eq!(right.peer, "10.0.6.9:40112".parse().unwrap());
+    assert!(wrong_direction("10.0.6.10", &[right]).is_empty());
+    assert_eq!(wrong_direction("10.0.6.10", &[wrong]).len(), 1);
+    assert_eq!(expected_dialer("10.0.6.10", "10.0.6.9"), "10.0.6.9");
+}
