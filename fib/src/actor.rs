@@ -424,6 +424,11 @@ impl Fib {
     async fn control(&mut self, c: Control) {
         match c {
             Control::Converged => {
+                // Control messages are taken before pending route changes
+                // (`biased` select): apply those first, or a route the RIB
+                // chose just before converging would look unwanted, be deleted
+                // as stale and come back a moment later.
+                self.drain().await;
                 self.orphans = Orphans::Delete;
                 tracing::info!(after = ?self.started.elapsed(), "fib: converged; removing stale routes");
                 self.resync("converged").await;
