@@ -1,10 +1,11 @@
 //! The `Fib` task: RIB changes in, kernel routes out, drift repaired from kernel events.
 //!
 //! ```text
-//!  RIB ──FibSender::update/withdraw──> pending map (prefix -> latest change)  [Mutex + Notify]
-//!                                         │ a burst of changes to one prefix is one entry,
-//!                                         │ and the sender never waits for the kernel
-//!  Fib task ◄─────────────────────────────┘
+//!  RIB ──FibSender::update/withdraw──> pending log (prefix, change)  [Mutex + Notify]
+//!                                         │ an append: the sender never hashes, and
+//!                                         │ never waits for the kernel
+//!  Fib task ◄─────────────────────────────┘ takes the whole log, sorts it by prefix and
+//!                                           keeps the last change per prefix (coalescing)
 //!    policy::decide  per changed prefix  -> desired
 //!    plan::plan_key  desired vs kernel model -> ops  -> RouteWriter (blocking thread)
 //!    monitor: someone else's change to a key we hold -> plan_key again (repair)
@@ -37,6 +38,9 @@ use crate::policy::{
     TunnelDevs, Vtep, decide,
 };
 use crate::route::{IfIndex, MAIN_TABLE, Route, RouteKey};
+
+mod pending;
+use pending::Pending;
 
 /// How the FIB is set up.
 #[derive(Debug, Clone)]
@@ -175,9 +179,12 @@ pub struct FibRoutes {
     pub links: Vec<(IfIndex, String)>,
 }
 
-#[derive(Default)]
-struct Pending {
-    changes: FastMap<IpNet, Option<BestRoute>>,
+/// A prefix to re-decide.
+enum Redo {
+    /// The RIB's new best route for it (`None`: withdrawn).
+    New(Option<BestRoute>),
+    /// Re-decide the best route the FIB already holds (context or pool change).
+    Held,
 }
 
 /// The RIB's handle on the FIB. Cheap to clone; no method waits for the kernel.
@@ -197,14 +204,12 @@ impl std::fmt::Debug for FibSender {
 
 impl FibSender {
     fn push(&self, prefix: IpNet, change: Option<BestRoute>) {
-        // A poisoned lock only means another sender panicked mid-insert; the map is
-        // still a valid map.
-        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let first = p.changes.is_empty();
-        p.changes.insert(prefix.trunc(), change);
-        drop(p);
-        // The task takes the whole map at once, so only the change that makes it
-        // non-empty needs to wake it; the rest of a burst costs a map insert.
+        // A poisoned lock only means another sender panicked mid-push; the log is
+        // still a valid log.
+        let first =
+            self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(prefix.trunc(), change);
+        // The task takes the whole log at once, so only the change that makes it
+        // non-empty needs to wake it; the rest of a burst costs an append.
         if first {
             self.notify.notify_one();
         }
@@ -301,7 +306,7 @@ pub struct Fib {
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
     /// Desired next hops per output device: which links carry our routes.
-    dev_refs: HashMap<IfIndex, usize>,
+    dev_refs: FastMap<IfIndex, usize>,
     repairs_of: HashMap<RouteKey, (Instant, u32)>,
     /// Next hops the RIB resolves through us, with the cost last reported.
     tracked: HashMap<IpAddr, Option<u32>>,
@@ -362,7 +367,7 @@ impl Fib {
             model: KernelModel::default(),
             tunnels: Vec::new(),
             links: HashMap::new(),
-            dev_refs: HashMap::new(),
+            dev_refs: FastMap::default(),
             repairs_of: HashMap::new(),
             tracked: HashMap::new(),
             nh_watch: None,
@@ -527,33 +532,32 @@ impl Fib {
 
     /// Takes every pending change and applies them in one batch.
     async fn drain(&mut self) {
-        let changes = {
-            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::take(&mut p.changes)
-        };
+        let mut changes = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take_raw();
         if changes.is_empty() {
             return;
         }
-        let mut prefixes = Vec::with_capacity(changes.len());
-        for (prefix, change) in changes {
-            match change {
-                Some(b) => self.rib.insert(prefix, b),
-                None => self.rib.remove(&prefix),
-            };
-            prefixes.push(prefix);
-        }
-        // The kernel's LC-trie inserts in address order far faster than in hash order.
-        prefixes.sort_unstable();
+        // Coalesced here, not under the lock: the sender keeps appending meanwhile.
+        pending::coalesce(&mut changes);
         let t = Instant::now();
-        let n = prefixes.len();
-        self.apply_prefixes(prefixes).await;
+        let n = changes.len();
+        // A full table grows the maps once, not by doubling all the way; a batch that
+        // mostly changes known prefixes reserves nothing (the maps never shrink).
+        let adds = changes.iter().filter(|(_, c)| c.is_some()).count();
+        let more = adds.saturating_sub(self.rib.len());
+        self.rib.reserve(more);
+        self.desired.reserve(more);
+        self.model.reserve(more);
+        self.apply_prefixes(changes.into_iter().map(|(p, c)| (p, Redo::New(c)))).await;
         tracing::debug!(prefixes = n, took = ?t.elapsed(), "fib: batch applied");
     }
 
-    /// Re-decides `prefixes` and writes what changed. Large sets go in chunks, and the
-    /// next chunk is planned while the writer thread writes the previous one, so policy
-    /// and kernel work use both cores.
-    async fn apply_prefixes(&mut self, prefixes: Vec<IpNet>) {
+    /// Re-decides `prefixes` (sorted) and writes what changed. Large sets go in chunks,
+    /// and the next chunk is planned while the writer thread writes the previous one, so
+    /// policy and kernel work use both cores.
+    async fn apply_prefixes<I>(&mut self, prefixes: I)
+    where
+        I: ExactSizeIterator<Item = (IpNet, Redo)> + Send,
+    {
         const CHUNK: usize = 32 * 1024;
         // A bulk write's echo would overflow the monitor socket and cost the kernel a
         // notification per route; leave the route groups for its duration and resync
@@ -566,12 +570,20 @@ impl Fib {
         }
         let mut inflight = None;
         let mut del_vteps = Vec::new();
-        for chunk in prefixes.chunks(CHUNK) {
-            let mut ops = Vec::with_capacity(chunk.len());
+        let mut items = prefixes.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut ops = Vec::with_capacity(CHUNK);
             let mut deletes = Vec::new();
             let mut add_vteps = Vec::new();
-            for &prefix in chunk {
-                self.plan_prefix(prefix, &mut ops, &mut deletes, &mut add_vteps, &mut del_vteps);
+            for (prefix, redo) in items.by_ref().take(CHUNK) {
+                self.plan_prefix(
+                    prefix,
+                    redo,
+                    &mut ops,
+                    &mut deletes,
+                    &mut add_vteps,
+                    &mut del_vteps,
+                );
             }
             // VTEP entries a route depends on go in before the route.
             for v in &add_vteps {
@@ -605,13 +617,26 @@ impl Fib {
     fn plan_prefix(
         &mut self,
         prefix: IpNet,
+        redo: Redo,
         replaces: &mut Vec<Op>,
         deletes: &mut Vec<Op>,
         add_vteps: &mut Vec<Vtep>,
         del_vteps: &mut Vec<Vtep>,
     ) {
         let key = RouteKey { table: self.ctx.table, prefix };
-        let decision = self.rib.get(&prefix).map(|b| decide(b, &self.ctx));
+        // A new best route is decided before it is stored: one map access, not two.
+        let decision = match redo {
+            Redo::Held => self.rib.get(&prefix).map(|b| decide(b, &self.ctx)),
+            Redo::New(Some(b)) => {
+                let d = decide(&b, &self.ctx);
+                self.rib.insert(prefix, b);
+                Some(d)
+            }
+            Redo::New(None) => {
+                self.rib.remove(&prefix);
+                None
+            }
+        };
         // The common case touches neither `skipped` nor the VTEP maps.
         let (want, vteps) = match decision {
             Some(Decision::Skip(why)) => {
@@ -752,12 +777,19 @@ impl Fib {
         }
         let mut replaces = Vec::new();
         let mut deletes = Vec::new();
-        let keys: HashSet<RouteKey> =
-            self.model.keys().chain(self.desired.keys()).copied().collect();
-        for key in keys {
-            let have = self.model.get(&key);
-            plan_key(self.desired.get(&key), have, self.orphans, &mut replaces, &mut deletes);
+        // Every key either side holds, without collecting the union (1M keys at scale).
+        for key in self.model.keys() {
+            let have = self.model.get(key);
+            plan_key(self.desired.get(key), have, self.orphans, &mut replaces, &mut deletes);
         }
+        for (key, want) in &self.desired {
+            if !self.model.contains(key) {
+                plan_key(Some(want), &[], self.orphans, &mut replaces, &mut deletes);
+            }
+        }
+        // Address order: the kernel inserts far faster than in hash order.
+        replaces.sort_unstable_by_key(|op| op.route().key());
+        deletes.sort_unstable_by_key(|op| op.route().key());
         replaces.extend(deletes);
         let n = Box::pin(self.write(replaces)).await;
         let _ = self.events.send(FibEvent::Resynced { reason, ops: n });
@@ -911,7 +943,7 @@ impl Fib {
         prefixes.extend(self.desired.keys().map(|k| k.prefix));
         prefixes.sort_unstable();
         prefixes.dedup();
-        self.apply_prefixes(prefixes).await;
+        self.apply_prefixes(prefixes.into_iter().map(|p| (p, Redo::Held))).await;
     }
 
     /// Rereads addresses, underlay routes and tunnels. True if the context changed.

@@ -116,20 +116,33 @@ impl KernelModel {
 
     /// Records `r` as installed, replacing the route with the same key and metric.
     pub fn put(&mut self, r: KernelRoute) {
-        self.remove(&r.key(), r.metric);
-        self.routes += 1;
+        // One map access per route: this runs for every route written.
         match self.map.entry(r.key()) {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(Held::One(r));
+                self.routes += 1;
             }
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 let h = e.get_mut();
-                let mut v = match std::mem::replace(h, Held::Many(Vec::new())) {
-                    Held::One(o) => vec![o],
-                    Held::Many(v) => v,
-                };
-                v.push(r);
-                *h = Held::Many(v);
+                if let Held::One(o) = h {
+                    if o.metric == r.metric {
+                        *o = r;
+                        return;
+                    }
+                    let old = std::mem::replace(h, Held::Many(Vec::with_capacity(2)));
+                    if let (Held::One(o), Held::Many(v)) = (old, &mut *h) {
+                        v.push(o);
+                    }
+                }
+                if let Held::Many(v) = h {
+                    match v.iter_mut().find(|o| o.metric == r.metric) {
+                        Some(o) => *o = r,
+                        None => {
+                            v.push(r);
+                            self.routes += 1;
+                        }
+                    }
+                }
             }
         }
     }
@@ -153,6 +166,11 @@ impl KernelModel {
             }
             self.map.remove(key);
         }
+    }
+
+    /// Makes room for `additional` more keys without rehashing.
+    pub fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
     }
 
     /// Forgets everything.

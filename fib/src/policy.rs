@@ -359,6 +359,20 @@ pub fn decide(best: &BestRoute, ctx: &NodeContext) -> Decision {
         return Decision::Program { route: route(RouteKind::Blackhole), vteps: Vec::new() };
     }
     let v4 = matches!(best.prefix, IpNet::V4(_));
+    // Nearly every route has one next hop: decide it without the multipath vectors
+    // (this runs for every route of a full table).
+    if let [nh] = best.next_hops[..] {
+        let mut vteps = Vec::new();
+        let hop = if nh.is_ipv4() != v4 {
+            Err(SkipReason::FamilyMismatch(nh))
+        } else {
+            hop_for(ctx, pool, nh, &mut vteps)
+        };
+        return match hop {
+            Ok(h) => Decision::Program { route: route(RouteKind::Via(h)), vteps },
+            Err(why) => Decision::Skip(why),
+        };
+    }
     let mut hops = Vec::new();
     let mut vteps = Vec::new();
     let mut first_problem = None;
