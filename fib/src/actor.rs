@@ -559,6 +559,10 @@ impl Fib {
         I: ExactSizeIterator<Item = (IpNet, Redo)> + Send,
     {
         const CHUNK: usize = 32 * 1024;
+        // The first chunk is planned with the writer idle and the last written with the
+        // planner idle: both are kept small (chunks double from MIN_CHUNK, and shrink to a
+        // quarter of what is left), so the two threads overlap for nearly the whole batch.
+        const MIN_CHUNK: usize = 2 * 1024;
         // A bulk write's echo would overflow the monitor socket and cost the kernel a
         // notification per route; leave the route groups for its duration and resync
         // afterwards (which an overflow would have forced anyway).
@@ -570,12 +574,15 @@ impl Fib {
         }
         let mut inflight = None;
         let mut del_vteps = Vec::new();
-        let mut items = prefixes.into_iter().peekable();
-        while items.peek().is_some() {
-            let mut ops = Vec::with_capacity(CHUNK);
+        let mut items = prefixes.into_iter();
+        let mut chunk = MIN_CHUNK;
+        while items.len() > 0 {
+            let take = chunk.min((items.len() / 4).max(MIN_CHUNK));
+            chunk = (chunk * 2).min(CHUNK);
+            let mut ops = Vec::with_capacity(take);
             let mut deletes = Vec::new();
             let mut add_vteps = Vec::new();
-            for (prefix, redo) in items.by_ref().take(CHUNK) {
+            for (prefix, redo) in items.by_ref().take(take) {
                 self.plan_prefix(
                     prefix,
                     redo,
