@@ -248,7 +248,7 @@ impl Rib {
             _ => self.table.get(prefix).map(|id| (id, false)),
         };
         if let Some((id, false)) = id {
-            old.extend_from_slice(self.table.paths(id));
+            push_paths(old, self.table.paths(id));
         }
         let old = &old[..];
         let id = match (change, id) {
@@ -314,7 +314,7 @@ impl Rib {
             (_, None) => return,
         };
         self.reselect(id);
-        new.extend_from_slice(self.table.paths(id));
+        push_paths(new, self.table.paths(id));
         self.diff(prefix, old, new);
     }
 
@@ -730,5 +730,15 @@ fn new_path(src: u32, rx_id: u32, attrs: AttrId, tx_id: u32, import: Option<Reje
         tx_id,
         verdict: import,
         flags: if import.is_some() { IMPORT_REJECTED } else { 0 },
+    }
+}
+
+/// `out.extend_from_slice(paths)`, with the one-path case (nearly every
+/// destination of a full table) a plain copy rather than a `memmove` call.
+#[inline]
+fn push_paths(out: &mut Vec<Path>, paths: &[Path]) {
+    match paths {
+        [p] => out.push(*p),
+        _ => out.extend_from_slice(paths),
     }
 }

@@ -64,11 +64,20 @@ impl Nlri {
             buf.put_u32(self.path_id.unwrap_or(0));
         }
         let len = self.prefix.prefix_len();
-        buf.put_u8(len);
         let n = usize::from(len).div_ceil(8);
+        // Length and prefix octets in one copy: this runs once per prefix per
+        // peer group, and each `put_*` is a call with a copy of its own.
         match self.prefix {
-            IpNet::V4(p) => buf.put_slice(&p.network().octets()[..n]),
-            IpNet::V6(p) => buf.put_slice(&p.network().octets()[..n]),
+            IpNet::V4(p) => {
+                let [a, b, c, d] = p.network().octets();
+                buf.put_slice(&[len, a, b, c, d][..1 + n]);
+            }
+            IpNet::V6(p) => {
+                let mut e = [0u8; 17];
+                e[0] = len;
+                e[1..].copy_from_slice(&p.network().octets());
+                buf.put_slice(&e[..1 + n]);
+            }
         }
     }
 }
