@@ -25,6 +25,7 @@ pub fn caps_full() -> Capabilities {
         four_octet_as: true,
         extended_message: false,
         graceful_restart_time: Some(120),
+        long_lived_stale_time: None,
         add_path_rx: vec![Family::Ipv4],
         add_path_tx: vec![Family::Ipv4],
         extended_next_hop: vec![],
@@ -186,6 +187,46 @@ pub fn rr_client_v6() -> PeerSnapshot {
             accepted: 12,
             advertised: 40,
         }],
+        ..mesh_up()
+    }
+}
+
+/// A ToR whose restart time ran out: its routes are long-lived stale
+/// (RFC 9494), an hour of the day left.
+pub fn tor_long_lived_stale() -> PeerSnapshot {
+    PeerSnapshot {
+        address: ip("10.0.0.254"),
+        name: "Node_10_0_0_254".into(),
+        peer_type: PeerType::NodeSpecific,
+        state: SessionState::Active,
+        internal: false,
+        remote_as: 65000,
+        remote_id: Some("10.0.0.254".parse().unwrap()),
+        since: NOW - 125,
+        last_error: Some(LastError {
+            class: ErrorClass::Socket,
+            message: "Connection refused".into(),
+            at: Some(NOW - 2),
+        }),
+        flaps: 1,
+        uptime_secs: None,
+        hold_timer: None,
+        keepalive_timer: None,
+        remote_caps: Some(Capabilities {
+            graceful_restart_time: Some(120),
+            long_lived_stale_time: Some(86_400),
+            ..caps_full()
+        }),
+        negotiated_caps: Some(Capabilities {
+            graceful_restart_time: Some(120),
+            long_lived_stale_time: Some(86_400),
+            ..caps_full()
+        }),
+        graceful_restart: PeerGracefulRestart {
+            state: GrPeerState::LongLivedStale,
+            time_left_secs: Some(82_795),
+            stale_routes: 3,
+        },
         ..mesh_up()
     }
 }
