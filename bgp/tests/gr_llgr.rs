@@ -208,7 +208,10 @@ fn frr_killed_keeps_its_route_long_lived_stale_in_our_kernel_until_the_llst_runs
         "swept after {gone:?}, before restart time + LLST\n{}",
         p.dump()
     );
-    assert_ne!(p.gr().0, "long_lived_stale");
+    // `show peer` follows at the next snapshot.
+    p.wait(Duration::from_secs(3), "show peer to leave long_lived_stale", |p| {
+        p.gr().0 != "long_lived_stale"
+    });
     p.me.wait_log("long-lived stale time of", Duration::from_secs(1));
 }
 

@@ -27,7 +27,7 @@ const AS_TRANS: u32 = 23456;
 const MD5_MAX_KEY_LEN: usize = 80;
 /// RFC 4724 §3: the Restart Time field is 12 bits.
 const MAX_RESTART_TIME: u16 = 4095;
-/// The Long-lived Stale Time field is 24 bits (RFC 9494 §2).
+/// The Long-lived Stale Time field is 24 bits (RFC 9494 §3).
 const MAX_LONG_LIVED_STALE_TIME: u32 = 0x00ff_ffff;
 /// Linux `IFNAMSIZ` - 1.
 const MAX_IFNAME_LEN: usize = 15;
@@ -234,7 +234,7 @@ impl Checker {
             self.err(
                 path,
                 t,
-                "the Long-lived Stale Time field is 24 bits (RFC 9494 §2); allowed: 0-16777215",
+                "the Long-lived Stale Time field is 24 bits (RFC 9494 §3); allowed: 0-16777215",
             );
         }
     }

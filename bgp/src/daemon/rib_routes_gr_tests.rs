@@ -204,7 +204,7 @@ fn no_llgr_routes_are_dropped_not_kept() {
     // Kept through the restart time like any other ...
     assert_eq!(fib_state(&seen, "10.244.50.0/26"), Some(true));
     r.timers_due(after(120));
-    // ... but "MUST NOT be retained" past it (RFC 9494 §4.3).
+    // ... but "MUST NOT be retained" past it (RFC 9494).
     assert_eq!(fib_state(&seen, "10.244.50.0/26"), Some(false));
     assert_eq!(fib_state(&seen, "10.244.60.0/26"), Some(true));
     assert_eq!(r.peer_gr(tor.address).unwrap().stale_routes, 1);
@@ -279,7 +279,7 @@ fn long_lived_stale_time_is_the_peers_capped_at_ours() {
 
 #[test]
 fn restart_time_zero_with_llgr_goes_long_lived_at_once() {
-    // RFC 9494 §4.2: with a Restart Time of 0 the long-lived stale time
+    // RFC 9494: with a Restart Time of 0 the long-lived stale time
     // starts when the session drops.
     let cfg = parse_str(&format!(
         "{CFG}\n[graceful_restart]\nrestart_time = 0\nlong_lived_stale_time = 600\n"

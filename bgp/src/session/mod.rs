@@ -368,12 +368,12 @@ pub fn gr_capability(peer: &EffectivePeer, restarting: bool) -> Option<GracefulR
     })
 }
 
-/// The Long-Lived Graceful Restart capability (RFC 9494 §2) we advertise
+/// The Long-Lived Graceful Restart capability (RFC 9494 §3) we advertise
 /// to `peer`: every family of the session with its long-lived stale time,
 /// when that is not 0. Only beside the GR capability, which RFC 9494 §3
 /// asks for (SHOULD) and without which a peer may ignore LLGR:
 /// [`EffectivePeer::long_lived_stale_time`] is 0 without GR. A restart
-/// time of 0 is allowed with it (RFC 9494 §4.2): the peer then keeps our
+/// time of 0 is allowed with it (RFC 9494): the peer then keeps our
 /// routes as long-lived stale from the start. The F bit is set as in [`gr_capability`]:
 /// our kernel routes outlive the daemon.
 pub fn llgr_capability(peer: &EffectivePeer) -> Option<Vec<crate::wire::capability::LlgrFamily>> {

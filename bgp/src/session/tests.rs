@@ -305,7 +305,7 @@ fn llgr_capability_goes_with_gr_even_at_restart_time_zero_and_never_without_gr()
     let tor = peer_config(v.peer("10.0.0.9".parse().unwrap()).unwrap(), US);
     let llgr = LlgrFamily { family: AfiSafi::IPV4_UNICAST, forwarding: true, stale_time: 3600 };
     assert!(tor.capabilities.contains(&Capability::LongLivedGracefulRestart(vec![llgr])));
-    // RFC 9494 §4.2: a Restart Time of 0 with LLGR means long-lived
+    // RFC 9494: a Restart Time of 0 with LLGR means long-lived
     // retention from the start; the GR capability still goes beside it.
     assert!(
         tor.capabilities
