@@ -5,7 +5,8 @@
 //! 1. FRR's bgpd killed (SIGKILL) and not restarted: `show peer` says
 //!    `peer_restarting` with a time left that goes down; once FRR's restart
 //!    time is over it says `long_lived_stale`, the route is still in our
-//!    kernel and `show routes` marks it `llgr-stale`; once the LLST is over
+//!    kernel, `show routes` marks it `llgr-stale` and `show status` lists
+//!    the peer as long-lived stale; once the LLST is over
 //!    the route leaves the kernel, not before;
 //! 2. calico-bgpd killed: FRR keeps our block past our restart time with
 //!    the LLGR_STALE community, and the route is fresh again once we are
@@ -192,6 +193,13 @@ fn frr_killed_keeps_its_route_long_lived_stale_in_our_kernel_until_the_llst_runs
     let text = String::from_utf8_lossy(&routes.stdout).into_owned();
     let line = text.lines().find(|l| l.contains("Node_10_0_29_254")).unwrap_or("");
     assert!(line.contains("stale") && line.contains("llgr-stale"), "{text}\n{}", p.dump());
+    let status = p.me.ctl(&["show", "status"]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.contains("keeping routes of Node_10_0_29_254: long lived stale"),
+        "{status}\n{}",
+        p.dump()
+    );
     let left = left.unwrap_or_default();
     p.wait(Duration::from_secs(5), "the long-lived time left to go down", |p| {
         p.gr().1.is_some_and(|l| l < left)

@@ -75,6 +75,11 @@ fn show_status_during_graceful_restart_recovery() {
 }
 
 #[test]
+fn show_status_lists_peers_kept_stale_and_long_lived_stale() {
+    golden("show-status-helping.txt", &render::status(&status_helping(), NOW));
+}
+
+#[test]
 fn reload_results_name_peers_and_errors() {
     golden("reload-applied.txt", &render::reload(&reload_ok()));
     golden("reload-refused.txt", &render::reload(&reload_refused()));

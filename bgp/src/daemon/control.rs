@@ -212,6 +212,7 @@ fn starting_status() -> StatusSnapshot {
         uptime_secs: 0,
         last_reconfig: None,
         graceful_restart: None,
+        graceful_restart_helping: Vec::new(),
         shutting_down: false,
         rib: Vec::new(),
         fib: Default::default(),

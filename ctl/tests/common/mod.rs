@@ -391,6 +391,7 @@ pub fn status() -> StatusSnapshot {
         uptime_secs: 90_061,
         last_reconfig: Some(ReconfigSnapshot { at: NOW - 3_600, result: ReconfigResult::Applied }),
         graceful_restart: None,
+        graceful_restart_helping: vec![],
         shutting_down: false,
         rib: vec![
             RibSize { family: Family::Ipv4, prefixes: 3, paths: 6 },
@@ -424,6 +425,29 @@ pub fn status_recovering() -> StatusSnapshot {
             wait_left_secs: 215,
             wait_total_secs: 240,
         }),
+        unknown_connects: vec![],
+        ..status()
+    }
+}
+
+/// Running, keeping a ToR's routes long-lived stale and a mesh peer's
+/// stale.
+pub fn status_helping() -> StatusSnapshot {
+    StatusSnapshot {
+        graceful_restart_helping: vec![
+            GrHelping {
+                peer: "Mesh_192_168_1_13".into(),
+                state: GrPeerState::PeerRestarting,
+                time_left_secs: Some(97),
+                stale_routes: 2,
+            },
+            GrHelping {
+                peer: "Node_10_0_0_254".into(),
+                state: GrPeerState::LongLivedStale,
+                time_left_secs: Some(82_795),
+                stale_routes: 3,
+            },
+        ],
         unknown_connects: vec![],
         ..status()
     }
