@@ -20,6 +20,14 @@
 //!              ─► recovering() false: the owner drops the R bit
 //! ```
 //!
+//! Long-lived graceful restart (RFC 9494): a session on which we advertised
+//! LLGR (`long_lived_stale_time` > 0, see [`crate::session::llgr_capability`])
+//! and the peer did too gives a [`GrHelper`] with a long-lived stale time
+//! per family, the peer's capped at ours ([`helper_for`]). The RIB then
+//! turns the Restart timer's expiry into long-lived retention (LLGR_STALE
+//! added, NO_LLGR routes removed, kept in the FIB, sent only to LLGR peers)
+//! and asks for a LongLived timer, which this driver runs like the others.
+//!
 //! Recovery starts when graceful restart is enabled and the kernel held
 //! routes of ours (protocol 12) when the daemon started
 //! ([`super::FibPort::restarting`], read before any session starts): a
@@ -52,10 +60,11 @@ use crate::wire::{AfiSafi, Negotiated};
 /// advertised LLGR (`our_llst` > 0 means we did), long-lived retention
 /// for the peer's Long-lived Stale Time capped at `our_llst`.
 ///
-/// The cap is our choice, as FRR's `bgp long-lived-graceful-restart
-/// stale-time` does: the peer's time says how long its routes stay
-/// usable, ours how long we are willing to forward on routes nobody
-/// refreshes. RFC 9494 leaves the retention to the receiver's policy.
+/// The cap is our choice, the one FRR makes (it keeps the smaller of the
+/// received time and its own `bgp long-lived-graceful-restart
+/// stale-time`; SR OS has a helper override likewise): the peer's time
+/// says how long its routes may stay usable, ours how long this node is
+/// willing to forward on routes nobody refreshes.
 pub(super) fn helper_for(n: &Negotiated, our_llst: u32, stale_path_time: Duration) -> GrHelper {
     let mut h = GrHelper::from_negotiated(n, our_llst > 0, stale_path_time);
     let cap = Duration::from_secs(u64::from(our_llst));

@@ -420,3 +420,27 @@ fn llgr_capability_is_advertised_only_with_a_long_lived_stale_time() {
     assert!(has(&on));
     assert!(!has(&off));
 }
+
+proptest::proptest! {
+    /// Whatever the two times, the long-lived stale time kept is the
+    /// smaller one, and there is none when either end's is 0.
+    #[test]
+    fn long_lived_stale_time_kept_is_the_minimum_of_both_ends(
+        peer_llst in 0u32..=0x00ff_ffff,
+        ours in 0u32..=0x00ff_ffff,
+    ) {
+        let cfg = cfg_llgr(3600);
+        let (_, up) = up_for(&cfg, TOR);
+        let mut n = up.negotiated.clone();
+        for l in n.peer_llgr.iter_mut().flatten() {
+            l.stale_time = peer_llst;
+        }
+        let h = super::super::gr::helper_for(&n, ours, Duration::from_secs(240));
+        if peer_llst == 0 || ours == 0 {
+            proptest::prop_assert!(h.llgr.is_empty());
+        } else {
+            let want = Duration::from_secs(u64::from(peer_llst.min(ours)));
+            proptest::prop_assert_eq!(h.llgr, vec![(AfiSafi::IPV4_UNICAST, want)]);
+        }
+    }
+}
