@@ -240,7 +240,7 @@ fn long_lived_stale_routes_are_refreshed_by_the_returning_peer() {
 }
 
 #[test]
-fn without_our_llgr_capability_the_peers_is_not_honoured() {
+fn without_our_llgr_capability_the_peers_llst_is_ignored() {
     // The ToR advertises LLGR but we do not: plain RFC 4724.
     let cfg = cfg_llgr(0);
     let (mut r, seen) = with_recorder(&cfg, false);
