@@ -76,6 +76,7 @@ mod tests {
             uptime_secs: 0,
             last_reconfig: None,
             graceful_restart: None,
+            graceful_restart_helping: vec![],
             shutting_down: false,
             rib: vec![],
             fib: FibStats::default(),

@@ -231,6 +231,16 @@ impl Collector for SnapshotCollector {
         )?;
         family(
             &mut e,
+            "peer_graceful_restart_remaining_seconds",
+            "Seconds left of the peer's restart, long-lived stale or End-of-RIB wait \
+             (0 when none runs).",
+            Gauge,
+            peers.iter().map(|p| {
+                (peer_labels(p), gauge(i64::from(p.graceful_restart.time_left_secs.unwrap_or(0))))
+            }),
+        )?;
+        family(
+            &mut e,
             "peer_stale_routes",
             "Routes of the peer kept stale during its graceful restart.",
             Gauge,

@@ -157,6 +157,23 @@ fn graceful_restart_recovery_shows_in_metrics() {
 }
 
 #[test]
+fn long_lived_stale_peer_shows_its_state_and_time_left_in_metrics() {
+    let snap = metrics::MetricsSnapshot { status: status(), peers: vec![tor_long_lived_stale()] };
+    let body = metrics::render(snap);
+    let tor = r#"peer="10.0.0.254",name="Node_10_0_0_254""#;
+    let state = |st: &str| {
+        value(&body, &format!(r#"calico_bgp_peer_graceful_restart_state{{{tor},state="{st}"}}"#))
+    };
+    assert_eq!(state("long_lived_stale"), 1.0);
+    assert_eq!(state("peer_restarting"), 0.0);
+    assert_eq!(
+        value(&body, &format!("calico_bgp_peer_graceful_restart_remaining_seconds{{{tor}}}")),
+        82_795.0
+    );
+    assert_eq!(value(&body, &format!("calico_bgp_peer_stale_routes{{{tor}}}")), 3.0);
+}
+
+#[test]
 fn livez_answers_and_unknown_paths_are_404() {
     let (_rt, addr) = start();
     assert_eq!(get(addr, "/livez").0, 200);

@@ -39,6 +39,11 @@ fn show_peer_down_shows_last_error_and_gr_state() {
 }
 
 #[test]
+fn show_peer_long_lived_stale_shows_state_time_left_and_capability() {
+    golden("show-peer-long-lived-stale.txt", &render::peer_detail(&tor_long_lived_stale(), NOW));
+}
+
+#[test]
 fn show_routes_marks_best_and_why_others_lost() {
     golden("show-routes.txt", &render::routes(&routes(), NOW));
 }
@@ -67,6 +72,11 @@ fn show_status_running() {
 #[test]
 fn show_status_during_graceful_restart_recovery() {
     golden("show-status-recovering.txt", &render::status(&status_recovering(), NOW));
+}
+
+#[test]
+fn show_status_lists_peers_kept_stale_and_long_lived_stale() {
+    golden("show-status-helping.txt", &render::status(&status_helping(), NOW));
 }
 
 #[test]

@@ -184,6 +184,22 @@ mod tests {
     }
 
     #[test]
+    fn long_lived_stale_time_change_restarts_only_that_peer() {
+        let old = parse_str(BASE).unwrap();
+        let new = parse_str(
+            &BASE.replace("remote_as = 65000", "remote_as = 65000\nlong_lived_stale_time = 60"),
+        )
+        .unwrap();
+        let d = diff(&old, &new);
+        assert_eq!(d.changed.len(), 1);
+        assert_eq!(
+            (d.changed[0].old.long_lived_stale_time, d.changed[0].new.long_lived_stale_time),
+            (0, 60)
+        );
+        assert_eq!(d.unchanged, [ip("10.0.0.2"), ip("10.0.0.3")]);
+    }
+
+    #[test]
     fn new_router_id_restarts_every_session() {
         let old = parse_str(BASE).unwrap();
         let new =

@@ -178,6 +178,7 @@ mod tests {
         rr_client = true
         graceful_restart = true
         graceful_restart_time = 10
+        long_lived_stale_time = 3600
         hold_time = 30
         keepalive_time = 10
         allow_local_as = 1
@@ -264,7 +265,12 @@ mod tests {
         assert_eq!((c.timers.error_wait_min, c.timers.error_wait_max), (5, 30));
         assert_eq!(
             c.graceful_restart,
-            GracefulRestart { enabled: true, restart_time: 120, stale_time: 240 }
+            GracefulRestart {
+                enabled: true,
+                restart_time: 120,
+                stale_time: 240,
+                long_lived_stale_time: 0
+            }
         );
         assert_eq!(c.listen.port, 179);
         assert_eq!(

@@ -14,7 +14,7 @@
 //! [listen]            addresses, port
 //! [timers]            hold_time, keepalive_time, connect_delay, connect_retry,
 //!                     error_wait_min, error_wait_max
-//! [graceful_restart]  enabled, restart_time
+//! [graceful_restart]  enabled, restart_time, stale_time, long_lived_stale_time
 //! [mesh]              enabled, password | password_file, graceful_restart_time
 //!   [[mesh.nodes]]    name, ipv4, ipv6, remote_as, port
 //! [[peers]]           name, address, remote_as, ... (see `Peer`)
@@ -270,6 +270,13 @@ pub struct GracefulRestart {
     /// returning peer's (its stale-path time).
     #[serde(default = "default_stale_time")]
     pub stale_time: u16,
+    /// Long-lived graceful restart (RFC 9494): the Long-Lived Stale Time
+    /// advertised, seconds (24 bits on the wire), and the longest we keep a
+    /// vanished peer's routes as long-lived stale once its restart time ran
+    /// out. 0 (the default, as in BIRD and Calico) turns LLGR off: the
+    /// capability is not advertised and stale routes go at the restart time.
+    #[serde(default)]
+    pub long_lived_stale_time: u32,
 }
 
 impl Default for GracefulRestart {
@@ -278,6 +285,7 @@ impl Default for GracefulRestart {
             enabled: true,
             restart_time: DEFAULT_RESTART_TIME,
             stale_time: DEFAULT_STALE_TIME,
+            long_lived_stale_time: 0,
         }
     }
 }
@@ -416,6 +424,10 @@ pub struct Peer {
     /// Restart time for this session (Calico `maxRestartTime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graceful_restart_time: Option<u16>,
+    /// Long-lived stale time for this session (RFC 9494);
+    /// `graceful_restart.long_lived_stale_time` when unset, 0 turns LLGR off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_lived_stale_time: Option<u32>,
     /// Hold time for this session; `timers.hold_time` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_time: Option<u16>,

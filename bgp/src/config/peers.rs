@@ -132,6 +132,10 @@ pub struct EffectivePeer {
     pub rr_client: bool,
     /// Graceful restart time when graceful restart is on.
     pub graceful_restart: Option<u16>,
+    /// Long-lived stale time (RFC 9494) we advertise and cap a vanished
+    /// peer's long-lived stale routes with; 0 when LLGR is off, always 0
+    /// when graceful restart is off (LLGR rides on GR, RFC 9494 §3).
+    pub long_lived_stale_time: u32,
     /// Timers.
     pub timers: SessionTimers,
     /// How often our AS may appear in a received path.
@@ -221,6 +225,11 @@ pub(super) fn effective_peers(cfg: &Config) -> Vec<EffectivePeer> {
                         next_hop_mode: NextHopMode::Auto,
                         rr_client: false,
                         graceful_restart: mesh_gr,
+                        long_lived_stale_time: if mesh_gr.is_some() {
+                            gr.long_lived_stale_time
+                        } else {
+                            0
+                        },
                         timers: global_timers,
                         allow_local_as: 0,
                     },
@@ -253,6 +262,14 @@ fn explicit_peer(
         (None, Some(h)) => keepalive_for(h, None),
         (None, None) => global.keepalive_time,
     };
+    let graceful_restart = p
+        .graceful_restart
+        .unwrap_or(gr.enabled)
+        .then(|| p.graceful_restart_time.unwrap_or(gr.restart_time));
+    let long_lived_stale_time = match graceful_restart {
+        Some(_) => p.long_lived_stale_time.unwrap_or(gr.long_lived_stale_time),
+        None => 0,
+    };
     let mut families = p.families.clone().unwrap_or_else(|| vec![Family::of(p.address)]);
     families.sort();
     families.dedup();
@@ -279,10 +296,8 @@ fn explicit_peer(
         add_path: p.add_path,
         next_hop_mode: p.next_hop_mode,
         rr_client: p.rr_client,
-        graceful_restart: p
-            .graceful_restart
-            .unwrap_or(gr.enabled)
-            .then(|| p.graceful_restart_time.unwrap_or(gr.restart_time)),
+        graceful_restart,
+        long_lived_stale_time,
         timers: SessionTimers { hold_time, keepalive_time, ..global },
         allow_local_as: p.allow_local_as,
     }
@@ -369,6 +384,24 @@ mod tests {
         let text = format!("{MESH}\n[route_reflector]\nenabled = true\n");
         let v = parse_str(&text).unwrap();
         assert!(v.peers().is_empty());
+    }
+
+    #[test]
+    fn long_lived_stale_time_is_global_unless_the_peer_sets_it_and_off_without_gr() {
+        let text = format!(
+            "{MESH}\n[graceful_restart]\nlong_lived_stale_time = 3600\n\
+             [[peers]]\nname = \"tor\"\naddress = \"10.0.0.9\"\nremote_as = 65001\n\
+             long_lived_stale_time = 86400\n\
+             [[peers]]\nname = \"nogr\"\naddress = \"10.0.0.8\"\nremote_as = 65001\n\
+             graceful_restart = false\n"
+        );
+        let v = parse_str(&text).unwrap();
+        assert_eq!(v.peer(ip("10.0.0.2")).unwrap().long_lived_stale_time, 3600);
+        assert_eq!(v.peer(ip("10.0.0.9")).unwrap().long_lived_stale_time, 86400);
+        // RFC 9494 §3: LLGR rides on GR, so a peer without GR has none.
+        assert_eq!(v.peer(ip("10.0.0.8")).unwrap().long_lived_stale_time, 0);
+        let off = parse_str(MESH).unwrap();
+        assert_eq!(off.peer(ip("10.0.0.2")).unwrap().long_lived_stale_time, 0);
     }
 
     #[test]

@@ -27,6 +27,8 @@ const AS_TRANS: u32 = 23456;
 const MD5_MAX_KEY_LEN: usize = 80;
 /// RFC 4724 §3: the Restart Time field is 12 bits.
 const MAX_RESTART_TIME: u16 = 4095;
+/// The Long-lived Stale Time field is 24 bits (RFC 9494 §3).
+const MAX_LONG_LIVED_STALE_TIME: u32 = 0x00ff_ffff;
 /// Linux `IFNAMSIZ` - 1.
 const MAX_IFNAME_LEN: usize = 15;
 /// Felix's own route protocol (`dataplanedefs.go`); sharing it would make the
@@ -227,6 +229,16 @@ impl Checker {
         }
     }
 
+    fn long_lived_stale_time(&mut self, path: &str, t: u32) {
+        if t > MAX_LONG_LIVED_STALE_TIME {
+            self.err(
+                path,
+                t,
+                "the Long-lived Stale Time field is 24 bits (RFC 9494 §3); allowed: 0-16777215",
+            );
+        }
+    }
+
     fn password(
         &mut self,
         base: &str,
@@ -347,6 +359,17 @@ fn check_graceful_restart(c: &mut Checker, cfg: &Config) {
     c.restart_time("graceful_restart.restart_time", cfg.graceful_restart.restart_time);
     if cfg.graceful_restart.stale_time == 0 {
         c.err("graceful_restart.stale_time", 0, "must be at least 1 second");
+    }
+    let llst = cfg.graceful_restart.long_lived_stale_time;
+    c.long_lived_stale_time("graceful_restart.long_lived_stale_time", llst);
+    if llst > 0 && !cfg.graceful_restart.enabled {
+        // RFC 9494 §3: LLGR goes with the GR capability; without it the
+        // peer ignores ours.
+        c.warn(
+            "graceful_restart.long_lived_stale_time",
+            llst,
+            "ignored where graceful restart is off (graceful_restart.enabled = false)",
+        );
     }
 }
 
@@ -539,6 +562,17 @@ fn check_peers(c: &mut Checker, cfg: &Config) {
             c.restart_time(&at("graceful_restart_time"), t);
             if p.graceful_restart == Some(false) {
                 c.warn(at("graceful_restart_time"), t, "ignored: graceful_restart = false");
+            }
+        }
+        if let Some(t) = p.long_lived_stale_time {
+            c.long_lived_stale_time(&at("long_lived_stale_time"), t);
+            let gr_on = p.graceful_restart.unwrap_or(cfg.graceful_restart.enabled);
+            if t > 0 && !gr_on {
+                c.warn(
+                    at("long_lived_stale_time"),
+                    t,
+                    "ignored: graceful restart is off for this peer",
+                );
             }
         }
         let hold = p.hold_time.unwrap_or(cfg.timers.hold_time);

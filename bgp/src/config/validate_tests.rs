@@ -353,6 +353,35 @@ fn restart_time_beyond_twelve_bits_is_refused() {
 }
 
 #[test]
+fn long_lived_stale_time_beyond_24_bits_is_refused_naming_the_key() {
+    assert_error(
+        &errors("[graceful_restart]\nlong_lived_stale_time = 16777216\n"),
+        "graceful_restart.long_lived_stale_time",
+        "0-16777215",
+    );
+    let errs = errors(&peer(0, "10.0.0.9", "long_lived_stale_time = 16777216"));
+    assert_error(&errs, "peers[0].long_lived_stale_time", "24 bits");
+    let v = valid("[graceful_restart]\nlong_lived_stale_time = 16777215\n");
+    assert_eq!(v.config().graceful_restart.long_lived_stale_time, 0x00ff_ffff);
+}
+
+#[test]
+fn long_lived_stale_time_without_graceful_restart_is_a_warning() {
+    let v = valid("[graceful_restart]\nenabled = false\nlong_lived_stale_time = 60\n");
+    assert!(
+        v.warnings().iter().any(|w| w.path == "graceful_restart.long_lived_stale_time"),
+        "{:?}",
+        v.warnings()
+    );
+    let v = valid(&peer(0, "10.0.0.9", "graceful_restart = false\nlong_lived_stale_time = 60"));
+    assert!(
+        v.warnings().iter().any(|w| w.path == "peers[0].long_lived_stale_time"),
+        "{:?}",
+        v.warnings()
+    );
+}
+
+#[test]
 fn listen_port_zero_and_duplicate_addresses_are_refused() {
     let errs = errors_of(&format!("[listen]\nport = 0\naddresses = [\"::\", \"::\"]\n{NODE}"));
     assert_error(&errs, "listen.port", "1-65535");

@@ -212,6 +212,7 @@ fn starting_status() -> StatusSnapshot {
         uptime_secs: 0,
         last_reconfig: None,
         graceful_restart: None,
+        graceful_restart_helping: Vec::new(),
         shutting_down: false,
         rib: Vec::new(),
         fib: Default::default(),
@@ -341,6 +342,10 @@ pub fn capabilities(n: &crate::wire::Negotiated) -> ctl::proto::Capabilities {
         four_octet_as: n.four_octet_as,
         extended_message: n.extended_message,
         graceful_restart_time: n.peer_graceful_restart.as_ref().map(|g| g.restart_time),
+        long_lived_stale_time: n
+            .peer_llgr
+            .as_ref()
+            .and_then(|v| v.iter().map(|l| l.stale_time).max()),
         add_path_rx: families(&n.add_path_rx),
         add_path_tx: families(&n.add_path_tx),
         extended_next_hop: families(&n.extended_next_hop),

@@ -474,7 +474,24 @@ impl<R: RouteHandler> Owner<R> {
         } else {
             self.snapshots.borrow().routes.clone()
         };
-        let peers = self.peers.values().map(|s| self.peer_snapshot(s, now)).collect();
+        let peers: Vec<ctl::proto::PeerSnapshot> =
+            self.peers.values().map(|s| self.peer_snapshot(s, now)).collect();
+        let helping = peers
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.graceful_restart.state,
+                    ctl::proto::GrPeerState::PeerRestarting
+                        | ctl::proto::GrPeerState::LongLivedStale
+                )
+            })
+            .map(|p| ctl::proto::GrHelping {
+                peer: p.name.clone(),
+                state: p.graceful_restart.state,
+                time_left_secs: p.graceful_restart.time_left_secs,
+                stale_routes: p.graceful_restart.stale_routes,
+            })
+            .collect();
         let mut status = ctl::proto::StatusSnapshot {
             version: control::version(),
             router_id: self.cfg.router_id(),
@@ -482,6 +499,7 @@ impl<R: RouteHandler> Owner<R> {
             uptime_secs: now.saturating_sub(self.started_at),
             last_reconfig: self.last_reconfig.clone(),
             graceful_restart: self.routes.gr_recovery(),
+            graceful_restart_helping: helping,
             shutting_down: self.shutting_down,
             rib: control::rib_sizes(&routes),
             fib: Default::default(),

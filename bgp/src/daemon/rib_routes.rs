@@ -364,6 +364,7 @@ impl RibRoutes {
         p.path_id = (v.rx_path_id != 0).then_some(v.rx_path_id);
         p.best = v.best;
         p.reject_reason = v.reason.map(ctl_reason);
+        p.stale = v.stale;
         p
     }
 }
@@ -436,7 +437,7 @@ impl RouteHandler for RibRoutes {
         self.away.remove(&id);
         let out = self.rib.peer_up(id, info);
         let mut sent = self.carry_out(out);
-        sent.extend(self.gr_peer_up(id, peer.graceful_restart.is_some(), up));
+        sent.extend(self.gr_peer_up(id, peer, up));
         merge_outbound(sent)
     }
 

@@ -20,6 +20,14 @@
 //!              ─► recovering() false: the owner drops the R bit
 //! ```
 //!
+//! Long-lived graceful restart (RFC 9494): a session on which we advertised
+//! LLGR (`long_lived_stale_time` > 0, see [`crate::session::llgr_capability`])
+//! and the peer did too gives a [`GrHelper`] with a long-lived stale time
+//! per family, the peer's capped at ours ([`helper_for`]). The RIB then
+//! turns the Restart timer's expiry into long-lived retention (LLGR_STALE
+//! added, NO_LLGR routes removed, kept in the FIB, sent only to LLGR peers)
+//! and asks for a LongLived timer, which this driver runs like the others.
+//!
 //! Recovery starts when graceful restart is enabled and the kernel held
 //! routes of ours (protocol 12) when the daemon started
 //! ([`super::FibPort::restarting`], read before any session starts): a
@@ -37,14 +45,34 @@ use tokio::time::Instant;
 use tracing::info;
 
 use super::RibRoutes;
+use crate::config::EffectivePeer;
 use crate::daemon::routes::Outbound;
 use crate::fsm::Millis;
 use crate::rib::{
-    Completion, GrHelper, GrPhase, GrRecovery, GrTimer, GrTimerAction, PeerId, RecoveryAction,
-    RecoveryConfig, RecoveryPeer,
+    Completion, GrHelper, GrPhase, GrRecovery, GrTimer, GrTimerAction, GrTimerKind, PeerId,
+    RecoveryAction, RecoveryConfig, RecoveryPeer,
 };
 use crate::session::Up;
-use crate::wire::AfiSafi;
+use crate::wire::{AfiSafi, Negotiated};
+
+/// What we keep of a peer's routes when its session drops gracefully:
+/// RFC 4724 retention for its restart time, then, when both ends
+/// advertised LLGR (`our_llst` > 0 means we did), long-lived retention
+/// for the peer's Long-lived Stale Time capped at `our_llst`.
+///
+/// The cap is our choice, the one FRR makes (it keeps the smaller of the
+/// received time and its own `bgp long-lived-graceful-restart
+/// stale-time`; SR OS has a helper override likewise): the peer's time
+/// says how long its routes may stay usable, ours how long this node is
+/// willing to forward on routes nobody refreshes.
+pub(super) fn helper_for(n: &Negotiated, our_llst: u32, stale_path_time: Duration) -> GrHelper {
+    let mut h = GrHelper::from_negotiated(n, our_llst > 0, stale_path_time);
+    let cap = Duration::from_secs(u64::from(our_llst));
+    for (_, t) in &mut h.llgr {
+        *t = (*t).min(cap);
+    }
+    h
+}
 
 /// Graceful restart state beside the RIB.
 #[derive(Debug)]
@@ -247,10 +275,14 @@ impl RibRoutes {
 
     /// A session came up: what it promised for its restarts, and its part
     /// in our recovery.
-    pub(super) fn gr_peer_up(&mut self, id: PeerId, gr_on: bool, up: &Up) -> Vec<Outbound> {
-        if gr_on {
-            // LLGR is not advertised by us, so no long-lived retention.
-            let h = GrHelper::from_negotiated(&up.negotiated, false, self.gr.stale_time);
+    pub(super) fn gr_peer_up(
+        &mut self,
+        id: PeerId,
+        peer: &EffectivePeer,
+        up: &Up,
+    ) -> Vec<Outbound> {
+        if peer.graceful_restart.is_some() {
+            let h = helper_for(&up.negotiated, peer.long_lived_stale_time, self.gr.stale_time);
             self.gr.helpers.insert(id, h);
         } else {
             self.gr.helpers.remove(&id);
@@ -269,10 +301,13 @@ impl RibRoutes {
         let helper = self.gr.helpers.get(&id).filter(|_| graceful).cloned();
         let out = match &helper {
             Some(h) => {
+                let llgr = h.llgr.iter().map(|(_, d)| d.as_secs()).max();
                 info!(
-                    "graceful restart: keeping routes of {} stale for up to {}s",
-                    self.peers.get(&id).map_or(String::new(), |m| m.name.clone()),
-                    h.restart_time.as_secs()
+                    "graceful restart: keeping routes of {} stale for up to {}s{}",
+                    self.away.get(&id).map_or(String::new(), |m| m.name.clone()),
+                    h.restart_time.as_secs(),
+                    llgr.map(|s| format!(", then long-lived stale for up to {s}s"))
+                        .unwrap_or_default()
                 );
                 self.rib.peer_down_graceful(id, h)
             }
@@ -331,6 +366,7 @@ impl RibRoutes {
         let mut out = Vec::new();
         for t in due {
             self.gr.timers.remove(&(t.peer, t.family));
+            self.log_expiry(t);
             let o = self.rib.gr_timer_expired(t);
             out.extend(self.carry_out(o));
         }
@@ -343,6 +379,34 @@ impl RibRoutes {
             }
         }
         out
+    }
+
+    /// Says what a helper timer's expiry does, before the RIB does it.
+    fn log_expiry(&self, t: GrTimer) {
+        let name = self.peers.get(&t.peer).or(self.away.get(&t.peer)).map_or("?", |m| &m.name);
+        let llgr =
+            self.gr.helpers.get(&t.peer).and_then(|h| {
+                h.llgr.iter().find(|(f, _)| *f == t.family).map(|(_, d)| d.as_secs())
+            });
+        match (t.kind, llgr) {
+            (GrTimerKind::Restart, Some(secs)) => info!(
+                "graceful restart: restart time of {name} over for {:?}; its routes are \
+                 long-lived stale (RFC 9494) for up to {secs}s",
+                t.family
+            ),
+            (GrTimerKind::Restart, None) => info!(
+                "graceful restart: restart time of {name} over for {:?}; stale routes removed",
+                t.family
+            ),
+            (GrTimerKind::LongLived, _) => info!(
+                "graceful restart: long-lived stale time of {name} over for {:?}; stale routes removed",
+                t.family
+            ),
+            (GrTimerKind::StalePath, _) => info!(
+                "graceful restart: no End-of-RIB from {name} for {:?} in time; stale routes removed",
+                t.family
+            ),
+        }
     }
 
     /// `show status`: the recovery while it runs.
@@ -387,9 +451,18 @@ impl RibRoutes {
                         GrPhase::AwaitingEor | GrPhase::Restarting | GrPhase::LongLived
                     )
                 });
+            // Long-lived once no family of a peer still away is in its
+            // plain restart time any more.
+            let long_lived = !s.up
+                && s.families.iter().any(|f| f.phase == GrPhase::LongLived)
+                && s.families.iter().all(|f| f.phase != GrPhase::Restarting);
             if restarting {
                 return Some(PeerGracefulRestart {
-                    state: GrPeerState::PeerRestarting,
+                    state: if long_lived {
+                        GrPeerState::LongLivedStale
+                    } else {
+                        GrPeerState::PeerRestarting
+                    },
                     time_left_secs: time_left,
                     stale_routes: stale,
                 });

@@ -461,3 +461,6 @@ fn reload_reannounces_changed_communities_and_withdraws_removed_ranges() {
     // The same file again: nothing to send.
     assert!(r.reconfigure(&new).is_empty());
 }
+
+#[path = "rib_routes_gr_tests.rs"]
+mod gr_rules;

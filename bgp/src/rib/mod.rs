@@ -503,6 +503,7 @@ impl Rib {
             best: p.is(BEST),
             multipath: p.is(MULTIPATH),
             reason: p.verdict,
+            stale: p.is(table::STALE),
         }
     }
 

@@ -251,6 +251,8 @@ pub struct RouteView {
     pub multipath: bool,
     /// Why it is not best, or not usable.
     pub reason: Option<RejectReason>,
+    /// Kept from a peer in graceful restart, not refreshed yet.
+    pub stale: bool,
 }
 
 /// Route counters of one peer (BIRD's `Routes: N imported, M preferred`),

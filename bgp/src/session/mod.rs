@@ -311,7 +311,7 @@ fn afi_safi(f: Family) -> AfiSafi {
 /// reconnect knobs, and the capabilities we advertise to it (multiprotocol
 /// per family, route refresh, enhanced route refresh, 4-octet AS, ADD-PATH
 /// as configured, graceful restart as [`gr_capability`] says, without the
-/// R bit).
+/// R bit, and long-lived graceful restart as [`llgr_capability`] says).
 pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
     let mut cfg = PeerConfig::new(peer.local_as, peer.remote_as, router_id);
     let families: Vec<AfiSafi> = peer.families.iter().map(|f| afi_safi(*f)).collect();
@@ -330,6 +330,7 @@ pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
         caps.push(Capability::AddPath(families.iter().map(|f| (*f, mode)).collect()));
     }
     caps.extend(gr_capability(peer, false).map(Capability::GracefulRestart));
+    caps.extend(llgr_capability(peer).map(Capability::LongLivedGracefulRestart));
     cfg.capabilities = caps;
     let t = &peer.timers;
     let secs = |s: u16| Duration::from_secs(u64::from(s));
@@ -365,4 +366,29 @@ pub fn gr_capability(peer: &EffectivePeer, restarting: bool) -> Option<GracefulR
             .map(|f| crate::wire::capability::GrFamily { family: afi_safi(*f), forwarding: true })
             .collect(),
     })
+}
+
+/// The Long-Lived Graceful Restart capability (RFC 9494 §3) we advertise
+/// to `peer`: every family of the session with its long-lived stale time,
+/// when that is not 0. Only beside the GR capability, which RFC 9494 §3
+/// asks for (SHOULD) and without which a peer may ignore LLGR:
+/// [`EffectivePeer::long_lived_stale_time`] is 0 without GR. A restart
+/// time of 0 is allowed with it (RFC 9494): the peer then keeps our
+/// routes as long-lived stale from the start. The F bit is set as in [`gr_capability`]:
+/// our kernel routes outlive the daemon.
+pub fn llgr_capability(peer: &EffectivePeer) -> Option<Vec<crate::wire::capability::LlgrFamily>> {
+    let stale_time = peer.long_lived_stale_time.min(0x00ff_ffff);
+    if peer.graceful_restart.is_none() || stale_time == 0 {
+        return None;
+    }
+    Some(
+        peer.families
+            .iter()
+            .map(|f| crate::wire::capability::LlgrFamily {
+                family: afi_safi(*f),
+                forwarding: true,
+                stale_time,
+            })
+            .collect(),
+    )
 }

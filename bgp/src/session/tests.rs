@@ -290,3 +290,31 @@ async fn stop_with_restart_time_comes_back_by_itself() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(dialer.0.lock().unwrap().len(), 2, "dialed again after the restart time");
 }
+
+#[test]
+fn llgr_capability_goes_with_gr_even_at_restart_time_zero_and_never_without_gr() {
+    use crate::wire::capability::LlgrFamily;
+    let v = crate::config::parse_str(
+        "[node]\nname = \"a\"\nipv4 = \"10.0.0.1/24\"\n[mesh]\nenabled = false\n\
+         [graceful_restart]\nrestart_time = 0\nlong_lived_stale_time = 3600\n\
+         [[peers]]\nname = \"tor\"\naddress = \"10.0.0.9\"\nremote_as = 65000\n\
+         [[peers]]\nname = \"nogr\"\naddress = \"10.0.0.8\"\nremote_as = 65000\n\
+         graceful_restart = false\n",
+    )
+    .unwrap();
+    let tor = peer_config(v.peer("10.0.0.9".parse().unwrap()).unwrap(), US);
+    let llgr = LlgrFamily { family: AfiSafi::IPV4_UNICAST, forwarding: true, stale_time: 3600 };
+    assert!(tor.capabilities.contains(&Capability::LongLivedGracefulRestart(vec![llgr])));
+    // RFC 9494: a Restart Time of 0 with LLGR means long-lived
+    // retention from the start; the GR capability still goes beside it.
+    assert!(
+        tor.capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::GracefulRestart(g) if g.restart_time == 0))
+    );
+    let nogr = peer_config(v.peer("10.0.0.8".parse().unwrap()).unwrap(), US);
+    assert!(!nogr.capabilities.iter().any(|c| matches!(
+        c,
+        Capability::LongLivedGracefulRestart(_) | Capability::GracefulRestart(_)
+    )));
+}

@@ -51,7 +51,7 @@ pub use route::{
     SegmentKind, UnknownAttr,
 };
 pub use status::{
-    AdvertiseAction, AdvertiseRequest, AdvertiseResult, GrRecovery, ReconfigResult,
+    AdvertiseAction, AdvertiseRequest, AdvertiseResult, GrHelping, GrRecovery, ReconfigResult,
     ReconfigSnapshot, ReloadResult, RibSize, StatusSnapshot, UnknownConnect,
 };
 

@@ -281,6 +281,10 @@ pub struct Capabilities {
     /// Graceful restart (RFC 4724): the Restart Time, when advertised.
     #[serde(default)]
     pub graceful_restart_time: Option<u16>,
+    /// Long-lived graceful restart (RFC 9494): the longest Long-lived
+    /// Stale Time over the families, when advertised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_lived_stale_time: Option<u32>,
     /// ADD-PATH receive (RFC 7911), per family.
     #[serde(default)]
     pub add_path_rx: Vec<Family>,
@@ -307,6 +311,9 @@ impl Capabilities {
         }
         if let Some(t) = self.graceful_restart_time {
             w.push(format!("restart-able({t}s)"));
+        }
+        if let Some(t) = self.long_lived_stale_time {
+            w.push(format!("long-lived({t}s)"));
         }
         if self.four_octet_as {
             w.push("AS4".into());
@@ -379,8 +386,9 @@ pub struct MessageCounters {
 pub struct PeerGracefulRestart {
     /// Where the peer is in the procedure.
     pub state: GrPeerState,
-    /// Seconds left of the restart timer (peer restarting) or of the
-    /// End-of-RIB wait (we are restarting).
+    /// Seconds left of the restart timer (peer restarting), of the
+    /// long-lived stale time (long-lived stale) or of the End-of-RIB wait
+    /// (we are restarting).
     #[serde(default)]
     pub time_left_secs: Option<u32>,
     /// Routes from this peer kept as stale.
@@ -399,16 +407,21 @@ pub enum GrPeerState {
     Ready,
     /// The neighbor restarted: its routes are kept stale until it comes back.
     PeerRestarting,
+    /// The neighbor's restart time ran out and both ends advertised
+    /// long-lived graceful restart (RFC 9494): its routes are kept, least
+    /// preferred and marked LLGR_STALE, for the long-lived stale time.
+    LongLivedStale,
     /// We restarted: waiting for the neighbor's End-of-RIB.
     WaitingEndOfRib,
 }
 
 impl GrPeerState {
     /// Every state, for one metric series each.
-    pub const ALL: [GrPeerState; 4] = [
+    pub const ALL: [GrPeerState; 5] = [
         GrPeerState::Off,
         GrPeerState::Ready,
         GrPeerState::PeerRestarting,
+        GrPeerState::LongLivedStale,
         GrPeerState::WaitingEndOfRib,
     ];
 
@@ -418,6 +431,7 @@ impl GrPeerState {
             GrPeerState::Off => "off",
             GrPeerState::Ready => "ready",
             GrPeerState::PeerRestarting => "peer_restarting",
+            GrPeerState::LongLivedStale => "long_lived_stale",
             GrPeerState::WaitingEndOfRib => "waiting_end_of_rib",
         }
     }

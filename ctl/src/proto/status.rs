@@ -26,6 +26,10 @@ pub struct StatusSnapshot {
     /// `None` once every peer has sent End-of-RIB or the wait expired.
     #[serde(default)]
     pub graceful_restart: Option<GrRecovery>,
+    /// Peers whose routes we keep for them while they restart (helper
+    /// mode, RFC 4724 §4.2), long-lived stale ones (RFC 9494) included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub graceful_restart_helping: Vec<GrHelping>,
     /// Shutting down (SIGTERM received).
     #[serde(default)]
     pub shutting_down: bool,
@@ -91,6 +95,21 @@ pub struct GrRecovery {
     pub wait_left_secs: u32,
     /// The full wait.
     pub wait_total_secs: u32,
+}
+
+/// A peer in graceful restart whose routes we keep (its `show peer` state
+/// in short).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GrHelping {
+    /// The peer's name (BIRD protocol name).
+    pub peer: String,
+    /// `peer_restarting` or `long_lived_stale`.
+    pub state: super::GrPeerState,
+    /// Seconds left before its stale routes go.
+    #[serde(default)]
+    pub time_left_secs: Option<u32>,
+    /// Routes kept stale.
+    pub stale_routes: u64,
 }
 
 /// Inbound connections from an address that is not a configured neighbor.

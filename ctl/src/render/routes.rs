@@ -45,6 +45,11 @@ fn path_line(p: &PathSnapshot, now: u64) -> String {
     if p.stale {
         line.push_str(" stale");
     }
+    // RFC 9494: LLGR_STALE (65535:6), set by us at the end of the peer's
+    // restart time or received so from a helper upstream.
+    if p.communities.contains(&[0xffff, 6]) {
+        line.push_str(" llgr-stale");
+    }
     if let Some(reason) = &p.reject_reason {
         let _ = write!(line, " lost: {}", reason.describe());
     }

@@ -40,6 +40,18 @@ pub fn status(s: &StatusSnapshot, now: u64) -> String {
         );
         let _ = writeln!(o, "  Wait timer is {}/{}", gr.wait_left_secs, gr.wait_total_secs);
     }
+    for h in &s.graceful_restart_helping {
+        let _ = write!(
+            o,
+            "Graceful restart: keeping routes of {}: {}",
+            h.peer,
+            h.state.as_str().replace('_', " ")
+        );
+        if let Some(left) = h.time_left_secs {
+            let _ = write!(o, ", {left} s left");
+        }
+        let _ = writeln!(o, ", {} stale routes", h.stale_routes);
+    }
     for r in &s.rib {
         let _ =
             writeln!(o, "RIB {}: {} prefixes, {} paths", r.family.as_str(), r.prefixes, r.paths);

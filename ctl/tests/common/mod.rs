@@ -25,6 +25,7 @@ pub fn caps_full() -> Capabilities {
         four_octet_as: true,
         extended_message: false,
         graceful_restart_time: Some(120),
+        long_lived_stale_time: None,
         add_path_rx: vec![Family::Ipv4],
         add_path_tx: vec![Family::Ipv4],
         extended_next_hop: vec![],
@@ -190,6 +191,46 @@ pub fn rr_client_v6() -> PeerSnapshot {
     }
 }
 
+/// A ToR whose restart time ran out: its routes are long-lived stale
+/// (RFC 9494), an hour of the day left.
+pub fn tor_long_lived_stale() -> PeerSnapshot {
+    PeerSnapshot {
+        address: ip("10.0.0.254"),
+        name: "Node_10_0_0_254".into(),
+        peer_type: PeerType::NodeSpecific,
+        state: SessionState::Active,
+        internal: false,
+        remote_as: 65000,
+        remote_id: Some("10.0.0.254".parse().unwrap()),
+        since: NOW - 125,
+        last_error: Some(LastError {
+            class: ErrorClass::Socket,
+            message: "Connection refused".into(),
+            at: Some(NOW - 2),
+        }),
+        flaps: 1,
+        uptime_secs: None,
+        hold_timer: None,
+        keepalive_timer: None,
+        remote_caps: Some(Capabilities {
+            graceful_restart_time: Some(120),
+            long_lived_stale_time: Some(86_400),
+            ..caps_full()
+        }),
+        negotiated_caps: Some(Capabilities {
+            graceful_restart_time: Some(120),
+            long_lived_stale_time: Some(86_400),
+            ..caps_full()
+        }),
+        graceful_restart: PeerGracefulRestart {
+            state: GrPeerState::LongLivedStale,
+            time_left_secs: Some(82_795),
+            stale_routes: 3,
+        },
+        ..mesh_up()
+    }
+}
+
 pub fn peers() -> Vec<PeerSnapshot> {
     vec![mesh_up(), global_refused(), node_bad_as(), rr_client_v6()]
 }
@@ -350,6 +391,7 @@ pub fn status() -> StatusSnapshot {
         uptime_secs: 90_061,
         last_reconfig: Some(ReconfigSnapshot { at: NOW - 3_600, result: ReconfigResult::Applied }),
         graceful_restart: None,
+        graceful_restart_helping: vec![],
         shutting_down: false,
         rib: vec![
             RibSize { family: Family::Ipv4, prefixes: 3, paths: 6 },
@@ -383,6 +425,29 @@ pub fn status_recovering() -> StatusSnapshot {
             wait_left_secs: 215,
             wait_total_secs: 240,
         }),
+        unknown_connects: vec![],
+        ..status()
+    }
+}
+
+/// Running, keeping a ToR's routes long-lived stale and a mesh peer's
+/// stale.
+pub fn status_helping() -> StatusSnapshot {
+    StatusSnapshot {
+        graceful_restart_helping: vec![
+            GrHelping {
+                peer: "Mesh_192_168_1_13".into(),
+                state: GrPeerState::PeerRestarting,
+                time_left_secs: Some(97),
+                stale_routes: 2,
+            },
+            GrHelping {
+                peer: "Node_10_0_0_254".into(),
+                state: GrPeerState::LongLivedStale,
+                time_left_secs: Some(82_795),
+                stale_routes: 3,
+            },
+        ],
         unknown_connects: vec![],
         ..status()
     }
