@@ -10,26 +10,13 @@ mod daemon_common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use daemon_common::{FAST_TIMERS, Node};
+use daemon_common::{FAST_TIMERS, Node, as_eth0, bird_routes};
 use interop_tests::peers::frr::FrrConfig;
 use interop_tests::peers::{Neighbor, Peer, Route};
 use interop_tests::{Lan, Netns, Pod, Workdir, wait_until};
 use serde_json::Value;
 
 const UP: Duration = Duration::from_secs(25);
-
-/// The LAN interface renamed `eth0`, as on a real node.
-fn as_eth0(ns: &Netns, iface: &str) {
-    ns.ip(&["link", "set", iface, "down"]).unwrap();
-    ns.ip(&["link", "set", iface, "name", "eth0"]).unwrap();
-    ns.ip(&["link", "set", "eth0", "up"]).unwrap();
-}
-
-/// `ip -j route show proto bird` (IPv4) as JSON values.
-fn bird_routes(ns: &Netns) -> Vec<Value> {
-    let out = ns.ip(&["-j", "route", "show", "proto", "bird"]).unwrap();
-    serde_json::from_str(out.trim()).unwrap_or_default()
-}
 
 fn route_of<'a>(routes: &'a [Value], dst: &str) -> Option<&'a Value> {
     routes.iter().find(|r| r["dst"] == dst)

@@ -24,25 +24,13 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon_common::{FAST_TIMERS, Node};
+use daemon_common::{FAST_TIMERS, Node, as_eth0, bird_routes};
 use interop_tests::{Lan, Netns, Pod, Workdir, wait_until};
-use serde_json::Value;
 
 const UP: Duration = Duration::from_secs(25);
 
 fn ip4(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
-}
-
-fn as_eth0(ns: &Netns, iface: &str) {
-    ns.ip(&["link", "set", iface, "down"]).unwrap();
-    ns.ip(&["link", "set", iface, "name", "eth0"]).unwrap();
-    ns.ip(&["link", "set", "eth0", "up"]).unwrap();
-}
-
-fn bird_routes(ns: &Netns) -> Vec<Value> {
-    let out = ns.ip(&["-j", "route", "show", "proto", "bird"]).unwrap();
-    serde_json::from_str(out.trim()).unwrap_or_default()
 }
 
 fn wait_route(ns: &Netns, dst: &str) {

@@ -19,7 +19,7 @@ mod daemon_common;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use daemon_common::{FAST_TIMERS, Node};
+use daemon_common::{FAST_TIMERS, Node, as_eth0, bird_routes};
 use interop_tests::peers::frr::{Frr, FrrConfig};
 use interop_tests::peers::{Neighbor, Peer, Route};
 use interop_tests::{Lan, Netns, Workdir, wait_until};
@@ -31,17 +31,6 @@ const FRR_RESTART: u64 = 6;
 const FRR_LLST: u64 = 16;
 const OUR_RESTART: u64 = 5;
 const OUR_LLST: u64 = 30;
-
-fn as_eth0(ns: &Netns, iface: &str) {
-    ns.ip(&["link", "set", iface, "down"]).unwrap();
-    ns.ip(&["link", "set", iface, "name", "eth0"]).unwrap();
-    ns.ip(&["link", "set", "eth0", "up"]).unwrap();
-}
-
-fn bird_routes(ns: &Netns) -> Vec<Value> {
-    let out = ns.ip(&["-j", "route", "show", "proto", "bird"]).unwrap();
-    serde_json::from_str(out.trim()).unwrap_or_default()
-}
 
 fn in_kernel(ns: &Netns, dst: &str) -> bool {
     bird_routes(ns).iter().any(|r| r["dst"] == dst)

@@ -195,23 +195,16 @@ fn main() {
         if n <= 100_000 && !only_actor {
             let add2 = add.clone();
             let del2: Vec<Op> = routes(n, 2, dev).into_iter().map(Op::Delete).collect();
-            let r = ns.run(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let k = Kernel::open().unwrap();
-                    let (c, t) = (cpu(), Instant::now());
-                    let a = apply_pipelined(&k.handle, &add2, 256).await;
-                    let ra = (t.elapsed().as_secs_f64(), cpu() - c);
-                    let (c, t) = (cpu(), Instant::now());
-                    let d = apply_pipelined(&k.handle, &del2, 256).await;
-                    let rd = (t.elapsed().as_secs_f64(), cpu() - c);
-                    assert!(a.failed.is_empty() && d.failed.is_empty());
-                    (ra, rd)
-                })
+            let r = ns.block_on(move || async move {
+                let k = Kernel::open().unwrap();
+                let (c, t) = (cpu(), Instant::now());
+                let a = apply_pipelined(&k.handle, &add2, 256).await;
+                let ra = (t.elapsed().as_secs_f64(), cpu() - c);
+                let (c, t) = (cpu(), Instant::now());
+                let d = apply_pipelined(&k.handle, &del2, 256).await;
+                let rd = (t.elapsed().as_secs_f64(), cpu() - c);
+                assert!(a.failed.is_empty() && d.failed.is_empty());
+                (ra, rd)
             });
             for (label, (secs, cpu)) in [("install", r.0), ("delete", r.1)] {
                 eprintln!(
@@ -263,39 +256,32 @@ fn main() {
 /// (wall seconds, CPU seconds of the process meanwhile).
 fn actor_install(ns: &common::Netns, n: u32) -> (f64, f64) {
     let c = cpu();
-    let secs = ns.run(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let cfg = FibConfig {
-                manage_tunnels: false,
-                resync_every: Duration::from_secs(3600),
-                ..FibConfig::default()
-            };
-            let (fib, task) = fib::Fib::start(cfg).unwrap();
-            fib.flush().await;
-            let t = Instant::now();
-            for i in 0..n {
-                fib.update(BestRoute {
-                    prefix: prefix(i),
-                    next_hops: vec![IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2))],
-                    local_block: false,
-                    priority: 0,
-                });
-            }
-            let sent = t.elapsed();
-            fib.flush().await;
-            let secs = t.elapsed().as_secs_f64();
-            eprintln!("  (the sender finished its {n} updates after {sent:?})");
-            let st = fib.status().await.unwrap();
-            assert_eq!(st.failed_ops, 0, "{:?}", st.last_error);
-            fib.stop();
-            let _ = task.await;
-            secs
-        })
+    let secs = ns.block_on(move || async move {
+        let cfg = FibConfig {
+            manage_tunnels: false,
+            resync_every: Duration::from_secs(3600),
+            ..FibConfig::default()
+        };
+        let (fib, task) = fib::Fib::start(cfg).unwrap();
+        fib.flush().await;
+        let t = Instant::now();
+        for i in 0..n {
+            fib.update(BestRoute {
+                prefix: prefix(i),
+                next_hops: vec![IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2))],
+                local_block: false,
+                priority: 0,
+            });
+        }
+        let sent = t.elapsed();
+        fib.flush().await;
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!("  (the sender finished its {n} updates after {sent:?})");
+        let st = fib.status().await.unwrap();
+        assert_eq!(st.failed_ops, 0, "{:?}", st.last_error);
+        fib.stop();
+        let _ = task.await;
+        secs
     });
     // CPU includes the task's start-up dumps; the wall time does not.
     (secs, cpu() - c)

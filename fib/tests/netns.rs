@@ -65,19 +65,12 @@ fn with_fib<R: Send + 'static>(
     + Send
     + 'static,
 ) -> R {
-    ns.run(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let (fib, task) = fib::Fib::start(cfg).expect("start fib");
-            let r = body(fib.clone()).await;
-            fib.stop();
-            let _ = task.await;
-            r
-        })
+    ns.block_on(move || async move {
+        let (fib, task) = fib::Fib::start(cfg).expect("start fib");
+        let r = body(fib.clone()).await;
+        fib.stop();
+        let _ = task.await;
+        r
     })
 }
 

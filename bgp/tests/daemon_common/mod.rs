@@ -155,3 +155,16 @@ pub fn ctl_binary() -> PathBuf {
         })
         .clone()
 }
+
+/// The LAN interface renamed `eth0`, as on a real node.
+pub fn as_eth0(ns: &Netns, iface: &str) {
+    ns.ip(&["link", "set", iface, "down"]).unwrap();
+    ns.ip(&["link", "set", iface, "name", "eth0"]).unwrap();
+    ns.ip(&["link", "set", "eth0", "up"]).unwrap();
+}
+
+/// `ip -j route show proto bird` (IPv4) as JSON values.
+pub fn bird_routes(ns: &Netns) -> Vec<serde_json::Value> {
+    let out = ns.ip(&["-j", "route", "show", "proto", "bird"]).unwrap();
+    serde_json::from_str(out.trim()).unwrap_or_default()
+}

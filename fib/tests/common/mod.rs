@@ -83,6 +83,24 @@ impl Netns {
         .unwrap_or_else(|p| std::panic::resume_unwind(p))
     }
 
+    /// Runs the future `f` makes on a 2-worker tokio runtime on a fresh thread inside
+    /// the namespace.
+    pub fn block_on<R, Fut, F>(&self, f: F) -> R
+    where
+        R: Send + 'static,
+        Fut: std::future::Future<Output = R>,
+        F: FnOnce() -> Fut + Send + 'static,
+    {
+        self.run(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(f())
+        })
+    }
+
     /// A typical node: `eth0` (a veth whose peer stays in the namespace) with
     /// 10.0.0.5/24 and fd00::5/64, default routes via 10.0.0.1 and fd00::1.
     pub fn node(&self) {
