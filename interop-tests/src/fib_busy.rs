@@ -590,6 +590,30 @@ fn windows(
         .collect()
 }
 
+/// With `FIB_BUSY_PERF=STEM` set, `perf record` of the daemon from `t0` to the
+/// end of the run into `STEM-<N>-fib-<on|off>.data` (a sampling profile per
+/// thread: the owner runs on the main thread, named `calico-bgpd`, whose
+/// tid is the PID).
+fn start_perf(pid: u32, p: &Params) -> Result<Option<std::process::Child>> {
+    let Some(stem) = std::env::var_os("FIB_BUSY_PERF") else { return Ok(None) };
+    let out =
+        format!("{}-{}-fib-{}.data", stem.to_string_lossy(), p.n, if p.fib { "on" } else { "off" });
+    // FIB_BUSY_PERF_ARGS replaces the sampling options, `{pid}` standing for
+    // the daemon (e.g. "-F 299 --call-graph dwarf -t {pid}" for the owner's stacks).
+    let opts = std::env::var("FIB_BUSY_PERF_ARGS").unwrap_or_else(|_| "-F 499 -p {pid}".into());
+    let opts = opts.replace("{pid}", &pid.to_string());
+    let child = Command::new("perf")
+        .args(["record", "-q", "-o", &out])
+        .args(opts.split_whitespace())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| err!("starting perf: {e}"))?;
+    // perf needs a moment to attach to every thread.
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(Some(child))
+}
+
 /// Sends probe `id` and records when.
 fn probe(prober: &Injector, id: u32, sent: &mut Vec<Instant>) -> Result<()> {
     let m = updates(PROBER_AS, ip4(LINK_C.0), &[host(PROBE_BASE, id)])?;
@@ -642,13 +666,13 @@ pub fn run(p: &Params) -> Result<RunResult> {
         r.drops.push(format!("receiver: {} UPDATEs did not decode", s.undecodable));
     }
     drop(s);
-    for (name, inj) in [("prober", prober), ("injector", injector)] {
-        let mut inj = inj;
+    // Still up: closing a session withdraws its routes from the kernel.
+    let mut sessions = [("prober", prober), ("injector", injector)];
+    for (name, inj) in &mut sessions {
         if let Err(e) = inj.check_alive() {
             r.drops.push(format!("{name}: {}", e.msg.lines().next().unwrap_or_default()));
         }
     }
-    drop(receiver);
     r.lag_max =
         metrics(&w.d).ok().and_then(|m| metric(&m, "calico_bgp_event_loop_lag_max_seconds"));
     // The last probes may still be on their way into the kernel.
@@ -661,6 +685,7 @@ pub fn run(p: &Params) -> Result<RunResult> {
         std::thread::sleep(Duration::from_millis(500));
     }
     w.daemon.check_running().map_err(|e| err!("calico-bgpd died during the run: {e}"))?;
+    drop((sessions, receiver));
     Ok(r)
 }
 
@@ -695,6 +720,7 @@ fn measure(
     let mut log = LogTail::at_end(log_path.to_owned());
     let pid = w.daemon.pid();
     let (ticks0, threads0) = (proc_ticks(pid), thread_ticks(pid));
+    let perf = start_perf(pid, p)?;
     let writer = injector;
     let t0 = Instant::now();
     let sender = std::thread::spawn(move || -> Result<Injector> {
@@ -758,6 +784,11 @@ fn measure(
     }
     let injector = injector.ok_or_else(|| err!("no bulk sender"))?;
     let (ticks1, threads1) = (proc_ticks(pid), thread_ticks(pid));
+    if let Some(mut perf) = perf {
+        // SIGINT by PID: perf writes its file and exits.
+        let _ = netns::run(Command::new("kill").args(["-INT", &perf.id().to_string()]));
+        let _ = perf.wait();
+    }
     // Late probes still count: give them a moment before calling them lost.
     let last = id - 1;
     let _ = wait_until(Duration::from_secs(5), "the last probes", || Ok(got(last)));
