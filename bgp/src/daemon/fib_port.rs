@@ -105,7 +105,10 @@ pub struct KernelFib {
     /// Changes made before `start` (the blackholes of the configured blocks).
     early: Vec<FibChange>,
     early_track: Vec<IpAddr>,
-    snapshot: Arc<Mutex<FibSnapshot>>,
+    /// The latest `show fib` copy; the owner takes an `Arc` of it at every
+    /// publication (a deep copy of a 1M-route snapshot stalled routing for
+    /// tens of milliseconds each time).
+    snapshot: Arc<Mutex<Arc<FibSnapshot>>>,
     /// Routes of ours the kernel held when the daemon started.
     previous_run: usize,
 }
@@ -127,7 +130,7 @@ impl KernelFib {
             fallback: None,
             early: Vec::new(),
             early_track: Vec::new(),
-            snapshot: Arc::new(Mutex::new(FibSnapshot::default())),
+            snapshot: Arc::default(),
             previous_run: 0,
         }
     }
@@ -259,8 +262,8 @@ impl FibPort for KernelFib {
         }
     }
 
-    fn snapshot(&self) -> FibSnapshot {
-        self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
+    fn snapshot(&self) -> Arc<FibSnapshot> {
+        self.snapshot.lock().map(|s| Arc::clone(&s)).unwrap_or_default()
     }
 
     fn stop(&mut self) {
@@ -272,7 +275,8 @@ impl FibPort for KernelFib {
 
 /// Refreshes the `show fib` copy; a walk of a large table is spaced by at
 /// least 20 times what it took, so it never competes with programming.
-async fn poll_snapshots(sender: FibSender, into: Arc<Mutex<FibSnapshot>>) {
+async fn poll_snapshots(sender: FibSender, into: Arc<Mutex<Arc<FibSnapshot>>>) {
+    let mut retired: Option<Arc<FibSnapshot>> = None;
     loop {
         let t = Instant::now();
         let (Some(routes), Some(status)) = (sender.routes().await, sender.status().await) else {
@@ -289,10 +293,13 @@ async fn poll_snapshots(sender: FibSender, into: Arc<Mutex<FibSnapshot>>) {
             errors: status.failed_ops,
             ..FibStats::default()
         };
-        let snap = FibSnapshot { wanted, installed, diff, stats };
-        if let Ok(mut s) = into.lock() {
-            *s = snap;
-        }
+        let snap = Arc::new(FibSnapshot { wanted, installed, diff, stats });
+        // A copy is freed by whoever drops its last reference. Holding the
+        // replaced one until the next round (at least POLL_MIN, by when the
+        // owner has published again) makes that this task rather than the
+        // owner, for whom freeing 2M routes would be another stall.
+        let replaced = into.lock().map(|mut s| std::mem::replace(&mut *s, snap)).ok();
+        drop(std::mem::replace(&mut retired, replaced));
         tokio::time::sleep(POLL_MIN.max(t.elapsed() * 20)).await;
     }
 }
