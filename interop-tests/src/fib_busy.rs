@@ -221,6 +221,8 @@ pub struct ThreadCpu {
     pub name: String,
     /// Its thread id.
     pub tid: u32,
+    /// Its nice value at the end of the run.
+    pub nice: i64,
     /// User CPU seconds.
     pub user: f64,
     /// System CPU seconds (for the FIB's writer thread: the kernel's route inserts).
@@ -463,11 +465,21 @@ fn clk_tck() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// (utime, stime) in ticks from a `/proc/.../stat` line.
-pub fn stat_ticks(stat: &str) -> Option<(u64, u64)> {
+/// The fields of a `/proc/.../stat` line from field 3 (state) on.
+fn stat_fields(stat: &str) -> Option<Vec<&str>> {
     // The name may hold spaces and parentheses; the fields follow the last ')'.
     let after = stat.get(stat.rfind(')')? + 1..)?;
-    let f: Vec<&str> = after.split_whitespace().collect();
+    Some(after.split_whitespace().collect())
+}
+
+/// The nice value (field 19 of stat(5)) from a `/proc/.../stat` line.
+pub fn stat_nice(stat: &str) -> Option<i64> {
+    stat_fields(stat)?.get(16)?.parse().ok()
+}
+
+/// (utime, stime) in ticks from a `/proc/.../stat` line.
+pub fn stat_ticks(stat: &str) -> Option<(u64, u64)> {
+    let f = stat_fields(stat)?;
     // Fields 14 and 15 of stat(5); the first after ')' is field 3.
     let utime: u64 = f.get(11)?.parse().ok()?;
     let stime: u64 = f.get(12)?.parse().ok()?;
@@ -481,8 +493,8 @@ fn proc_ticks(pid: u32) -> u64 {
         .map_or(0, |(u, s)| u + s)
 }
 
-/// Ticks per thread of `pid`: tid -> (name, (utime, stime)).
-fn thread_ticks(pid: u32) -> HashMap<u32, (String, (u64, u64))> {
+/// Ticks per thread of `pid`: tid -> (name, (utime, stime), nice).
+fn thread_ticks(pid: u32) -> HashMap<u32, (String, (u64, u64), i64)> {
     let mut out = HashMap::new();
     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return out };
     for e in dir.flatten() {
@@ -490,11 +502,10 @@ fn thread_ticks(pid: u32) -> HashMap<u32, (String, (u64, u64))> {
             continue;
         };
         let name = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        let ticks = std::fs::read_to_string(e.path().join("stat"))
-            .ok()
-            .and_then(|s| stat_ticks(&s))
-            .unwrap_or_default();
-        out.insert(tid, (name.trim().to_owned(), ticks));
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let ticks = stat_ticks(&stat).unwrap_or_default();
+        let nice = stat_nice(&stat).unwrap_or_default();
+        out.insert(tid, (name.trim().to_owned(), ticks, nice));
     }
     out
 }
@@ -799,11 +810,12 @@ fn measure(
     let windows = windows(&sent, &s.probes, t0, bulk_done, fib_done_at);
     let mut threads: Vec<ThreadCpu> = threads1
         .iter()
-        .map(|(tid, (name, (u, s)))| {
+        .map(|(tid, (name, (u, s), nice))| {
             let (u0, s0) = threads0.get(tid).map_or((0, 0), |x| x.1);
             ThreadCpu {
                 name: name.clone(),
                 tid: *tid,
+                nice: *nice,
                 user: u.saturating_sub(u0) as f64 / clk,
                 sys: s.saturating_sub(s0) as f64 / clk,
             }
@@ -892,7 +904,7 @@ pub fn tables(runs: &[RunResult]) -> String {
             .threads
             .iter()
             .take(6)
-            .map(|t| format!("{}/{} {:.2}u+{:.2}s", t.name, t.tid, t.user, t.sys))
+            .map(|t| format!("{}/{} (nice {}) {:.2}u+{:.2}s", t.name, t.tid, t.nice, t.user, t.sys))
             .collect();
         let _ = writeln!(
             s,
@@ -926,6 +938,7 @@ mod tests {
     fn stat_times_are_read_after_the_name() {
         let stat = "42 (tokio (w) 1) S 1 42 42 0 -1 4194560 10 0 0 0 250 75 0 0 20 0 9 0";
         assert_eq!(stat_ticks(stat), Some((250, 75)));
+        assert_eq!(stat_nice(stat), Some(0));
         assert_eq!(stat_ticks("42 (x) S 1"), None);
     }
 
