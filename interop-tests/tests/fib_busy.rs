@@ -52,7 +52,7 @@ fn small_bulk_reaches_the_receiver_and_probes_flow_with_the_fib_on_and_off() {
         p.timeout = Duration::from_secs(20);
         let r = fib_busy::run(&p).unwrap_or_else(|e| panic!("FIB {fib}: {e}"));
         assert!(r.drops.is_empty(), "sessions ended: {:?}", r.drops);
-        assert_eq!(r.lost(), 0, "{}", fib_busy::tables(&[r.clone()]));
+        assert_eq!(r.lost(), 0, "{}", fib_busy::tables(std::slice::from_ref(&r)));
         assert_eq!(r.window(Window::Idle).map(|w| w.sent), Some(10));
         assert!(r.fib_done.is_some() && r.bulk_wall > Duration::ZERO);
         // With the FIB on, every prefix and every probe is a kernel route;
