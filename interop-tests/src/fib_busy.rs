@@ -183,7 +183,7 @@ pub struct RunResult {
     pub probes_sent: u32,
     /// calico-bgpd CPU seconds (utime + stime) from `t0` to the end.
     pub cpu_secs: f64,
-    /// The same per thread, busiest first.
+    /// The same per thread, busiest first (idle ones too).
     pub threads: Vec<ThreadCpu>,
     /// Largest gap between two KEEPALIVEs the receiver got from the daemon.
     pub max_keepalive_gap: Option<Duration>,
@@ -820,7 +820,6 @@ fn measure(
                 sys: s.saturating_sub(s0) as f64 / clk,
             }
         })
-        .filter(|t| t.user + t.sys > 0.0)
         .collect();
     threads.sort_by(|a, b| (b.user + b.sys).total_cmp(&(a.user + a.sys)));
     let r = RunResult {
@@ -903,6 +902,7 @@ pub fn tables(runs: &[RunResult]) -> String {
         let top: Vec<String> = r
             .threads
             .iter()
+            .filter(|t| t.user + t.sys > 0.0)
             .take(6)
             .map(|t| format!("{}/{} (nice {}) {:.2}u+{:.2}s", t.name, t.tid, t.nice, t.user, t.sys))
             .collect();

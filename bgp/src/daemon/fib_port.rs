@@ -43,7 +43,8 @@ pub const POLL_MIN: Duration = Duration::from_secs(1);
 /// Name of the FIB's thread (its writer threads are `fib-writer`).
 pub const FIB_THREAD: &str = "fib";
 
-/// How much the FIB's threads are niced: at 10 a busy FIB thread gets about
+/// How much the FIB's threads are niced, relative to the daemon (at most to
+/// 19): at 10 a busy FIB thread gets about
 /// a tenth of the CPU share of a routing thread on the same core (CFS
 /// weights 110 and 1024), and all of any idle core.
 pub const FIB_NICE: i32 = 10;
@@ -61,7 +62,10 @@ fn start_fib_thread(
             // Threads inherit the nice value of the thread that creates
             // them, so the runtime's blocking (writer) threads get it too.
             let tid = rustix::thread::gettid();
-            if let Err(e) = rustix::process::setpriority_process(Some(tid), FIB_NICE) {
+            // Relative to the daemon's own (19 is the lowest there is).
+            let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+            let nice = now.saturating_add(FIB_NICE).min(19);
+            if let Err(e) = rustix::process::setpriority_process(Some(tid), nice) {
                 warn!("fib: cannot lower the FIB thread's priority: {e}");
             }
             let rt = match tokio::runtime::Builder::new_current_thread()
