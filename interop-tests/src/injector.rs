@@ -159,7 +159,7 @@ impl Incoming {
         match self {
             Incoming::Open(b) => format!("OPEN {}", hex(b)),
             Incoming::Keepalive => "KEEPALIVE".to_owned(),
-            Incoming::Update(b) => format!("UPDATE {}", hex(b)),
+            Incoming::Update(b) => format!("UPDATE {}", hex_short(b)),
             Incoming::Notification(n) => {
                 format!(
                     "NOTIFICATION {n} (code {} subcode {} data {})",
@@ -180,6 +180,21 @@ pub fn hex(b: &[u8]) -> String {
         let _ = write!(s, "{x:02x}");
         s
     })
+}
+
+/// Octets shown in full by [`hex_short`]; beyond that, a transcript line
+/// shows the start and the length (a benchmark sends megabytes of UPDATEs,
+/// and formatting them would cost more than the speaker under test spends).
+pub const TRANSCRIPT_OCTETS: usize = 512;
+
+/// [`hex`] of at most [`TRANSCRIPT_OCTETS`] octets, then `... (N octets)`.
+pub fn hex_short(b: &[u8]) -> String {
+    match b.get(..TRANSCRIPT_OCTETS) {
+        Some(head) if b.len() > TRANSCRIPT_OCTETS => {
+            format!("{}... ({} octets)", hex(head), b.len())
+        }
+        _ => hex(b),
+    }
 }
 
 /// One session of the scripted speaker. Dropping it stops the keepalives and
@@ -389,7 +404,7 @@ impl Injector {
     /// Sends `bytes` as they are, in one write (never interleaved with a
     /// KEEPALIVE).
     pub fn send_raw(&self, bytes: &[u8]) -> Result<()> {
-        self.note(format!("sent {}", hex(bytes)));
+        self.note(format!("sent {}", hex_short(bytes)));
         let mut w = self.writer.lock().map_err(|_| err!("writer lock poisoned"))?;
         w.write_all(bytes).map_err(|e| err!("send to {}: {e}", self.remote))
     }
@@ -624,6 +639,14 @@ mod tests {
         let open = bgp::wire::OpenMsg::decode(&Bytes::from(c.open_body())).unwrap();
         assert_eq!(open.asn(), 65001);
         open.validate().unwrap();
+    }
+
+    #[test]
+    fn long_bodies_are_shortened_in_the_transcript() {
+        assert_eq!(hex_short(&[1, 2]), "0102");
+        let long = vec![0xab; TRANSCRIPT_OCTETS + 1];
+        let want = format!("{}... ({} octets)", "ab".repeat(TRANSCRIPT_OCTETS), long.len());
+        assert_eq!(hex_short(&long), want);
     }
 
     #[test]

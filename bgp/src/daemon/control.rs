@@ -59,8 +59,10 @@ pub struct DaemonSnapshot {
     pub peers: Vec<PeerSnapshot>,
     /// Every route; shared between snapshots while routes do not change.
     pub routes: Arc<Vec<RouteSnapshot>>,
-    /// Wanted vs installed kernel routes (empty until the FIB lands).
-    pub fib: FibSnapshot,
+    /// Wanted vs installed kernel routes (empty until the FIB lands);
+    /// shared, since with a full table a copy costs the owner much longer
+    /// than routing a probe does.
+    pub fib: Arc<FibSnapshot>,
 }
 
 /// A request that changes state, sent to the owner with its reply channel.
@@ -167,7 +169,7 @@ impl ctl::server::Handler for CtlHandler {
     }
 
     async fn fib(&self) -> FibSnapshot {
-        self.current().fib.clone()
+        FibSnapshot::clone(&self.current().fib)
     }
 
     async fn status(&self) -> StatusSnapshot {

@@ -12,6 +12,13 @@
 //! and `show fib` reads a copy a poller task refreshes beside the owner (at
 //! least every [`POLL_MIN`], less often when the table is large).
 //!
+//! The Fib task, its writer thread and the poller run on a thread of their
+//! own ([`FIB_THREAD`], a current-thread runtime) at a lower CPU priority
+//! ([`FIB_NICE`]): on a small node the kernel's route inserts and the FIB's
+//! planning compete with routing for the same cores, and routing to peers
+//! must not wait for them (issue 5; `fib_busy_bench`). With idle cores the
+//! priority changes nothing.
+//!
 //! If the FIB cannot start (no `CAP_NET_ADMIN`, no netlink), the daemon
 //! keeps routing without it: the failure is logged, and tracked next hops
 //! are reported reachable so learned routes stay usable for BGP.
@@ -32,6 +39,62 @@ use crate::rib::FibChange;
 
 /// Shortest time between two `show fib` refreshes.
 pub const POLL_MIN: Duration = Duration::from_secs(1);
+
+/// Name of the FIB's thread (its writer threads are `fib-writer`).
+pub const FIB_THREAD: &str = "fib";
+
+/// How much the FIB's threads are niced, relative to the daemon (at most to
+/// 19): at 10 a busy FIB thread gets about
+/// a tenth of the CPU share of a routing thread on the same core (CFS
+/// weights 110 and 1024), and all of any idle core.
+pub const FIB_NICE: i32 = 10;
+
+/// Starts the Fib task and the `show fib` poller on a thread of their own
+/// at [`FIB_NICE`]; returns once the FIB's sockets are open (or failed to).
+fn start_fib_thread(
+    cfg: FibConfig,
+    snapshot: Arc<Mutex<Arc<FibSnapshot>>>,
+) -> Result<FibSender, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name(FIB_THREAD.into())
+        .spawn(move || {
+            // Threads inherit the nice value of the thread that creates
+            // them, so the runtime's blocking (writer) threads get it too.
+            let tid = rustix::thread::gettid();
+            // Relative to the daemon's own (19 is the lowest there is).
+            let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+            let nice = now.saturating_add(FIB_NICE).min(19);
+            if let Err(e) = rustix::process::setpriority_process(Some(tid), nice) {
+                warn!("fib: cannot lower the FIB thread's priority: {e}");
+            }
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .thread_name("fib-writer")
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(format!("FIB runtime: {e}")));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                match Fib::start(cfg) {
+                    Ok((sender, task)) => {
+                        tokio::spawn(poll_snapshots(sender.clone(), snapshot));
+                        let _ = tx.send(Ok(sender));
+                        let _ = task.await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            });
+        })
+        .map_err(|e| format!("spawning the FIB thread: {e}"))?;
+    rx.recv().map_err(|_| "the FIB thread ended while starting".to_owned())?
+}
 
 /// The FIB settings of a configuration.
 pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
@@ -105,7 +168,10 @@ pub struct KernelFib {
     /// Changes made before `start` (the blackholes of the configured blocks).
     early: Vec<FibChange>,
     early_track: Vec<IpAddr>,
-    snapshot: Arc<Mutex<FibSnapshot>>,
+    /// The latest `show fib` copy; the owner takes an `Arc` of it at every
+    /// publication (a deep copy of a 1M-route snapshot stalled routing for
+    /// tens of milliseconds each time).
+    snapshot: Arc<Mutex<Arc<FibSnapshot>>>,
     /// Routes of ours the kernel held when the daemon started.
     previous_run: usize,
 }
@@ -127,7 +193,7 @@ impl KernelFib {
             fallback: None,
             early: Vec::new(),
             early_track: Vec::new(),
-            snapshot: Arc::new(Mutex::new(FibSnapshot::default())),
+            snapshot: Arc::default(),
             previous_run: 0,
         }
     }
@@ -171,7 +237,7 @@ fn send(sender: &FibSender, changes: Vec<FibChange>) {
 
 impl FibPort for KernelFib {
     fn start(&mut self, inputs: mpsc::UnboundedSender<Input>) {
-        let (sender, _task) = match Fib::start(self.cfg.clone()) {
+        let sender = match start_fib_thread(self.cfg.clone(), self.snapshot.clone()) {
             Ok(s) => s,
             Err(e) => {
                 error!("cannot start the FIB, routes will not be installed in the kernel: {e}");
@@ -196,7 +262,6 @@ impl FibPort for KernelFib {
                 }
             }
         });
-        tokio::spawn(poll_snapshots(sender.clone(), self.snapshot.clone()));
         send(&sender, std::mem::take(&mut self.early));
         sender.track(std::mem::take(&mut self.early_track), Vec::new());
         self.sender = Some(sender);
@@ -259,8 +324,8 @@ impl FibPort for KernelFib {
         }
     }
 
-    fn snapshot(&self) -> FibSnapshot {
-        self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
+    fn snapshot(&self) -> Arc<FibSnapshot> {
+        self.snapshot.lock().map(|s| Arc::clone(&s)).unwrap_or_default()
     }
 
     fn stop(&mut self) {
@@ -271,28 +336,40 @@ impl FibPort for KernelFib {
 }
 
 /// Refreshes the `show fib` copy; a walk of a large table is spaced by at
-/// least 20 times what it took, so it never competes with programming.
-async fn poll_snapshots(sender: FibSender, into: Arc<Mutex<FibSnapshot>>) {
+/// least 20 times what it took, so it never competes with programming. Runs
+/// beside the Fib task; the copy is built on a blocking thread so that the
+/// task is not held up by it.
+async fn poll_snapshots(sender: FibSender, into: Arc<Mutex<Arc<FibSnapshot>>>) {
+    let mut retired: Option<Arc<FibSnapshot>> = None;
     loop {
         let t = Instant::now();
         let (Some(routes), Some(status)) = (sender.routes().await, sender.status().await) else {
             return; // the FIB stopped
         };
-        let name = |i| routes.links.iter().find(|(x, _)| *x == i).map(|(_, n)| n.clone());
-        let wanted: Vec<CtlRoute> = routes.wanted.iter().map(|r| ctl_route(r, &name)).collect();
-        let installed: Vec<CtlRoute> =
-            routes.installed.iter().map(|r| ctl_route(r, &name)).collect();
-        let diff = FibSnapshot::compute_diff(&wanted, &installed);
-        let stats = FibStats {
-            wanted: status.desired as u64,
-            installed: status.installed as u64,
-            errors: status.failed_ops,
-            ..FibStats::default()
+        let Ok(snap) = tokio::task::spawn_blocking(move || {
+            let name = |i| routes.links.iter().find(|(x, _)| *x == i).map(|(_, n)| n.clone());
+            let wanted: Vec<CtlRoute> = routes.wanted.iter().map(|r| ctl_route(r, &name)).collect();
+            let installed: Vec<CtlRoute> =
+                routes.installed.iter().map(|r| ctl_route(r, &name)).collect();
+            let diff = FibSnapshot::compute_diff(&wanted, &installed);
+            let stats = FibStats {
+                wanted: status.desired as u64,
+                installed: status.installed as u64,
+                errors: status.failed_ops,
+                ..FibStats::default()
+            };
+            Arc::new(FibSnapshot { wanted, installed, diff, stats })
+        })
+        .await
+        else {
+            return; // the runtime is shutting down
         };
-        let snap = FibSnapshot { wanted, installed, diff, stats };
-        if let Ok(mut s) = into.lock() {
-            *s = snap;
-        }
+        // A copy is freed by whoever drops its last reference. Holding the
+        // replaced one until the next round (at least POLL_MIN, by when the
+        // owner has published again) makes that this task rather than the
+        // owner, for whom freeing 2M routes would be another stall.
+        let replaced = into.lock().map(|mut s| std::mem::replace(&mut *s, snap)).ok();
+        drop(std::mem::replace(&mut retired, replaced));
         tokio::time::sleep(POLL_MIN.max(t.elapsed() * 20)).await;
     }
 }

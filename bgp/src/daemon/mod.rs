@@ -176,6 +176,9 @@ pub struct Owner<R: RouteHandler> {
     last_publish: Option<Instant>,
     /// When the routes were last walked for a snapshot, and how long it took.
     routes_built: Option<(Instant, Duration)>,
+    /// Per-family counts of the routes last walked: a count over a full
+    /// table at every publication stalled routing for tens of milliseconds.
+    rib_sizes: Vec<ctl::proto::RibSize>,
     lag: LagMeter,
     last_reconfig: Option<ReconfigSnapshot>,
     shutting_down: bool,
@@ -312,6 +315,7 @@ impl<R: RouteHandler> Owner<R> {
             routes_dirty: true,
             last_publish: None,
             routes_built: None,
+            rib_sizes: control::rib_sizes(&[]),
             lag: LagMeter::default(),
             last_reconfig: None,
             shutting_down: false,
@@ -462,6 +466,7 @@ impl<R: RouteHandler> Owner<R> {
             self.routes_dirty = false;
             let started = Instant::now();
             let mut routes = self.routes.routes_snapshot();
+            self.rib_sizes = control::rib_sizes(&routes);
             self.routes_built = Some((started, started.elapsed()));
             // Handlers need no clock: a local path with no time of its own
             // has been originated since the daemon started.
@@ -501,7 +506,7 @@ impl<R: RouteHandler> Owner<R> {
             graceful_restart: self.routes.gr_recovery(),
             graceful_restart_helping: helping,
             shutting_down: self.shutting_down,
-            rib: control::rib_sizes(&routes),
+            rib: self.rib_sizes.clone(),
             fib: Default::default(),
             event_loop_lag_secs: self.lag.last,
             event_loop_lag_max_secs: self.lag.max,

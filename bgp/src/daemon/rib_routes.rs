@@ -31,6 +31,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use ctl::proto::{
     Family, FamilyCounts, FibSnapshot, PathSnapshot, RejectReason as CtlReason, RouteSnapshot,
@@ -78,9 +79,10 @@ pub trait FibPort: Send + 'static {
     fn reconfigure(&mut self, cfg: &ValidatedConfig) {
         let _ = cfg;
     }
-    /// `show fib`: wanted, installed and the difference.
-    fn snapshot(&self) -> FibSnapshot {
-        FibSnapshot::default()
+    /// `show fib`: wanted, installed and the difference (shared: it is
+    /// taken at every publication).
+    fn snapshot(&self) -> Arc<FibSnapshot> {
+        Arc::default()
     }
     /// The daemon is exiting; routes stay in the kernel.
     fn stop(&mut self) {}
@@ -589,7 +591,7 @@ impl RouteHandler for RibRoutes {
             .collect()
     }
 
-    fn fib_snapshot(&self) -> FibSnapshot {
+    fn fib_snapshot(&self) -> Arc<FibSnapshot> {
         self.fib.snapshot()
     }
 

@@ -89,9 +89,9 @@ pub trait RouteHandler: Send + 'static {
         let _ = (addr, cost);
         Vec::new()
     }
-    /// `show fib` (read only).
-    fn fib_snapshot(&self) -> ctl::proto::FibSnapshot {
-        ctl::proto::FibSnapshot::default()
+    /// `show fib` (read only; shared, not copied, at each publication).
+    fn fib_snapshot(&self) -> std::sync::Arc<ctl::proto::FibSnapshot> {
+        std::sync::Arc::default()
     }
     /// The daemon is exiting (routes stay in the kernel).
     fn stop(&mut self) {}
