@@ -215,6 +215,23 @@ impl FibSender {
         }
     }
 
+    /// Several changes at once (`None`: the prefix has no best route any more), under
+    /// one lock: what the RIB hands over per UPDATE.
+    pub fn apply<I>(&self, changes: I)
+    where
+        I: IntoIterator<Item = (IpNet, Option<BestRoute>)>,
+    {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut first = false;
+        for (prefix, change) in changes {
+            first |= p.push(prefix.trunc(), change);
+        }
+        drop(p);
+        if first {
+            self.notify.notify_one();
+        }
+    }
+
     /// A new or changed best route. Replaces any change still pending for the prefix.
     pub fn update(&self, best: BestRoute) {
         self.push(best.prefix, Some(best));

@@ -395,6 +395,30 @@ fn a_burst_to_one_prefix_is_coalesced() {
     );
 }
 
+#[test]
+fn a_batch_applied_at_once_installs_and_withdraws_in_arrival_order() {
+    let ns = Netns::new();
+    ns.node();
+    with_fib(&ns, cfg(vec![]), |fib| {
+        Box::pin(async move {
+            fib.update(best("192.168.8.0/24", &["10.0.0.7"]));
+            fib.flush().await;
+            fib.apply([
+                (net("192.168.7.0/24"), Some(best("192.168.7.0/24", &["10.0.0.7"]))),
+                (net("192.168.8.0/24"), None),
+                (net("192.168.7.0/24"), Some(best("192.168.7.0/24", &["10.0.0.8"]))),
+            ]);
+            fib.flush().await;
+        })
+    });
+    let v4 = routes(&ns, "-4");
+    assert_eq!(
+        v4["192.168.7.0/24"],
+        json!({"dst":"192.168.7.0/24","gateway":"10.0.0.8","dev":"eth0","flags":[]})
+    );
+    assert!(!v4.contains_key("192.168.8.0/24"), "withdrawn in the batch: {v4:?}");
+}
+
 async fn wait_for(
     ev: &mut tokio::sync::broadcast::Receiver<FibEvent>,
     what: &str,

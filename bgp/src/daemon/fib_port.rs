@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use ctl::proto::{FibRoute as CtlRoute, FibRouteKind, FibSnapshot, FibStats};
 use fib::{BestRoute, Fib, FibConfig, FibSender, RouteKind};
+use ipnet::IpNet;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
@@ -149,13 +150,18 @@ fn program(p: config::ProgramClusterRoutes) -> fib::ProgramClusterRoutes {
 
 /// The RIB's kernel route change as the FIB takes it.
 pub fn best_route(c: &FibChange) -> Option<BestRoute> {
-    let r = c.route.as_ref()?;
-    Some(BestRoute {
+    into_best_route(c.clone()).1
+}
+
+/// [`best_route`] without copying the next hops (this runs for every prefix).
+fn into_best_route(c: FibChange) -> (IpNet, Option<BestRoute>) {
+    let best = c.route.map(|r| BestRoute {
         prefix: c.prefix,
-        next_hops: r.next_hops.clone(),
+        next_hops: r.next_hops,
         local_block: r.blackhole,
         priority: r.priority,
-    })
+    });
+    (c.prefix, best)
 }
 
 /// The kernel FIB. See the module documentation.
@@ -227,12 +233,7 @@ pub async fn previous_run_routes(table: u32) -> usize {
 }
 
 fn send(sender: &FibSender, changes: Vec<FibChange>) {
-    for c in changes {
-        match best_route(&c) {
-            Some(b) => sender.update(b),
-            None => sender.withdraw(c.prefix),
-        }
-    }
+    sender.apply(changes.into_iter().map(into_best_route));
 }
 
 impl FibPort for KernelFib {
