@@ -415,6 +415,7 @@ mod props {
             prop_assert!(r.is_empty(), "{} destinations left", r.len());
             prop_assert!(r.gr_status().is_empty());
             prop_assert_eq!(r.attr_sets(), 0);
+            prop_assert_eq!(r.sizes(), [(0, 0), (0, 0)]);
         }
     }
 }

@@ -182,6 +182,10 @@ proptest! {
             prop_assert_eq!(st.received as usize, mine.len());
             prop_assert_eq!(st.best as usize, mine.iter().filter(|r| r.best).count());
         }
+        // The running counts `show status` reads equal a walk of the table.
+        let walked: Vec<_> = rib.prefixes().into_iter().map(|p| rib.routes(p).len() as u64).collect();
+        prop_assert_eq!(rib.sizes()[0], (walked.len() as u64, walked.iter().sum::<u64>()));
+        prop_assert_eq!(rib.sizes()[1], (0, 0));
         prop_assert_eq!(plain, want_plain);
         prop_assert_eq!(addp, want_addp);
         let got_fib: BTreeMap<IpNet, Vec<IpAddr>> = fib.into_iter().map(|(k, v)| (k, v.next_hops)).collect();

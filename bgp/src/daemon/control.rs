@@ -57,8 +57,6 @@ pub struct DaemonSnapshot {
     pub status: Option<StatusSnapshot>,
     /// Every configured peer.
     pub peers: Vec<PeerSnapshot>,
-    /// Every route; shared between snapshots while routes do not change.
-    pub routes: Arc<Vec<RouteSnapshot>>,
     /// Wanted vs installed kernel routes (empty until the FIB lands);
     /// shared, since with a full table a copy costs the owner much longer
     /// than routing a probe does.
@@ -88,6 +86,20 @@ pub enum Control {
         /// Where the outcome goes.
         #[serde(skip)]
         reply: Reply<Result<AdvertiseResult, CtlError>>,
+    },
+}
+
+/// A read-only request the owner answers from its state when asked: what is
+/// too large to copy into every [`DaemonSnapshot`]. Not an [`Input`]: it
+/// changes nothing, so it is neither recorded nor replayed.
+#[derive(Debug)]
+pub enum Query {
+    /// `show routes`.
+    Routes {
+        /// Which routes.
+        query: RouteQuery,
+        /// Where they go.
+        reply: oneshot::Sender<Vec<RouteSnapshot>>,
     },
 }
 
@@ -138,15 +150,18 @@ impl<T> PartialEq for Reply<T> {
 pub struct CtlHandler {
     snapshots: watch::Receiver<Arc<DaemonSnapshot>>,
     inputs: mpsc::UnboundedSender<Input>,
+    queries: mpsc::UnboundedSender<Query>,
 }
 
 impl CtlHandler {
-    /// A handler reading `snapshots` and sending changes to `inputs`.
+    /// A handler reading `snapshots`, sending changes to `inputs` and
+    /// asking the owner `queries`.
     pub fn new(
         snapshots: watch::Receiver<Arc<DaemonSnapshot>>,
         inputs: mpsc::UnboundedSender<Input>,
+        queries: mpsc::UnboundedSender<Query>,
     ) -> Self {
-        CtlHandler { snapshots, inputs }
+        CtlHandler { snapshots, inputs, queries }
     }
 
     fn current(&self) -> Arc<DaemonSnapshot> {
@@ -164,8 +179,9 @@ impl ctl::server::Handler for CtlHandler {
     }
 
     async fn routes(&self, query: RouteQuery) -> Result<Vec<RouteSnapshot>, CtlError> {
-        let snap = self.current();
-        Ok(query.apply(snap.routes.iter().cloned()))
+        let (reply, rx) = oneshot::channel();
+        self.queries.send(Query::Routes { query, reply }).map_err(|_| Self::unavailable())?;
+        rx.await.map_err(|_| Self::unavailable())
     }
 
     async fn fib(&self) -> FibSnapshot {

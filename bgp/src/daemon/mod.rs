@@ -91,10 +91,6 @@ pub const SHUTDOWN_MESSAGE: &str = "calico-bgpd shutting down";
 /// routes.
 pub const RESTART_MESSAGE: &str = "calico-bgpd restarting";
 
-/// Least ratio of time between two walks of the routes for a snapshot to
-/// the time a walk takes (see `Owner::routes_due`).
-const ROUTES_DUTY: u32 = 10;
-
 /// How long shutdown waits for sessions to flush their NOTIFICATIONs.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -163,6 +159,8 @@ pub struct Owner<R: RouteHandler> {
     next_id: u64,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs_rx: mpsc::UnboundedReceiver<Input>,
+    queries_tx: mpsc::UnboundedSender<control::Query>,
+    queries_rx: mpsc::UnboundedReceiver<control::Query>,
     reports_tx: mpsc::UnboundedSender<SessionReport>,
     reports_rx: mpsc::UnboundedReceiver<SessionReport>,
     stopping: Vec<SessionHandle>,
@@ -171,14 +169,7 @@ pub struct Owner<R: RouteHandler> {
     snapshots: watch::Sender<Arc<DaemonSnapshot>>,
     /// Something shown in the snapshot changed since the last publication.
     dirty: bool,
-    /// Routes changed: rebuild them at the next publication.
-    routes_dirty: bool,
     last_publish: Option<Instant>,
-    /// When the routes were last walked for a snapshot, and how long it took.
-    routes_built: Option<(Instant, Duration)>,
-    /// Per-family counts of the routes last walked: a count over a full
-    /// table at every publication stalled routing for tens of milliseconds.
-    rib_sizes: Vec<ctl::proto::RibSize>,
     lag: LagMeter,
     last_reconfig: Option<ReconfigSnapshot>,
     shutting_down: bool,
@@ -294,6 +285,7 @@ impl<R: RouteHandler> Owner<R> {
     /// file a reload re-reads.
     pub fn new(path: Option<PathBuf>, cfg: ValidatedConfig, routes: R) -> Self {
         let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
+        let (queries_tx, queries_rx) = mpsc::unbounded_channel();
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
         Owner {
             path,
@@ -306,16 +298,15 @@ impl<R: RouteHandler> Owner<R> {
             next_id: 0,
             inputs_tx,
             inputs_rx,
+            queries_tx,
+            queries_rx,
             reports_tx,
             reports_rx,
             stopping: Vec::new(),
             started_at: ctl::server::unix_now(),
             snapshots: watch::Sender::new(Arc::new(DaemonSnapshot::default())),
             dirty: true,
-            routes_dirty: true,
             last_publish: None,
-            routes_built: None,
-            rib_sizes: control::rib_sizes(&[]),
             lag: LagMeter::default(),
             last_reconfig: None,
             shutting_down: false,
@@ -326,7 +317,7 @@ impl<R: RouteHandler> Owner<R> {
 
     /// The handler answering `calico-bgpctl` and the metrics endpoint.
     pub fn ctl_handler(&self) -> CtlHandler {
-        CtlHandler::new(self.snapshots.subscribe(), self.inputs_tx.clone())
+        CtlHandler::new(self.snapshots.subscribe(), self.inputs_tx.clone(), self.queries_tx.clone())
     }
 
     /// A sender of inputs (signals, control requests, tests).
@@ -356,6 +347,10 @@ impl<R: RouteHandler> Owner<R> {
             let input = tokio::select! {
                 Some(r) = self.reports_rx.recv() => Input::Session(r),
                 Some(i) = self.inputs_rx.recv() => i,
+                Some(q) = self.queries_rx.recv() => {
+                    self.answer(q);
+                    continue;
+                }
                 due = tick.tick() => {
                     self.lag.record(due, Instant::now());
                     let stale = self.last_publish.is_none_or(|t| t.elapsed() >= control::REFRESH);
@@ -372,7 +367,6 @@ impl<R: RouteHandler> Owner<R> {
                 }
                 () = sleep_until_opt(self.routes.next_timer()) => {
                     let out = self.routes.timers_due(Instant::now());
-                    self.routes_dirty = true;
                     self.dispatch(out);
                     self.dirty = true;
                     self.check_recovery();
@@ -401,17 +395,16 @@ impl<R: RouteHandler> Owner<R> {
                     notify("READY=1", ctl::sdnotify::ready());
                     // Published before the answer, so the client's next
                     // `show` sees what it just did.
-                    self.publish_now();
+                    self.publish();
                     let _ = reply.send(r);
                 }
                 Input::Control(Control::Advertise { request, reply }) => {
                     let r = self.advertise(&request);
-                    self.publish_now();
+                    self.publish();
                     let _ = reply.send(r);
                 }
                 Input::NextHop { addr, cost } => {
                     let out = self.routes.nexthop_reachability(addr, cost);
-                    self.routes_dirty = true;
                     self.dispatch(out);
                 }
                 Input::Shutdown => break,
@@ -442,43 +435,29 @@ impl<R: RouteHandler> Owner<R> {
         }
     }
 
-    /// Publishes a fresh snapshot for the control socket and the metrics.
-    fn publish(&mut self) {
-        self.publish_with(false);
-    }
-
-    /// Publishes a snapshot with the routes as they are now, however large
-    /// the table (a control request that must see its own effect).
-    fn publish_now(&mut self) {
-        self.publish_with(true);
-    }
-
-    /// Walking a large table takes the owner a while; between walks the
-    /// owner spends at least [`ROUTES_DUTY`] times as long on routing, so
-    /// a full table being learned is not slowed by its own `show routes`.
-    fn routes_due(&self) -> bool {
-        self.routes_built.is_none_or(|(at, cost)| at.elapsed() >= cost * ROUTES_DUTY)
-    }
-
-    fn publish_with(&mut self, force: bool) {
-        let now = ctl::server::unix_now();
-        let routes = if self.routes_dirty && (force || self.routes_due()) {
-            self.routes_dirty = false;
-            let started = Instant::now();
-            let mut routes = self.routes.routes_snapshot();
-            self.rib_sizes = control::rib_sizes(&routes);
-            self.routes_built = Some((started, started.elapsed()));
-            // Handlers need no clock: a local path with no time of its own
-            // has been originated since the daemon started.
-            for p in routes.iter_mut().flat_map(|r| r.paths.iter_mut()) {
-                if p.since == 0 {
-                    p.since = self.started_at;
+    /// Answers a read-only request from the owner's state as it is now.
+    fn answer(&mut self, q: control::Query) {
+        match q {
+            control::Query::Routes { query, reply } => {
+                let started = Instant::now();
+                let mut routes = self.routes.routes_query(&query);
+                // Handlers need no clock: a local path with no time of its
+                // own has been originated since the daemon started.
+                for p in routes.iter_mut().flat_map(|r| r.paths.iter_mut()) {
+                    if p.since == 0 {
+                        p.since = self.started_at;
+                    }
                 }
+                tracing::debug!(routes = routes.len(), took = ?started.elapsed(), "show routes");
+                let _ = reply.send(routes);
             }
-            Arc::new(routes)
-        } else {
-            self.snapshots.borrow().routes.clone()
-        };
+        }
+    }
+
+    /// Publishes a fresh snapshot for the control socket and the metrics.
+    /// Routes are not in it: `show routes` asks the owner (see `answer`).
+    fn publish(&mut self) {
+        let now = ctl::server::unix_now();
         let peers: Vec<ctl::proto::PeerSnapshot> =
             self.peers.values().map(|s| self.peer_snapshot(s, now)).collect();
         let helping = peers
@@ -506,7 +485,7 @@ impl<R: RouteHandler> Owner<R> {
             graceful_restart: self.routes.gr_recovery(),
             graceful_restart_helping: helping,
             shutting_down: self.shutting_down,
-            rib: self.rib_sizes.clone(),
+            rib: self.routes.rib_sizes(),
             fib: Default::default(),
             event_loop_lag_secs: self.lag.last,
             event_loop_lag_max_secs: self.lag.max,
@@ -522,7 +501,7 @@ impl<R: RouteHandler> Owner<R> {
         };
         let fib = self.routes.fib_snapshot();
         status.fib = fib.stats.clone();
-        let snap = DaemonSnapshot { status: Some(status), peers, routes, fib };
+        let snap = DaemonSnapshot { status: Some(status), peers, fib };
         self.snapshots.send_replace(Arc::new(snap));
         self.dirty = false;
         self.last_publish = Some(Instant::now());
@@ -646,7 +625,6 @@ impl<R: RouteHandler> Owner<R> {
         }
         info!(peer = %addr, "peer {addr} ({}): stopping: {notification}", slot.cfg.bird_protocol_name());
         slot.handle.send(SessionCmd::Shutdown(notification));
-        self.routes_dirty = true;
         let out = self.routes.peer_down(addr, false);
         self.dispatch(out);
         self.stopping.push(slot.handle);
@@ -688,7 +666,6 @@ impl<R: RouteHandler> Owner<R> {
                 slot.session = Some((up.clone(), ctl::server::unix_now()));
                 let cfg = slot.cfg.clone();
                 let out = self.routes.peer_up(&cfg, &up);
-                self.routes_dirty = true;
                 self.dispatch(out);
             }
             SessionEvent::Down { graceful, .. } => {
@@ -696,14 +673,12 @@ impl<R: RouteHandler> Owner<R> {
                 slot.session = None;
                 slot.flaps += 1;
                 let out = self.routes.peer_down(r.peer, graceful);
-                self.routes_dirty = true;
                 self.dispatch(out);
             }
             SessionEvent::Update { epoch, update } => {
                 if slot.up != Some(epoch) {
                     return;
                 }
-                self.routes_dirty = true;
                 let eor = update.is_end_of_rib();
                 let out = self.routes.update(r.peer, update);
                 self.dispatch(out);
@@ -865,7 +840,6 @@ impl<R: RouteHandler> Owner<R> {
         }
         if d.routing_changed {
             let out = self.routes.reconfigure(&self.cfg);
-            self.routes_dirty = true;
             self.dispatch(out);
         }
         self.stopping.retain(|h| !h.is_finished());
@@ -893,7 +867,6 @@ impl<R: RouteHandler> Owner<R> {
         let add = request.action == AdvertiseAction::Add;
         let had = self.routes.originated().contains(&prefix);
         let out = self.routes.advertise(prefix, add);
-        self.routes_dirty = true;
         let exported_to = out.iter().filter(|o| !o.messages.is_empty()).count() as u64;
         info!(
             "advertise {} {prefix}: {} peer(s) updated",

@@ -34,8 +34,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use ctl::proto::{
-    Family, FamilyCounts, FibSnapshot, PathSnapshot, RejectReason as CtlReason, RouteSnapshot,
-    RouteSource,
+    Family, FamilyCounts, FibSnapshot, PathSnapshot, RejectReason as CtlReason, RibSize,
+    RouteQuery, RouteSnapshot, RouteSource,
 };
 use ipnet::IpNet;
 use tokio::sync::mpsc;
@@ -555,14 +555,39 @@ impl RouteHandler for RibRoutes {
     }
 
     fn routes_snapshot(&self) -> Vec<RouteSnapshot> {
-        let mut prefixes = self.rib.prefixes();
+        self.routes_query(&RouteQuery::default())
+    }
+
+    fn routes_query(&self, query: &RouteQuery) -> Vec<RouteSnapshot> {
+        // One prefix is a lookup, not a walk.
+        let mut prefixes = match query.prefix {
+            Some(p) => vec![p.trunc()],
+            None => self.rib.prefixes(),
+        };
+        if let Some(f) = query.family {
+            prefixes.retain(|p| Family::of_net(p) == f);
+        }
         prefixes.sort_unstable();
         prefixes
             .into_iter()
-            .map(|prefix| {
-                let paths = self.rib.routes(prefix).iter().map(|v| self.path(v)).collect();
-                RouteSnapshot { prefix, paths }
+            .filter_map(|prefix| {
+                let paths: Vec<PathSnapshot> = self
+                    .rib
+                    .routes(prefix)
+                    .iter()
+                    .map(|v| self.path(v))
+                    .filter(|p| query.peer.is_none_or(|peer| p.source.peer() == Some(peer)))
+                    .collect();
+                (!paths.is_empty()).then_some(RouteSnapshot { prefix, paths })
             })
+            .collect()
+    }
+
+    fn rib_sizes(&self) -> Vec<RibSize> {
+        let [v4, v6] = self.rib.sizes();
+        [(Family::Ipv4, v4), (Family::Ipv6, v6)]
+            .into_iter()
+            .map(|(family, (prefixes, paths))| RibSize { family, prefixes, paths })
             .collect()
     }
 

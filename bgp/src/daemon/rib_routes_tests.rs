@@ -464,3 +464,53 @@ fn reload_reannounces_changed_communities_and_withdraws_removed_ranges() {
 
 #[path = "rib_routes_gr_tests.rs"]
 mod gr_rules;
+
+#[test]
+fn show_routes_query_looks_up_one_prefix_and_filters_by_peer_and_family() {
+    let cfg = parse_str(CFG).unwrap();
+    let (mut r, _seen) = with_recorder(&cfg, true);
+    let (tor, tor_up) = up_for(&cfg, "10.0.0.254");
+    r.peer_up(&tor, &tor_up);
+    r.update(tor.address, from_tor(&tor_up, &["10.244.50.0/26"], vec![65000], "10.0.0.254"));
+    let q = |prefix: Option<&str>, peer: Option<IpAddr>, family| RouteQuery {
+        prefix: prefix.map(net),
+        peer,
+        family,
+    };
+    let prefixes = |routes: Vec<RouteSnapshot>| -> Vec<IpNet> {
+        routes.into_iter().map(|r| r.prefix).collect()
+    };
+    let all = prefixes(r.routes_query(&q(None, None, None)));
+    assert_eq!(all, [net("10.244.1.0/26"), net("10.244.2.0/26"), net("10.244.50.0/26")]);
+    // The same as the full table filtered by ctl's own RouteQuery::apply.
+    for query in [
+        q(Some("10.244.50.0/26"), None, None),
+        q(Some("10.244.9.0/26"), None, None),
+        q(None, Some(tor.address), None),
+        q(None, None, Some(Family::Ipv6)),
+        q(Some("10.244.1.0/26"), Some(tor.address), Some(Family::Ipv4)),
+    ] {
+        assert_eq!(r.routes_query(&query), query.apply(r.routes_snapshot()), "{query:?}");
+    }
+    assert_eq!(
+        prefixes(r.routes_query(&q(None, Some(tor.address), None))),
+        [net("10.244.50.0/26")]
+    );
+}
+
+#[test]
+fn rib_sizes_are_counted_not_walked_and_match_the_table() {
+    let cfg = parse_str(CFG).unwrap();
+    let (mut r, _seen) = with_recorder(&cfg, true);
+    let (tor, tor_up) = up_for(&cfg, "10.0.0.254");
+    r.peer_up(&tor, &tor_up);
+    r.update(
+        tor.address,
+        from_tor(&tor_up, &["10.244.50.0/26", "10.244.1.0/26"], vec![65000], "10.0.0.254"),
+    );
+    let walked = crate::daemon::control::rib_sizes(&r.routes_snapshot());
+    assert_eq!(r.rib_sizes(), walked);
+    assert_eq!((walked[0].prefixes, walked[0].paths), (3, 4));
+    r.peer_down(tor.address, false);
+    assert_eq!(r.rib_sizes(), crate::daemon::control::rib_sizes(&r.routes_snapshot()));
+}

@@ -15,13 +15,14 @@
 //!   next_timer elapsed ------->  timers_due     --Outbound-->  (graceful restart timers)
 //!   reload (blocks changed) -->  reconfigure    --Outbound-->
 //!   advertise add|del -------->  advertise      --Outbound-->
-//!   ctl snapshot (read only) ->  routes_snapshot, peer_counts, fib_snapshot
+//!   ctl snapshot (read only) ->  rib_sizes, peer_counts, fib_snapshot
+//!   show routes (on request) ->  routes_query
 //! ```
 
 use std::net::IpAddr;
 
 use bytes::Bytes;
-use ctl::proto::{FamilyCounts, RouteSnapshot};
+use ctl::proto::{FamilyCounts, RibSize, RouteQuery, RouteSnapshot};
 use ipnet::IpNet;
 
 use crate::config::{EffectivePeer, ValidatedConfig};
@@ -69,6 +70,17 @@ pub trait RouteHandler: Send + 'static {
     /// [`RouteHandler::originated`] prefixes as local paths.
     fn routes_snapshot(&self) -> Vec<RouteSnapshot> {
         super::control::local_routes(&self.originated(), "block")
+    }
+    /// The routes `query` selects, built when a client asks (read only): a
+    /// walk of a full table takes the owner most of a second, so it is never
+    /// done on a timer.
+    fn routes_query(&self, query: &RouteQuery) -> Vec<RouteSnapshot> {
+        query.apply(self.routes_snapshot())
+    }
+    /// Prefixes and paths per family, for `show status` and the metrics at
+    /// every publication (read only; must not walk the table).
+    fn rib_sizes(&self) -> Vec<RibSize> {
+        super::control::rib_sizes(&self.routes_snapshot())
     }
     /// Prefix counters of one peer per family (read only, for `show peer`
     /// and the metrics).

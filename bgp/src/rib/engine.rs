@@ -273,7 +273,7 @@ impl Rib {
                     }
                     None => {
                         let tx = paths.free_tx_id();
-                        paths.push(new_path(src, rx_id, attrs, tx, import));
+                        self.table.push_path(prefix, id, new_path(src, rx_id, attrs, tx, import));
                         self.attrs.incref(attrs);
                     }
                 }
@@ -284,8 +284,7 @@ impl Rib {
                     return;
                 };
                 self.attrs.decref(old[i].attrs);
-                if !self.table.paths_mut(id).remove(i) {
-                    self.table.remove(prefix, id);
+                if !self.table.remove_path(prefix, id, i) {
                     self.diff(prefix, old, &[]);
                     return;
                 }
@@ -299,8 +298,7 @@ impl Rib {
                     any = true;
                     let attrs = self.table.paths(id)[i].attrs;
                     self.attrs.decref(attrs);
-                    if !self.table.paths_mut(id).remove(i) {
-                        self.table.remove(prefix, id);
+                    if !self.table.remove_path(prefix, id, i) {
                         self.diff(prefix, old, &[]);
                         return;
                     }

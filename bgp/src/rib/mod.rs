@@ -414,6 +414,12 @@ impl Rib {
         v
     }
 
+    /// Destinations and paths held, IPv4 then IPv6, without walking the
+    /// table.
+    pub fn sizes(&self) -> [(u64, u64); 2] {
+        self.table.sizes()
+    }
+
     /// Every destination (prefix with at least one path), IPv4 first, for
     /// walking the table (`show routes`).
     pub fn prefixes(&self) -> Vec<IpNet> {

@@ -128,6 +128,13 @@ pub(crate) struct Table {
     v6: FxHashMap<Ipv6Net, DestId>,
     dests: Vec<Option<Paths>>,
     free: Vec<DestId>,
+    /// Paths held, IPv4 and IPv6: `show status` and the metrics read them
+    /// at every publication, and a walk of a full table stalls routing.
+    paths: [u64; 2],
+}
+
+fn fam(prefix: IpNet) -> usize {
+    usize::from(matches!(prefix, IpNet::V6(_)))
 }
 
 impl Table {
@@ -160,6 +167,7 @@ impl Table {
                 self.dests.push(None);
             }
             self.dests[id as usize] = Some(Paths::One(first));
+            self.paths[fam(prefix)] += 1;
         }
         (id, created)
     }
@@ -181,11 +189,34 @@ impl Table {
             IpNet::V4(p) => self.v4.insert(p, id),
             IpNet::V6(p) => self.v6.insert(p, id),
         };
+        self.paths[fam(prefix)] += 1;
         id
     }
 
+    /// Adds a path to the existing destination `id` of `prefix`.
+    pub(crate) fn push_path(&mut self, prefix: IpNet, id: DestId, p: Path) {
+        self.paths_mut(id).push(p);
+        self.paths[fam(prefix)] += 1;
+    }
+
+    /// Removes path `i` of destination `id`; false if it was the last, and
+    /// the destination is gone with it.
+    pub(crate) fn remove_path(&mut self, prefix: IpNet, id: DestId, i: usize) -> bool {
+        self.paths[fam(prefix)] = self.paths[fam(prefix)].saturating_sub(1);
+        if self.paths_mut(id).remove(i) {
+            return true;
+        }
+        self.remove(prefix, id);
+        false
+    }
+
+    /// Destinations and paths held, IPv4 then IPv6.
+    pub(crate) fn sizes(&self) -> [(u64, u64); 2] {
+        [(self.v4.len() as u64, self.paths[0]), (self.v6.len() as u64, self.paths[1])]
+    }
+
     /// Drops a destination whose last path went.
-    pub(crate) fn remove(&mut self, prefix: IpNet, id: DestId) {
+    fn remove(&mut self, prefix: IpNet, id: DestId) {
         match prefix {
             IpNet::V4(p) => self.v4.remove(&p),
             IpNet::V6(p) => self.v6.remove(&p),
