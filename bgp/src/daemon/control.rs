@@ -57,9 +57,7 @@ pub struct DaemonSnapshot {
     pub status: Option<StatusSnapshot>,
     /// Every configured peer.
     pub peers: Vec<PeerSnapshot>,
-    /// Wanted vs installed kernel routes (empty until the FIB lands);
-    /// shared, since with a full table a copy costs the owner much longer
-    /// than routing a probe does.
+    /// The FIB's counters (`show fib` itself is a [`Query`]).
     pub fib: Arc<FibSnapshot>,
 }
 
@@ -100,6 +98,11 @@ pub enum Query {
         query: RouteQuery,
         /// Where they go.
         reply: oneshot::Sender<Vec<RouteSnapshot>>,
+    },
+    /// `show fib`.
+    Fib {
+        /// Where it goes.
+        reply: oneshot::Sender<Arc<FibSnapshot>>,
     },
 }
 
@@ -185,7 +188,12 @@ impl ctl::server::Handler for CtlHandler {
     }
 
     async fn fib(&self) -> FibSnapshot {
-        FibSnapshot::clone(&self.current().fib)
+        let (reply, rx) = oneshot::channel();
+        if self.queries.send(Query::Fib { reply }).is_err() {
+            return FibSnapshot::default();
+        }
+        // The one deep copy, for the client that asked.
+        rx.await.map(|s| FibSnapshot::clone(&s)).unwrap_or_default()
     }
 
     async fn status(&self) -> StatusSnapshot {

@@ -5,12 +5,13 @@
 //!   RibRoutes ─apply(FibChange)──► FibSender::update/withdraw ─► Fib task ─► kernel
 //!             ─track/untrack─────► FibSender::track
 //!   owner ◄─Input::NextHop── forwarder ◄── FibSender::watch_next_hops ◄─┘
-//!   show fib ◄─ snapshot (Arc<Mutex>) ◄── poller ◄── FibSender::routes/status
+//!   show status ◄─ counters (Arc<Mutex>) ◄── poller ◄── FibSender::status
+//!   show fib ◄─ query (on request) ◄── FibSender::routes/status
 //! ```
 //!
 //! Nothing here waits for the kernel: the sender coalesces and never blocks,
-//! and `show fib` reads a copy a poller task refreshes beside the owner (at
-//! least every [`POLL_MIN`], less often when the table is large).
+//! the counters are refreshed by a poller task beside the owner every
+//! [`POLL_MIN`], and `show fib` is built when a client asks, off the owner.
 //!
 //! The Fib task, its writer thread and the poller run on a thread of their
 //! own ([`FIB_THREAD`], a current-thread runtime) at a lower CPU priority
@@ -25,7 +26,7 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ctl::proto::{FibRoute as CtlRoute, FibRouteKind, FibSnapshot, FibStats};
 use fib::{BestRoute, Fib, FibConfig, FibSender, RouteKind};
@@ -38,7 +39,7 @@ use super::rib_routes::FibPort;
 use crate::config::{self, ValidatedConfig};
 use crate::rib::FibChange;
 
-/// Shortest time between two `show fib` refreshes.
+/// Period of the FIB counter refresh (`show status`, metrics).
 pub const POLL_MIN: Duration = Duration::from_secs(1);
 
 /// Name of the FIB's thread (its writer threads are `fib-writer`).
@@ -83,7 +84,7 @@ fn start_fib_thread(
             rt.block_on(async move {
                 match Fib::start(cfg) {
                     Ok((sender, task)) => {
-                        tokio::spawn(poll_snapshots(sender.clone(), snapshot));
+                        tokio::spawn(poll_stats(sender.clone(), snapshot));
                         let _ = tx.send(Ok(sender));
                         let _ = task.await;
                     }
@@ -329,6 +330,19 @@ impl FibPort for KernelFib {
         self.snapshot.lock().map(|s| Arc::clone(&s)).unwrap_or_default()
     }
 
+    fn query(&self) -> super::rib_routes::FibQuery {
+        match &self.sender {
+            Some(s) => {
+                let s = s.clone();
+                Box::pin(async move { fib_snapshot(s).await.unwrap_or_default() })
+            }
+            None => {
+                let s = self.snapshot();
+                Box::pin(async move { s })
+            }
+        }
+    }
+
     fn stop(&mut self) {
         if let Some(s) = &self.sender {
             s.stop();
@@ -336,43 +350,46 @@ impl FibPort for KernelFib {
     }
 }
 
-/// Refreshes the `show fib` copy; a walk of a large table is spaced by at
-/// least 20 times what it took, so it never competes with programming. Runs
-/// beside the Fib task; the copy is built on a blocking thread so that the
-/// task is not held up by it.
-async fn poll_snapshots(sender: FibSender, into: Arc<Mutex<Arc<FibSnapshot>>>) {
-    let mut retired: Option<Arc<FibSnapshot>> = None;
+/// Refreshes the FIB's counters for `show status` and the metrics every
+/// [`POLL_MIN`]. Only the counters: a copy of a full table's routes costs
+/// the FIB task and a core most of a second, so `show fib` builds one when
+/// asked ([`fib_snapshot`]).
+async fn poll_stats(sender: FibSender, into: Arc<Mutex<Arc<FibSnapshot>>>) {
     loop {
-        let t = Instant::now();
-        let (Some(routes), Some(status)) = (sender.routes().await, sender.status().await) else {
+        let Some(status) = sender.status().await else {
             return; // the FIB stopped
         };
-        let Ok(snap) = tokio::task::spawn_blocking(move || {
-            let name = |i| routes.links.iter().find(|(x, _)| *x == i).map(|(_, n)| n.clone());
-            let wanted: Vec<CtlRoute> = routes.wanted.iter().map(|r| ctl_route(r, &name)).collect();
-            let installed: Vec<CtlRoute> =
-                routes.installed.iter().map(|r| ctl_route(r, &name)).collect();
-            let diff = FibSnapshot::compute_diff(&wanted, &installed);
-            let stats = FibStats {
-                wanted: status.desired as u64,
-                installed: status.installed as u64,
-                errors: status.failed_ops,
-                ..FibStats::default()
-            };
-            Arc::new(FibSnapshot { wanted, installed, diff, stats })
-        })
-        .await
-        else {
-            return; // the runtime is shutting down
-        };
-        // A copy is freed by whoever drops its last reference. Holding the
-        // replaced one until the next round (at least POLL_MIN, by when the
-        // owner has published again) makes that this task rather than the
-        // owner, for whom freeing 2M routes would be another stall.
-        let replaced = into.lock().map(|mut s| std::mem::replace(&mut *s, snap)).ok();
-        drop(std::mem::replace(&mut retired, replaced));
-        tokio::time::sleep(POLL_MIN.max(t.elapsed() * 20)).await;
+        let snap = Arc::new(FibSnapshot { stats: fib_stats(&status), ..FibSnapshot::default() });
+        if let Ok(mut s) = into.lock() {
+            *s = snap;
+        }
+        tokio::time::sleep(POLL_MIN).await;
     }
+}
+
+fn fib_stats(status: &fib::FibStatus) -> FibStats {
+    FibStats {
+        wanted: status.desired as u64,
+        installed: status.installed as u64,
+        errors: status.failed_ops,
+        ..FibStats::default()
+    }
+}
+
+/// `show fib` in full: the FIB task copies its routes, and they are put in
+/// the words of `show fib` on a blocking thread. `None` if the FIB stopped.
+async fn fib_snapshot(sender: FibSender) -> Option<Arc<FibSnapshot>> {
+    let (routes, status) = (sender.routes().await?, sender.status().await?);
+    tokio::task::spawn_blocking(move || {
+        let name = |i| routes.links.iter().find(|(x, _)| *x == i).map(|(_, n)| n.clone());
+        let wanted: Vec<CtlRoute> = routes.wanted.iter().map(|r| ctl_route(r, &name)).collect();
+        let installed: Vec<CtlRoute> =
+            routes.installed.iter().map(|r| ctl_route(r, &name)).collect();
+        let diff = FibSnapshot::compute_diff(&wanted, &installed);
+        Arc::new(FibSnapshot { wanted, installed, diff, stats: fib_stats(&status) })
+    })
+    .await
+    .ok()
 }
 
 /// A `fib` route in the words of `show fib`.

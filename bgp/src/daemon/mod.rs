@@ -451,6 +451,13 @@ impl<R: RouteHandler> Owner<R> {
                 tracing::debug!(routes = routes.len(), took = ?started.elapsed(), "show routes");
                 let _ = reply.send(routes);
             }
+            // Built by the FIB's side, not here: the owner only starts it.
+            control::Query::Fib { reply } => {
+                let q = self.routes.fib_query();
+                tokio::spawn(async move {
+                    let _ = reply.send(q.await);
+                });
+            }
         }
     }
 

@@ -54,6 +54,9 @@ use crate::wire::{AfiSafi, ParsedUpdate, RouteRefreshMsg};
 /// The kernel side of the RIB: where route changes go and where next-hop
 /// reachability comes from. Implementations never block the caller (the
 /// owner task).
+/// A `show fib` being built (see [`FibPort::query`]).
+pub type FibQuery = std::pin::Pin<Box<dyn std::future::Future<Output = Arc<FibSnapshot>> + Send>>;
+
 pub trait FibPort: Send + 'static {
     /// Called once from the owner task, inside the runtime: start whatever
     /// runs beside the owner, sending next-hop reachability back as
@@ -79,10 +82,16 @@ pub trait FibPort: Send + 'static {
     fn reconfigure(&mut self, cfg: &ValidatedConfig) {
         let _ = cfg;
     }
-    /// `show fib`: wanted, installed and the difference (shared: it is
-    /// taken at every publication).
+    /// The FIB's counters for `show status` and the metrics (shared: it is
+    /// taken at every publication; the route lists may be left empty).
     fn snapshot(&self) -> Arc<FibSnapshot> {
         Arc::default()
+    }
+    /// `show fib` in full (wanted, installed, the difference), built when a
+    /// client asks: the returned future does the work, away from the owner.
+    fn query(&self) -> FibQuery {
+        let s = self.snapshot();
+        Box::pin(async move { s })
     }
     /// The daemon is exiting; routes stay in the kernel.
     fn stop(&mut self) {}
@@ -618,6 +627,10 @@ impl RouteHandler for RibRoutes {
 
     fn fib_snapshot(&self) -> Arc<FibSnapshot> {
         self.fib.snapshot()
+    }
+
+    fn fib_query(&self) -> FibQuery {
+        self.fib.query()
     }
 
     fn stop(&mut self) {

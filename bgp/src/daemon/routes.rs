@@ -101,9 +101,16 @@ pub trait RouteHandler: Send + 'static {
         let _ = (addr, cost);
         Vec::new()
     }
-    /// `show fib` (read only; shared, not copied, at each publication).
+    /// The FIB's counters (read only; shared, not copied, at each
+    /// publication).
     fn fib_snapshot(&self) -> std::sync::Arc<ctl::proto::FibSnapshot> {
         std::sync::Arc::default()
+    }
+    /// `show fib` in full, built by the returned future when a client asks;
+    /// the owner spawns it rather than waiting.
+    fn fib_query(&self) -> super::rib_routes::FibQuery {
+        let s = self.fib_snapshot();
+        Box::pin(async move { s })
     }
     /// The daemon is exiting (routes stay in the kernel).
     fn stop(&mut self) {}
