@@ -181,6 +181,9 @@ proptest! {
             let st = rib.peer_stats(PeerId(i)).unwrap();
             prop_assert_eq!(st.received as usize, mine.len());
             prop_assert_eq!(st.best as usize, mine.iter().filter(|r| r.best).count());
+            // IPv4 only here: the family counts are the totals.
+            prop_assert_eq!(st.families[0], bgp::rib::FamilyStats { received: st.received, accepted: st.accepted, best: st.best });
+            prop_assert_eq!(st.families[1], bgp::rib::FamilyStats::default());
         }
         // The running counts `show status` reads equal a walk of the table.
         let walked: Vec<_> = rib.prefixes().into_iter().map(|p| rib.routes(p).len() as u64).collect();

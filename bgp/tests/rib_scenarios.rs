@@ -551,8 +551,21 @@ fn ipv6_routes_travel_in_mp_reach_with_our_global_next_hop() {
         vec!["fd00::2".parse::<IpAddr>().unwrap()]
     );
 
+    // One session, both families: `show peer` counts each on its own.
+    r.update(PeerId(2), &announce(attrs(&[65001], ip(2)), &["192.0.2.0/24", "198.51.100.0/24"]));
+    let st = r.peer_stats(PeerId(2)).unwrap();
+    assert_eq!((st.received, st.accepted, st.best), (3, 3, 3));
+    let fam = |f: bgp::rib::FamilyStats| (f.received, f.accepted, f.best);
+    assert_eq!((fam(st.families[0]), fam(st.families[1])), ((2, 2, 2), (1, 1, 1)));
+    assert_eq!(r.sizes(), [(2, 2), (2, 2)], "two IPv4 prefixes; our IPv6 block and theirs");
+
     let out = r.peer_down(PeerId(2));
-    assert_eq!(seen(&out, 3).withdrawn, vec![Nlri::new(net("2001:db8:1::/48"))]);
+    let mut gone = seen(&out, 3).withdrawn;
+    gone.sort_by_key(|n| n.prefix);
+    let want: Vec<Nlri> =
+        ["192.0.2.0/24", "198.51.100.0/24", "2001:db8:1::/48"].map(|p| Nlri::new(net(p))).into();
+    assert_eq!(gone, want);
+    assert_eq!(r.sizes(), [(0, 0), (1, 1)], "only our own IPv6 block is left");
 }
 
 #[test]

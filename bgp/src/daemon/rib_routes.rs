@@ -605,22 +605,19 @@ impl RouteHandler for RibRoutes {
         let (Some(m), Some(s)) = (self.peers.get(id), self.rib.peer_stats(*id)) else {
             return Vec::new();
         };
-        // The RIB counts per peer, not per family: the counts go to the
-        // session's first family (Calico sessions carry one each).
         m.families
             .iter()
             .filter_map(|f| match *f {
-                AfiSafi::IPV4_UNICAST => Some((Family::Ipv4, *f)),
-                AfiSafi::IPV6_UNICAST => Some((Family::Ipv6, *f)),
+                AfiSafi::IPV4_UNICAST => Some((Family::Ipv4, *f, s.families[0])),
+                AfiSafi::IPV6_UNICAST => Some((Family::Ipv6, *f, s.families[1])),
                 _ => None,
             })
-            .enumerate()
-            .map(|(i, (family, afi_safi))| {
-                let (received, accepted) =
-                    if i == 0 { (u64::from(s.received), u64::from(s.accepted)) } else { (0, 0) };
+            .map(|(family, afi_safi, c)| FamilyCounts {
+                family,
+                received: u64::from(c.received),
+                accepted: u64::from(c.accepted),
                 // Sent counts are kept per family by the RIB's export groups.
-                let advertised = self.rib.advertised(*id, afi_safi);
-                FamilyCounts { family, received, accepted, advertised }
+                advertised: self.rib.advertised(*id, afi_safi),
             })
             .collect()
     }

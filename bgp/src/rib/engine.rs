@@ -420,8 +420,9 @@ impl Rib {
         if old == new && !self.force_fib {
             return;
         }
-        self.count(old, false);
-        self.count(new, true);
+        let fam = usize::from(matches!(prefix, IpNet::V6(_)));
+        self.count(fam, old, false);
+        self.count(fam, new, true);
         self.diff_groups(prefix, old, new, false);
         if self.cfg.fib {
             let key = |p: &Path| (p.src, p.attrs, p.flags & BEST);
@@ -434,19 +435,25 @@ impl Rib {
         }
     }
 
-    /// Adds (`add`) or removes the paths' contribution to their peers' counters.
-    fn count(&mut self, paths: &[Path], add: bool) {
+    /// Adds (`add`) or removes the paths' contribution to their peers'
+    /// counters, in total and for family `fam` (0: IPv4, 1: IPv6).
+    fn count(&mut self, fam: usize, paths: &[Path], add: bool) {
+        let step = |field: &mut u32| {
+            *field = if add { field.saturating_add(1) } else { field.saturating_sub(1) };
+        };
         for p in paths {
             let Some(Some(e)) = self.peers.get_mut(p.src as usize) else { continue };
             let s = &mut e.stats;
-            for (field, on) in [
-                (&mut s.received, true),
-                (&mut s.accepted, !p.is(IMPORT_REJECTED)),
-                (&mut s.best, p.is(BEST)),
-            ] {
-                if on {
-                    *field = if add { field.saturating_add(1) } else { field.saturating_sub(1) };
-                }
+            let (accepted, best) = (!p.is(IMPORT_REJECTED), p.is(BEST));
+            step(&mut s.received);
+            step(&mut s.families[fam].received);
+            if accepted {
+                step(&mut s.accepted);
+                step(&mut s.families[fam].accepted);
+            }
+            if best {
+                step(&mut s.best);
+                step(&mut s.families[fam].best);
             }
         }
     }

@@ -78,7 +78,8 @@ pub use self::recovery::{
 };
 use self::table::{BEST, MULTIPATH, Table};
 pub use self::types::{
-    FibChange, FibRoute, LocalRoute, Output, PeerId, PeerInfo, PeerStats, RibConfig, RouteView,
+    FamilyStats, FibChange, FibRoute, LocalRoute, Output, PeerId, PeerInfo, PeerStats, RibConfig,
+    RouteView,
 };
 use crate::config::IpPool;
 use crate::wire::attr::{AsPath, Origin, PathAttrs};

@@ -265,4 +265,18 @@ pub struct PeerStats {
     pub accepted: u32,
     /// Paths selected as best.
     pub best: u32,
+    /// The same three counts for IPv4 (`[0]`) and IPv6 (`[1]`) unicast: a
+    /// session may carry both (MP-BGP to a ToR), and `show peer` lists each.
+    pub families: [FamilyStats; 2],
+}
+
+/// [`PeerStats`] of one address family.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FamilyStats {
+    /// Paths held from the peer, rejected ones included.
+    pub received: u32,
+    /// Paths that passed the import checks.
+    pub accepted: u32,
+    /// Paths selected as best.
+    pub best: u32,
 }
