@@ -447,10 +447,11 @@ impl Fib {
         // A full table grows the maps once, not by doubling all the way; a batch that
         // mostly changes known prefixes reserves nothing (the maps never shrink).
         let adds = changes.iter().filter(|(_, c)| c.is_some()).count();
-        let more = adds.saturating_sub(self.rib.len());
-        self.rib.reserve(more);
-        self.desired.reserve(more);
-        self.model.reserve(more);
+        // Each map by its own size: after a restart the model already holds the
+        // adopted routes while the RIB is still empty.
+        self.rib.reserve(adds.saturating_sub(self.rib.len()));
+        self.desired.reserve(adds.saturating_sub(self.desired.len()));
+        self.model.reserve(adds.saturating_sub(self.model.keys_len()));
         self.apply_prefixes(changes.into_iter().map(|(p, c)| (p, Redo::New(c)))).await;
         tracing::debug!(prefixes = n, took = ?t.elapsed(), "fib: batch applied");
     }
@@ -517,6 +518,10 @@ impl Fib {
             }
             self.schedule_resync();
         }
+        // A VTEP one prefix let go of may have been taken up again by a later
+        // prefix of the same batch (a node's block released and another
+        // claimed): only entries nothing refers to any more go.
+        del_vteps.retain(|v| !self.vtep_refs.contains_key(v));
         for v in &del_vteps {
             if let Err(e) = tunnel::remove_vtep(&self.kernel, v).await {
                 self.note_error(e.to_string());

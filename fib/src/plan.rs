@@ -168,6 +168,11 @@ impl KernelModel {
         }
     }
 
+    /// Number of keys with at least one route.
+    pub fn keys_len(&self) -> usize {
+        self.map.len()
+    }
+
     /// Makes room for `additional` more keys without rehashing.
     pub fn reserve(&mut self, additional: usize) {
         self.map.reserve(additional);

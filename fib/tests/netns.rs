@@ -419,6 +419,30 @@ fn a_batch_applied_at_once_installs_and_withdraws_in_arrival_order() {
     assert!(!v4.contains_key("192.168.8.0/24"), "withdrawn in the batch: {v4:?}");
 }
 
+#[test]
+fn a_vtep_let_go_and_taken_up_in_one_batch_stays() {
+    let ns = Netns::new();
+    ns.node();
+    // 10.245/16 is VXLAN Always: both blocks of the remote node 10.1.0.8 need its VTEP.
+    with_fib(&ns, cfg(standard_pools()), |fib| {
+        Box::pin(async move {
+            fib.update(best("10.245.1.0/26", &["10.1.0.8"]));
+            fib.flush().await;
+            // Its first block released and another claimed, in address order in one batch.
+            fib.apply([
+                (net("10.245.1.0/26"), None),
+                (net("10.245.2.0/26"), Some(best("10.245.2.0/26", &["10.1.0.8"]))),
+            ]);
+            fib.flush().await;
+        })
+    });
+    let neigh = ns.ip(&["neigh", "show", "dev", "vxlan.calico"]);
+    assert_eq!(neigh.trim(), "10.1.0.8 lladdr 02:cb:0a:01:00:08 PERMANENT");
+    let fdb = common::sh(ns.command("bridge").args(["fdb", "show", "dev", "vxlan.calico"]));
+    assert!(fdb.contains("02:cb:0a:01:00:08 dst 10.1.0.8 self permanent"), "fdb: {fdb}");
+    assert!(routes(&ns, "-4").contains_key("10.245.2.0/26"));
+}
+
 async fn wait_for(
     ev: &mut tokio::sync::broadcast::Receiver<FibEvent>,
     what: &str,

@@ -15,8 +15,8 @@ use crate::policy::BestRoute;
 /// prefix). The task coalesces when it takes the log. A prefix flapping while the task
 /// is busy would grow the log without bound, so the sender compacts it in place when it
 /// passes [`COMPACT_AT`] and has doubled since the last compaction: memory stays within
-/// twice the distinct prefixes pending, and a one-off burst of distinct prefixes (a full
-/// table) is never sorted on the sender's time.
+/// twice the distinct prefixes pending (or [`COMPACT_AT`]), and a one-off burst of
+/// distinct prefixes (full tables) is never sorted on the sender's time.
 pub(super) struct Pending {
     pub(super) changes: Vec<(IpNet, Option<BestRoute>)>,
     /// Length after the last compaction.
@@ -31,8 +31,11 @@ impl Default for Pending {
     }
 }
 
-/// The log length below which the sender never compacts.
-const COMPACT_AT: usize = 1 << 20;
+/// The log length below which the sender never compacts: above the IPv4 and
+/// IPv6 full tables together, so a first load never sorts on the sender's
+/// time; only a prefix flapping while the FIB is stalled gets there
+/// (about 300 MB of log at worst).
+const COMPACT_AT: usize = 1 << 22;
 
 impl Pending {
     /// Appends a change; true if the log was empty (the task needs a wake-up).
