@@ -99,7 +99,16 @@ pub(super) struct GrDriver {
     /// yet: the routes through them are not selected yet, so the FIB must
     /// not take their absence as final.
     nh_pending: std::collections::BTreeSet<IpAddr>,
+    /// Stale path counts per helped peer for `show peer`, with when each was
+    /// taken and what it cost: counting walks the table, and a peer may stay
+    /// long-lived stale for days while the daemon publishes ten times a
+    /// second, so a count is reused for at least [`STALE_COUNT_EVERY`] and
+    /// twenty times what it took.
+    stale_counts: std::cell::RefCell<HashMap<PeerId, (Instant, Duration, u64)>>,
 }
+
+/// Least time a stale path count of `show peer` is reused for.
+const STALE_COUNT_EVERY: Duration = Duration::from_secs(1);
 
 impl GrDriver {
     pub(super) fn new(cfg: &crate::config::ValidatedConfig) -> Self {
@@ -115,6 +124,7 @@ impl GrDriver {
             recovery_at: None,
             fib_wait: false,
             nh_pending: std::collections::BTreeSet::new(),
+            stale_counts: std::cell::RefCell::default(),
         }
     }
 
@@ -429,11 +439,29 @@ impl RibRoutes {
     }
 
     /// `show peer`: a restart in progress involving `addr`.
+    /// The stale paths kept from `id`, counted at most every
+    /// [`STALE_COUNT_EVERY`] (and twenty times what a count costs).
+    fn stale_count(&self, id: PeerId, now: Instant) -> u64 {
+        let mut cache = self.gr.stale_counts.borrow_mut();
+        if let Some(&(at, cost, n)) = cache.get(&id) {
+            if now.saturating_duration_since(at) < STALE_COUNT_EVERY.max(cost * 20) {
+                return n;
+            }
+        }
+        let started = std::time::Instant::now();
+        let n = self
+            .rib
+            .gr_status_of(id, true)
+            .map_or(0, |s| s.families.iter().map(|f| u64::from(f.stale_paths)).sum());
+        cache.insert(id, (now, started.elapsed(), n));
+        n
+    }
+
     pub(super) fn gr_peer_snapshot(&self, addr: IpAddr) -> Option<ctl::proto::PeerGracefulRestart> {
         use ctl::proto::{GrPeerState, PeerGracefulRestart};
         let id = *self.ids.get(&addr)?;
         let now = Instant::now();
-        if let Some(s) = self.rib.gr_status().into_iter().find(|s| s.peer == id) {
+        if let Some(s) = self.rib.gr_status_of(id, false) {
             let time_left = self
                 .gr
                 .timers
@@ -441,7 +469,7 @@ impl RibRoutes {
                 .filter(|((p, _), _)| *p == id)
                 .map(|(_, (_, at))| GrDriver::secs_left(*at, now))
                 .min();
-            let stale: u64 = s.families.iter().map(|f| u64::from(f.stale_paths)).sum();
+            let stale = self.stale_count(id, now);
             // Back but not yet at End-of-RIB still counts as restarting:
             // its stale routes are still in use.
             let restarting = !s.up

@@ -311,6 +311,25 @@ impl Rib {
         self.finish()
     }
 
+    /// One peer's entry of [`Rib::gr_status`]; without `counts` the stale
+    /// paths are not counted (0), which spares a walk of the table.
+    pub fn gr_status_of(&self, peer: PeerId, counts: bool) -> Option<GrHelperStatus> {
+        let gp = self.gr.peers.get(&peer)?;
+        Some(GrHelperStatus {
+            peer,
+            up: gp.up,
+            families: gp
+                .fams
+                .iter()
+                .map(|&(family, phase)| GrFamilyStatus {
+                    family,
+                    phase,
+                    stale_paths: if counts { self.count_stale(gp.slot, family) } else { 0 },
+                })
+                .collect(),
+        })
+    }
+
     /// Every peer in helper mode.
     pub fn gr_status(&self) -> Vec<GrHelperStatus> {
         let mut v: Vec<GrHelperStatus> = self
