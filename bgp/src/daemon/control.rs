@@ -192,8 +192,8 @@ impl ctl::server::Handler for CtlHandler {
         if self.queries.send(Query::Fib { reply }).is_err() {
             return FibSnapshot::default();
         }
-        // The one deep copy, for the client that asked.
-        rx.await.map(|s| FibSnapshot::clone(&s)).unwrap_or_default()
+        // Built for this client alone: no copy unless someone else holds it.
+        rx.await.map(|s| Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone())).unwrap_or_default()
     }
 
     async fn status(&self) -> StatusSnapshot {

@@ -56,7 +56,7 @@ pub const FIB_NICE: i32 = 10;
 fn start_fib_thread(
     cfg: FibConfig,
     snapshot: Arc<Mutex<Arc<FibSnapshot>>>,
-) -> Result<FibSender, String> {
+) -> Result<(FibSender, tokio::runtime::Handle), String> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name(FIB_THREAD.into())
@@ -85,7 +85,7 @@ fn start_fib_thread(
                 match Fib::start(cfg) {
                     Ok((sender, task)) => {
                         tokio::spawn(poll_stats(sender.clone(), snapshot));
-                        let _ = tx.send(Ok(sender));
+                        let _ = tx.send(Ok((sender, tokio::runtime::Handle::current())));
                         let _ = task.await;
                     }
                     Err(e) => {
@@ -170,6 +170,8 @@ fn into_best_route(c: FibChange) -> (IpNet, Option<BestRoute>) {
 pub struct KernelFib {
     cfg: FibConfig,
     sender: Option<FibSender>,
+    /// The FIB thread's runtime: `show fib` is built there, at its priority.
+    fib_rt: Option<tokio::runtime::Handle>,
     /// Set when the FIB could not start: next hops are answered from here.
     fallback: Option<mpsc::UnboundedSender<Input>>,
     /// Changes made before `start` (the blackholes of the configured blocks).
@@ -197,6 +199,7 @@ impl KernelFib {
         KernelFib {
             cfg: fib_config(cfg),
             sender: None,
+            fib_rt: None,
             fallback: None,
             early: Vec::new(),
             early_track: Vec::new(),
@@ -240,7 +243,10 @@ fn send(sender: &FibSender, changes: Vec<FibChange>) {
 impl FibPort for KernelFib {
     fn start(&mut self, inputs: mpsc::UnboundedSender<Input>) {
         let sender = match start_fib_thread(self.cfg.clone(), self.snapshot.clone()) {
-            Ok(s) => s,
+            Ok((s, rt)) => {
+                self.fib_rt = Some(rt);
+                s
+            }
             Err(e) => {
                 error!("cannot start the FIB, routes will not be installed in the kernel: {e}");
                 for addr in std::mem::take(&mut self.early_track) {
@@ -331,15 +337,15 @@ impl FibPort for KernelFib {
     }
 
     fn query(&self) -> super::rib_routes::FibQuery {
-        match &self.sender {
-            Some(s) => {
-                let s = s.clone();
-                Box::pin(async move { fib_snapshot(s).await.unwrap_or_default() })
+        let counters = self.snapshot();
+        match (&self.sender, &self.fib_rt) {
+            (Some(s), Some(rt)) => {
+                // On the FIB's runtime, so that copying and converting a
+                // full table runs at the FIB's priority, not the daemon's.
+                let job = rt.spawn(fib_snapshot(s.clone()));
+                Box::pin(async move { job.await.ok().flatten().unwrap_or(counters) })
             }
-            None => {
-                let s = self.snapshot();
-                Box::pin(async move { s })
-            }
+            _ => Box::pin(async move { counters }),
         }
     }
 

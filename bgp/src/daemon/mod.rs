@@ -91,6 +91,14 @@ pub const SHUTDOWN_MESSAGE: &str = "calico-bgpd shutting down";
 /// routes.
 pub const RESTART_MESSAGE: &str = "calico-bgpd restarting";
 
+/// Least ratio of the time between two full walks of the routes for `show
+/// routes` to the time a walk takes: a full table walked on every request
+/// would keep the owner from routing.
+const ROUTES_DUTY: u32 = 10;
+
+/// The longest a full walk is reused (small tables are walked afresh).
+const ROUTES_REUSE_MAX: Duration = Duration::from_secs(10);
+
 /// How long shutdown waits for sessions to flush their NOTIFICATIONs.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -170,6 +178,11 @@ pub struct Owner<R: RouteHandler> {
     /// Something shown in the snapshot changed since the last publication.
     dirty: bool,
     last_publish: Option<Instant>,
+    /// The last full walk of the routes for `show routes`: when it was
+    /// made, what it cost, and the result, reused by queries that come
+    /// before [`ROUTES_DUTY`] times that cost has passed, so clients asking
+    /// again and again cannot keep the owner walking.
+    routes_walk: Option<(Instant, Duration, Arc<Vec<ctl::proto::RouteSnapshot>>)>,
     lag: LagMeter,
     last_reconfig: Option<ReconfigSnapshot>,
     shutting_down: bool,
@@ -307,6 +320,7 @@ impl<R: RouteHandler> Owner<R> {
             snapshots: watch::Sender::new(Arc::new(DaemonSnapshot::default())),
             dirty: true,
             last_publish: None,
+            routes_walk: None,
             lag: LagMeter::default(),
             last_reconfig: None,
             shutting_down: false,
@@ -390,6 +404,8 @@ impl<R: RouteHandler> Owner<R> {
                     notify("READY=1", ctl::sdnotify::ready());
                 }
                 Input::Control(Control::Reload { reply }) => {
+                    // The client's next `show routes` sees what it just did.
+                    self.routes_walk = None;
                     notify("RELOADING=1", ctl::sdnotify::reloading());
                     let r = self.reload();
                     notify("READY=1", ctl::sdnotify::ready());
@@ -399,6 +415,7 @@ impl<R: RouteHandler> Owner<R> {
                     let _ = reply.send(r);
                 }
                 Input::Control(Control::Advertise { request, reply }) => {
+                    self.routes_walk = None;
                     let r = self.advertise(&request);
                     self.publish();
                     let _ = reply.send(r);
@@ -435,21 +452,43 @@ impl<R: RouteHandler> Owner<R> {
         }
     }
 
+    /// The routes `query` selects, as they are now.
+    fn walk_routes(&self, query: &ctl::proto::RouteQuery) -> Vec<ctl::proto::RouteSnapshot> {
+        let started = Instant::now();
+        let mut routes = self.routes.routes_query(query);
+        // Handlers need no clock: a local path with no time of its own has
+        // been originated since the daemon started.
+        for p in routes.iter_mut().flat_map(|r| r.paths.iter_mut()) {
+            if p.since == 0 {
+                p.since = self.started_at;
+            }
+        }
+        tracing::debug!(routes = routes.len(), took = ?started.elapsed(), "show routes");
+        routes
+    }
+
     /// Answers a read-only request from the owner's state as it is now.
     fn answer(&mut self, q: control::Query) {
         match q {
+            // One prefix is a lookup and always fresh; anything else walks
+            // the table, at most once per ROUTES_DUTY times its cost.
+            control::Query::Routes { query, reply } if query.prefix.is_some() => {
+                let _ = reply.send(self.walk_routes(&query));
+            }
             control::Query::Routes { query, reply } => {
-                let started = Instant::now();
-                let mut routes = self.routes.routes_query(&query);
-                // Handlers need no clock: a local path with no time of its
-                // own has been originated since the daemon started.
-                for p in routes.iter_mut().flat_map(|r| r.paths.iter_mut()) {
-                    if p.since == 0 {
-                        p.since = self.started_at;
+                let fresh = self.routes_walk.as_ref().filter(|(at, cost, _)| {
+                    at.elapsed() < (*cost * ROUTES_DUTY).min(ROUTES_REUSE_MAX)
+                });
+                let all = match fresh {
+                    Some((_, _, all)) => all.clone(),
+                    None => {
+                        let started = Instant::now();
+                        let all = Arc::new(self.walk_routes(&ctl::proto::RouteQuery::default()));
+                        self.routes_walk = Some((started, started.elapsed(), all.clone()));
+                        all
                     }
-                }
-                tracing::debug!(routes = routes.len(), took = ?started.elapsed(), "show routes");
-                let _ = reply.send(routes);
+                };
+                let _ = reply.send(query.apply(all.iter().cloned()));
             }
             // Built by the FIB's side, not here: the owner only starts it.
             control::Query::Fib { reply } => {
