@@ -187,11 +187,29 @@ fn frr_world(
 
 #[test]
 fn gtsm_session_with_frr_establishes() {
-    let (_wd, mut me, _fns, frr) = frr_world("bgpd-gtsm", "ttl_security = 1", |c| {
+    let (_wd, mut me, fns, frr) = frr_world("bgpd-gtsm", "ttl_security = 1", |c| {
         c.bgp_line("neighbor 10.0.0.1 ttl-security hops 1")
     });
     frr.wait_established("10.0.0.1".parse().unwrap(), UP).unwrap();
     me.wait_log("peer 10.0.0.2 established", UP);
+    // Every IPv4 peer is on GTSM, so the listener itself takes the floor: a
+    // SYN sent with the default TTL 64 is dropped by the kernel before any
+    // handshake, and never reaches accept.
+    me.wait_log("GTSM, TTL >= 255", UP);
+    let before = min_ttl_drops(&me.ns);
+    let connect = "exec 3<>/dev/tcp/10.0.0.1/179 && echo connected";
+    let out = fns.exec(&["timeout", "2", "bash", "-c", connect]).unwrap_or_default();
+    assert!(!out.contains("connected"), "a TTL-64 SYN completed the handshake");
+    assert!(min_ttl_drops(&me.ns) > before, "no TcpExtTCPMinTTLDrop in our namespace");
+}
+
+/// The kernel's count of segments dropped under a socket's IP_MINTTL.
+fn min_ttl_drops(ns: &Netns) -> u64 {
+    let out = ns.exec(&["nstat", "-az", "TcpExtTCPMinTTLDrop"]).unwrap_or_default();
+    out.lines()
+        .filter(|l| l.starts_with("TcpExtTCPMinTTLDrop"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
 }
 
 #[test]
@@ -213,18 +231,9 @@ fn without_ttl_security_a_gtsm_peer_drops_our_packets() {
     // Our multihop default sends TTL 64; FRR's IP_MINTTL 255 drops it.
     let (_wd, me, fns, frr) =
         frr_world("bgpd-gtsm-off", "", |c| c.bgp_line("neighbor 10.0.0.1 ttl-security hops 1"));
-    let drops = || -> u64 {
-        let out = fns.exec(&["nstat", "-az", "TcpExtTCPMinTTLDrop"]).unwrap();
-        out.lines()
-            .filter(|l| l.starts_with("TcpExtTCPMinTTLDrop"))
-            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .sum()
-    };
-    wait_until(
-        Duration::from_secs(8),
-        "TcpExtTCPMinTTLDrop in FRR's namespace",
-        || Ok(drops() > 0),
-    )
+    wait_until(Duration::from_secs(8), "TcpExtTCPMinTTLDrop in FRR's namespace", || {
+        Ok(min_ttl_drops(&fns) > 0)
+    })
     .unwrap();
     assert!(!frr.established("10.0.0.1".parse().unwrap()).unwrap());
     assert!(!me.log().contains("established"), "{}", me.log());

@@ -65,6 +65,11 @@ impl Listener {
         Ok(Listener { addr, sock, task })
     }
 
+    /// Sets the socket's TTL floor (0: none); see [`net::listener_min_ttl`].
+    pub(crate) fn set_min_ttl(&self, min: u8) -> io::Result<()> {
+        net::md5::set_min_ttl(&*self.sock, self.addr.is_ipv6(), min)
+    }
+
     /// Installs (or with an empty key removes) `peer`'s MD5 key, if the peer
     /// can reach this socket (same address family).
     pub(crate) fn set_md5(&self, peer: IpAddr, key: &[u8]) -> io::Result<()> {

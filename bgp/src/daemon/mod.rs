@@ -349,6 +349,7 @@ impl<R: RouteHandler> Owner<R> {
         for p in &peers {
             self.start_peer(p);
         }
+        self.set_listener_floors();
         self.last_reconfig =
             Some(ReconfigSnapshot { at: ctl::server::unix_now(), result: ReconfigResult::Applied });
         self.publish();
@@ -590,6 +591,24 @@ impl<R: RouteHandler> Owner<R> {
                     self.listeners.push(l);
                 }
                 Err(e) => error!("cannot listen on {addr}: {e}"),
+            }
+        }
+    }
+
+    /// Gives each listening socket the GTSM floor its peers allow (see
+    /// [`net::listener_min_ttl`]); with peers of mixed TTL handling, none.
+    fn set_listener_floors(&self) {
+        for l in &self.listeners {
+            let floor = net::listener_min_ttl(
+                self.peers
+                    .values()
+                    .filter(|p| p.cfg.address.is_ipv6() == l.addr.is_ipv6())
+                    .map(|p| p.cfg.ttl),
+            );
+            match l.set_min_ttl(floor) {
+                Ok(()) if floor > 0 => info!("listening on {}: GTSM, TTL >= {floor}", l.addr),
+                Ok(()) => {}
+                Err(e) => warn!("TTL floor on {}: {e}", l.addr),
             }
         }
     }
@@ -881,6 +900,7 @@ impl<R: RouteHandler> Owner<R> {
         if d.listen_changed {
             self.rebind();
         }
+        self.set_listener_floors();
         if let Some(level) = d.log_level {
             log_level::apply(level);
         }

@@ -84,6 +84,26 @@ pub fn gtsm_min_ttl(hops: u8) -> u8 {
     255u8.saturating_sub(hops.saturating_sub(1))
 }
 
+/// The TTL floor a listening socket can enforce for every peer that may
+/// connect to it: with every one of them on GTSM, the lowest of their floors;
+/// with any other (or none), no floor (0). On a listener the kernel checks
+/// the floor on the SYN, so spoofed connections from afar are refused before
+/// the handshake rather than after accept (RFC 5082 §3); each accepted socket
+/// still gets its own peer's floor.
+pub fn listener_min_ttl(peers: impl IntoIterator<Item = TtlMode>) -> u8 {
+    let mut floor: Option<u8> = None;
+    for t in peers {
+        match t {
+            TtlMode::Security { hops } => {
+                let f = gtsm_min_ttl(hops);
+                floor = Some(floor.map_or(f, |m| m.min(f)));
+            }
+            TtlMode::Multihop(_) => return 0,
+        }
+    }
+    floor.unwrap_or(0)
+}
+
 /// Dials `remote` from `source` (any local address when `None`) with the
 /// peer's socket options.
 pub async fn dial(
@@ -156,6 +176,15 @@ mod tests {
     #[test]
     fn empty_password_is_refused() {
         assert!(read_password(&PasswordSource::Inline(Password(String::new()))).is_err());
+    }
+
+    #[test]
+    fn listener_floor_is_the_lowest_gtsm_floor_and_only_when_every_peer_uses_gtsm() {
+        let gtsm = |hops| TtlMode::Security { hops };
+        assert_eq!(listener_min_ttl([gtsm(1), gtsm(1)]), 255);
+        assert_eq!(listener_min_ttl([gtsm(1), gtsm(3)]), 253);
+        assert_eq!(listener_min_ttl([gtsm(1), TtlMode::Multihop(64)]), 0);
+        assert_eq!(listener_min_ttl([]), 0);
     }
 
     #[test]
