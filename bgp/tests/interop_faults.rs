@@ -104,10 +104,12 @@ fn wait_frr_blocks(frr: &Frr, want: &[&str], t: Duration) {
     }
 }
 
-#[test]
-fn link_down_withdraws_link_up_relearns_and_restarted_peers_relearn_everything() {
-    let wd = Workdir::new("scen9").unwrap();
-    let mut lan = Lan::new("sc9", "10.0.9.0/24", "").unwrap();
+/// Nodes a (block 10.244.1.0/26) and b (10.244.2.0/26) at `NET.1` and
+/// `NET.2`, the ToR's namespace at `NET.254`, on one LAN; both nodes
+/// started. The `Lan` is returned to keep the bridge up.
+fn two_nodes_and_tor(tag: &str, lan_name: &str, net: &str) -> (Workdir, Lan, Node, Node, Netns) {
+    let wd = Workdir::new(tag).unwrap();
+    let mut lan = Lan::new(lan_name, &format!("{net}.0/24"), "").unwrap();
     let (mut a, mut b) = (Node::new(&wd, "a"), Node::new(&wd, "b"));
     let tor = Netns::new("tor").unwrap();
     for n in [&a.ns, &b.ns] {
@@ -115,17 +117,30 @@ fn link_down_withdraws_link_up_relearns_and_restarted_peers_relearn_everything()
         rename_to_eth0(n, &i).unwrap();
     }
     lan.attach_host(&tor, 254).unwrap();
-    let (ia, ib, it) = ("10.0.9.1", "10.0.9.2", "10.0.9.254");
-    a.write_config(&node_config("a", ia, "10.244.1.0/26", ("b", ib), it));
-    b.write_config(&node_config("b", ib, "10.244.2.0/26", ("a", ia), it));
+    let (ia, ib, it) = (format!("{net}.1"), format!("{net}.2"), format!("{net}.254"));
+    a.write_config(&node_config("a", &ia, "10.244.1.0/26", ("b", &ib), &it));
+    b.write_config(&node_config("b", &ib, "10.244.2.0/26", ("a", &ia), &it));
     a.start();
     b.start();
-    let mut frr_cfg = FrrConfig::new(65000, ip(it))
-        .neighbor(Neighbor::new(ip(ia), 64512))
-        .neighbor(Neighbor::new(ip(ib), 64512));
+    (wd, lan, a, b, tor)
+}
+
+/// The ToR's FRR at `NET.254`: peers with both nodes and originates
+/// [`FRR_PREFIXES`].
+fn tor_config(net: &str) -> FrrConfig {
+    let mut c = FrrConfig::new(65000, ip(&format!("{net}.254")))
+        .neighbor(Neighbor::new(ip(&format!("{net}.1")), 64512))
+        .neighbor(Neighbor::new(ip(&format!("{net}.2")), 64512));
     for p in FRR_PREFIXES {
-        frr_cfg = frr_cfg.route(Route::new(p));
+        c = c.route(Route::new(p));
     }
+    c
+}
+
+#[test]
+fn link_down_withdraws_link_up_relearns_and_restarted_peers_relearn_everything() {
+    let (wd, _lan, mut a, mut b, tor) = two_nodes_and_tor("scen9", "sc9", "10.0.9");
+    let frr_cfg = tor_config("10.0.9");
     let frr_dir = wd.subdir("frr").unwrap();
     let mut frr = frr_cfg.clone().start(&tor, &frr_dir).unwrap();
 
@@ -184,28 +199,9 @@ fn link_down_withdraws_link_up_relearns_and_restarted_peers_relearn_everything()
 /// them back once the link is up (checks 2-3 of the module doc, short form).
 #[test]
 fn short_link_flap_keeps_sessions_and_the_daemon_reinstalls_routes_the_kernel_dropped() {
-    let wd = Workdir::new("scen9-flap").unwrap();
-    let mut lan = Lan::new("sc9f", "10.0.19.0/24", "").unwrap();
-    let (mut a, mut b) = (Node::new(&wd, "a"), Node::new(&wd, "b"));
-    let tor = Netns::new("tor").unwrap();
-    for n in [&a.ns, &b.ns] {
-        let i = lan.attach(n).unwrap();
-        rename_to_eth0(n, &i).unwrap();
-    }
-    lan.attach_host(&tor, 254).unwrap();
-    let (ia, ib, it) = ("10.0.19.1", "10.0.19.2", "10.0.19.254");
-    a.write_config(&node_config("a", ia, "10.244.1.0/26", ("b", ib), it));
-    b.write_config(&node_config("b", ib, "10.244.2.0/26", ("a", ia), it));
-    a.start();
-    b.start();
-    let mut frr_cfg = FrrConfig::new(65000, ip(it))
-        .without_kernel()
-        .neighbor(Neighbor::new(ip(ia), 64512))
-        .neighbor(Neighbor::new(ip(ib), 64512));
-    for p in FRR_PREFIXES {
-        frr_cfg = frr_cfg.route(Route::new(p));
-    }
-    let frr = frr_cfg.start(&tor, &wd.subdir("frr").unwrap()).unwrap();
+    let (wd, _lan, mut a, mut b, tor) = two_nodes_and_tor("scen9-flap", "sc9f", "10.0.19");
+    let frr =
+        tor_config("10.0.19").without_kernel().start(&tor, &wd.subdir("frr").unwrap()).unwrap();
     let mut b_full: Vec<String> = FRR_PREFIXES.iter().map(|s| s.to_string()).collect();
     b_full.push("10.244.1.0/26".into());
     b_full.sort();
