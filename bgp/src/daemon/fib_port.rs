@@ -149,12 +149,8 @@ fn program(p: config::ProgramClusterRoutes) -> fib::ProgramClusterRoutes {
     }
 }
 
-/// The RIB's kernel route change as the FIB takes it.
-pub fn best_route(c: &FibChange) -> Option<BestRoute> {
-    into_best_route(c.clone()).1
-}
-
-/// [`best_route`] without copying the next hops (this runs for every prefix).
+/// The RIB's kernel route change as the FIB takes it (next hops moved, not
+/// copied: this runs for every prefix).
 fn into_best_route(c: FibChange) -> (IpNet, Option<BestRoute>) {
     let best = c.route.map(|r| BestRoute {
         prefix: c.prefix,
@@ -450,8 +446,8 @@ mod tests {
             prefix: p,
             route: Some(FibRoute { next_hops: vec![], blackhole: true, priority: 0 }),
         };
-        let b = best_route(&c).unwrap();
+        let b = into_best_route(c).1.unwrap();
         assert!(b.local_block && b.next_hops.is_empty());
-        assert_eq!(best_route(&FibChange { prefix: p, route: None }), None);
+        assert_eq!(into_best_route(FibChange { prefix: p, route: None }), (p, None));
     }
 }
