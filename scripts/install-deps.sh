@@ -8,12 +8,26 @@ need=()
 for pair in frr:/usr/lib/frr/bgpd bird2:/usr/sbin/bird gobgpd:/usr/bin/gobgpd \
     exabgp:/usr/sbin/exabgp tcpdump:/usr/bin/tcpdump tshark:/usr/bin/tshark \
     iproute2:/usr/sbin/ip iputils-ping:/usr/bin/ping \
-    systemd:/usr/bin/systemd-analyze; do
+    systemd:/usr/bin/systemd-analyze etcd-server:/usr/bin/etcd etcd-client:/usr/bin/etcdctl \
+    protobuf-compiler:/usr/bin/protoc; do
     pkg=${pair%%:*} bin=${pair#*:}
     [ -x "$bin" ] || need+=("$pkg")
 done
 
+# BIRD 1.6's client, unpacked (not installed: Debian's `bird` conflicts with
+# `bird2`); its `birdc` prints what Calico's `birdcl` prints.
+BIRD16_DIR=${BIRD16_DIR:-/opt/bird16}
+bird16() {
+    [ -x "$BIRD16_DIR/usr/sbin/birdc" ] && return 0
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq bird >/dev/null && dpkg-deb -x bird_*.deb "$BIRD16_DIR")
+    rm -rf "$tmp"
+    echo "unpacked BIRD 1.6 into $BIRD16_DIR"
+}
+
 if [ ${#need[@]} -eq 0 ]; then
+    bird16
     echo "all test dependencies present"
     exit 0
 fi
@@ -28,7 +42,8 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO de
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The Debian packages start system daemons; the tests run their own in
 # namespaces, so stop the host-wide ones (ignore failures: no systemd in CI).
-for svc in frr bird gobgpd exabgp; do
+for svc in frr bird gobgpd exabgp etcd; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 echo "installed: ${need[*]}"
+bird16
