@@ -852,12 +852,25 @@ impl<R: RouteHandler> Owner<R> {
             }
             Err(e) => return Err(vec![e.to_string()]),
         };
+        self.apply(new, &path.display().to_string(), result)
+    }
+
+    /// Applies a validated configuration, whatever produced it (the file
+    /// on reload, the datastore on a change): files it names are checked
+    /// first, then only what [`config::diff`] says changed is touched. On
+    /// an error nothing is applied and the running configuration stays.
+    fn apply(
+        &mut self,
+        new: ValidatedConfig,
+        origin: &str,
+        result: &mut ReloadResult,
+    ) -> Result<(), Vec<String>> {
         let file_errors = config::check_files(&new);
         if !file_errors.is_empty() {
             return Err(file_errors.iter().map(ToString::to_string).collect());
         }
         for w in new.warnings() {
-            warn!("{}: {w}", path.display());
+            warn!("{origin}: {w}");
         }
         let d = config::diff(&self.cfg, &new);
         if d.control_socket_changed || d.metrics_changed {
