@@ -36,9 +36,18 @@ if [ "$FUZZ_SECONDS" != 0 ] && [ -d bgp/fuzz ]; then
             # Seed corpus: the golden messages, so the fuzzer starts from real traffic.
             mkdir -p "corpus/$target"
             cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
-            RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
-                -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 2>&1 |
-                grep -E 'Done|ERROR|panicked|SUMMARY|stat::number_of_executed_units' || true
+            log=$(mktemp)
+            # A target that does not build, or that finds a crash, fails the
+            # whole command: libFuzzer exits non-zero on a crash.
+            if ! RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
+                -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 \
+                >"$log" 2>&1; then
+                tail -n 60 "$log" >&2
+                echo "fuzz target $target failed (build error or crash): see above" >&2
+                exit 1
+            fi
+            grep -E 'Done|stat::number_of_executed_units' "$log" || true
+            rm -f "$log"
             if [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
                 echo "fuzz target $target found a failing input: see bgp/fuzz/artifacts/$target" >&2
                 exit 1
