@@ -86,9 +86,11 @@ fn run(path: &Path, record: Option<&Path>) -> ExitCode {
         }
     };
     tracing::info!("calico-bgpd {} starting: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
-    // A route reflector only reflects: Calico's RR hosts program no routes.
-    let fib: Box<dyn FibPort> = if cfg.config().route_reflector.enabled {
-        tracing::info!("route reflector: the FIB is disabled");
+    // A Calico route reflector is a node like any other and programs its
+    // kernel (reflectors often run pods); only `fib.enabled = false` (a
+    // dedicated reflector host) leaves the routing table alone.
+    let fib: Box<dyn FibPort> = if !cfg.config().fib.enabled {
+        tracing::info!("fib.enabled = false: the kernel routing table is not touched");
         Box::new(NoFib)
     } else {
         let mut fib = KernelFib::new(&cfg);

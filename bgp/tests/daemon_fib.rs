@@ -1,7 +1,7 @@
 //! calico-bgpd with the RIB and the FIB wired in, in network namespaces:
 //! what each node's kernel holds (`ip -j route show proto bird`), pods on
 //! different nodes pinging each other, a calico-bgpd route reflector with
-//! calico-bgpd and FRR clients, eBGP to an FRR ToR whose zebra installs our
+//! calico-bgpd and FRR clients (programming its own kernel like any node), eBGP to an FRR ToR whose zebra installs our
 //! blocks, and a killed peer's routes kept for its restart time, then leaving
 //! the kernel.
 
@@ -154,7 +154,8 @@ fn mesh_of_three_installs_every_block_with_its_pool_shape_and_pods_ping_across_n
 }
 
 #[test]
-fn reflector_without_fib_gives_clients_each_others_blocks_with_originator_id_and_cluster_list() {
+fn reflector_gives_clients_each_others_blocks_with_originator_id_and_cluster_list_and_programs_them()
+ {
     let wd = Workdir::new("bgpd-fib-rr").unwrap();
     let mut lan = Lan::new("fibr", "10.0.2.0/24", "").unwrap();
     let (mut rr, mut a, mut b) = (Node::new(&wd, "rr"), Node::new(&wd, "a"), Node::new(&wd, "b"));
@@ -212,8 +213,12 @@ fn reflector_without_fib_gives_clients_each_others_blocks_with_originator_id_and
     assert!(t.contains("originatorId") && t.contains(ia), "{j:#}");
     assert!(t.contains("clusterList") && t.contains("244.0.0.1"), "{j:#}");
 
-    // The reflector programs nothing.
-    assert!(bird_routes(&rr.ns).is_empty(), "{:?}", bird_routes(&rr.ns));
+    // A Calico reflector is a node like any other: it programs the routes
+    // it learns (only `fib.enabled = false` would keep it out of the kernel).
+    for (block, via) in [("10.244.1.0/26", ia), ("10.244.2.0/26", ib)] {
+        let r = wait_route(&rr.ns, block);
+        assert_eq!(r["gateway"], via, "{r}");
+    }
     for n in [&mut rr, &mut a, &mut b] {
         assert!(n.stop().success());
     }

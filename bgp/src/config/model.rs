@@ -726,6 +726,11 @@ pub enum EncapMode {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fib {
+    /// Program the kernel at all. Every Calico node does, route reflectors
+    /// included (they often run pods); `false` is for a dedicated reflector
+    /// host that must not touch its routing table. Read at start.
+    #[serde(default = "yes")]
+    pub enabled: bool,
     /// Routing table id (254 = main).
     #[serde(default = "default_fib_table")]
     pub table: u32,
@@ -747,6 +752,7 @@ pub struct Fib {
 impl Default for Fib {
     fn default() -> Self {
         Fib {
+            enabled: true,
             table: DEFAULT_FIB_TABLE,
             protocol: DEFAULT_FIB_PROTOCOL,
             program_cluster_routes: ProgramClusterRoutes::default(),

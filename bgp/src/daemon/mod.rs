@@ -876,6 +876,9 @@ impl<R: RouteHandler> Owner<R> {
         if d.control_socket_changed || d.metrics_changed {
             warn!("control_socket and metrics.listen take effect at the next restart");
         }
+        if self.cfg.config().fib.enabled != new.config().fib.enabled {
+            warn!("fib.enabled takes effect at the next restart");
+        }
         let names = |v: &[EffectivePeer]| v.iter().map(|p| p.bird_protocol_name()).collect();
         result.peers_added = names(&d.added);
         result.peers_removed = names(&d.removed);

@@ -317,7 +317,7 @@ fn convergence_waits_for_end_of_rib_from_every_configured_peer() {
 }
 
 #[test]
-fn route_reflector_reflects_between_clients_with_originator_id_and_cluster_list_and_no_fib() {
+fn dedicated_reflector_reflects_between_clients_with_originator_id_and_cluster_list_and_no_fib() {
     let text = r#"
         [node]
         name = "rr"
@@ -340,6 +340,8 @@ fn route_reflector_reflects_between_clients_with_originator_id_and_cluster_list_
         rr_client = true
         [[ip_pools]]
         cidr = "10.244.0.0/16"
+        [fib]
+        enabled = false
     "#;
     let cfg = parse_str(text).unwrap();
     let (mut r, seen) = with_recorder(&cfg, true);

@@ -10,9 +10,10 @@ use crate::config::{EffectivePeer, ValidatedConfig};
 use crate::wire::{CodecCtx, Negotiated};
 
 impl RibConfig {
-    /// The RIB settings of a validated configuration: a route reflector
-    /// runs without a FIB (Calico's RR hosts program no routes), and next
-    /// hops are resolved through the kernel, as BIRD's `gateway recursive`.
+    /// The RIB settings of a validated configuration: the FIB is fed unless
+    /// `fib.enabled = false` (a Calico route reflector is a node like any
+    /// other and programs its kernel), and next hops are resolved through
+    /// the kernel, as BIRD's `gateway recursive`.
     pub fn from_validated(c: &ValidatedConfig) -> Self {
         let cfg = c.config();
         let rr = cfg.route_reflector.enabled;
@@ -21,7 +22,7 @@ impl RibConfig {
             router_id: c.router_id(),
             cluster_id: c.cluster_id(),
             route_reflector: rr,
-            fib: !rr,
+            fib: cfg.fib.enabled,
             resolve_next_hops: true,
             ip_pools: cfg.ip_pools.clone(),
         }
@@ -82,33 +83,36 @@ mod tests {
 
     use super::*;
 
+    const REFLECTOR: &str = r#"
+        [node]
+        name = "rr1"
+        local_as = 64512
+        ipv4 = "10.0.0.1/24"
+        blocks = ["10.244.1.0/26"]
+        [route_reflector]
+        enabled = true
+        cluster_id = "1.1.1.1"
+        [[ip_pools]]
+        cidr = "10.244.0.0/16"
+        "#;
+
     #[test]
-    fn reflector_config_disables_the_fib_and_blocks_become_blackholes() {
-        let c = crate::config::parse_str(
-            r#"
-            [node]
-            name = "rr1"
-            local_as = 64512
-            ipv4 = "10.0.0.1/24"
-            blocks = ["10.244.1.0/26"]
-            [route_reflector]
-            enabled = true
-            cluster_id = "1.1.1.1"
-            [[ip_pools]]
-            cidr = "10.244.0.0/16"
-            "#,
-        );
-        let Ok(c) = c else {
-            // The configuration schema is owned by `config`; if it moves,
-            // this test only needs its input updated.
-            panic!("{c:?}");
-        };
+    fn reflector_programs_its_kernel_like_any_node_and_blocks_become_blackholes() {
+        let c = crate::config::parse_str(REFLECTOR).unwrap();
         let r = RibConfig::from_validated(&c);
-        assert!(r.route_reflector && !r.fib && r.resolve_next_hops);
+        assert!(r.route_reflector && r.fib && r.resolve_next_hops);
         assert_eq!(r.cluster_id, Some(Ipv4Addr::new(1, 1, 1, 1)));
         assert_eq!(r.ip_pools.len(), 1);
         let blocks = RibConfig::own_blocks(&c);
         assert_eq!(blocks.len(), 1);
         assert!(blocks[0].1.blackhole);
+    }
+
+    #[test]
+    fn only_fib_enabled_false_keeps_a_dedicated_reflector_out_of_the_kernel() {
+        let c =
+            crate::config::parse_str(&format!("{REFLECTOR}\n[fib]\nenabled = false\n")).unwrap();
+        let r = RibConfig::from_validated(&c);
+        assert!(r.route_reflector && !r.fib);
     }
 }

@@ -31,7 +31,8 @@ pub struct RibConfig {
     /// We are a route reflector (RFC 4456): routes are reflected between
     /// iBGP peers per the client/non-client matrix.
     pub route_reflector: bool,
-    /// Produce [`FibChange`]s. A route-reflector host runs without a FIB.
+    /// Produce [`FibChange`]s (`fib.enabled`; a dedicated route-reflector
+    /// host may turn it off).
     pub fib: bool,
     /// Next hops are unusable until [`super::Rib::nexthop_reachability`]
     /// reports them (Calico's recursive `gateway`); when false every next
