@@ -688,7 +688,10 @@ impl Fib {
             }
         };
         self.model.clear();
-        for r in dumped {
+        // Only the configured table is ours: proto-12 routes in other tables
+        // belong to someone else (another daemon, a second instance) and are
+        // never adopted, so never deleted.
+        for r in dumped.into_iter().filter(|r| r.table == self.ctx.table) {
             self.model.put(r);
         }
         let mut replaces = Vec::new();
@@ -714,6 +717,7 @@ impl Fib {
     async fn kernel_event(&mut self, ev: KernelEvent) {
         match ev {
             KernelEvent::Route { sender, .. } if sender == self.writer_port => {}
+            KernelEvent::Route { key, .. } if key.table != self.ctx.table => {}
             KernelEvent::Route { key, route, ours, deleted, metric, .. } => {
                 let wanted = self.desired.contains_key(&key);
                 if !wanted && !self.model.contains(&key) && !ours {

@@ -588,3 +588,57 @@ fn a_route_fight_with_another_agent_is_bounded_and_reported() {
     assert_eq!(st.repairs, 5, "{st:?}");
     assert!(st.last_error.as_deref().unwrap_or("").contains("another agent"), "{st:?}");
 }
+
+#[test]
+fn proto_bird_routes_in_other_tables_are_never_touched() {
+    let ns = Netns::new();
+    ns.node();
+    // Someone else's proto-12 route in table 100, there before we start ...
+    ns.ip(&["route", "add", "10.99.1.0/24", "via", "10.0.0.7", "proto", "bird", "table", "100"]);
+    let before_ours = with_fib(&ns, cfg(standard_pools()), |fib| {
+        Box::pin(async move {
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            fib.converged();
+            fib.flush().await;
+            fib.status().await.unwrap().installed
+        })
+    });
+    assert_eq!(before_ours, 1);
+    // ... and one added while we run: seen as a kernel event, then in the
+    // dump of a periodic resync, which would adopt and delete it if it took
+    // every table.
+    let resyncing = FibConfig { resync_every: Duration::from_millis(300), ..cfg(standard_pools()) };
+    with_fib(&ns, resyncing, |fib| {
+        Box::pin(async move {
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            fib.converged();
+            fib.flush().await;
+            tokio::task::spawn_blocking(|| {
+                Command::new("ip")
+                    .args(["route", "add", "10.99.2.0/24", "via", "10.0.0.7"])
+                    .args(["proto", "bird", "table", "100"])
+                    .status()
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            let mut ev = fib.subscribe();
+            let resynced = tokio::time::timeout(Duration::from_secs(10), async {
+                while let Ok(e) = ev.recv().await {
+                    if matches!(e, FibEvent::Resynced { .. }) {
+                        return;
+                    }
+                }
+            })
+            .await;
+            assert!(resynced.is_ok(), "no periodic resync seen");
+            fib.flush().await;
+        })
+    });
+    let table100 = ns.ip(&["-4", "route", "show", "table", "100"]);
+    assert!(table100.contains("10.99.1.0/24"), "{table100}");
+    assert!(table100.contains("10.99.2.0/24"), "{table100}");
+    assert_eq!(routes(&ns, "-4").len(), 1);
+}
