@@ -145,6 +145,8 @@ struct Slot {
     prefix_warned: bool,
     /// Unix time of the last state change.
     since: u64,
+    /// Unix time the session last reached or left Established.
+    proto_since: u64,
     /// What the current Established session agreed, and since when.
     session: Option<(Box<session::Up>, u64)>,
     /// Why the session is not up, as BIRD would say it.
@@ -671,6 +673,7 @@ impl<R: RouteHandler> Owner<R> {
                 has_md5: md5_key.is_some(),
                 prefix_warned: false,
                 since: ctl::server::unix_now(),
+                proto_since: ctl::server::unix_now(),
                 session: None,
                 last_error: None,
                 flaps: 0,
@@ -715,6 +718,9 @@ impl<R: RouteHandler> Owner<R> {
         }
         match r.event {
             SessionEvent::StateChange { to, reason, .. } => {
+                if (to == State::Established) != (slot.state == State::Established) {
+                    slot.proto_since = ctl::server::unix_now();
+                }
                 slot.state = to;
                 slot.since = ctl::server::unix_now();
                 if to == State::Established {
