@@ -43,6 +43,7 @@
 //! WATCHDOG=1 from this loop at half the watchdog interval, so a stuck
 //! loop gets the daemon restarted.
 
+pub mod bird_compat;
 pub mod control;
 pub mod fib_port;
 mod listener;
@@ -220,6 +221,7 @@ pub async fn run<R: RouteHandler>(
 ) {
     let socket = cfg.config().control_socket.clone();
     let metrics_addr = cfg.config().metrics.listen;
+    let bird_sockets = cfg.config().bird_compat.clone();
     let mut owner = Owner::new(Some(path), cfg, routes);
     if let Some(r) = recorder {
         owner.record(r);
@@ -249,6 +251,7 @@ pub async fn run<R: RouteHandler>(
             None
         }
     };
+    let bird_tasks = bird_compat::spawn(&bird_sockets, handler.clone(), stop_rx.clone());
     if let Some(addr) = metrics_addr {
         match ctl::metrics::bind(addr).await {
             Ok(l) => {
@@ -293,6 +296,7 @@ pub async fn run<R: RouteHandler>(
         // Ours to remove: bind() refused to take it over from a live daemon.
         let _ = std::fs::remove_file(&socket);
     }
+    bird_compat::finish(bird_tasks).await;
 }
 
 impl<R: RouteHandler> Owner<R> {
@@ -867,7 +871,7 @@ impl<R: RouteHandler> Owner<R> {
         }
         let d = config::diff(&self.cfg, &new);
         if d.control_socket_changed || d.metrics_changed {
-            warn!("control_socket and metrics.listen take effect at the next restart");
+            warn!("control_socket, bird_compat and metrics.listen take effect at the next restart");
         }
         let names = |v: &[EffectivePeer]| v.iter().map(|p| p.bird_protocol_name()).collect();
         result.peers_added = names(&d.added);
