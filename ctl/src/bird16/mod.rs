@@ -17,6 +17,8 @@
 //! `bird6` (IPv6 sessions): [`View::family`] selects the peers and routes
 //! each socket shows.
 
+#[cfg(test)]
+mod calico_rules;
 mod command;
 mod protocols;
 mod route;
