@@ -13,8 +13,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use daemon_common::{Node, as_eth0, mesh_config};
-use interop_tests::{Workdir, wait_until};
+use daemon_common::{BIN, Node, as_eth0, mesh_config};
+use interop_tests::{Daemon, Workdir, wait_until};
 
 const BIRDC: &str = "/opt/bird16/usr/sbin/birdc";
 const UP: Duration = Duration::from_secs(20);
@@ -184,4 +184,43 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
 
     a.stop();
     assert!(!v4.exists() && !v6.exists(), "sockets left behind");
+}
+
+/// calico-node's runit service runs `bird -R -s SOCK -d -c FILE` and confd
+/// checks with `bird -p -c FILE`: the binary takes both under that name.
+#[test]
+fn started_as_bird_it_takes_calico_nodes_command_lines() {
+    use std::os::unix::process::CommandExt;
+    let wd = Workdir::new("bgpd-as-bird").unwrap();
+    let a = Node::new(&wd, "a");
+    a.ns.ip(&["link", "set", "lo", "up"]).unwrap();
+    a.write_config(&mesh_config("a", "10.0.0.1", &["10.244.1.0/26"], &[]));
+    let config = a.config.to_str().unwrap().to_owned();
+    let as_bird = |args: &[&str]| Command::new(BIN).arg0("bird").args(args).output().unwrap();
+    assert!(as_bird(&["-p", "-c", &config]).status.success());
+    let bad = a.dir.join("bad.toml");
+    std::fs::write(&bad, "[node]\nname = \"a\"\n").unwrap();
+    assert_eq!(as_bird(&["-p", "-c", bad.to_str().unwrap()]).status.code(), Some(1));
+    assert_eq!(as_bird(&["-u", "bird"]).status.code(), Some(2));
+
+    // Found on PATH as `bird`, as runit's `exec bird ...` finds it.
+    let bin = a.dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(BIN, bin.join("bird")).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let sock = a.dir.join("bird.ctl");
+    let argv = ["bird", "-R", "-s", sock.to_str().unwrap(), "-d", "-c", &config];
+    let mut d = Daemon::spawn_env(&a.ns, "bird-a", &a.dir, &argv, &[("PATH", &path)]).unwrap();
+    let mut out = String::new();
+    let r = wait_until(UP, "birdc show status on the -s socket", || {
+        d.check_running()?;
+        out = birdc(&sock, &["show", "status"]).0;
+        Ok(out.ends_with("Daemon is up and running\n"))
+    });
+    if let Err(e) = r {
+        panic!("{e}\n{out}\n{}", d.log_tail(40));
+    }
+    let (out, _) = birdc(&sock, &["show", "protocols"]);
+    assert!(out.contains("\nkernel1  Kernel   master   up     "), "{out}");
+    d.stop(Duration::from_secs(8)).unwrap();
 }

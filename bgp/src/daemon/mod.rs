@@ -213,15 +213,17 @@ fn notify(what: &str, r: std::io::Result<()>) {
 /// daemon runs on without it: routing matters more than its observability.
 ///
 /// With `recorder` (`--record`), every input is written as a JSON line.
+/// `bird_sockets` are the BIRD-dialect sockets to serve: `[bird_compat]`,
+/// or what the `bird` command line (`-s`) says.
 pub async fn run<R: RouteHandler>(
     path: PathBuf,
     cfg: ValidatedConfig,
     routes: R,
     recorder: Option<Recorder>,
+    bird_sockets: config::BirdCompat,
 ) {
     let socket = cfg.config().control_socket.clone();
     let metrics_addr = cfg.config().metrics.listen;
-    let bird_sockets = cfg.config().bird_compat.clone();
     let mut owner = Owner::new(Some(path), cfg, routes);
     if let Some(r) = recorder {
         owner.record(r);
