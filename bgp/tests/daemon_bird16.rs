@@ -83,8 +83,11 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
         interop_tests::veth_pair(&a.ns, &b.ns, &["10.0.0.1/24"], &["10.0.0.2/24"]).unwrap();
     as_eth0(&a.ns, &ia.name);
     let (v4, v6) = (a.dir.join("bird.ctl"), a.dir.join("bird6.ctl"));
+    // 10.0.0.4 is an explicit eBGP peer nobody answers for: it dials and
+    // stays in Connect / Active.
     let cfg = format!(
-        "{}[bird_compat]\nipv4_socket = \"{}\"\nipv6_socket = \"{}\"\n",
+        "{}[[peers]]\nname = \"tor\"\naddress = \"10.0.0.4\"\nremote_as = 65001\n\
+         [bird_compat]\nipv4_socket = \"{}\"\nipv6_socket = \"{}\"\n",
         mesh_config("a", "10.0.0.1", &["10.244.1.0/26"], &[("b", "10.0.0.2"), ("c", "10.0.0.3")]),
         v4.display(),
         v6.display()
@@ -129,6 +132,11 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
     assert_eq!(c[3], "start", "{out}");
     // 10.0.0.3 sorts after us: Calico's mesh rule makes the session passive.
     assert!(["Idle", "Connect", "Active", "Passive"].contains(&c[5]), "{out}");
+    let tor =
+        out.lines().find(|l| l.starts_with("Node_10_0_0_4 ")).unwrap_or_else(|| panic!("{out}"));
+    let tor: Vec<&str> = tor.split_whitespace().collect();
+    assert_eq!(tor[3], "start", "{out}");
+    assert!(["Idle", "Connect", "Active"].contains(&tor[5]), "{out}");
 
     let (out, _) = birdc(&v4, &["show", "protocols", "all", "Mesh_10_0_0_2"]);
     assert!(out.contains("\n  BGP state:          Established\n"), "{out}");
@@ -148,7 +156,7 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
     let welcome = reply(&mut r);
     assert_eq!(welcome, ["0001 BIRD v0.3.3+birdv1.6.8 ready."]);
     let peers = calico_peers(&reply(&mut r));
-    assert_eq!(peers.len(), 2, "{peers:?}");
+    assert_eq!(peers.len(), 3, "{peers:?}");
     assert_eq!(peers[0], ("Mesh_10_0_0_2".into(), "up".into(), "Established".into()));
     let status = reply(&mut r);
     assert!(status.iter().all(|l| !l.starts_with("0024")), "{status:?}");
