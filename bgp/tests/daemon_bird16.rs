@@ -87,6 +87,7 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
     // stays in Connect / Active.
     let cfg = format!(
         "{}[[peers]]\nname = \"tor\"\naddress = \"10.0.0.4\"\nremote_as = 65001\n\
+         [graceful_restart]\nstale_time = 10\n\
          [bird_compat]\nipv4_socket = \"{}\"\nipv6_socket = \"{}\"\n",
         mesh_config("a", "10.0.0.1", &["10.244.1.0/26"], &[("b", "10.0.0.2"), ("c", "10.0.0.3")]),
         v4.display(),
@@ -192,6 +193,40 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
 
     a.stop();
     assert!(!v4.exists() && !v6.exists(), "sockets left behind");
+
+    // Started again with its routes still in the kernel, a recovers (RFC
+    // 4724): `show status` carries the 0024 block calico-node's readiness
+    // checks for, until the recovery ends (here within stale_time, 10 s).
+    a.start();
+    let mut status = Vec::new();
+    let r = wait_until(UP, "0024 in show status", || {
+        status = ask(&v4, "show status");
+        Ok(status.iter().any(|l| l == "0024-Graceful restart recovery in progress"))
+    });
+    if let Err(e) = r {
+        panic!("{e}\n{status:#?}\n--- log of a ---\n{}", a.log());
+    }
+    assert!(status.iter().any(|l| l.starts_with("   Waiting for ")), "{status:#?}");
+    assert!(status.iter().any(|l| l.starts_with("   Wait timer is ")), "{status:#?}");
+    let r = wait_until(UP, "the recovery to end", || {
+        status = ask(&v4, "show status");
+        Ok(!status.iter().any(|l| l.starts_with("0024")))
+    });
+    if let Err(e) = r {
+        panic!("{e}\n{status:#?}\n--- log of a ---\n{}", a.log());
+    }
+    a.stop();
+}
+
+/// One command on a fresh connection: the reply lines (welcome dropped).
+fn ask(sock: &Path, cmd: &str) -> Vec<String> {
+    let Ok(s) = UnixStream::connect(sock) else { return Vec::new() };
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    w.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+    let mut r = BufReader::new(s);
+    reply(&mut r);
+    reply(&mut r)
 }
 
 /// calico-node's runit service runs `bird -R -s SOCK -d -c FILE` and confd
