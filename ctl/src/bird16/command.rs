@@ -19,7 +19,7 @@ pub enum Command {
         /// A protocol name, or a quoted pattern with `*` and `?`.
         name: Option<String>,
     },
-    /// `show route [count] [primary] [protocol NAME] [PREFIX | for ADDR]`.
+    /// `show route [all] [count] [primary] [protocol NAME] [PREFIX | for ADDR]`.
     ShowRoute(RouteFilter),
     /// Not a command this daemon knows: `9001 syntax error`.
     SyntaxError,
@@ -28,6 +28,8 @@ pub enum Command {
 /// The options of `show route`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteFilter {
+    /// `all`: each route's type and attributes after its row.
+    pub all: bool,
     /// `count`: one `0014` line instead of the rows.
     pub count: bool,
     /// `primary`: only the selected route of each network.
@@ -77,6 +79,7 @@ fn parse_route(rest: &[&str]) -> Command {
     let mut words = rest.iter();
     while let Some(w) = words.next() {
         match *w {
+            "all" if !f.all => f.all = true,
             "count" if !f.count => f.count = true,
             "primary" if !f.primary => f.primary = true,
             "protocol" if f.protocol.is_none() => match words.next() {
@@ -151,7 +154,7 @@ mod tests {
     #[test]
     fn empty_lines_abbreviations_and_unknown_words_are_syntax_errors() {
         for l in
-            ["", "   ", "sh pro", "foo bar", "show", "show route all", "show route 10.0.0.0/33"]
+            ["", "   ", "sh pro", "foo bar", "show", "show route all all", "show route 10.0.0.0/33"]
         {
             assert_eq!(Command::parse(l), Command::SyntaxError, "{l:?}");
         }

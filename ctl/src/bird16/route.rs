@@ -1,4 +1,4 @@
-//! `show route [count] [primary] [protocol NAME] [PREFIX | for ADDR]`
+//! `show route [all] [count] [primary] [protocol NAME] [PREFIX | for ADDR]`
 //! (BIRD nest/rt-table.c `rt_show_rte`, proto/bgp/attrs.c
 //! `bgp_get_route_info`).
 //!
@@ -12,6 +12,9 @@
 //! path is named as Calico's BIRD config would name it: our IPAM blocks
 //! and advertised prefixes are `static1` blackholes, kernel-learned routes
 //! `kernel1`, BGP paths the session's protocol name.
+//!
+//! With `all`, each row is followed by `1008-\tType: ...` and, for BGP, the
+//! `1012-\tBGP.<attribute>: ...` lines in attribute-code order.
 
 use super::{Line, RouteFilter, Routes, View};
 use crate::proto::{Family, PathSnapshot, RejectReason, RouteSource};
@@ -57,6 +60,9 @@ pub fn show_route(v: &View<'_>, f: &RouteFilter, r: &Routes<'_>) -> Vec<Line> {
             if !f.count {
                 let net = if first { rt.prefix.to_string() } else { String::new() };
                 out.push(Line::more(1007, row(v, &net, p, r)));
+                if f.all {
+                    attributes(&mut out, p);
+                }
             }
             first = false;
         }
@@ -122,4 +128,53 @@ fn row(v: &View<'_>, net: &str, p: &PathSnapshot, r: &Routes<'_>) -> String {
             )
         }
     }
+}
+
+/// `show route all`: the route type, then BGP's attributes as BIRD's
+/// `ea_show` prints them.
+fn attributes(out: &mut Vec<Line>, p: &PathSnapshot) {
+    let kind = match p.source {
+        RouteSource::Bgp { .. } => "BGP",
+        RouteSource::Local { .. } => "static",
+        RouteSource::Kernel { .. } => "inherit",
+    };
+    out.push(Line::more(1008, format!("\tType: {kind} unicast univ")));
+    if !matches!(p.source, RouteSource::Bgp { .. }) {
+        return;
+    }
+    let origin = match p.origin {
+        crate::proto::Origin::Igp => "IGP",
+        crate::proto::Origin::Egp => "EGP",
+        crate::proto::Origin::Incomplete => "Incomplete",
+    };
+    let join = |v: Vec<String>| v.join(" ");
+    let mut attrs = vec![
+        format!("origin: {origin}"),
+        format!("as_path: {}", p.as_path_string()),
+        format!("next_hop: {}", join(p.next_hop.iter().map(ToString::to_string).collect())),
+    ];
+    if let Some(med) = p.med {
+        attrs.push(format!("med: {med}"));
+    }
+    if let Some(lp) = p.local_pref {
+        attrs.push(format!("local_pref: {lp}"));
+    }
+    if !p.communities.is_empty() {
+        let c = p.communities.iter().map(|[a, b]| format!("({a},{b})")).collect();
+        attrs.push(format!("community: {}", join(c)));
+    }
+    if let Some(id) = p.originator_id {
+        attrs.push(format!("originator_id: {id}"));
+    }
+    if !p.cluster_list.is_empty() {
+        attrs.push(format!(
+            "cluster_list: {}",
+            join(p.cluster_list.iter().map(ToString::to_string).collect())
+        ));
+    }
+    if !p.large_communities.is_empty() {
+        let c = p.large_communities.iter().map(|[a, b, c]| format!("({a}, {b}, {c})")).collect();
+        attrs.push(format!("large_community: {}", join(c)));
+    }
+    out.extend(attrs.into_iter().map(|a| Line::more(1012, format!("\tBGP.{a}"))));
 }

@@ -315,6 +315,24 @@ fn show_route_forms_match_bird() {
 }
 
 #[test]
+fn show_route_all_matches_bird() {
+    // The kernel route's Kernel.source / Kernel.metric lines are not
+    // ours to know; the direct1 route's type goes with its row.
+    let want: Vec<Line> = normalise(&golden("bird-10-show-route-all"))
+        .into_iter()
+        .filter(|l| !l.text.starts_with("\tKernel.") && l.text != "\tType: device unicast univ")
+        .collect();
+    let mut routes = routes();
+    routes[1].paths[0].med = Some(0);
+    routes[0].paths[1].med = Some(0);
+    let (s, ps) = (status(), peers());
+    let view = View { family: Family::Ipv4, status: &s, peers: &ps, now: T0 + 302 };
+    let r = Routes { routes: &routes, iface: &eth0 };
+    let got = answer(&Command::parse("show route all"), &view, Some(&r));
+    assert_eq!(got, want, "{}", text(&got));
+}
+
+#[test]
 fn errors_match_bird() {
     check("bird-16-unknown-command", "foo bar", T0);
     check("bird-17-show-protocols-all-no-such-protocol", "show protocols all Mesh_10_0_0_99", T0);
