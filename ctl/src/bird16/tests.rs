@@ -304,6 +304,13 @@ fn show_protocols_all_of_each_peer_matches_bird() {
 }
 
 #[test]
+fn show_protocols_takes_birds_patterns() {
+    check("extra-e1-10-show-protocols-pattern", "show protocols \"Mesh*\"", T0 + 1025);
+    let got = ask("show protocols \"Global*\"", &status(), &peers(), T0);
+    assert_eq!(got, [Line::last(8003, "No protocols match")]);
+}
+
+#[test]
 fn show_route_forms_match_bird() {
     check("bird-09-show-route", "show route", T0 + 302);
     check(
