@@ -10,7 +10,8 @@
 //! published snapshot, so a busy owner never holds a client up; only
 //! `show route` asks the owner for its routes, the way `show routes` does.
 //! A client that stops reading gets its connection closed after
-//! [`WRITE_TIMEOUT`]: its task waits, never the daemon.
+//! [`WRITE_TIMEOUT`]: its task waits, never the daemon; one that sends
+//! nothing for [`IDLE_TIMEOUT`] is closed too.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -32,6 +33,10 @@ use crate::config::BirdCompat;
 
 /// Longest time one reply may take to write before the client is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection that sends nothing for this long is closed, so forgotten
+/// clients cannot hold every connection slot for good.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Longest command line read; BIRD's own limit is lower still.
 const MAX_LINE: u64 = 4096;
@@ -108,7 +113,12 @@ async fn connection(
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line).await?;
+        let mut limited = (&mut reader).take(MAX_LINE);
+        let read = limited.read_until(b'\n', &mut line);
+        let Ok(n) = tokio::time::timeout(IDLE_TIMEOUT, read).await else {
+            return Ok(()); // idle
+        };
+        let n = n?;
         if n == 0 {
             return Ok(());
         }
