@@ -349,7 +349,7 @@ fn errors_match_bird() {
 
 #[test]
 fn show_route_count_counts_routes_and_networks() {
-    // BIRD's capture counts the direct1 route too: 7 of 7 for 6.
+    // BIRD's node, with its direct1 route, said 7 of 7 routes for 6 networks.
     let got = ask("show route count", &status(), &peers(), T0);
     assert_eq!(got, [Line::last(14, "6 of 6 routes for 5 networks")]);
 }
@@ -462,4 +462,23 @@ fn the_ipv6_socket_shows_ipv6_sessions_only() {
     let view = View { family: Family::Ipv6, status: &s, peers: &ps, now: T0 + 259 };
     let got = answer(&Command::parse("show protocols"), &view, None);
     assert_eq!(got, normalise(&golden("bird6-03-show-protocols")));
+}
+
+#[test]
+fn the_ipv6_socket_shows_ipv6_routes() {
+    let v6 = peer("Mesh_fd00__12", "fd00::12", 64512, SessionState::Established, T0 + 2);
+    let ps = vec![v6];
+    let rt = |p: &str, path| RouteSnapshot { prefix: p.parse().unwrap(), paths: vec![path] };
+    let kernel = RouteSource::Kernel { device: "cali1f2e3d4c5b6".into() };
+    let routes = vec![
+        rt("fd10:244::20:5/128", other_path(kernel, T0 + 1)),
+        rt("fd10:244::20:0/122", other_path(RouteSource::Local { origin: "block".into() }, T0)),
+        rt("fd10:244::12:0/122", bgp_path("fd00::12", "Mesh_fd00__12", T0 + 2, true, &[])),
+        rt("10.244.12.0/26", bgp_path("192.168.1.12", "Mesh_192_168_1_12", T0 + 2, true, &[])),
+    ];
+    let s = status();
+    let view = View { family: Family::Ipv6, status: &s, peers: &ps, now: T0 + 260 };
+    let r = Routes { routes: &routes, iface: &eth0 };
+    let got = answer(&Command::parse("show route"), &view, Some(&r));
+    assert_eq!(got, normalise(&golden("bird6-09-show-route")), "{}", text(&got));
 }
