@@ -3,7 +3,16 @@
 //! `--config FILE` runs the daemon (sessions, listener, SIGHUP reload,
 //! SIGTERM shutdown); `--check` is the equivalent of `bird -p` that Calico's
 //! confd runs before every reload.
+//!
+//! Started under the name `bird` or `bird6` (a link), it takes the command
+//! lines calico-node uses for BIRD instead: its runit service runs
+//! `bird -R -s /var/run/calico/bird.ctl -d -c FILE` and confd checks with
+//! `bird -p -c FILE` (FILE being calico-bgpd's own TOML here). `-s` sets the
+//! BIRD-dialect socket of that family; `-R` and `-d` are accepted and change
+//! nothing (recovery is decided from the kernel routes a previous run left,
+//! and the daemon always stays in the foreground, logging to stderr).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -41,10 +50,69 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let name = argv.first().and_then(|a| Path::new(a).file_name()).and_then(|n| n.to_str());
+    if let Some(v6) = match name {
+        Some("bird") => Some(false),
+        Some("bird6") => Some(true),
+        _ => None,
+    } {
+        return match BirdArgs::parse(&argv[1..]) {
+            Ok(b) if b.check => check(b.config.as_deref().unwrap_or(Path::new(DEFAULT_CONFIG))),
+            Ok(b) => {
+                let config = b.config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+                run(&config, None, b.socket.map(|s| (v6, s)))
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", name.unwrap_or("bird"));
+                ExitCode::from(2)
+            }
+        };
+    }
     let args = Args::parse();
     match args.check {
         Some(file) => check(file.as_deref().unwrap_or(&args.config)),
-        None => run(&args.config, args.record.as_deref()),
+        None => run(&args.config, args.record.as_deref(), None),
+    }
+}
+
+/// The options of BIRD 1.6's command line that calico-node uses, taken
+/// when the binary runs as `bird` or `bird6`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct BirdArgs {
+    /// `-c FILE`.
+    config: Option<PathBuf>,
+    /// `-s SOCKET`: the BIRD-dialect socket.
+    socket: Option<PathBuf>,
+    /// `-p`: validate and exit.
+    check: bool,
+}
+
+impl BirdArgs {
+    fn parse(args: &[OsString]) -> Result<BirdArgs, String> {
+        let mut b = BirdArgs::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = |what: &str| {
+                it.next().map(PathBuf::from).ok_or_else(|| format!("option {what} needs a value"))
+            };
+            match a.to_str() {
+                Some("-c") => b.config = Some(value("-c")?),
+                Some("-s") => b.socket = Some(value("-s")?),
+                Some("-p") => b.check = true,
+                // Recovery is decided from the previous run's kernel
+                // routes; the daemon never forks.
+                Some("-R" | "-d" | "-f") => {}
+                _ => {
+                    return Err(format!(
+                        "unsupported option {}; as bird, calico-bgpd takes -c FILE, -s SOCKET, \
+                         -p, -R, -d and -f",
+                        a.to_string_lossy()
+                    ));
+                }
+            }
+        }
+        Ok(b)
     }
 }
 
@@ -63,9 +131,17 @@ fn check(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `--config`: run the daemon until SIGTERM.
-fn run(path: &Path, record: Option<&Path>) -> ExitCode {
+/// `--config`: run the daemon until SIGTERM. `bird_socket` (from `bird
+/// -s`) replaces the configured BIRD-dialect socket of its family
+/// (`true`: IPv6).
+fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>) -> ExitCode {
     let Some(cfg) = load_or_report(path) else { return ExitCode::FAILURE };
+    let mut bird_sockets = cfg.config().bird_compat.clone();
+    match bird_socket {
+        Some((false, s)) => bird_sockets.ipv4_socket = Some(s),
+        Some((true, s)) => bird_sockets.ipv6_socket = Some(s),
+        None => {}
+    }
     init_logging(cfg.config().log_level);
     let recorder = match record {
         None => None,
@@ -104,7 +180,7 @@ fn run(path: &Path, record: Option<&Path>) -> ExitCode {
         Box::new(fib)
     };
     let routes = RibRoutes::new(&cfg, fib);
-    runtime.block_on(daemon::run(path.to_owned(), cfg, routes, recorder));
+    runtime.block_on(daemon::run(path.to_owned(), cfg, routes, recorder, bird_sockets));
     ExitCode::SUCCESS
 }
 
@@ -152,5 +228,30 @@ fn load_or_report(path: &Path) -> Option<ValidatedConfig> {
             eprintln!("error: {e}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<BirdArgs, String> {
+        BirdArgs::parse(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn calico_nodes_bird_command_lines_are_taken() {
+        let b =
+            parse(&["-R", "-s", "/var/run/calico/bird.ctl", "-d", "-c", "/etc/x.toml"]).unwrap();
+        assert_eq!(b.socket.as_deref(), Some(Path::new("/var/run/calico/bird.ctl")));
+        assert_eq!(b.config.as_deref(), Some(Path::new("/etc/x.toml")));
+        assert!(!b.check);
+        assert!(parse(&["-p", "-c", "/etc/x.toml"]).unwrap().check);
+    }
+
+    #[test]
+    fn other_bird_options_are_refused_by_name() {
+        assert!(parse(&["-u", "bird"]).unwrap_err().contains("-u"));
+        assert!(parse(&["-c"]).unwrap_err().contains("needs a value"));
     }
 }

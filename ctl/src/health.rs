@@ -96,6 +96,7 @@ mod tests {
             disabled: false,
             passive: false,
             since: 0,
+            proto_since: None,
             last_error: None,
             local_as: 64512,
             remote_as: 64512,

@@ -1,6 +1,7 @@
 //! Operator surface of calico-bgp, shared by `calico-bgpd` and `calico-bgpctl`
 //! (issue 6):
 //!
+//! - [`bird16`]: BIRD 1.6's control-socket dialect, for Calico's tools;
 //! - [`proto`]: the typed, versioned request/response protocol of the control
 //!   socket and the snapshot types the daemon fills;
 //! - [`server`]: the socket server and the one [`server::Handler`] trait the
@@ -13,6 +14,7 @@
 //! - [`sdnotify`]: systemd readiness, reload and watchdog notifications.
 #![warn(missing_docs)]
 
+pub mod bird16;
 pub mod client;
 pub mod health;
 pub mod metrics;

@@ -50,7 +50,8 @@ pub struct ConfigDiff {
     pub fib_changed: bool,
     /// New log level, when it differs.
     pub log_level: Option<LogLevel>,
-    /// Control socket path differs: rebind it.
+    /// Control socket path or a BIRD-dialect socket path differs: rebound
+    /// at the next restart.
     pub control_socket_changed: bool,
     /// The metrics listen address differs.
     pub metrics_changed: bool,
@@ -91,7 +92,8 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
             || o.prefix_advertisements != n.prefix_advertisements,
         fib_changed: o.fib != n.fib,
         log_level: (o.log_level != n.log_level).then_some(n.log_level),
-        control_socket_changed: o.control_socket != n.control_socket,
+        control_socket_changed: o.control_socket != n.control_socket
+            || o.bird_compat != n.bird_compat,
         metrics_changed: o.metrics != n.metrics,
         ..ConfigDiff::default()
     };

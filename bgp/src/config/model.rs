@@ -24,6 +24,7 @@
 //! [[prefix_advertisements]]  cidr, communities
 //! [fib]               table, protocol, program_cluster_routes, tunnel_device, merge_paths
 //! [metrics]           listen
+//! [bird_compat]       ipv4_socket, ipv6_socket
 //! ```
 //!
 //! The types here carry no invariants: [`super::validate`] turns a [`Config`]
@@ -110,6 +111,9 @@ pub struct Config {
     /// The Prometheus endpoint (off unless `listen` is set).
     #[serde(default)]
     pub metrics: Metrics,
+    /// BIRD 1.6 control sockets for Calico's tools (off unless a path is set).
+    #[serde(default)]
+    pub bird_compat: BirdCompat,
 }
 
 fn default_control_socket() -> PathBuf {
@@ -785,6 +789,22 @@ pub enum ProgramClusterRoutes {
     EnabledIpipOnly,
     /// Program only unencapsulated pools (Calico master default).
     EnabledNoEncapOnly,
+}
+
+/// BIRD 1.6 control sockets: calico-node's probes, `calicoctl node status`
+/// and the CalicoNodeStatus populators read `bird.ctl` (IPv4 sessions) and
+/// `bird6.ctl` (IPv6 sessions) in BIRD's dialect.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BirdCompat {
+    /// Socket showing the IPv4 sessions and routes, as `bird` would
+    /// (Calico: `/var/run/calico/bird.ctl`); none means no socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_socket: Option<PathBuf>,
+    /// Socket showing the IPv6 sessions and routes, as `bird6` would
+    /// (Calico: `/var/run/calico/bird6.ctl`); none means no socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_socket: Option<PathBuf>,
 }
 
 /// The Prometheus endpoint.

@@ -297,6 +297,24 @@ fn check_node(c: &mut Checker, cfg: &Config) -> Option<Ipv4Addr> {
     if cfg.control_socket.as_os_str().is_empty() || !cfg.control_socket.is_absolute() {
         c.err("control_socket", cfg.control_socket.display(), "must be an absolute path");
     }
+    let bc = &cfg.bird_compat;
+    for (key, path) in
+        [("bird_compat.ipv4_socket", &bc.ipv4_socket), ("bird_compat.ipv6_socket", &bc.ipv6_socket)]
+    {
+        let Some(path) = path else { continue };
+        if !path.is_absolute() {
+            c.err(key, path.display(), "must be an absolute path");
+        } else if *path == cfg.control_socket {
+            c.err(key, path.display(), "must differ from control_socket");
+        }
+    }
+    if bc.ipv4_socket.is_some() && bc.ipv4_socket == bc.ipv6_socket {
+        c.err(
+            "bird_compat.ipv6_socket",
+            bc.ipv6_socket.as_ref().map_or(String::new(), |p| p.display().to_string()),
+            "must differ from bird_compat.ipv4_socket",
+        );
+    }
     let id = match n.router_id {
         RouterIdSpec::NodeIpv4 => match n.ipv4 {
             Some(v4) => v4.addr(),

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::config::{LoadError, from_toml, parse_str};
+use crate::config::{BirdCompat, LoadError, from_toml, parse_str};
 
 const NODE: &str = "[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\n";
 
@@ -517,4 +517,20 @@ proptest! {
         });
         prop_assert_eq!(large.to_string().parse::<CommunityValue>(), Ok(large));
     }
+}
+
+#[test]
+fn bird_compat_sockets_are_off_by_default_and_must_be_distinct_absolute_paths() {
+    assert_eq!(valid("").config().bird_compat, BirdCompat::default());
+    let v = valid("[bird_compat]\nipv4_socket = \"/var/run/calico/bird.ctl\"\n");
+    assert_eq!(v.config().bird_compat.ipv6_socket, None);
+    let errs = errors("[bird_compat]\nipv4_socket = \"bird.ctl\"\n");
+    assert_error(&errs, "bird_compat.ipv4_socket", "absolute");
+    let errs = errors_of(&format!(
+        "control_socket = \"/run/x.ctl\"\n{NODE}[bird_compat]\nipv6_socket = \"/run/x.ctl\"\n"
+    ));
+    assert_error(&errs, "bird_compat.ipv6_socket", "control_socket");
+    let errs =
+        errors("[bird_compat]\nipv4_socket = \"/run/b.ctl\"\nipv6_socket = \"/run/b.ctl\"\n");
+    assert_error(&errs, "bird_compat.ipv6_socket", "ipv4_socket");
 }

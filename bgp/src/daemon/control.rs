@@ -306,6 +306,7 @@ impl<R: RouteHandler> Owner<R> {
             disabled: false,
             passive: cfg.passive,
             since: slot.since,
+            proto_since: Some(slot.proto_since),
             last_error: if established { None } else { slot.last_error.clone() },
             local_as: cfg.local_as,
             remote_as: cfg.remote_as,

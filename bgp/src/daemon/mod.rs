@@ -43,6 +43,7 @@
 //! WATCHDOG=1 from this loop at half the watchdog interval, so a stuck
 //! loop gets the daemon restarted.
 
+pub mod bird_compat;
 pub mod control;
 pub mod fib_port;
 mod listener;
@@ -145,6 +146,8 @@ struct Slot {
     prefix_warned: bool,
     /// Unix time of the last state change.
     since: u64,
+    /// Unix time the session last reached or left Established.
+    proto_since: u64,
     /// What the current Established session agreed, and since when.
     session: Option<(Box<session::Up>, u64)>,
     /// Why the session is not up, as BIRD would say it.
@@ -210,11 +213,14 @@ fn notify(what: &str, r: std::io::Result<()>) {
 /// daemon runs on without it: routing matters more than its observability.
 ///
 /// With `recorder` (`--record`), every input is written as a JSON line.
+/// `bird_sockets` are the BIRD-dialect sockets to serve: `[bird_compat]`,
+/// or what the `bird` command line (`-s`) says.
 pub async fn run<R: RouteHandler>(
     path: PathBuf,
     cfg: ValidatedConfig,
     routes: R,
     recorder: Option<Recorder>,
+    bird_sockets: config::BirdCompat,
 ) {
     let socket = cfg.config().control_socket.clone();
     let metrics_addr = cfg.config().metrics.listen;
@@ -247,6 +253,7 @@ pub async fn run<R: RouteHandler>(
             None
         }
     };
+    let bird_tasks = bird_compat::spawn(&bird_sockets, handler.clone(), stop_rx.clone());
     if let Some(addr) = metrics_addr {
         match ctl::metrics::bind(addr).await {
             Ok(l) => {
@@ -291,6 +298,7 @@ pub async fn run<R: RouteHandler>(
         // Ours to remove: bind() refused to take it over from a live daemon.
         let _ = std::fs::remove_file(&socket);
     }
+    bird_compat::finish(bird_tasks).await;
 }
 
 impl<R: RouteHandler> Owner<R> {
@@ -671,6 +679,7 @@ impl<R: RouteHandler> Owner<R> {
                 has_md5: md5_key.is_some(),
                 prefix_warned: false,
                 since: ctl::server::unix_now(),
+                proto_since: ctl::server::unix_now(),
                 session: None,
                 last_error: None,
                 flaps: 0,
@@ -715,6 +724,9 @@ impl<R: RouteHandler> Owner<R> {
         }
         match r.event {
             SessionEvent::StateChange { to, reason, .. } => {
+                if (to == State::Established) != (slot.state == State::Established) {
+                    slot.proto_since = ctl::server::unix_now();
+                }
                 slot.state = to;
                 slot.since = ctl::server::unix_now();
                 if to == State::Established {
@@ -874,7 +886,7 @@ impl<R: RouteHandler> Owner<R> {
         }
         let d = config::diff(&self.cfg, &new);
         if d.control_socket_changed || d.metrics_changed {
-            warn!("control_socket and metrics.listen take effect at the next restart");
+            warn!("control_socket, bird_compat and metrics.listen take effect at the next restart");
         }
         if self.cfg.config().fib.enabled != new.config().fib.enabled {
             warn!("fib.enabled takes effect at the next restart");

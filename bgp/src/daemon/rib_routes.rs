@@ -618,6 +618,7 @@ impl RouteHandler for RibRoutes {
                 accepted: u64::from(c.accepted),
                 // Sent counts are kept per family by the RIB's export groups.
                 advertised: self.rib.advertised(*id, afi_safi),
+                best: u64::from(c.best),
             })
             .collect()
     }

@@ -30,6 +30,10 @@ pub struct PeerSnapshot {
     pub passive: bool,
     /// Unix time of the last state change (Established or not).
     pub since: u64,
+    /// Unix time the session last reached or left Established (BIRD's
+    /// `since`: its protocol state changes only then, not on every FSM step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto_since: Option<u64>,
     /// Why the last session ended or the last attempt failed; kept while the
     /// session is down, cleared when it is Established.
     #[serde(default)]
@@ -355,6 +359,9 @@ pub struct FamilyCounts {
     pub accepted: u64,
     /// Prefixes advertised to the neighbor (Adj-RIB-Out).
     pub advertised: u64,
+    /// Accepted prefixes whose path from this peer is the best one.
+    #[serde(default)]
+    pub best: u64,
 }
 
 /// Message counters of one direction.

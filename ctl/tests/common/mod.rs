@@ -71,6 +71,7 @@ pub fn mesh_up() -> PeerSnapshot {
         disabled: false,
         passive: true,
         since: NOW - 5_025,
+        proto_since: None,
         last_error: None,
         local_as: 64512,
         remote_as: 64512,
@@ -89,6 +90,7 @@ pub fn mesh_up() -> PeerSnapshot {
             received: 3,
             accepted: 3,
             advertised: 2,
+            best: 2,
         }],
         messages: messages(7, 4),
         flaps: 1,
@@ -112,6 +114,7 @@ pub fn global_refused() -> PeerSnapshot {
         disabled: false,
         passive: false,
         since: NOW - 3 * 86_400,
+        proto_since: None,
         last_error: Some(LastError {
             class: ErrorClass::Socket,
             message: "Connection refused".into(),
@@ -145,6 +148,7 @@ pub fn node_bad_as() -> PeerSnapshot {
         peer_type: PeerType::NodeSpecific,
         state: SessionState::Idle,
         since: NOW - 61,
+        proto_since: None,
         last_error: Some(LastError {
             class: ErrorClass::Received,
             message: "Bad peer AS".into(),
@@ -165,6 +169,7 @@ pub fn rr_client_v6() -> PeerSnapshot {
         rr_client: true,
         source_address: Some(ip("fd00:1::11")),
         since: NOW - 30,
+        proto_since: None,
         last_error: Some(LastError {
             class: ErrorClass::Error,
             message: "Hold timer expired".into(),
@@ -186,6 +191,7 @@ pub fn rr_client_v6() -> PeerSnapshot {
             received: 12,
             accepted: 12,
             advertised: 40,
+            best: 40,
         }],
         ..mesh_up()
     }
@@ -203,6 +209,7 @@ pub fn tor_long_lived_stale() -> PeerSnapshot {
         remote_as: 65000,
         remote_id: Some("10.0.0.254".parse().unwrap()),
         since: NOW - 125,
+        proto_since: None,
         last_error: Some(LastError {
             class: ErrorClass::Socket,
             message: "Connection refused".into(),
