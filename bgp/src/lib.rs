@@ -35,6 +35,7 @@
 //! - RFC 7607 AS 0 processing
 //! - RFC 8538 notification message support for graceful restart (N bit)
 
+pub mod calico;
 pub mod config;
 pub mod daemon;
 pub mod fsm;
