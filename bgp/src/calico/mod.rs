@@ -15,8 +15,10 @@
 //! Everything here is pure: no I/O, no clock. The etcd watcher and the
 //! daemon feed it and act on the result.
 
+pub mod derive;
 pub mod resources;
 pub mod selector;
 
+pub use derive::{Derived, Env, derive};
 pub use resources::{ResourceProblem, Resources};
 pub use selector::{Selector, SelectorError};

@@ -59,7 +59,7 @@ pub struct BgpPeerSpec {
     #[serde(default)]
     pub max_restart_time: Option<Duration>,
     /// `numAllowedLocalASNumbers`.
-    #[serde(default)]
+    #[serde(default, rename = "numAllowedLocalASNumbers")]
     pub num_allowed_local_as_numbers: Option<u8>,
     /// `ttlSecurity`: GTSM hop count.
     #[serde(default)]
@@ -164,7 +164,7 @@ mod tests {
             r#"{"metadata":{"name":"p"},"spec":{"peerIP":"[ac13::57]:50","asNumber":64533,
               "nodeSelector":"has(routeReflector)","sourceAddress":"None","nextHopMode":"Self",
               "reversePeering":"Manual","maxRestartTime":"10s","ttlSecurity":2,
-              "numAllowedLocalASNumbers":1,"reachableBy":"10.224.0.1","filters":["f"],
+              "numAllowedLocalASNumbers":1,"localASNumber":"65000","reachableBy":"10.224.0.1","filters":["f"],
               "failureDetectionMode":"BFDIfDirectlyConnected"}}"#,
         )
         .unwrap();
@@ -174,6 +174,8 @@ mod tests {
         assert_eq!(p.spec.reverse_peering, Some(ReversePeering::Manual));
         assert_eq!(p.spec.max_restart_time, Some(Duration { seconds: 10 }));
         assert_eq!(p.spec.ttl_security, Some(2));
+        assert_eq!(p.spec.num_allowed_local_as_numbers, Some(1));
+        assert_eq!(p.spec.local_as_number, Some(AsNumber(65000)));
         assert!(serde_json::from_str::<BgpPeer>(r#"{"spec":{"sourceAddress":"Odd"}}"#).is_err());
     }
 }
