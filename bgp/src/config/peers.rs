@@ -153,7 +153,8 @@ impl EffectivePeer {
 
     /// The BIRD protocol name Calico tooling parses (`calicoctl node status`
     /// matches `^(Global|Node|Mesh)_(.+)$`): dots and colons become
-    /// underscores, and a non-default port is appended as `_port_<n>`.
+    /// underscores, and a non-default port of a `Node_`/`Global_` peer is
+    /// appended as `_port_<n>` (confd never adds it to `Mesh_` names).
     pub fn bird_protocol_name(&self) -> String {
         let prefix = match self.kind {
             PeerKind::Mesh => "Mesh",
@@ -161,7 +162,7 @@ impl EffectivePeer {
             PeerKind::Global => "Global",
         };
         let ip = self.address.to_string().replace(['.', ':'], "_");
-        if self.port == DEFAULT_PORT {
+        if self.port == DEFAULT_PORT || self.kind == PeerKind::Mesh {
             format!("{prefix}_{ip}")
         } else {
             format!("{prefix}_{ip}_port_{}", self.port)
@@ -455,6 +456,13 @@ mod tests {
         assert_eq!(g.kind, PeerKind::Global);
         assert_eq!(g.bird_protocol_name(), "Global_10_0_0_9");
         assert_eq!(v.peer(ip("10.0.0.8")).unwrap().bird_protocol_name(), "Node_10_0_0_8");
+        let mesh = parse_str(&format!("{MESH}\n[listen]\nport = 177\n")).unwrap();
+        let names: Vec<_> = mesh.peers().iter().map(|p| p.bird_protocol_name()).collect();
+        assert_eq!(
+            names,
+            ["Mesh_10_0_0_2", "Mesh_10_0_0_3", "Mesh_fd00__2"],
+            "no port on mesh names"
+        );
         assert!(parse_str("[node]\nname = \"a\"\nipv4 = \"10.0.0.1/24\"\n[[peers]]\nname = \"x\"\naddress = \"10.0.0.9\"\nremote_as = 1\nkind = \"mesh\"\n").is_err());
     }
 
