@@ -226,6 +226,30 @@ pub(super) fn bgp_peers(
         }
     }
 
+    // What a BGPPeer asks for that cannot be configured, once per BGPPeer
+    // that gives this node a session.
+    let mut sources: Vec<&str> = candidates.iter().map(|c| c.3).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    for source in sources {
+        let spec = &r.bgp_peers[source].spec;
+        let key = format!("BGPPeer {source}");
+        if spec.password.is_some() {
+            problems.push(ResourceProblem::new(
+                &key,
+                "password: a Secret reference needs the Kubernetes datastore; the session has no password",
+            ));
+        }
+        if !spec.filters.is_empty() {
+            problems.push(ResourceProblem::new(
+                &key,
+                format!(
+                    "filters {:?} are not applied: BGPFilter evaluation is not derived yet",
+                    spec.filters
+                ),
+            ));
+        }
+    }
     let mut by_name: BTreeMap<String, (Peer, &str)> = BTreeMap::new();
     for (scope, target, spec, source) in candidates {
         let peer = build(scope, &target, spec, me, config, source, problems);
@@ -308,21 +332,6 @@ fn build(
         (Some(ours), Some(theirs)) => ibgp && theirs != Some(ours),
         _ => false,
     };
-    if spec.password.is_some() {
-        problems.push(ResourceProblem::new(
-            &key,
-            "password: a Secret reference needs the Kubernetes datastore; the session has no password",
-        ));
-    }
-    if !spec.filters.is_empty() {
-        problems.push(ResourceProblem::new(
-            &key,
-            format!(
-                "filters {:?} are not applied: BGPFilter evaluation is not derived yet",
-                spec.filters
-            ),
-        ));
-    }
     let seconds = |d: Option<crate::calico::resources::Duration>,
                    field: &str,
                    problems: &mut Vec<ResourceProblem>| {

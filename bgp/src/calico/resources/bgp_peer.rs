@@ -17,7 +17,7 @@ pub struct BgpPeer {
     #[serde(default)]
     pub metadata: Metadata,
     /// The spec.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub spec: BgpPeerSpec,
 }
 

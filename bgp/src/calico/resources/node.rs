@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use super::meta::{AsNumber, Metadata, ip_with_prefix};
+use super::meta::{AsNumber, Metadata, ip_with_prefix, null_default};
 
 /// A Calico node.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -16,7 +16,7 @@ pub struct Node {
     #[serde(default)]
     pub metadata: Metadata,
     /// The spec.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub spec: NodeSpec,
 }
 

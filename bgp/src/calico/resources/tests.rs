@@ -53,6 +53,15 @@ fn yaml_documents_dispatch_on_kind_and_a_bad_one_is_a_problem() {
 }
 
 #[test]
+fn a_null_spec_is_an_empty_spec() {
+    let (r, problems) = Resources::from_yaml(
+        "kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata:\n  name: default\nspec:\n",
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(r.bgp_configurations["default"].spec, BgpConfigurationSpec::default());
+}
+
+#[test]
 fn yaml_1_1_boolean_labels_read_as_true() {
     let (r, _) = Resources::from_yaml(YAML);
     let labels = &r.nodes["kube-master"].metadata.labels;
