@@ -187,6 +187,8 @@ mod tests {
         address = "10.0.0.8"
         remote_as = 65000
         ttl_security = 1
+        kind = "global"
+        reachable_by = "10.0.0.254"
         [route_reflector]
         enabled = true
         cluster_id = "244.0.0.1"
