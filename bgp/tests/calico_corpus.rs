@@ -330,3 +330,74 @@ fn oneshot_cases_reach_confds_configuration() {
     println!("calico confd corpus, oneshot cases:\n{}", table.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The etcd v3 plural of a kind this test writes.
+fn plural(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Node" => Some("nodes"),
+        "BGPConfiguration" => Some("bgpconfigurations"),
+        "BGPPeer" => Some("bgppeers"),
+        "IPPool" => Some("ippools"),
+        "BGPFilter" => Some("bgpfilters"),
+        _ => None,
+    }
+}
+
+#[test]
+fn etcd_layout_reads_the_same_resources_as_the_yaml() {
+    let root = corpus();
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("cases.json")).unwrap()).unwrap();
+    let affinities = standard_affinities(&cases);
+    for case in cases["cases"].as_array().unwrap() {
+        if case["mode"] != "oneshot" || case["kdd_only"] == true {
+            continue;
+        }
+        let file = case["steps"][0]["actions"][0]["file"].as_str().unwrap();
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let (mut from_yaml, problems) = Resources::from_yaml(&text);
+        assert!(problems.is_empty(), "{file}: {problems:?}");
+        // The same objects as Calico stores them in etcd: JSON under their keys.
+        let mut kvs: Vec<(String, Vec<u8>)> = Vec::new();
+        for doc in serde_norway::Deserializer::from_str(&text) {
+            let mut v: serde_json::Value = serde::Deserialize::deserialize(doc).unwrap();
+            if v.is_null() {
+                continue;
+            }
+            // calicoctl reads YAML 1.1, so a label written `yes` is stored as "true".
+            if let Some(labels) = v.pointer_mut("/metadata/labels").and_then(|l| l.as_object_mut())
+            {
+                for value in labels.values_mut() {
+                    if value == "yes" {
+                        *value = "true".into();
+                    }
+                }
+            }
+            let plural = plural(v["kind"].as_str().unwrap()).unwrap();
+            let name = v["metadata"]["name"].as_str().unwrap();
+            let key = format!("/calico/resources/v3/projectcalico.org/{plural}/{name}");
+            kvs.push((key, serde_json::to_vec(&v).unwrap()));
+        }
+        for a in &affinities {
+            let family = if a.cidr.addr().is_ipv4() { "ipv4" } else { "ipv6" };
+            let key = format!(
+                "/calico/ipam/v2/host/{}/{family}/block/{}",
+                a.node,
+                a.cidr.to_string().replace('/', "-")
+            );
+            let state = serde_json::json!({"state": match a.state {
+                AffinityState::Implicit => "",
+                AffinityState::Confirmed => "confirmed",
+                AffinityState::Pending => "pending",
+                AffinityState::PendingDeletion => "pendingDeletion",
+            }, "deleted": a.deleted});
+            kvs.push((key, serde_json::to_vec(&state).unwrap()));
+        }
+        kvs.push(("/calico/felix/v2/no-region/host/kube-master/config".into(), b"x".to_vec()));
+        let (from_etcd, problems) =
+            Resources::from_kvs(kvs.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+        assert!(problems.is_empty(), "{file}: {problems:?}");
+        from_yaml.block_affinities.extend_from_slice(&affinities);
+        assert_eq!(from_etcd, from_yaml, "{file}");
+    }
+}
