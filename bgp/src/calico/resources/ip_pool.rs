@@ -33,8 +33,10 @@ pub struct IpPoolSpec {
     /// `blockSize`: per-node block length.
     #[serde(default)]
     pub block_size: Option<u8>,
-    /// `disabled`: no new allocations from the pool. confd still renders
-    /// the pool's export and kernel lines; only IPAM stops using it.
+    /// `disabled`: IPAM allocates nothing more from the pool. Calico's
+    /// syncer still passes the pool to confd, whose pool lines depend on the
+    /// CIDR, the encapsulation and `disableBGPExport` only; the derivation
+    /// keeps a disabled pool like any other.
     #[serde(default)]
     pub disabled: bool,
     /// `disableBGPExport`: the pool's routes are not advertised.
