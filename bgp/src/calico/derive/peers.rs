@@ -193,7 +193,10 @@ pub(super) fn bgp_peers(
             let calico_node = r.nodes.values().any(|n| n.address(ip.is_ipv4()) == Some(ip));
             remote_nodes.extend(owner);
             peer_ip_family = Some(ip.is_ipv4());
-            if local.contains(me) && me.address(ip.is_ipv4()) != Some(ip) {
+            // Without an address of the peer's family confd renders no
+            // configuration for that family (`# IPv6 disabled on this node.`).
+            let own = me.address(ip.is_ipv4());
+            if local.contains(me) && own.is_some() && own != Some(ip) {
                 let target = Target {
                     ip,
                     port: port.or_else(|| owner.and_then(|n| node_listen_port(n, r))),

@@ -209,6 +209,14 @@ fn own_address_is_skipped_and_the_owner_peers_back() {
 }
 
 #[test]
+fn peer_of_a_family_the_node_lacks_is_not_configured() {
+    let d = on_master(&format!(
+        "{DEFAULT_NO_MESH}---\nkind: BGPPeer\nmetadata:\n  name: v6\nspec:\n  peerIP: \"[ac13::57]:50\"\n  asNumber: 64533\n"
+    ));
+    assert!(d.config.peers.is_empty());
+}
+
+#[test]
 fn peer_selector_gives_one_peer_per_selected_node_and_reverse_peering_answers() {
     let yaml = format!(
         "{DEFAULT_NO_MESH}---\nkind: BGPPeer\nmetadata:\n  name: to-rr\nspec:\n  nodeSelector: \"!has(rr)\"\n  peerSelector: has(rr)\n"
