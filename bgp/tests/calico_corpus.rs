@@ -8,6 +8,10 @@
 //! calico-confd-corpus` (from this crate: `CARGO_MANIFEST_DIR/../../shared/...`);
 //! `CALICO_CONFD_CORPUS` overrides the path. A missing corpus fails the test.
 //!
+//! The daemon cases that only count sessions are derived after each step,
+//! and every case's resources, written in Calico's etcd layout, must read
+//! back as the same resources as from the YAML.
+//!
 //! Cases that cannot pass yet are listed in [`KNOWN_GAPS`] with the reason
 //! and printed on every run; a listed case that starts passing fails the
 //! test so the table stays true.
@@ -400,4 +404,66 @@ fn etcd_layout_reads_the_same_resources_as_the_yaml() {
         from_yaml.block_affinities.extend_from_slice(&affinities);
         assert_eq!(from_etcd, from_yaml, "{file}");
     }
+}
+
+/// Applies a YAML file's resources over `into` (whole objects replaced).
+fn apply(into: &mut Resources, text: &str) {
+    let (r, problems) = Resources::from_yaml(text);
+    assert!(problems.is_empty(), "{problems:?}");
+    into.nodes.extend(r.nodes);
+    into.bgp_configurations.extend(r.bgp_configurations);
+    into.bgp_peers.extend(r.bgp_peers);
+    into.ip_pools.extend(r.ip_pools);
+    into.bgp_filters.extend(r.bgp_filters);
+    into.block_affinities.extend(r.block_affinities);
+}
+
+#[test]
+fn daemon_peering_counts_follow_each_step() {
+    let root = corpus();
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("cases.json")).unwrap()).unwrap();
+    let mut ran = Vec::new();
+    for case in cases["cases"].as_array().unwrap() {
+        let steps = case["steps"].as_array().unwrap();
+        let counted = steps.iter().all(|s| s["expect"]["peering_count"].is_u64());
+        if case["mode"] != "daemon" || case["kdd_only"] == true || !counted {
+            continue;
+        }
+        let name = case["name"].as_str().unwrap();
+        let node = case["node_name"].as_str().unwrap();
+        let local: Config = from_toml(&format!("[node]\nname = \"{node}\"\n")).unwrap();
+        let mut resources = Resources::default();
+        for step in steps {
+            for action in step["actions"].as_array().unwrap() {
+                match action["op"].as_str().unwrap() {
+                    "apply" | "upsert" => apply(
+                        &mut resources,
+                        &std::fs::read_to_string(root.join(action["file"].as_str().unwrap()))
+                            .unwrap(),
+                    ),
+                    // Writing an object back unchanged changes nothing derived.
+                    "update_unchanged" => {}
+                    "delete" if action["kind"] == "Node" => {
+                        resources.nodes.remove(action["name"].as_str().unwrap());
+                    }
+                    other => panic!("{name}: step op {other} is not handled by this test"),
+                }
+            }
+            let derived = derive(&resources, &local, &Env::default());
+            assert!(derived.problems.is_empty(), "{name}: {:?}", derived.problems);
+            let v = validate(derived.config).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // bird.cfg holds the IPv4 sessions.
+            let count = v.peers().iter().filter(|p| p.address.is_ipv4()).count() as u64;
+            assert_eq!(
+                count,
+                step["expect"]["peering_count"].as_u64().unwrap(),
+                "{name} step {}",
+                step["step"]
+            );
+        }
+        ran.push(name);
+    }
+    println!("daemon cases checked by peering count: {ran:?}");
+    assert!(!ran.is_empty());
 }
