@@ -27,6 +27,8 @@ mod node;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::Deserialize as _;
+
 pub use bgp_configuration::{
     BgpConfiguration, BgpConfigurationSpec, BgpPassword, BindMode, NamedCommunity,
     PrefixAdvertisement, SecretKeyRef, ServiceRange,
@@ -235,8 +237,6 @@ impl Resources {
         Ok(())
     }
 }
-
-use serde::Deserialize as _;
 
 /// Label values written as YAML 1.1 booleans (`yes`, `on`, ...) become
 /// `true`/`false`, as calicoctl reads them.
