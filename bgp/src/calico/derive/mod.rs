@@ -8,8 +8,8 @@
 //! | `CALICO_ROUTER_ID`: unset = node IPv4, `hash`, or an address | `node.router_id` |
 //! | `listenPort` of `node.<name>`, else of `default`; `bindMode: NodeIP` | `listen` |
 //! | `logSeverityScreen` of `node.<name>`, else of `default` | `log_level` |
-//! | `nodeToNodeMeshEnabled`, the other Nodes, `nodeMeshMaxRestartTime` | `mesh` ([`peers`]) |
-//! | BGPPeers | `peers` ([`peers`]) |
+//! | `nodeToNodeMeshEnabled`, the other Nodes, `nodeMeshMaxRestartTime` | `mesh` (module `peers`) |
+//! | BGPPeers | `peers` (module `peers`) |
 //! | own `routeReflectorClusterID` | `route_reflector` |
 //! | IPPools | `ip_pools` |
 //! | confirmed block affinities of the node | `node.blocks` |
