@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`wire`] | BGP-4 message codec (RFC 4271 §4 and its extensions) | none |
 //! | [`config`] | typed TOML configuration, validation, mesh rule, reload diff | reads the file |
+//! | [`calico`] | Calico v3 resources, selectors, and the derivation confd performs, giving a `Config` | none |
 //! | [`fsm`] | session state machine (RFC 4271 §8), collision resolution (§6.8) | none |
 //! | [`net`] | sockets: dial, listen, TCP MD5 (RFC 2385), GTSM (RFC 5082) | sockets |
 //! | [`session`] | one tokio task per peer driving the FSM over a connection | tokio |
@@ -35,6 +36,7 @@
 //! - RFC 7607 AS 0 processing
 //! - RFC 8538 notification message support for graceful restart (N bit)
 
+pub mod calico;
 pub mod config;
 pub mod daemon;
 pub mod fsm;

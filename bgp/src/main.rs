@@ -2,7 +2,8 @@
 //!
 //! `--config FILE` runs the daemon (sessions, listener, SIGHUP reload,
 //! SIGTERM shutdown); `--check` is the equivalent of `bird -p` that Calico's
-//! confd runs before every reload.
+//! confd runs before every reload; `--calico-resources FILE --node NAME
+//! --print-config` prints the configuration derived from Calico resources.
 //!
 //! Started under the name `bird` or `bird6` (a link), it takes the command
 //! lines calico-node uses for BIRD instead: its runit service runs
@@ -16,7 +17,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bgp::config::{self, LoadError, LogLevel, ValidatedConfig};
+use bgp::calico::{self, Resources};
+use bgp::config::{self, Config, LoadError, LogLevel, ValidatedConfig};
 use bgp::daemon::{self, FibPort, KernelFib, NoFib, RibRoutes, fib_port};
 use clap::Parser;
 
@@ -34,12 +36,17 @@ const DEFAULT_CONFIG: &str = "/etc/calico-bgp/calico-bgpd.toml";
         (level from `log_level`, or RUST_LOG).\n\
         `--check FILE` validates FILE and exits 0, or 1 after printing every problem with \
         its key path (like `bird -p`; `-p -c FILE` also works).\n\
-        Keys and defaults: docs/configuration.md."
+        `--calico-resources FILE --node NAME --print-config` derives the configuration of \
+        node NAME from Calico v3 resources (the YAML `calicoctl apply -f` takes) as confd \
+        does for BIRD, prints it (TOML, or JSON with `-o json`) and every refused resource \
+        on stderr; exit 1 when the result does not validate. Local-only settings come from \
+        `--config FILE` when given; CALICO_ROUTER_ID is read from the environment.\n\
+        Keys and defaults: docs/configuration.md; the Calico mapping: docs/datastore.md."
 )]
 struct Args {
-    /// Configuration file (TOML).
-    #[arg(short, long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
-    config: PathBuf,
+    /// Configuration file (TOML) [default: /etc/calico-bgp/calico-bgpd.toml].
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Only validate FILE (or the --config file) and exit: 0 when valid, 1 otherwise.
     #[arg(short = 'p', long, value_name = "FILE", num_args = 0..=1)]
     check: Option<Option<PathBuf>>,
@@ -47,6 +54,24 @@ struct Args {
     /// replaying the run (docs/operations.md).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Calico v3 resources (multi-document YAML) to derive the configuration from.
+    #[arg(long, value_name = "FILE", requires = "print_config")]
+    calico_resources: Option<PathBuf>,
+    /// The Calico node to derive for (default: `node.name` of --config).
+    #[arg(long, value_name = "NAME", requires = "calico_resources")]
+    node: Option<String>,
+    /// Print the derived configuration and exit.
+    #[arg(long, requires = "calico_resources")]
+    print_config: bool,
+    /// Format of --print-config.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "toml")]
+    output: OutputFormat,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum OutputFormat {
+    Toml,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -70,9 +95,13 @@ fn main() -> ExitCode {
         };
     }
     let args = Args::parse();
+    let config = args.config.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    if let Some(resources) = &args.calico_resources {
+        return print_calico(resources, args.config.as_deref(), args.node.as_deref(), args.output);
+    }
     match args.check {
-        Some(file) => check(file.as_deref().unwrap_or(&args.config)),
-        None => run(&args.config, args.record.as_deref(), None),
+        Some(file) => check(file.as_deref().unwrap_or(&config)),
+        None => run(&config, args.record.as_deref(), None),
     }
 }
 
@@ -113,6 +142,94 @@ impl BirdArgs {
             }
         }
         Ok(b)
+    }
+}
+
+/// `--calico-resources`: the configuration confd's rules give node `node`.
+fn print_calico(
+    resources: &Path,
+    local: Option<&Path>,
+    node: Option<&str>,
+    output: OutputFormat,
+) -> ExitCode {
+    let mut local_config = match local {
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| config::from_toml(&text).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{}: error: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => {
+            let Some(name) = node else {
+                eprintln!("error: --node NAME (or --config FILE with node.name) is required");
+                return ExitCode::FAILURE;
+            };
+            // Only the name matters: every other key has its default.
+            let minimal = format!("[node]\nname = {}\n", toml::Value::from(name));
+            match config::from_toml(&minimal) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    if let Some(name) = node {
+        local_config.node.name = name.to_owned();
+    }
+    let text = match std::fs::read_to_string(resources) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: error: {e}", resources.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let (resources_read, mut problems) = Resources::from_yaml(&text);
+    let env = calico::Env::from_vars(std::env::vars());
+    let derived = calico::derive(&resources_read, &local_config, &env);
+    problems.extend(derived.problems);
+    for p in &problems {
+        eprintln!("{}: problem: {p}", resources.display());
+    }
+    let printed = match output {
+        OutputFormat::Toml => toml::to_string(&derived.config).map_err(|e| e.to_string()),
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&derived.config).map_err(|e| e.to_string())
+        }
+    };
+    match printed {
+        Ok(out) => println!("{}", out.trim_end()),
+        Err(e) => {
+            eprintln!("error: cannot print the configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    report_validation(derived.config)
+}
+
+/// Validates a derived configuration, printing warnings and errors.
+fn report_validation(derived: Config) -> ExitCode {
+    match config::validate(derived) {
+        Ok(v) => {
+            for w in v.warnings() {
+                eprintln!("warning: {w}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors.errors() {
+                eprintln!("error: {e}");
+            }
+            eprintln!("the derived configuration is invalid: {} error(s)", errors.errors().len());
+            ExitCode::FAILURE
+        }
     }
 }
 

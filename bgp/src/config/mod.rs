@@ -34,7 +34,8 @@ pub use model::{
     DEFAULT_FIB_PROTOCOL, DEFAULT_FIB_TABLE, DEFAULT_HOLD_TIME, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT,
     DEFAULT_RESTART_TIME, EncapMode, Family, Fib, GracefulRestart, IpPool, Listen, LogLevel,
     MaxPrefix, MaxPrefixAction, Mesh, MeshNode, Metrics, NextHopMode, Node, Password, Peer,
-    PrefixAdvertisement, ProgramClusterRoutes, RouteReflector, Services, SourceAddress, Timers,
+    PeerScope, PrefixAdvertisement, ProgramClusterRoutes, RouteReflector, Services, SourceAddress,
+    Timers,
 };
 pub use peers::{EffectivePeer, PasswordSource, PeerKind, SessionTimers, TtlMode, mesh_passive};
 pub use router_id::{RouterIdSpec, hashed_router_id};
@@ -187,6 +188,8 @@ mod tests {
         address = "10.0.0.8"
         remote_as = 65000
         ttl_security = 1
+        kind = "global"
+        reachable_by = "10.0.0.254"
         [route_reflector]
         enabled = true
         cluster_id = "244.0.0.1"

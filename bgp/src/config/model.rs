@@ -17,7 +17,7 @@
 //! [graceful_restart]  enabled, restart_time, stale_time, long_lived_stale_time
 //! [mesh]              enabled, password | password_file, graceful_restart_time
 //!   [[mesh.nodes]]    name, ipv4, ipv6, remote_as, port
-//! [[peers]]           name, address, remote_as, ... (see `Peer`)
+//! [[peers]]           name, address, remote_as, kind, ... (see `Peer`)
 //! [route_reflector]   enabled, cluster_id
 //! [[ip_pools]]        cidr, ipip_mode, vxlan_mode, block_size, disable_bgp_export
 //! [services]          cluster_ips, external_ips, load_balancer_ips
@@ -442,6 +442,33 @@ pub struct Peer {
     /// (Calico `numAllowedLocalASNumbers`).
     #[serde(default)]
     pub allow_local_as: u8,
+    /// Which kind of Calico `BGPPeer` this is: `"node"` (node-specific, BIRD
+    /// protocol `Node_<ip>`) or `"global"` (one for every node, `Global_<ip>`).
+    #[serde(default, skip_serializing_if = "PeerScope::is_node")]
+    pub kind: PeerScope,
+    /// Calico `reachableBy`: the gateway through which the peer is reached
+    /// (Calico adds a static route to the peer via it). Recorded only:
+    /// calico-bgpd does not install that route yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reachable_by: Option<IpAddr>,
+}
+
+/// Which kind of Calico `BGPPeer` an explicit peer is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerScope {
+    /// A peering for this node (selected by `node`/`nodeSelector`, or a
+    /// reverse peering): BIRD protocol `Node_<ip>`.
+    #[default]
+    Node,
+    /// A peering every node has (no `node`/`nodeSelector`): `Global_<ip>`.
+    Global,
+}
+
+impl PeerScope {
+    fn is_node(&self) -> bool {
+        *self == PeerScope::Node
+    }
 }
 
 /// Where the local end of a session is bound (Calico `sourceAddress`).

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 use super::model::{
     AddPath, Config, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT, Family, MaxPrefix, NextHopMode, Password,
-    Peer, SourceAddress,
+    Peer, PeerScope, SourceAddress,
 };
 
 /// Calico's mesh rule: whether our session towards `peer` is passive.
@@ -45,6 +45,9 @@ pub enum PeerKind {
     Mesh,
     /// From `peers` (BIRD protocol `Node_<ip>`, a node-specific peer).
     Explicit,
+    /// From `peers` with `kind = "global"` (BIRD protocol `Global_<ip>`, a
+    /// Calico BGPPeer every node has).
+    Global,
 }
 
 /// Where a TCP MD5 key comes from.
@@ -150,14 +153,16 @@ impl EffectivePeer {
 
     /// The BIRD protocol name Calico tooling parses (`calicoctl node status`
     /// matches `^(Global|Node|Mesh)_(.+)$`): dots and colons become
-    /// underscores, and a non-default port is appended as `_port_<n>`.
+    /// underscores, and a non-default port of a `Node_`/`Global_` peer is
+    /// appended as `_port_<n>` (confd never adds it to `Mesh_` names).
     pub fn bird_protocol_name(&self) -> String {
         let prefix = match self.kind {
             PeerKind::Mesh => "Mesh",
             PeerKind::Explicit => "Node",
+            PeerKind::Global => "Global",
         };
         let ip = self.address.to_string().replace(['.', ':'], "_");
-        if self.port == DEFAULT_PORT {
+        if self.port == DEFAULT_PORT || self.kind == PeerKind::Mesh {
             format!("{prefix}_{ip}")
         } else {
             format!("{prefix}_{ip}_port_{}", self.port)
@@ -275,7 +280,10 @@ fn explicit_peer(
     families.dedup();
     EffectivePeer {
         name: p.name.clone(),
-        kind: PeerKind::Explicit,
+        kind: match p.kind {
+            PeerScope::Node => PeerKind::Explicit,
+            PeerScope::Global => PeerKind::Global,
+        },
         address: p.address,
         port: p.port,
         local_as: p.local_as.unwrap_or(cfg.node.local_as),
@@ -434,6 +442,28 @@ mod tests {
         assert_eq!((dflt.timers.hold_time, dflt.timers.keepalive_time), (90, 20));
         assert_eq!(dflt.ttl, TtlMode::Security { hops: 1 });
         assert_eq!(dflt.bird_protocol_name(), "Node_10_0_0_8_port_1179");
+    }
+
+    #[test]
+    fn global_peer_is_named_like_confds_global_protocol() {
+        let v = parse_str(
+            "[node]\nname = \"a\"\nipv4 = \"10.0.0.1/24\"\n\
+             [[peers]]\nname = \"tor\"\naddress = \"10.0.0.9\"\nremote_as = 65001\nkind = \"global\"\n\
+             [[peers]]\nname = \"n\"\naddress = \"10.0.0.8\"\nremote_as = 65001\nkind = \"node\"\n",
+        )
+        .unwrap();
+        let g = v.peer(ip("10.0.0.9")).unwrap();
+        assert_eq!(g.kind, PeerKind::Global);
+        assert_eq!(g.bird_protocol_name(), "Global_10_0_0_9");
+        assert_eq!(v.peer(ip("10.0.0.8")).unwrap().bird_protocol_name(), "Node_10_0_0_8");
+        let mesh = parse_str(&format!("{MESH}\n[listen]\nport = 177\n")).unwrap();
+        let names: Vec<_> = mesh.peers().iter().map(|p| p.bird_protocol_name()).collect();
+        assert_eq!(
+            names,
+            ["Mesh_10_0_0_2", "Mesh_10_0_0_3", "Mesh_fd00__2"],
+            "no port on mesh names"
+        );
+        assert!(parse_str("[node]\nname = \"a\"\nipv4 = \"10.0.0.1/24\"\n[[peers]]\nname = \"x\"\naddress = \"10.0.0.9\"\nremote_as = 1\nkind = \"mesh\"\n").is_err());
     }
 
     fn two_node_config(me: (&str, IpAddr), other: (&str, IpAddr)) -> String {

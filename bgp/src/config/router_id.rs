@@ -10,26 +10,21 @@
 //!
 //! # The hash
 //!
-//! IPv6-only nodes have no IPv4 address to borrow, and RFC 6286 §2.1 only asks
-//! that the identifier be "a 4-octet, unsigned, non-zero integer" unique
-//! within the AS. The hash is 32-bit FNV-1a over the UTF-8 bytes of the node
-//! name, xor-folded to 22 bits (`(h >> 22) ^ h`, then the low 22 bits, as the
-//! FNV authors recommend for shorter outputs), placed in **100.64.0.0/10**:
+//! Calico's confd computes `CALICO_ROUTER_ID=hash` as the first four bytes of
+//! SHA-256 over the UTF-8 node name, read as an IPv4 address, with the first
+//! octet lowered by 32 when it is above 223 so the identifier is never a
+//! class D/E address (which several BGP stacks refuse):
 //!
 //! ```text
-//!   fnv1a32(name) = h
-//!   id = 100.64.0.0 | ((h >> 22) ^ h) & 0x003f_ffff
+//!   [a, b, c, d] = sha256(name)[0..4]
+//!   id = (a > 223 ? a - 32 : a).b.c.d        "kube-master" -> 25.79.212.8
 //! ```
 //!
-//! Why 100.64.0.0/10 (RFC 6598 shared address space): it is ordinary unicast,
-//! so peers that still apply RFC 4271's old "valid unicast host address"
-//! check (FRR and several vendor stacks refuse class D/E identifiers with
-//! "Bad BGP Identifier") accept it; it is reserved, never globally routed,
-//! so it cannot shadow a public router's identifier; and at 2^22 values it is
-//! the largest such block. Collisions follow the birthday bound (about 1 in
-//! 850 for 100 hashed nodes, 1 in 9 for 1,000): large clusters should use
-//! the node's IPv4 address or explicit ids. The mapping never changes between
-//! releases; the golden tests below pin it.
+//! A mixed cluster of BIRD and calico-bgpd nodes therefore gives each node
+//! the same identifier whichever daemon runs on it. The result may be any
+//! unicast-looking address, including 0.x.x.x; an all-zero one is refused by
+//! validation (RFC 6286 §2.1). Collisions follow the birthday bound over
+//! 2^32 values.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -86,21 +81,14 @@ impl From<RouterIdSpec> for String {
     }
 }
 
-const FNV_OFFSET: u32 = 0x811c_9dc5;
-const FNV_PRIME: u32 = 0x0100_0193;
-const HASH_NET: u32 = 0x6440_0000; // 100.64.0.0
-const HASH_MASK: u32 = 0x003f_ffff; // the /10's 22 host bits
-
-/// 32-bit FNV-1a.
-fn fnv1a32(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(FNV_OFFSET, |h, &b| (h ^ u32::from(b)).wrapping_mul(FNV_PRIME))
-}
-
-/// The router id derived from a node name: FNV-1a, xor-folded into
-/// 100.64.0.0/10 (see the module documentation for why).
+/// The router id derived from a node name, exactly as Calico's confd does:
+/// the first four bytes of SHA-256 of the name, first octet minus 32 when
+/// above 223.
 pub fn hashed_router_id(node_name: &str) -> Ipv4Addr {
-    let h = fnv1a32(node_name.as_bytes());
-    Ipv4Addr::from(HASH_NET | (((h >> 22) ^ h) & HASH_MASK))
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(node_name.as_bytes());
+    let [a, b, c, d] = [digest[0], digest[1], digest[2], digest[3]];
+    Ipv4Addr::new(if a > 223 { a - 32 } else { a }, b, c, d)
 }
 
 #[cfg(test)]
@@ -110,18 +98,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fnv1a_matches_published_vectors() {
-        // From the FNV reference test suite.
-        assert_eq!(fnv1a32(b""), 0x811c_9dc5);
-        assert_eq!(fnv1a32(b"a"), 0xe40c_292c);
-        assert_eq!(fnv1a32(b"foobar"), 0xbf9c_f968);
+    fn hashed_router_id_is_calicos_sha256_of_the_node_name() {
+        // SHA-256("kube-master") starts 19 4f d4 08.
+        assert_eq!(hashed_router_id("kube-master"), Ipv4Addr::new(25, 79, 212, 8));
+        assert_eq!(hashed_router_id("worker-1"), Ipv4Addr::new(19, 2, 159, 158));
     }
 
     #[test]
-    fn hashed_router_id_is_pinned_for_known_names() {
-        // Changing these breaks every hashed router id in the field.
-        assert_eq!(hashed_router_id("node-a"), "100.67.181.128".parse::<Ipv4Addr>().unwrap());
-        assert_eq!(hashed_router_id("worker-1"), "100.121.51.226".parse::<Ipv4Addr>().unwrap());
+    fn hashed_router_id_lowers_a_class_d_or_e_first_octet_by_32() {
+        // SHA-256("n13") starts with 244 (0xf4), SHA-256("") with 227 (0xe3).
+        assert_eq!(hashed_router_id("n13"), Ipv4Addr::new(212, 245, 13, 237));
+        assert_eq!(hashed_router_id(""), Ipv4Addr::new(195, 176, 196, 66));
     }
 
     #[test]
@@ -135,10 +122,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn hashed_router_id_stays_in_shared_address_space(name in ".*") {
+        fn hashed_router_id_is_never_class_d_or_e(name in ".*") {
             let id = hashed_router_id(&name);
-            prop_assert!("100.64.0.0/10".parse::<ipnet::Ipv4Net>().unwrap().contains(&id));
-            prop_assert_ne!(id, Ipv4Addr::UNSPECIFIED);
+            prop_assert!(id.octets()[0] <= 223);
             prop_assert_eq!(id, hashed_router_id(&name));
         }
 

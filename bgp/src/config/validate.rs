@@ -701,8 +701,11 @@ fn check_blocks(c: &mut Checker, cfg: &Config) {
         }
         match cfg.ip_pools.iter().find(|p| p.cidr.contains(b)) {
             None => {
+                // Calico blackholes and advertises every confirmed affinity
+                // whether or not a pool still covers it (a deleted pool's
+                // blocks stay until released), so this is only a warning.
                 let pools: Vec<String> = cfg.ip_pools.iter().map(|p| p.cidr.to_string()).collect();
-                c.err(
+                c.warn(
                     &path,
                     b,
                     format!(

@@ -315,11 +315,13 @@ fn cross_subnet_with_host_route_subnet_warns() {
 }
 
 #[test]
-fn block_outside_every_pool_is_refused() {
-    let errs = errors_of(&format!(
+fn block_outside_every_pool_warns() {
+    let v = parse_str(&format!(
         "{NODE}blocks = [\"10.245.0.0/26\"]\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n"
-    ));
-    assert_error(&errs, "node.blocks[0]", "outside every ip_pools cidr (10.244.0.0/16)");
+    ))
+    .unwrap();
+    assert_eq!(v.warnings()[0].path, "node.blocks[0]");
+    assert!(v.warnings()[0].to_string().contains("outside every ip_pools cidr (10.244.0.0/16)"));
 }
 
 #[test]

@@ -301,6 +301,7 @@ impl<R: RouteHandler> Owner<R> {
                 (_, true) => ctl::proto::PeerType::RrClient,
                 (PeerKind::Mesh, false) => ctl::proto::PeerType::Mesh,
                 (PeerKind::Explicit, false) => ctl::proto::PeerType::NodeSpecific,
+                (PeerKind::Global, false) => ctl::proto::PeerType::Global,
             },
             state: session_state(slot.state),
             disabled: false,
