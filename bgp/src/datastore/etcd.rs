@@ -36,6 +36,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BACKOFF_MIN: Duration = Duration::from_millis(200);
 /// Longest reconnect delay.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(15);
+/// Lists answered at once by a compacted watch before the source backs off instead
+/// (a list is always newer than the compaction, so more means something is wrong).
+const MAX_RELISTS: u32 = 3;
 /// Keys per list page: a page of Calico resources stays far below the message limit.
 const PAGE: i64 = 500;
 /// Largest response accepted (a watch response carries a whole burst of events).
@@ -165,6 +168,7 @@ impl Follower {
         let mut kv = client.kv_client().max_decoding_message_size(MAX_MESSAGE);
         let mut watcher = client.watch_client().max_decoding_message_size(MAX_MESSAGE);
         let (start, end) = covering_range();
+        let mut compacted_in_a_row = 0;
         loop {
             if !self.listed {
                 let (entries, revision) = list(&mut kv).await?;
@@ -196,7 +200,8 @@ impl Follower {
                 let resp = resp.ok_or(SourceError::WatchClosed)?;
                 created = true;
                 if resp.canceled() {
-                    if resp.compact_revision() > 0 {
+                    if resp.compact_revision() > 0 && compacted_in_a_row < MAX_RELISTS {
+                        compacted_in_a_row += 1;
                         tracing::info!(
                             "etcd datastore: revision {} compacted (oldest kept {}): listing again",
                             self.store.revision() + 1,
@@ -205,14 +210,26 @@ impl Follower {
                         self.listed = false;
                         break;
                     }
-                    return Err(SourceError::WatchCanceled(resp.cancel_reason().to_owned()));
+                    self.listed = resp.compact_revision() == 0;
+                    return Err(SourceError::WatchCanceled(format!(
+                        "{} (compact revision {})",
+                        resp.cancel_reason(),
+                        resp.compact_revision()
+                    )));
                 }
                 self.set_connected();
                 let mut changed = false;
                 for event in resp.events() {
-                    if let Some(e) = kv_event(event) {
-                        changed |= self.store.apply(e);
+                    match kv_event(event) {
+                        Some(e) => changed |= self.store.apply(e),
+                        None => {
+                            let rev = event.kv().map_or(0, |kv| kv.mod_revision());
+                            self.store.advance(rev);
+                        }
                     }
+                }
+                if !resp.events().is_empty() {
+                    compacted_in_a_row = 0;
                 }
                 if changed {
                     self.publish();
