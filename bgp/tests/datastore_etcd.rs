@@ -160,8 +160,7 @@ fn garbage_values_pass_through_and_keys_outside_the_prefixes_do_not() {
 fn a_compaction_past_the_watch_forces_a_relist_and_loses_nothing() {
     let dir = Workdir::new("ds-compact").unwrap();
     let etcd = Etcd::start(dir.path(), None).unwrap();
-    let port: u16 = etcd.endpoint().rsplit(':').next().unwrap().parse().unwrap();
-    let gate = TcpGate::new(port).unwrap();
+    let gate = TcpGate::new(etcd_port(&etcd)).unwrap();
     etcd.put(&format!("{NODE}node1"), b"1").unwrap();
     etcd.put(&format!("{NODE}gone"), b"1").unwrap();
     runtime().block_on(async {
@@ -247,6 +246,8 @@ fn tls_with_client_certificates_connects_and_fails_clearly_without_them() {
         let s = wait_status(&refused, "the refusal", |s| s.last_error.is_some()).await;
         eprintln!("without a client certificate: {:?}", s.last_error);
         assert!(!s.connected && refused.updates().borrow().is_none(), "{s:?}");
+        let e = s.last_error.unwrap();
+        assert!(e.contains("TLS without a client certificate"), "{e}");
 
         let unreadable = EtcdSource::spawn(missing_key);
         let s = wait_status(&unreadable, "the unreadable key", |s| s.last_error.is_some()).await;
@@ -296,4 +297,48 @@ fn datastore_put_to_update_latency() {
             ctl_only[ctl_only.len() / 2]
         );
     });
+}
+
+#[test]
+fn an_unreachable_etcd_is_retried_until_it_answers() {
+    let dir = Workdir::new("ds-unreach").unwrap();
+    let etcd = Etcd::start(dir.path(), None).unwrap();
+    let gate = TcpGate::new(etcd_port(&etcd)).unwrap();
+    gate.close();
+    etcd.put(&format!("{NODE}node1"), b"{}").unwrap();
+    runtime().block_on(async {
+        let src = EtcdSource::spawn(plain(format!("http://127.0.0.1:{}", gate.port())));
+        let s = wait_status(&src, "the first failure", |s| s.last_error.is_some()).await;
+        eprintln!("while unreachable: {:?}", s.last_error);
+        assert!(!s.connected && src.updates().borrow().is_none(), "{s:?}");
+        gate.open();
+        let u = wait_update(&src, &etcd, "the list once reachable", |_| true).await;
+        assert_eq!(u.snapshot.len(), 1);
+        assert!(src.status().borrow().connected);
+    });
+}
+
+#[test]
+fn a_dead_endpoint_among_several_is_passed_over() {
+    let dir = Workdir::new("ds-multi").unwrap();
+    let etcd = Etcd::start(dir.path(), None).unwrap();
+    // A port nothing listens on (bound, then released).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    etcd.put(&format!("{NODE}node1"), b"{}").unwrap();
+    runtime().block_on(async {
+        let settings = EtcdSettings {
+            endpoints: vec![format!("http://127.0.0.1:{dead}"), etcd.endpoint()],
+            ..plain(etcd.endpoint())
+        };
+        let src = EtcdSource::spawn(settings);
+        let u = wait_update(&src, &etcd, "the list through the live endpoint", |_| true).await;
+        assert_eq!(u.snapshot.len(), 1);
+        assert_eq!(src.status().borrow().endpoint, etcd.endpoint());
+        let rev = etcd.put(&format!("{PEER}p1"), b"{}").unwrap();
+        wait_update(&src, &etcd, "a watch event", |u| u.revision >= rev).await;
+    });
+}
+
+fn etcd_port(etcd: &Etcd) -> u16 {
+    etcd.endpoint().rsplit(':').next().unwrap().parse().unwrap()
 }

@@ -1,7 +1,8 @@
 //! The etcd v3 I/O shell: list, watch, re-list, reconnect; publishes snapshots.
 //!
-//! One tokio task per source. It connects to every endpoint (the client spreads
-//! requests and fails over between them), lists [`PREFIXES`](super::PREFIXES)
+//! One tokio task per source. It connects to one endpoint at a time, moving to the
+//! next after a failure (the client's own balancing keeps sending requests to a
+//! dead endpoint among live ones), lists [`PREFIXES`](super::PREFIXES)
 //! at one revision, then watches the range that covers them from the next
 //! revision. Each watch response that touches a watched key becomes one
 //! [`DatastoreUpdate`]. A watch canceled for compaction is answered with a new list;
@@ -9,7 +10,7 @@
 //! last revision seen, so what was written meanwhile arrives as watch events.
 //!
 //! Requests that should answer promptly (the list, the watch's creation) are bounded
-//! by [`REQUEST_TIMEOUT`]: with every endpoint down the client would otherwise wait
+//! by [`REQUEST_TIMEOUT`]: with the endpoint down the client would otherwise wait
 //! for one to come back without saying anything. An established watch may be idle
 //! for hours; HTTP/2 keep-alives notice a peer that vanished without closing.
 
@@ -127,6 +128,8 @@ struct Follower {
     /// The store holds a list and the events after it: a watch may resume from it.
     listed: bool,
     backoff: Backoff,
+    /// Index into `settings.endpoints` of the one to use next.
+    endpoint: usize,
     updates: watch::Sender<Option<DatastoreUpdate>>,
     status: watch::Sender<DatastoreStatus>,
 }
@@ -141,12 +144,17 @@ async fn run(
         store: KvStore::new(),
         listed: false,
         backoff: Backoff::new(BACKOFF_MIN, BACKOFF_MAX),
+        endpoint: 0,
         updates,
         status,
     };
+    let auth = describe(&f.settings);
     loop {
-        let Err(e) = f.session().await;
-        let text = error_chain(&e);
+        let endpoint = f.settings.endpoints.get(f.endpoint).cloned().unwrap_or_default();
+        f.status.send_modify(|s| s.endpoint.clone_from(&endpoint));
+        let Err(e) = f.session(&endpoint).await;
+        let text = format!("{} ({endpoint}; {auth})", error_chain(&e));
+        f.endpoint = (f.endpoint + 1) % f.settings.endpoints.len().max(1);
         tracing::warn!("etcd datastore: {text}; keeping the last snapshot and reconnecting");
         let now = SystemTime::now();
         f.status.send_modify(|s| {
@@ -163,8 +171,8 @@ async fn run(
 
 impl Follower {
     /// One connection: list if needed, then watch until something fails.
-    async fn session(&mut self) -> Result<Infallible, SourceError> {
-        let client = connect(&self.settings).await?;
+    async fn session(&mut self, endpoint: &str) -> Result<Infallible, SourceError> {
+        let client = connect(&self.settings, endpoint).await?;
         let mut kv = client.kv_client().max_decoding_message_size(MAX_MESSAGE);
         let mut watcher = client.watch_client().max_decoding_message_size(MAX_MESSAGE);
         let (start, end) = covering_range();
@@ -267,9 +275,9 @@ impl Follower {
     }
 }
 
-/// A client for every endpoint, with TLS and credentials. Connecting is lazy: an
+/// A client for `endpoint`, with TLS and credentials. Connecting is lazy: an
 /// unreachable etcd shows at the first request.
-async fn connect(settings: &EtcdSettings) -> Result<Client, SourceError> {
+async fn connect(settings: &EtcdSettings, endpoint: &str) -> Result<Client, SourceError> {
     let mut options = ConnectOptions::new()
         .with_connect_timeout(REQUEST_TIMEOUT)
         .with_keep_alive(KEEP_ALIVE.0, KEEP_ALIVE.1)
@@ -282,7 +290,7 @@ async fn connect(settings: &EtcdSettings) -> Result<Client, SourceError> {
     if let Some((user, password)) = &settings.credentials {
         options = options.with_user(user.clone(), password.0.clone());
     }
-    bounded_result("connect", Client::connect(&settings.endpoints, Some(options))).await
+    bounded_result("connect", Client::connect([endpoint], Some(options))).await
 }
 
 /// The CA and client identity, read from their files now (a renewed certificate is
@@ -389,6 +397,19 @@ async fn bounded_result<T>(
         Err(_) => Err(SourceError::Timeout { during, timeout: REQUEST_TIMEOUT }),
         Ok(r) => r.map_err(|source| SourceError::Etcd { during, source }),
     }
+}
+
+/// How the source authenticates, appended to every error with the endpoint: a
+/// server that drops the connection (a refused client certificate looks like that
+/// to the client) is then read next to what was offered.
+fn describe(settings: &EtcdSettings) -> String {
+    let tls = match (&settings.ca_cert_file, &settings.client_cert) {
+        (None, None) => "no TLS",
+        (Some(_), None) => "TLS without a client certificate",
+        (_, Some(_)) => "TLS with a client certificate",
+    };
+    let user = if settings.credentials.is_some() { ", etcd user" } else { "" };
+    format!("{tls}{user}")
 }
 
 /// The error and its causes on one line: the client's top-level message alone

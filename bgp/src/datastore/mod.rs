@@ -43,8 +43,8 @@
 //!   keys under the covering range publish nothing.
 //! - A watch that lost its history (compacted) is replaced by a fresh list. Any
 //!   other failure keeps the last snapshot, reports the error in the status and
-//!   reconnects after an exponential, jittered, bounded delay, resuming the watch
-//!   from the last revision seen.
+//!   reconnects, to the next endpoint, after an exponential, jittered, bounded
+//!   delay, resuming the watch from the last revision seen.
 //! - Nothing from etcd can make the source panic or stop: keys that are not UTF-8
 //!   are skipped with a warning, values are never looked into.
 
@@ -115,6 +115,8 @@ pub struct DatastoreUpdate {
 pub struct DatastoreStatus {
     /// A list or watch is working right now.
     pub connected: bool,
+    /// The endpoint in use, or being tried.
+    pub endpoint: String,
     /// When `connected` last changed (the source's start before that).
     pub since: SystemTime,
     /// The last failure, with its causes.
@@ -136,6 +138,7 @@ impl DatastoreStatus {
     pub fn starting(now: SystemTime) -> DatastoreStatus {
         DatastoreStatus {
             connected: false,
+            endpoint: String::new(),
             since: now,
             last_error: None,
             last_error_at: None,
