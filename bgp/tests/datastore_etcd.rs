@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bgp::config::{EtcdSettings, SourcedPath};
+use bgp::config::{EtcdSettings, Password, SourcedPath};
 use bgp::datastore::{DatastoreStatus, DatastoreUpdate, EtcdSource, PREFIXES};
 use bytes::Bytes;
 use interop_tests::Workdir;
@@ -341,4 +341,27 @@ fn a_dead_endpoint_among_several_is_passed_over() {
 
 fn etcd_port(etcd: &Etcd) -> u16 {
     etcd.endpoint().rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn etcd_users_authenticate_with_a_password() {
+    let dir = Workdir::new("ds-auth").unwrap();
+    let mut etcd = Etcd::start(dir.path(), None).unwrap();
+    etcd.enable_auth("s3cret").unwrap();
+    etcd.put(&format!("{NODE}node1"), b"{}").unwrap();
+    let with = |password: &str| EtcdSettings {
+        credentials: Some(("root".to_owned(), Password(password.to_owned()))),
+        ..plain(etcd.endpoint())
+    };
+    runtime().block_on(async {
+        let src = EtcdSource::spawn(with("s3cret"));
+        wait_update(&src, &etcd, "the list as root", |_| true).await;
+        let rev = etcd.put(&format!("{PEER}p1"), b"{}").unwrap();
+        wait_update(&src, &etcd, "a watch event as root", |u| u.revision >= rev).await;
+
+        let refused = EtcdSource::spawn(with("wrong"));
+        let s = wait_status(&refused, "the refusal", |s| s.last_error.is_some()).await;
+        let e = s.last_error.unwrap();
+        assert!(e.contains("authentication failed"), "{e}");
+    });
 }

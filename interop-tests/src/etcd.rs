@@ -117,6 +117,8 @@ pub struct Etcd {
     client_port: u16,
     peer_port: u16,
     tls: Option<EtcdTls>,
+    /// `user:password` for etcdctl once authentication is on.
+    user: Option<String>,
     starts: u32,
 }
 
@@ -125,8 +127,15 @@ impl Etcd {
     /// present a certificate signed by its CA. Returns once it answers.
     pub fn start(dir: &Path, tls: Option<EtcdTls>) -> Result<Etcd> {
         let (client_port, peer_port) = free_ports()?;
-        let mut etcd =
-            Etcd { daemon: None, dir: dir.to_owned(), client_port, peer_port, tls, starts: 0 };
+        let mut etcd = Etcd {
+            daemon: None,
+            dir: dir.to_owned(),
+            client_port,
+            peer_port,
+            tls,
+            user: None,
+            starts: 0,
+        };
         etcd.launch()?;
         Ok(etcd)
     }
@@ -190,6 +199,15 @@ impl Etcd {
         .map_err(|e| err!("{e}\n{}", self.log_tail(30)))
     }
 
+    /// Turns on etcd's authentication with `root` as the only user; etcdctl here
+    /// logs in as root from then on.
+    pub fn enable_auth(&mut self, password: &str) -> Result<()> {
+        self.ctl(&["user", "add", &format!("root:{password}")])?;
+        self.ctl(&["auth", "enable"])?;
+        self.user = Some(format!("root:{password}"));
+        Ok(())
+    }
+
     /// SIGKILL, as a crash: the data dir stays.
     pub fn kill(&mut self) -> Result<()> {
         if let Some(mut d) = self.daemon.take() {
@@ -217,6 +235,9 @@ impl Etcd {
             cmd.arg(format!("--cacert={}", t.ca.display()))
                 .arg(format!("--cert={}", t.client_cert.display()))
                 .arg(format!("--key={}", t.client_key.display()));
+        }
+        if let Some(user) = &self.user {
+            cmd.arg(format!("--user={user}"));
         }
         cmd.args(["--command-timeout=5s", "--dial-timeout=2s"]).args(args);
         let Some(input) = stdin else { return run(&mut cmd) };

@@ -288,7 +288,9 @@ async fn connect(settings: &EtcdSettings, endpoint: &str) -> Result<Client, Sour
         options = options.with_tls(tls);
     }
     if let Some((user, password)) = &settings.credentials {
-        options = options.with_user(user.clone(), password.0.clone());
+        // etcd's tokens expire (5 minutes by default): a list long after the login
+        // logs in again instead of failing.
+        options = options.with_user(user.clone(), password.0.clone()).with_auto_token_refresh(true);
     }
     bounded_result("connect", Client::connect([endpoint], Some(options))).await
 }
