@@ -365,3 +365,28 @@ fn etcd_users_authenticate_with_a_password() {
         assert!(e.contains("authentication failed"), "{e}");
     });
 }
+
+#[test]
+fn a_list_larger_than_a_page_is_read_whole() {
+    let dir = Workdir::new("ds-pages").unwrap();
+    let etcd = Etcd::start(dir.path(), None).unwrap();
+    runtime().block_on(async {
+        let mut c = etcd_client::Client::connect([etcd.endpoint()], None).await.unwrap();
+        // 1,234 block affinities over several nodes: more than two list pages.
+        for i in 0..1234u32 {
+            let key = format!(
+                "/calico/ipam/v2/host/node{}/ipv4/block/10.{}.{}.0-26",
+                i % 7,
+                i / 256,
+                i % 256
+            );
+            c.put(key, r#"{"state":"confirmed","deleted":false}"#, None).await.unwrap();
+        }
+        c.put(format!("{NODE}node1"), "{}", None).await.unwrap();
+        let src = EtcdSource::spawn(plain(etcd.endpoint()));
+        let u = wait_update(&src, &etcd, "the list", |_| true).await;
+        assert_eq!(u.snapshot.len(), 1235);
+        assert_eq!(u.revision, etcd.revision().unwrap());
+        assert_eq!(*u.snapshot, etcd_contents(&etcd.endpoint()).await);
+    });
+}
