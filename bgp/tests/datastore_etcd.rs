@@ -390,3 +390,31 @@ fn a_list_larger_than_a_page_is_read_whole() {
         assert_eq!(*u.snapshot, etcd_contents(&etcd.endpoint()).await);
     });
 }
+
+#[test]
+fn an_etcd_that_goes_silent_is_noticed_by_keep_alives() {
+    let dir = Workdir::new("ds-silent").unwrap();
+    let etcd = Etcd::start(dir.path(), None).unwrap();
+    let gate = TcpGate::new(etcd_port(&etcd)).unwrap();
+    etcd.put(&format!("{NODE}node1"), b"{}").unwrap();
+    runtime().block_on(async {
+        let src = EtcdSource::spawn(plain(format!("http://127.0.0.1:{}", gate.port())));
+        wait_update(&src, &etcd, "the first list", |_| true).await;
+        // An event through the watch: it is established, only pings can tell now.
+        let rev = etcd.put(&format!("{NODE}node2"), b"{}").unwrap();
+        wait_update(&src, &etcd, "a watch event", |u| u.revision >= rev).await;
+        gate.freeze();
+        let frozen_at = Instant::now();
+        let mut rx = src.status();
+        // HTTP/2 pings every 10 s, 5 s to answer: well within a minute.
+        let noticed = tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|s| !s.connected))
+            .await
+            .is_ok();
+        let status = rx.borrow().clone();
+        assert!(noticed, "a silent etcd went unnoticed: {status:?}");
+        eprintln!("silence noticed after {:?}: {:?}", frozen_at.elapsed(), status.last_error);
+        let rev = etcd.put(&format!("{PEER}p1"), b"{}").unwrap();
+        gate.open();
+        wait_update(&src, &etcd, "the catch-up after the silence", |u| u.revision >= rev).await;
+    });
+}

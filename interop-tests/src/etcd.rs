@@ -295,11 +295,13 @@ fn free_ports() -> Result<(u16, u16)> {
 
 /// A TCP forwarder on a loopback port that can be closed (live connections cut,
 /// new ones refused) and opened again: a network partition between one client and
-/// a server that keeps running.
+/// a server that keeps running. Frozen, it holds every byte without closing
+/// anything: a peer that vanished without a word.
 #[derive(Debug)]
 pub struct TcpGate {
     port: u16,
     open: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
     live: Arc<Mutex<Vec<TcpStream>>>,
 }
 
@@ -309,8 +311,9 @@ impl TcpGate {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let open = Arc::new(AtomicBool::new(true));
+        let frozen = Arc::new(AtomicBool::new(false));
         let live: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (o, l) = (open.clone(), live.clone());
+        let (o, f, l) = (open.clone(), frozen.clone(), live.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(client) = conn else { continue };
@@ -325,11 +328,11 @@ impl TcpGate {
                         live.push(c);
                     }
                 }
-                pipe(&client, &server);
-                pipe(&server, &client);
+                pipe(&client, &server, f.clone());
+                pipe(&server, &client, f.clone());
             }
         });
-        Ok(TcpGate { port, open, live })
+        Ok(TcpGate { port, open, frozen, live })
     }
 
     /// The port clients connect to.
@@ -345,14 +348,21 @@ impl TcpGate {
         }
     }
 
-    /// Lets connections through again.
+    /// Lets connections through again (and thaws).
     pub fn open(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
         self.open.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops forwarding without closing: bytes are held until [`TcpGate::open`].
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
     }
 }
 
-/// Copies `from` to `to` on a thread until either side closes.
-fn pipe(from: &TcpStream, to: &TcpStream) {
+/// Copies `from` to `to` on a thread until either side closes, holding what it
+/// read while `frozen`.
+fn pipe(from: &TcpStream, to: &TcpStream, frozen: Arc<AtomicBool>) {
     let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else { return };
     std::thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
@@ -360,6 +370,9 @@ fn pipe(from: &TcpStream, to: &TcpStream) {
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    while frozen.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
                     if to.write_all(&buf[..n]).is_err() {
                         break;
                     }

@@ -11,7 +11,7 @@
 //!
 //! Requests that should answer promptly (the list, the watch's creation) are bounded
 //! by [`REQUEST_TIMEOUT`]: with the endpoint down the client would otherwise wait
-//! for one to come back without saying anything. An established watch may be idle
+//! for it to come back without saying anything. An established watch may be idle
 //! for hours; HTTP/2 keep-alives notice a peer that vanished without closing.
 
 use std::convert::Infallible;
