@@ -418,3 +418,22 @@ fn an_etcd_that_goes_silent_is_noticed_by_keep_alives() {
         wait_update(&src, &etcd, "the catch-up after the silence", |u| u.revision >= rev).await;
     });
 }
+
+#[test]
+fn a_transaction_of_several_keys_is_one_update() {
+    let dir = Workdir::new("ds-txn").unwrap();
+    let etcd = Etcd::start(dir.path(), None).unwrap();
+    runtime().block_on(async {
+        let src = EtcdSource::spawn(plain(etcd.endpoint()));
+        wait_update(&src, &etcd, "the first (empty) list", |_| true).await;
+        let before = src.status().borrow().updates;
+        let mut c = etcd_client::Client::connect([etcd.endpoint()], None).await.unwrap();
+        let puts: Vec<etcd_client::TxnOp> =
+            (0..3).map(|i| etcd_client::TxnOp::put(format!("{PEER}p{i}"), "{}", None)).collect();
+        let resp = c.txn(etcd_client::Txn::new().and_then(puts)).await.unwrap();
+        let rev = resp.header().unwrap().revision();
+        let u = wait_update(&src, &etcd, "the transaction", |u| u.revision >= rev).await;
+        assert_eq!(u.snapshot.len(), 3);
+        assert_eq!(src.status().borrow().updates, before + 1, "one update for one revision");
+    });
+}

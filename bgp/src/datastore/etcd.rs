@@ -266,12 +266,13 @@ impl Follower {
         };
         let keys = update.snapshot.len();
         let revision = update.revision;
-        self.updates.send_replace(Some(update));
+        // Status first: whoever sees the update sees the counters that include it.
         self.status.send_modify(|s| {
             s.revision = revision;
             s.keys = keys;
             s.updates += 1;
         });
+        self.updates.send_replace(Some(update));
     }
 }
 

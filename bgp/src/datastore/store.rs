@@ -4,9 +4,11 @@
 //! value, and the revision the whole map is current at. It changes in two ways only,
 //! mirroring etcd's list + watch: [`KvStore::replace`] with a full list taken at one
 //! revision, and [`KvStore::apply`] with a watch event carrying its `mod_revision`.
-//! Watch events never go back in time, so an event at or below the store's revision
-//! is one the last list already contains and is ignored (a re-watch after a reconnect
-//! may replay a few).
+//! Watch events never go back in time, so an event below the store's revision is one
+//! the last list already contains and is ignored (a re-watch after a reconnect may
+//! replay a few). Several events share a revision when one transaction wrote several
+//! keys; etcd refuses a transaction that writes one key twice, so re-applying an
+//! event at the store's own revision leaves the key as that revision has it.
 //!
 //! The map sits behind an [`Arc`]: [`KvStore::snapshot`] hands it out in O(1), and
 //! the next change copies it only while a consumer still holds the old one.
@@ -67,11 +69,11 @@ impl KvStore {
         self.revision = revision;
     }
 
-    /// Applies one watch event; returns whether it was applied (false: stale, already
-    /// reflected by the list or an earlier event).
+    /// Applies one watch event; returns whether it was applied (false: stale, from
+    /// before the list or an earlier event).
     pub fn apply(&mut self, event: KvEvent) -> bool {
         let rev = event.mod_revision();
-        if rev <= self.revision {
+        if rev < self.revision {
             return false;
         }
         let map = Arc::make_mut(&mut self.entries);
@@ -149,13 +151,24 @@ mod tests {
     }
 
     #[test]
-    fn an_event_the_list_already_holds_is_ignored() {
+    fn an_event_from_before_the_list_is_ignored() {
         let mut s = KvStore::new();
         s.replace([("/a".to_owned(), Bytes::from_static(b"new"))], 9);
-        assert!(!s.apply(put("/a", "old", 9)));
+        assert!(!s.apply(put("/a", "old", 8)));
         assert!(!s.apply(del("/a", 4)));
         assert_eq!(s.snapshot().get("/a").map(|v| &v[..]), Some(&b"new"[..]));
         assert_eq!(s.revision(), 9);
+    }
+
+    #[test]
+    fn every_key_of_one_transaction_is_applied() {
+        let mut s = KvStore::new();
+        s.replace([], 3);
+        assert!(s.apply(put("/a", "1", 4)));
+        assert!(s.apply(put("/b", "1", 4)));
+        assert!(s.apply(del("/c", 4)));
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.revision(), 4);
     }
 
     #[test]
@@ -174,6 +187,7 @@ mod tests {
         s.advance(6);
         assert_eq!(s.revision(), 8);
         assert!(!s.apply(put("/a", "2", 7)), "an event before the advance is stale");
+        assert!(s.apply(put("/a", "3", 8)), "one of the same revision is not");
         assert_eq!(s.len(), 1);
     }
 
@@ -187,49 +201,49 @@ mod tests {
         assert_eq!(s.snapshot().get("/a").map(|v| &v[..]), Some(&b"2"[..]));
     }
 
-    /// A write against a model of etcd: (key index, Some(value) = put, None = delete).
-    fn ops() -> impl Strategy<Value = Vec<(u8, Option<Vec<u8>>)>> {
-        proptest::collection::vec(
-            (0u8..6, proptest::option::of(proptest::collection::vec(any::<u8>(), 0..4))),
-            0..60,
-        )
+    /// etcd's history as transactions, one revision each: (key index, Some(value) =
+    /// put, None = delete), a key at most once per transaction as etcd requires.
+    fn txns() -> impl Strategy<Value = Vec<BTreeMap<u8, Option<Vec<u8>>>>> {
+        let value = proptest::option::of(proptest::collection::vec(any::<u8>(), 0..4));
+        proptest::collection::vec(proptest::collection::btree_map(0u8..6, value, 1..4), 0..40)
     }
 
     proptest! {
         /// Listing at any point and then applying the watch events after it (with
         /// some replayed from before) ends where a fresh list at the end does.
         #[test]
-        fn list_then_events_equals_a_fresh_list(ops in ops(), list_at in 0usize..60, replay in 0usize..5) {
-            // etcd's history: every write gets the next revision.
+        fn list_then_events_equals_a_fresh_list(txns in txns(), list_at in 0usize..40, replay in 0usize..8) {
             let mut etcd: BTreeMap<String, Bytes> = BTreeMap::new();
             let mut events = Vec::new();
             let mut listed = None;
-            for (i, (k, v)) in ops.iter().enumerate() {
+            for (i, txn) in txns.iter().enumerate() {
                 if i == list_at {
-                    listed = Some((etcd.clone(), i as i64));
+                    listed = Some((etcd.clone(), i as i64, events.len()));
                 }
                 let rev = i as i64 + 1;
-                let key = format!("/k{k}");
-                match v {
-                    Some(v) => {
-                        etcd.insert(key.clone(), Bytes::from(v.clone()));
-                        events.push(KvEvent::Put { key, value: Bytes::from(v.clone()), mod_revision: rev });
-                    }
-                    None => {
-                        etcd.remove(&key);
-                        events.push(KvEvent::Delete { key, mod_revision: rev });
+                for (k, v) in txn {
+                    let key = format!("/k{k}");
+                    match v {
+                        Some(v) => {
+                            etcd.insert(key.clone(), Bytes::from(v.clone()));
+                            events.push(KvEvent::Put { key, value: Bytes::from(v.clone()), mod_revision: rev });
+                        }
+                        None => {
+                            etcd.remove(&key);
+                            events.push(KvEvent::Delete { key, mod_revision: rev });
+                        }
                     }
                 }
             }
-            let (list, list_rev) = listed.unwrap_or((etcd.clone(), ops.len() as i64));
+            let end_rev = txns.len() as i64;
+            let (list, list_rev, seen) = listed.unwrap_or((etcd.clone(), end_rev, events.len()));
             let mut s = KvStore::new();
             s.replace(list, list_rev);
-            let from = (list_rev as usize).saturating_sub(replay);
-            for e in events.into_iter().skip(from) {
+            for e in events.into_iter().skip(seen.saturating_sub(replay)) {
                 s.apply(e);
             }
             let mut fresh = KvStore::new();
-            fresh.replace(etcd, ops.len() as i64);
+            fresh.replace(etcd, end_rev);
             prop_assert_eq!(s.snapshot(), fresh.snapshot());
             prop_assert_eq!(s.revision(), fresh.revision());
         }
