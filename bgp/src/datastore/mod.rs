@@ -40,7 +40,8 @@
 //!   covers them all delivers every later change in revision order.
 //! - Every watch response that changes a watched key is one update (a burst of
 //!   writes etcd reports together is coalesced); responses that touch only other
-//!   keys under the covering range publish nothing.
+//!   keys under the covering range publish nothing. All keys of one transaction
+//!   share a revision and arrive in one response, so no snapshot shows half of one.
 //! - A watch that lost its history (compacted) is replaced by a fresh list. Any
 //!   other failure keeps the last snapshot, reports the error in the status and
 //!   reconnects, to the next endpoint, after an exponential, jittered, bounded
