@@ -9,9 +9,10 @@ for pair in frr:/usr/lib/frr/bgpd bird2:/usr/sbin/bird gobgpd:/usr/bin/gobgpd \
     exabgp:/usr/sbin/exabgp tcpdump:/usr/bin/tcpdump tshark:/usr/bin/tshark \
     iproute2:/usr/sbin/ip iputils-ping:/usr/bin/ping \
     systemd:/usr/bin/systemd-analyze etcd-server:/usr/bin/etcd etcd-client:/usr/bin/etcdctl \
-    protobuf-compiler:/usr/bin/protoc; do
+    protobuf-compiler:/usr/bin/protoc libprotobuf-dev:/usr/include/google/protobuf/descriptor.proto \
+    openssl:/usr/bin/openssl; do
     pkg=${pair%%:*} bin=${pair#*:}
-    [ -x "$bin" ] || need+=("$pkg")
+    [ -e "$bin" ] || need+=("$pkg")
 done
 
 # BIRD 1.6's client, unpacked (not installed: Debian's `bird` conflicts with

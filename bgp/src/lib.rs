@@ -11,6 +11,7 @@
 //! | [`net`] | sockets: dial, listen, TCP MD5 (RFC 2385), GTSM (RFC 5082) | sockets |
 //! | [`session`] | one tokio task per peer driving the FSM over a connection | tokio |
 //! | [`daemon`] | the owner task: config, sessions, listener, reload, routes | tokio |
+//! | [`datastore`] | Calico's etcd v3 datastore: list + watch into a key/value snapshot | tokio, etcd |
 //! | [`rib`] | Adj-RIBs-In, best path, Loc-RIB, export groups, route reflection, origination | none |
 //!
 //! Later modules (FSM, RIB, sessions, daemon) follow the same rule: protocol logic is
@@ -39,6 +40,7 @@
 pub mod calico;
 pub mod config;
 pub mod daemon;
+pub mod datastore;
 pub mod fsm;
 pub mod net;
 pub mod rib;

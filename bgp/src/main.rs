@@ -236,7 +236,13 @@ fn report_validation(derived: Config) -> ExitCode {
 /// `--check`: validation, file checks, every problem printed.
 fn check(path: &Path) -> ExitCode {
     let Some(cfg) = load_or_report(path) else { return ExitCode::FAILURE };
-    let file_errors = config::check_files(&cfg);
+    let mut file_errors = config::check_files(&cfg);
+    // The datastore settings as the daemon would take them: the file's
+    // `[datastore]` with Calico's ETCD_* variables from this environment.
+    let env = config::DatastoreEnv::from_vars(|k| std::env::var(k).ok());
+    if let Err(errors) = config::effective_datastore(&cfg.config().datastore, &env) {
+        file_errors.extend(errors.0);
+    }
     for e in &file_errors {
         eprintln!("{}: error: {e}", path.display());
     }

@@ -97,3 +97,31 @@ fn config_flag_refuses_to_start_on_an_invalid_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("cannot read /nonexistent/calico-bgpd.toml"), "{stderr}");
 }
+
+#[test]
+fn check_names_the_etcd_variable_that_holds_a_bad_value() {
+    let path = temp_config(
+        "etcd",
+        "[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\n[datastore]\ntype = \"etcdv3\"\n\
+         etcd_endpoints = [\"http://127.0.0.1:2379\"]\n",
+    );
+    let ok = Command::new(BIN).arg("--check").arg(&path).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let out = Command::new(BIN)
+        .arg("--check")
+        .arg(&path)
+        .env("ETCD_ENDPOINTS", "127.0.0.1:2379")
+        .env("ETCD_CERT_FILE", "/etc/calico/etcd-cert")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: ETCD_ENDPOINTS = 127.0.0.1:2379: not an etcd client URL"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("datastore.etcd_key_file = (unset): ETCD_CERT_FILE is set"),
+        "{stderr}"
+    );
+}

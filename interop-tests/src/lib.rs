@@ -9,6 +9,7 @@
 //! | [`process`] | a [`Daemon`] started inside a namespace, killed by PID |
 //! | [`wait`] | [`wait_until`]: poll with a deadline, never sleep |
 //! | [`workdir`] | a temp dir per test for configs, sockets, logs and pcaps |
+//! | [`etcd`] | a real etcd on loopback, `etcdctl`, TLS certificates, a [`etcd::TcpGate`] |
 //! | [`capture`] | `tcpdump -U -w` on BGP traffic inside a namespace |
 //! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
 //! | [`pod`] | Calico-style pods: a namespace, a veth to `cali<hash>`, 169.254.1.1 |
@@ -25,6 +26,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod capture;
+pub mod etcd;
 pub mod fib_busy;
 pub mod injector;
 pub mod kroutes;

@@ -42,14 +42,24 @@ impl Daemon {
         env: &[(&str, &str)],
     ) -> Result<Daemon> {
         let (prog, args) = argv.split_first().ok_or_else(|| err!("spawn {name}: empty argv"))?;
+        let mut cmd: Command = ns.command(prog);
+        cmd.args(args).envs(env.iter().copied());
+        Self::start(name, dir, cmd)
+    }
+
+    /// Starts `argv` in the test's own namespace (a daemon that only listens on
+    /// loopback, such as etcd, needs none of its own).
+    pub fn spawn_host(name: &str, dir: &Path, argv: &[&str]) -> Result<Daemon> {
+        let (prog, args) = argv.split_first().ok_or_else(|| err!("spawn {name}: empty argv"))?;
+        let mut cmd = Command::new(prog);
+        cmd.args(args);
+        Self::start(name, dir, cmd)
+    }
+
+    fn start(name: &str, dir: &Path, mut cmd: Command) -> Result<Daemon> {
         let stdout = dir.join(format!("{name}.stdout"));
         let stderr = dir.join(format!("{name}.stderr"));
-        let mut cmd: Command = ns.command(prog);
-        cmd.args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(File::create(&stdout)?)
-            .stderr(File::create(&stderr)?);
+        cmd.stdin(Stdio::null()).stdout(File::create(&stdout)?).stderr(File::create(&stderr)?);
         let child = cmd.spawn().map_err(|e| err!("spawning {name} ({cmd:?}): {e}"))?;
         Ok(Daemon { name: name.to_owned(), child, stdout, stderr, logs: Vec::new(), status: None })
     }

@@ -17,6 +17,7 @@
 //! Defaults and semantics follow what Calico configures on BIRD
 //! (`shared/reference/calico-contract.md` §1.4, §1.6, §2).
 
+mod datastore;
 mod diff;
 mod error;
 mod model;
@@ -26,16 +27,19 @@ mod validate;
 
 use std::path::Path;
 
+pub use datastore::{
+    DatastoreEnv, EffectiveDatastore, EtcdSettings, SourcedPath, effective_datastore,
+};
 pub use diff::{ConfigDiff, PeerChange, diff};
 pub use error::{ConfigError, LoadError, ValidationErrors};
 pub use model::{
     AddPath, BirdCompat, CommunityValue, Config, DEFAULT_AS, DEFAULT_CONNECT_DELAY,
     DEFAULT_CONNECT_RETRY, DEFAULT_CONTROL_SOCKET, DEFAULT_ERROR_WAIT_MAX, DEFAULT_ERROR_WAIT_MIN,
     DEFAULT_FIB_PROTOCOL, DEFAULT_FIB_TABLE, DEFAULT_HOLD_TIME, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT,
-    DEFAULT_RESTART_TIME, EncapMode, Family, Fib, GracefulRestart, IpPool, Listen, LogLevel,
-    MaxPrefix, MaxPrefixAction, Mesh, MeshNode, Metrics, NextHopMode, Node, Password, Peer,
-    PeerScope, PrefixAdvertisement, ProgramClusterRoutes, RouteReflector, Services, SourceAddress,
-    Timers,
+    DEFAULT_RESTART_TIME, Datastore, DatastoreType, EncapMode, Family, Fib, GracefulRestart, IpPool,
+    Listen, LogLevel, MaxPrefix, MaxPrefixAction, Mesh, MeshNode, Metrics, NextHopMode, Node,
+    Password, Peer, PeerScope, PrefixAdvertisement, ProgramClusterRoutes, RouteReflector, Services,
+    SourceAddress, Timers,
 };
 pub use peers::{EffectivePeer, PasswordSource, PeerKind, SessionTimers, TtlMode, mesh_passive};
 pub use router_id::{RouterIdSpec, hashed_router_id};

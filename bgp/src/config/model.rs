@@ -25,6 +25,8 @@
 //! [fib]               table, protocol, program_cluster_routes, tunnel_device, merge_paths
 //! [metrics]           listen
 //! [bird_compat]       ipv4_socket, ipv6_socket
+//! [datastore]         type, etcd_endpoints, etcd_ca_cert_file, etcd_cert_file,
+//!                     etcd_key_file, etcd_username, etcd_password
 //! ```
 //!
 //! The types here carry no invariants: [`super::validate`] turns a [`Config`]
@@ -114,6 +116,9 @@ pub struct Config {
     /// BIRD 1.6 control sockets for Calico's tools (off unless a path is set).
     #[serde(default)]
     pub bird_compat: BirdCompat,
+    /// Where Calico's resources are read from (none: this file only).
+    #[serde(default)]
+    pub datastore: Datastore,
 }
 
 fn default_control_socket() -> PathBuf {
@@ -843,4 +848,43 @@ pub struct Metrics {
     /// opt-in, as in calico-node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+}
+
+/// Calico's datastore. Calico's `ETCD_*` environment variables override the
+/// `etcd_*` keys (see `super::datastore`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Datastore {
+    /// Which datastore (Calico `DATASTORE_TYPE`); `none` uses this file only.
+    #[serde(default, rename = "type")]
+    pub kind: DatastoreType,
+    /// etcd v3 client URLs, `http://host:port` or `https://host:port`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub etcd_endpoints: Vec<String>,
+    /// PEM CA bundle that signed the etcd servers' certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_ca_cert_file: Option<PathBuf>,
+    /// PEM client certificate presented to etcd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_cert_file: Option<PathBuf>,
+    /// PEM private key of `etcd_cert_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_key_file: Option<PathBuf>,
+    /// etcd user (etcd's own authentication), with `etcd_password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_username: Option<String>,
+    /// Password of `etcd_username`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_password: Option<Password>,
+}
+
+/// The kinds of datastore.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatastoreType {
+    /// No datastore: the configuration file is the whole configuration.
+    #[default]
+    None,
+    /// Calico's etcd v3 datastore.
+    Etcdv3,
 }
