@@ -19,6 +19,7 @@
 
 mod diff;
 mod error;
+mod filters;
 mod model;
 mod peers;
 mod router_id;
@@ -28,6 +29,10 @@ use std::path::Path;
 
 pub use diff::{ConfigDiff, PeerChange, diff};
 pub use error::{ConfigError, LoadError, ValidationErrors};
+pub use filters::{
+    AddCommunity, BgpFilter, CommunityMatch, FilterOperation, FilterRule, PrefixLength,
+    PrependAsPath, SetPriority,
+};
 pub use model::{
     AddPath, CommunityValue, Config, DEFAULT_AS, DEFAULT_CONNECT_DELAY, DEFAULT_CONNECT_RETRY,
     DEFAULT_CONTROL_SOCKET, DEFAULT_ERROR_WAIT_MAX, DEFAULT_ERROR_WAIT_MIN, DEFAULT_FIB_PROTOCOL,

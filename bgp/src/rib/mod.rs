@@ -44,6 +44,7 @@
 
 mod best;
 mod engine;
+pub mod filter;
 mod from_config;
 mod graceful;
 mod hash;
