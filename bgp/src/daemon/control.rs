@@ -485,6 +485,7 @@ pub fn path_snapshot(
         cluster_list: attrs.cluster_list.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
         igp_metric: None,
         unknown: Vec::new(),
+        filter: None,
     }
 }
 
@@ -514,6 +515,7 @@ pub fn local_routes(prefixes: &[IpNet], why: &str) -> Vec<RouteSnapshot> {
             cluster_list: Vec::new(),
             igp_metric: None,
             unknown: Vec::new(),
+            filter: None,
         }],
     });
     merge_routes(paths.collect())

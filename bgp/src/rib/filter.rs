@@ -461,6 +461,20 @@ impl PeerFilters {
     }
 }
 
+/// What an import rule did to a received path, kept with its attributes
+/// so that `show routes` can name the rule and a reload can judge the
+/// path again from what was received.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImportMark {
+    /// The rule that decided.
+    pub rule: RuleRef,
+    /// Its action.
+    pub action: Action,
+    /// The attributes as received, when the rule's operations changed them
+    /// (the stored attributes are then the changed ones).
+    pub received: Option<Box<PathAttrs>>,
+}
+
 /// Applies `ops` to `attrs` the way BIRD runs the rendered statements.
 pub fn apply_operations(ops: &[Operation], attrs: &mut PathAttrs) {
     for op in ops {

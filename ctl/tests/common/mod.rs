@@ -257,6 +257,7 @@ fn path(peer: &str, name: &str, best: bool, reason: Option<RejectReason>) -> Pat
         cluster_list: vec![],
         igp_metric: Some(0),
         unknown: vec![],
+        filter: None,
     }
 }
 
