@@ -114,6 +114,7 @@ mod tests {
             flaps: 0,
             uptime_secs: None,
             graceful_restart: PeerGracefulRestart::default(),
+            filters: Vec::new(),
         }
     }
 

@@ -345,6 +345,7 @@ impl<R: RouteHandler> Owner<R> {
                     stale_routes: 0,
                 },
             ),
+            filters: cfg.filters.clone(),
         }
     }
 }

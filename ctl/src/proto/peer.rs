@@ -81,6 +81,9 @@ pub struct PeerSnapshot {
     /// Graceful-restart state of this peer.
     #[serde(default)]
     pub graceful_restart: PeerGracefulRestart,
+    /// The Calico `BGPFilter`s the session applies, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
 }
 
 impl PeerSnapshot {

@@ -99,6 +99,9 @@ pub fn peer_detail(p: &PeerSnapshot, now: u64) -> String {
         session.extend(caps.words());
     }
     kv(&mut o, "Session", &session.join(" "));
+    if !p.filters.is_empty() {
+        kv(&mut o, "Filters", &p.filters.join(" "));
+    }
     if let Some(a) = p.source_address {
         kv(&mut o, "Source address", &a);
     }

@@ -98,6 +98,7 @@ pub fn mesh_up() -> PeerSnapshot {
             time_left_secs: None,
             stale_routes: 0,
         },
+        filters: Vec::new(),
     }
 }
 
@@ -134,6 +135,7 @@ pub fn global_refused() -> PeerSnapshot {
         flaps: 0,
         uptime_secs: None,
         graceful_restart: PeerGracefulRestart::default(),
+        filters: Vec::new(),
     }
 }
 
