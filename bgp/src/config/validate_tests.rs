@@ -591,3 +591,15 @@ fn a_peer_with_a_valid_filter_keeps_its_list_and_mesh_peers_get_none() {
     let m = v.peer("10.0.0.2".parse().unwrap()).unwrap();
     assert!(m.filters.is_empty());
 }
+
+#[test]
+fn filter_names_of_any_length_are_accepted() {
+    // Calico's corpus (bgpfilter/filter_names): BIRD needs names over 45
+    // characters cut and hashed; here a name is only a key.
+    let long = "greater-than-64-characters.so.this.should.definitely.truncate-1234567890";
+    let v = valid(&format!(
+        "[[filters]]\nname = \"{long}\"\n[[filters]]\nname = \"45characters.exactly.so.should.not.truncate-1\"\n{}",
+        peer(0, "10.0.0.9", &format!("filters = [\"{long}\"]"))
+    ));
+    assert_eq!(v.peer("10.0.0.9".parse().unwrap()).unwrap().filters, vec![long.to_owned()]);
+}
