@@ -9,8 +9,8 @@ use bytes::Bytes;
 use ipnet::IpNet;
 
 use super::best::{Candidate, RejectReason, select};
-use super::filter::{Direction, PeerFilters, RuleRef, Verdict};
-use super::filtering::{export_facts, filter_changed};
+use super::filter::{Direction, PeerFilters, Prepared, RuleRef, Verdict};
+use super::filtering::filter_changed;
 use super::hash::FxHashMap;
 use super::intern::{AttrId, StoredAttrs};
 use super::policy::{
@@ -64,6 +64,8 @@ pub(super) struct Group {
     /// Attribute sets changed by an accepting export rule's operations,
     /// by source set and rule; each holds one reference on its set.
     pub derived: FxHashMap<(AttrId, RuleRef), AttrId>,
+    /// `filters`' export rules narrowed to each attribute set, by [`AttrId`].
+    pub plans: Vec<Option<Prepared>>,
     /// Members accept long-lived stale routes (RFC 9494 capability).
     pub llgr: bool,
     pub members: Vec<PeerId>,
@@ -189,6 +191,7 @@ impl Rib {
                     export_rules: [false, true]
                         .map(|v6| info.filters.any_rules(Direction::Export, v6)),
                     derived: FxHashMap::default(),
+                    plans: Vec::new(),
                     llgr: info.llgr,
                     members: Vec::new(),
                     member_slots: Vec::new(),
@@ -567,12 +570,11 @@ impl Rib {
         }
         let v6 = matches!(prefix, IpNet::V6(_));
         let verdict = match g.export_rules[usize::from(v6)] {
-            true => g.filters.evaluate(
-                Direction::Export,
-                &export_facts(prefix, self.attrs.get(p.attrs), f.class, g.target.class),
-            ),
+            true => self.export_verdict(gi, prefix, p.attrs)?,
             false => Verdict::NoMatch,
         };
+        let f = self.facts(p.src);
+        let g = self.groups[gi].as_ref()?;
         let id = match verdict {
             Verdict::Reject(_) => return None,
             // An accepting rule ends BIRD's export filter before
@@ -748,6 +750,9 @@ impl Rib {
             for g in self.groups.iter_mut().flatten() {
                 if let Some(e) = g.out.get_mut(id.0 as usize) {
                     *e = OutEntry::Unknown;
+                }
+                if let Some(e) = g.plans.get_mut(id.0 as usize) {
+                    *e = None;
                 }
                 if !g.derived.is_empty() {
                     g.derived.retain(|&(src, _), d| {

@@ -244,13 +244,15 @@ impl Rule {
 
     /// Whether every match field holds for `route`.
     fn matches(&self, route: &RouteFacts<'_>) -> bool {
+        self.net.is_none_or(|n| n.matches(route.prefix)) && self.matches_attrs(route)
+    }
+
+    /// Whether every match field but the prefix holds for `route`.
+    fn matches_attrs(&self, route: &RouteFacts<'_>) -> bool {
         if let Some(t) = self.peer_type {
             if (t == PeerType::Ibgp) != route.same_as {
                 return false;
             }
-        }
-        if self.net.is_some_and(|n| !n.matches(route.prefix)) {
-            return false;
         }
         if self.remote_peers && !route.learned {
             return false;
@@ -443,6 +445,31 @@ impl PeerFilters {
         Verdict::NoMatch
     }
 
+    /// The rules that can still match routes with `route`'s attributes,
+    /// judged on every field but the prefix (whose family alone is used),
+    /// up to the first that matches whatever the prefix: what is left to
+    /// check per prefix for every route sharing these attributes.
+    pub fn prepare(&self, dir: Direction, route: &RouteFacts<'_>) -> Prepared {
+        let v6 = route.prefix.addr().is_ipv6();
+        let mut steps = Vec::new();
+        for (fi, f) in self.0.iter().enumerate() {
+            for (ri, r) in f.rules(dir, v6).iter().enumerate() {
+                if !r.matches_attrs(route) {
+                    continue;
+                }
+                let at = RuleRef {
+                    filter: u16::try_from(fi).unwrap_or(u16::MAX),
+                    rule: u16::try_from(ri).unwrap_or(u16::MAX),
+                };
+                steps.push((at, r.action, r.net));
+                if r.net.is_none() {
+                    return Prepared { steps: steps.into() };
+                }
+            }
+        }
+        Prepared { steps: steps.into() }
+    }
+
     /// The rule `at` names, for `dir` and the family of `v6`.
     pub fn rule(&self, dir: Direction, v6: bool, at: RuleRef) -> Option<&Rule> {
         self.0.get(usize::from(at.filter))?.rules(dir, v6).get(usize::from(at.rule))
@@ -458,6 +485,28 @@ impl PeerFilters {
             (Direction::Import, true) => "import_v6",
         };
         format!("filter {name} {list}[{}]", at.rule)
+    }
+}
+
+/// A peer's rules narrowed to one attribute set ([`PeerFilters::prepare`]):
+/// evaluating it per prefix gives [`PeerFilters::evaluate`]'s verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prepared {
+    steps: Box<[(RuleRef, Action, Option<NetMatch>)]>,
+}
+
+impl Prepared {
+    /// The verdict for a route to `prefix` with the prepared attributes.
+    pub fn evaluate(&self, prefix: IpNet) -> Verdict {
+        for &(at, action, net) in self.steps.iter() {
+            if net.is_none_or(|n| n.matches(prefix)) {
+                return match action {
+                    Action::Accept => Verdict::Accept(at),
+                    Action::Reject => Verdict::Reject(at),
+                };
+            }
+        }
+        Verdict::NoMatch
     }
 }
 

@@ -643,6 +643,7 @@ proptest! {
         };
         let v = f.evaluate(Export, &facts);
         prop_assert_eq!(v, f.evaluate(Export, &facts));
+        prop_assert_eq!(v, f.prepare(Export, &facts).evaluate(prefix), "prepared plan agrees");
         if let Verdict::Accept(r) | Verdict::Reject(r) = v {
             prop_assert!(f.rule(Export, false, r).is_some());
         }

@@ -23,7 +23,8 @@ use super::Rib;
 use super::best::RejectReason;
 use super::engine::{Change, Event};
 use super::filter::{
-    Action, Direction, ImportMark, PeerFilters, RouteFacts, RuleRef, Verdict, apply_operations,
+    Action, Direction, ImportMark, PeerFilters, Prepared, RouteFacts, RuleRef, Verdict,
+    apply_operations,
 };
 use super::intern::{AttrId, StoredAttrs};
 use super::policy::{
@@ -45,12 +46,7 @@ pub(super) fn filter_changed(a: &StoredAttrs) -> bool {
 /// peer: BIRD's export prologue gives routes that are not from BGP the
 /// LOCAL_PREF of their kernel priority (1024 unless elevated); BGP routes
 /// keep theirs (an external one the default unless our import filter set it).
-pub(super) fn export_facts(
-    prefix: IpNet,
-    a: &StoredAttrs,
-    src: PeerClass,
-    to: PeerClass,
-) -> RouteFacts<'_> {
+fn export_facts(prefix: IpNet, a: &StoredAttrs, src: PeerClass, to: PeerClass) -> RouteFacts<'_> {
     let local_pref = match src {
         PeerClass::Local => {
             a.attrs.local_pref.unwrap_or(local_pref_from_priority(NORMAL_ROUTE_PRIORITY))
@@ -69,24 +65,18 @@ pub(super) fn export_facts(
 }
 
 impl Rib {
-    /// Judges the path for `prefix` with received attributes `base` (and
-    /// import-check outcome `reason`) by `filters`: the attribute set to
-    /// store and the path's import verdict. New sets are interned once per
-    /// (received set, verdict) and recorded in `judged`, each with one
-    /// reference the caller releases when done.
-    pub(super) fn import_filtered(
-        &mut self,
-        prefix: IpNet,
+    /// `filters`' import rules narrowed to the received attributes `base`
+    /// of family `v6`: checked once per UPDATE, then per prefix.
+    pub(super) fn import_plan(
+        &self,
         base: AttrId,
-        reason: Option<RejectReason>,
+        v6: bool,
         filters: &PeerFilters,
         ibgp: bool,
-        judged: &mut Judged,
-    ) -> (AttrId, Option<RejectReason>) {
-        let stored = self.attrs.get(base).clone();
-        let a = &stored.attrs;
+    ) -> Prepared {
+        let a = &self.attrs.get(base).attrs;
         let facts = RouteFacts {
-            prefix,
+            prefix: if v6 { IpNet::V6(Default::default()) } else { IpNet::V4(Default::default()) },
             attrs: a,
             learned: true,
             interface: None,
@@ -97,7 +87,25 @@ impl Rib {
                 false => DEFAULT_LOCAL_PREF,
             }),
         };
-        let verdict = filters.evaluate(Direction::Import, &facts);
+        filters.prepare(Direction::Import, &facts)
+    }
+
+    /// The attribute set to store for a path with received attributes
+    /// `base` (and import-check outcome `reason`) that `filters` judged
+    /// `verdict`, and the path's import verdict. New sets are interned once
+    /// per (received set, verdict) and recorded in `judged`, each with one
+    /// reference the caller releases when done.
+    #[allow(clippy::too_many_arguments, reason = "one call's context, passed down as is")]
+    pub(super) fn import_judged(
+        &mut self,
+        v6: bool,
+        base: AttrId,
+        verdict: Verdict,
+        reason: Option<RejectReason>,
+        filters: &PeerFilters,
+        ibgp: bool,
+        judged: &mut Judged,
+    ) -> (AttrId, Option<RejectReason>) {
         let (rule, action, reason) = match verdict {
             Verdict::NoMatch => return (base, reason),
             Verdict::Accept(r) => (r, Action::Accept, reason),
@@ -108,7 +116,8 @@ impl Rib {
         if let Some(&(_, _, id)) = judged.iter().find(|(b, v, _)| *b == base && *v == verdict) {
             return (id, reason);
         }
-        let v6 = matches!(prefix, IpNet::V6(_));
+        let stored = self.attrs.get(base).clone();
+        let a = &stored.attrs;
         let ops = filters.rule(Direction::Import, v6, rule).map_or(&[][..], |r| r.operations());
         let (attrs, received) = if action == Action::Accept && !ops.is_empty() {
             let mut changed = a.clone();
@@ -151,6 +160,34 @@ impl Rib {
         let id = self.intern(StoredAttrs { attrs, ..(*stored).clone() });
         self.groups[gi].as_mut()?.derived.insert((base, rule), id);
         Some(id)
+    }
+
+    /// Group `gi`'s export verdict for a path to `prefix` with `id`; the
+    /// rules narrowed to `id` are kept until the set is freed.
+    pub(super) fn export_verdict(
+        &mut self,
+        gi: usize,
+        prefix: IpNet,
+        id: AttrId,
+    ) -> Option<Verdict> {
+        let i = id.0 as usize;
+        let g = self.groups[gi].as_ref()?;
+        if let Some(Some(plan)) = g.plans.get(i) {
+            return Some(plan.evaluate(prefix));
+        }
+        let stored = self.attrs.get(id);
+        let src = self.facts(stored.src).class;
+        let plan = g
+            .filters
+            .prepare(Direction::Export, &export_facts(prefix, stored, src, g.target.class));
+        let verdict = plan.evaluate(prefix);
+        let capacity = self.attrs.capacity().max(i + 1);
+        let g = self.groups[gi].as_mut()?;
+        if g.plans.len() <= i {
+            g.plans.resize_with(capacity, || None);
+        }
+        g.plans[i] = Some(plan);
+        Some(verdict)
     }
 
     /// `show routes`' account of the import rule that judged `p`.
@@ -228,7 +265,8 @@ impl Rib {
                 let v6 = stored.family == AfiSafi::IPV6_UNICAST;
                 let (attrs, import) = if filters.any_rules(Direction::Import, v6) {
                     let ibgp = facts.class.is_ibgp();
-                    self.import_filtered(prefix, base, reason, filters, ibgp, &mut judged)
+                    let verdict = self.import_plan(base, v6, filters, ibgp).evaluate(prefix);
+                    self.import_judged(v6, base, verdict, reason, filters, ibgp, &mut judged)
                 } else {
                     (base, reason)
                 };

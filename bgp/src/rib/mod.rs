@@ -315,14 +315,16 @@ impl Rib {
                 attrs,
                 import: None,
             });
-            let filtered = filters.any_rules(Direction::Import, fam == AfiSafi::IPV6_UNICAST);
+            let v6 = fam == AfiSafi::IPV6_UNICAST;
+            let ibgp = facts.class.is_ibgp();
+            let plan = filters
+                .any_rules(Direction::Import, v6)
+                .then(|| self.import_plan(id, v6, &filters, ibgp));
             for (_, nlri) in upd.announcements().filter(|(f, _)| *f == fam) {
                 let rx_id = nlri.path_id.unwrap_or(0);
-                let (attrs, import) = if filtered {
-                    let ibgp = facts.class.is_ibgp();
-                    self.import_filtered(nlri.prefix, id, import, &filters, ibgp, &mut judged)
-                } else {
-                    (id, import)
+                let (attrs, import) = match plan.as_ref().map(|p| p.evaluate(nlri.prefix)) {
+                    None | Some(filter::Verdict::NoMatch) => (id, import),
+                    Some(v) => self.import_judged(v6, id, v, import, &filters, ibgp, &mut judged),
                 };
                 self.apply(nlri.prefix, Change::Upsert { src: slot, rx_id, attrs, import });
             }
