@@ -118,33 +118,49 @@ impl PeerType {
 /// The value of `source` Calico defines.
 pub const SOURCE_REMOTE_PEERS: &str = "RemotePeers";
 
-/// A compiled prefix match.
+/// A compiled prefix match: the `cidr` as address bits and mask, so a
+/// route's prefix is compared with one AND and two length checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct NetMatch {
-    cidr: IpNet,
+    v6: bool,
+    /// The `cidr`'s network bits (IPv4 in the low 32 bits).
+    bits: u128,
+    mask: u128,
+    len: u8,
     op: MatchOperator,
     min_len: u8,
     max_len: u8,
 }
 
-impl NetMatch {
-    fn matches(&self, net: IpNet) -> bool {
-        let within = || {
-            self.cidr.contains(&net)
-                && (self.min_len..=self.max_len).contains(&net.prefix_len())
-                && same_family(self.cidr, net)
-        };
-        match self.op {
-            MatchOperator::Equal => net == self.cidr,
-            MatchOperator::NotEqual => net != self.cidr,
-            MatchOperator::In => within(),
-            MatchOperator::NotIn => !within(),
-        }
+/// A prefix's family, address bits (IPv4 in the low 32) and length.
+fn prefix_bits(net: IpNet) -> (bool, u128, u8) {
+    match net {
+        IpNet::V4(n) => (false, u128::from(u32::from(n.addr())), n.prefix_len()),
+        IpNet::V6(n) => (true, u128::from(n.addr()), n.prefix_len()),
     }
 }
 
-fn same_family(a: IpNet, b: IpNet) -> bool {
-    matches!((a, b), (IpNet::V4(_), IpNet::V4(_)) | (IpNet::V6(_), IpNet::V6(_)))
+impl NetMatch {
+    fn new(cidr: IpNet, op: MatchOperator, min_len: u8, max_len: u8) -> NetMatch {
+        let (v6, bits, len) = prefix_bits(cidr);
+        let (width, family) = if v6 { (128, u128::MAX) } else { (32, u128::from(u32::MAX)) };
+        let mask = if len == 0 { 0 } else { (u128::MAX << (width - len)) & family };
+        NetMatch { v6, bits: bits & mask, mask, len, op, min_len, max_len }
+    }
+
+    fn matches(&self, net: IpNet) -> bool {
+        let (v6, bits, len) = prefix_bits(net);
+        let inside = v6 == self.v6 && bits & self.mask == self.bits;
+        match self.op {
+            MatchOperator::Equal => inside && len == self.len,
+            MatchOperator::NotEqual => !(inside && len == self.len),
+            MatchOperator::In | MatchOperator::NotIn => {
+                let within =
+                    inside && len >= self.len && (self.min_len..=self.max_len).contains(&len);
+                within == (self.op == MatchOperator::In)
+            }
+        }
+    }
 }
 
 /// A compiled operation.
@@ -196,12 +212,12 @@ impl Rule {
                     return None;
                 }
                 let pl = r.prefix_length.unwrap_or_default();
-                Some(NetMatch {
-                    cidr: cidr.trunc(),
-                    op: MatchOperator::parse(op)?,
-                    min_len: pl.min.unwrap_or(cidr.prefix_len()),
-                    max_len: pl.max.unwrap_or(cidr.max_prefix_len()),
-                })
+                Some(NetMatch::new(
+                    cidr,
+                    MatchOperator::parse(op)?,
+                    pl.min.unwrap_or(cidr.prefix_len()),
+                    pl.max.unwrap_or(cidr.max_prefix_len()),
+                ))
             }
             (None, None) => None,
             _ => return None,

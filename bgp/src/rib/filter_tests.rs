@@ -624,6 +624,36 @@ fn arb_rule() -> impl Strategy<Value = FilterRule> {
 
 proptest! {
     #[test]
+    fn compiled_prefix_match_agrees_with_ipnet(
+        c in any::<u32>(), cl in 0u8..=32, p in any::<u32>(), pl in 0u8..=32,
+        v6 in any::<bool>(), min in 0u8..=32, max in 0u8..=32,
+    ) {
+        let mk = |a: u32, l: u8| -> IpNet {
+            if v6 {
+                IpNet::new(std::net::Ipv6Addr::from(u128::from(a) << 96).into(), l * 4).unwrap()
+            } else {
+                IpNet::new(std::net::Ipv4Addr::from(a).into(), l).unwrap()
+            }
+        };
+        let (cidr, pfx) = (mk(c, cl).trunc(), mk(p, pl).trunc());
+        let scale = if v6 { 4 } else { 1 };
+        let (min, max) = (min * scale, max * scale);
+        for op in [MatchOperator::Equal, MatchOperator::NotEqual, MatchOperator::In, MatchOperator::NotIn] {
+            let within = cidr.contains(&pfx) && (min..=max).contains(&pfx.prefix_len());
+            let want = match op {
+                MatchOperator::Equal => pfx == cidr,
+                MatchOperator::NotEqual => pfx != cidr,
+                MatchOperator::In => within,
+                MatchOperator::NotIn => !within,
+            };
+            prop_assert_eq!(NetMatch::new(cidr, op, min, max).matches(pfx), want, "{:?} {} {}", op, cidr, pfx);
+        }
+        // Another family never matches In, always NotIn.
+        let other = if v6 { net("10.0.0.0/8") } else { net("fd00::/8") };
+        prop_assert!(!NetMatch::new(cidr, MatchOperator::In, 0, 128).matches(other));
+    }
+
+    #[test]
     fn evaluation_never_panics_and_is_deterministic(
         rules in prop::collection::vec(arb_rule(), 0..20),
         addr in any::<u32>(),
