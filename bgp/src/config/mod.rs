@@ -187,11 +187,36 @@ mod tests {
         hold_time = 30
         keepalive_time = 10
         allow_local_as = 1
+        filters = ["f"]
         [[peers]]
         name = "q"
         address = "10.0.0.8"
         remote_as = 65000
         ttl_security = 1
+        [[filters]]
+        name = "f"
+        [[filters.export_v4]]
+        action = "Accept"
+        cidr = "10.244.0.0/16"
+        match_operator = "In"
+        prefix_length = { min = 24, max = 32 }
+        source = "RemotePeers"
+        interface = "eth*"
+        peer_type = "eBGP"
+        communities = { values = ["65000:1"] }
+        as_path_prefix = [65000]
+        priority = 512
+        operations = [
+            { add_community = { value = "65000:2" } },
+            { prepend_as_path = { prefix = [65010] } },
+            { set_priority = { value = 100 } },
+        ]
+        [[filters.import_v4]]
+        action = "Reject"
+        [[filters.export_v6]]
+        action = "Reject"
+        [[filters.import_v6]]
+        action = "Accept"
         [route_reflector]
         enabled = true
         cluster_id = "244.0.0.1"
