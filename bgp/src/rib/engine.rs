@@ -568,13 +568,11 @@ impl Rib {
         if !may_send(f.class, g.target.class, router.rr) {
             return None;
         }
-        let v6 = matches!(prefix, IpNet::V6(_));
-        let verdict = match g.export_rules[usize::from(v6)] {
+        let learned = f.class != PeerClass::Local;
+        let verdict = match g.export_rules[usize::from(matches!(prefix, IpNet::V6(_)))] {
             true => self.export_verdict(gi, prefix, p.attrs)?,
             false => Verdict::NoMatch,
         };
-        let f = self.facts(p.src);
-        let g = self.groups[gi].as_ref()?;
         let id = match verdict {
             Verdict::Reject(_) => return None,
             // An accepting rule ends BIRD's export filter before
@@ -582,7 +580,8 @@ impl Rib {
             Verdict::Accept(rule) => self.derived(gi, p.attrs, rule)?,
             Verdict::NoMatch => {
                 let pools = if old_pools { &self.old_pools } else { &self.pools };
-                if f.class != PeerClass::Local && !g.policy.allows_learned(prefix, pools) {
+                let g = self.groups[gi].as_ref()?;
+                if learned && !g.policy.allows_learned(prefix, pools) {
                     return None;
                 }
                 p.attrs
