@@ -150,6 +150,11 @@ fn filter_reload_moves_prefixes_in_and_out_of_frr_without_a_session_reset() {
     let shown =
         String::from_utf8_lossy(&a.ctl(&["show", "routes", "10.109.1.0/24"]).stdout).into_owned();
     assert!(shown.contains("filter tor import_v4[0]: reject"), "{shown}");
+    let rules = &peer_json(&a)["filter_rules"];
+    assert_eq!(
+        rules,
+        &serde_json::json!([{"filter": "tor", "list": "import_v4", "rule": 0, "action": "reject", "paths": 1}]),
+    );
 
     // 3. Back: both return, the prefix from a's own Adj-RIB-In.
     reload(&a, &config(""));

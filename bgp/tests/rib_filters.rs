@@ -119,6 +119,13 @@ fn import_reject_keeps_the_path_and_a_filter_change_takes_it_back_without_the_pe
     assert_eq!(kept[0].filter.as_deref(), Some("filter tor-in import_v4[0]: reject"));
     let stats = r.peer_stats(PeerId(2)).unwrap();
     assert_eq!((stats.received, stats.accepted), (2, 1));
+    let rules = r.import_rule_paths(PeerId(2));
+    assert_eq!(rules.len(), 1);
+    assert_eq!(
+        (rules[0].filter.as_str(), rules[0].list, rules[0].rule),
+        ("tor-in", "import_v4", 0)
+    );
+    assert_eq!((rules[0].accept, rules[0].paths), (false, 1));
 
     let out = r.set_filters(PeerId(2), PeerFilters::default());
     // Now in peer 3's export group: sent what the group sends, its own
@@ -127,8 +134,11 @@ fn import_reject_keeps_the_path_and_a_filter_change_takes_it_back_without_the_pe
     assert_eq!(announced(&out, 3), vec![net("10.9.1.0/24")]);
     assert!(r.best(net("10.9.1.0/24")).is_some_and(|b| b.filter.is_none()));
 
+    assert!(r.import_rule_paths(PeerId(2)).is_empty(), "no rule judges anything now");
+
     let out = r.set_filters(PeerId(2), f);
     assert_eq!(seen(&out, 3).1, vec![net("10.9.1.0/24")], "withdrawn again");
+    assert_eq!(r.import_rule_paths(PeerId(2))[0].paths, 1);
 }
 
 #[test]

@@ -115,6 +115,7 @@ mod tests {
             uptime_secs: None,
             graceful_restart: PeerGracefulRestart::default(),
             filters: Vec::new(),
+            filter_rules: Vec::new(),
         }
     }
 

@@ -346,6 +346,7 @@ impl<R: RouteHandler> Owner<R> {
                 },
             ),
             filters: cfg.filters.clone(),
+            filter_rules: self.routes.peer_filter_rules(cfg.address),
         }
     }
 }

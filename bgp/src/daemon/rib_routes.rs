@@ -649,6 +649,21 @@ impl RouteHandler for RibRoutes {
             .collect()
     }
 
+    fn peer_filter_rules(&self, peer: IpAddr) -> Vec<ctl::proto::FilterRulePaths> {
+        let Some(id) = self.ids.get(&peer) else { return Vec::new() };
+        self.rib
+            .import_rule_paths(*id)
+            .into_iter()
+            .map(|r| ctl::proto::FilterRulePaths {
+                filter: r.filter,
+                list: r.list.to_owned(),
+                rule: r.rule,
+                action: if r.accept { "accept" } else { "reject" }.to_owned(),
+                paths: u64::from(r.paths),
+            })
+            .collect()
+    }
+
     fn fib_snapshot(&self) -> Arc<FibSnapshot> {
         self.fib.snapshot()
     }

@@ -32,6 +32,9 @@ pub(super) struct PeerEntry {
     pub facts: PeerFacts,
     pub group: usize,
     pub stats: PeerStats,
+    /// Paths held from the peer per import rule that judged them (and
+    /// family: IPv6 when true), for the per-rule metrics.
+    pub rule_paths: FxHashMap<(RuleRef, bool), u32>,
     /// What this peer was sent beyond its group's running count, per
     /// family (IPv4, IPv6): set when it gets its initial table, so
     /// `group.sent + adv_offset` is what it holds now.
@@ -466,6 +469,18 @@ impl Rib {
         };
         for p in paths {
             let Some(Some(e)) = self.peers.get_mut(p.src as usize) else { continue };
+            // Paths judged under filters since replaced still count until
+            // judged again.
+            if !e.info.filters.is_empty() || !e.rule_paths.is_empty() {
+                if let Some(m) = &self.attrs.get(p.attrs).import {
+                    let key = (m.rule, fam == 1);
+                    let n = e.rule_paths.entry(key).or_default();
+                    step(n);
+                    if *n == 0 {
+                        e.rule_paths.remove(&key);
+                    }
+                }
+            }
             let s = &mut e.stats;
             let (accepted, best) = (!p.is(IMPORT_REJECTED), p.is(BEST));
             step(&mut s.received);

@@ -211,6 +211,31 @@ impl Rib {
         Some(s)
     }
 
+    /// Paths held from `peer` per import rule that judged them: (rule
+    /// description as [`PeerFilters::describe`] gives it, accepted, paths).
+    pub fn import_rule_paths(&self, peer: PeerId) -> Vec<RulePaths> {
+        let Some(e) = self.slots.get(&peer).and_then(|&s| self.peers[s as usize].as_ref()) else {
+            return Vec::new();
+        };
+        let mut v: Vec<RulePaths> = e
+            .rule_paths
+            .iter()
+            .filter_map(|(&(rule, v6), &paths)| {
+                let r = e.info.filters.rule(Direction::Import, v6, rule)?;
+                let f = e.info.filters.filters().get(usize::from(rule.filter))?;
+                Some(RulePaths {
+                    filter: f.name().to_owned(),
+                    list: if v6 { "import_v6" } else { "import_v4" },
+                    rule: rule.rule,
+                    accept: r.action() == Action::Accept,
+                    paths,
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.filter, a.list, a.rule).cmp(&(&b.filter, b.list, b.rule)));
+        v
+    }
+
     /// The filters of `peer`'s session, if it is up.
     pub fn peer_filters(&self, peer: PeerId) -> Option<&PeerFilters> {
         let slot = *self.slots.get(&peer)?;
@@ -324,6 +349,21 @@ impl Rib {
             self.set_advertised(peer, gi, f, n);
         }
     }
+}
+
+/// How many paths from a peer one import rule judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RulePaths {
+    /// The filter's name.
+    pub filter: String,
+    /// `import_v4` or `import_v6`.
+    pub list: &'static str,
+    /// The rule's index in that list.
+    pub rule: u16,
+    /// The rule accepts (else it rejects).
+    pub accept: bool,
+    /// Paths held that it judged.
+    pub paths: u32,
 }
 
 /// Withdrawals of what `before` has and `after` lacks, announcements of

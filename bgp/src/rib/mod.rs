@@ -69,6 +69,7 @@ use ipnet::IpNet;
 pub use self::best::{Candidate, RejectReason, Selection, compare, multipath_equal, select};
 use self::engine::{Change, Group, NhState, PeerEntry, Pending};
 use self::filter::Direction;
+pub use self::filtering::RulePaths;
 pub use self::graceful::{
     DEFAULT_STALE_PATH_TIME, GrFamilyStatus, GrHelper, GrHelperStatus, GrPhase, GrTimer,
     GrTimerAction, GrTimerKind,
@@ -228,13 +229,26 @@ impl Rib {
             Some(slot) => self.peers[slot as usize].as_ref().map(|e| e.stats).unwrap_or_default(),
             None => PeerStats::default(),
         };
+        let rule_paths = match reclaimed {
+            Some(slot) => {
+                self.peers[slot as usize].as_mut().map(|e| std::mem::take(&mut e.rule_paths))
+            }
+            None => None,
+        };
         let group = self.join_group(peer, slot, target, &info);
         let families = info.families.clone();
         let defer = self.gr_defers(peer, &info);
         let gr_info = reclaimed.map(|_| info.clone());
         let adv_offset = [0; 2];
-        self.peers[slot as usize] =
-            Some(PeerEntry { id: peer, info, facts, group, stats, adv_offset });
+        self.peers[slot as usize] = Some(PeerEntry {
+            id: peer,
+            info,
+            facts,
+            group,
+            stats,
+            rule_paths: rule_paths.unwrap_or_default(),
+            adv_offset,
+        });
         self.slots.insert(peer, slot);
         if let Some(info) = gr_info {
             self.gr_returned(peer, &info);

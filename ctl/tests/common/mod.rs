@@ -99,6 +99,7 @@ pub fn mesh_up() -> PeerSnapshot {
             stale_routes: 0,
         },
         filters: Vec::new(),
+        filter_rules: Vec::new(),
     }
 }
 
@@ -136,6 +137,7 @@ pub fn global_refused() -> PeerSnapshot {
         uptime_secs: None,
         graceful_restart: PeerGracefulRestart::default(),
         filters: Vec::new(),
+        filter_rules: Vec::new(),
     }
 }
 
