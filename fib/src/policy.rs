@@ -30,7 +30,9 @@
 //!
 //! # The remote VTEP MAC
 //!
-//! A VXLAN route needs the MAC of the remote node's `vxlan.calico`. Calico stores a
+//! Only with [`NodeContext::manage_vxlan`] (a node without Felix; otherwise Felix, which
+//! has the datastore's MACs, programs VXLAN). A VXLAN route needs the MAC of the remote
+//! node's `vxlan.calico`. Calico stores a
 //! random MAC per node in the datastore; we have no datastore, so the MAC is **derived
 //! from the node's underlay address** ([`vtep_mac`]): `02:cb:` followed by the four
 //! IPv4 octets (for IPv6, the FNV-1a 32-bit hash of the 16 octets). Every node sets its
