@@ -228,16 +228,27 @@ fn meaning_of(v: &ValidatedConfig) -> Meaning {
     m
 }
 
-/// Which pools calico-bgpd programs under `programClusterRoutes`, as the FIB
-/// policy documents it (`fib::policy::ProgramClusterRoutes`).
+/// Whether calico-bgpd's FIB programs a pool under `programClusterRoutes`,
+/// with its default settings (VXLAN left to Felix): the FIB policy itself.
 fn programs(p: ProgramClusterRoutes, ipip: EncapMode, vxlan: EncapMode) -> bool {
-    let (ipip, vxlan) = (ipip != EncapMode::Never, vxlan != EncapMode::Never);
-    match p {
-        ProgramClusterRoutes::Enabled => true,
-        ProgramClusterRoutes::EnabledNoEncapOnly => !ipip && !vxlan,
-        ProgramClusterRoutes::EnabledIpipOnly => ipip && !vxlan,
-        ProgramClusterRoutes::Disabled => false,
-    }
+    let mode = |m| match m {
+        EncapMode::Never => fib::EncapMode::Never,
+        EncapMode::Always => fib::EncapMode::Always,
+        EncapMode::CrossSubnet => fib::EncapMode::CrossSubnet,
+    };
+    let program = match p {
+        ProgramClusterRoutes::Enabled => fib::ProgramClusterRoutes::Enabled,
+        ProgramClusterRoutes::EnabledNoEncapOnly => fib::ProgramClusterRoutes::EnabledNoEncapOnly,
+        ProgramClusterRoutes::EnabledIpipOnly => fib::ProgramClusterRoutes::EnabledIpipOnly,
+        ProgramClusterRoutes::Disabled => fib::ProgramClusterRoutes::Disabled,
+    };
+    let pool = fib::IpPool {
+        cidr: "10.0.0.0/8".parse().unwrap(),
+        ipip_mode: mode(ipip),
+        vxlan_mode: mode(vxlan),
+        disable_bgp_export: false,
+    };
+    program.admits(&pool, false)
 }
 
 fn compare(ours: &Meaning, golden: &Meaning) -> Vec<String> {
