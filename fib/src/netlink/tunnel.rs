@@ -59,7 +59,8 @@ pub enum TunnelStatus {
         /// What the kernel said.
         reason: String,
     },
-    /// Creating or configuring it failed for another reason.
+    /// Creating or configuring it failed for another reason, or, when it is not
+    /// managed here (Felix's), it is absent.
     Failed {
         /// Device name.
         device: String,
