@@ -207,8 +207,6 @@ fn meaning_of(v: &ValidatedConfig) -> Meaning {
     m
 }
 
-/// Which pools calico-bgpd programs under `programClusterRoutes`, as the FIB
-/// policy documents it (`fib::policy::ProgramClusterRoutes`).
 /// The filters a peer calls for its family, by the name confd gives each
 /// function: a filter with no rule for the family is not called, and a
 /// name over 45 characters is cut to 28 and suffixed with `_` and the first
@@ -239,14 +237,27 @@ fn called_filters(v: &ValidatedConfig, p: &bgp::config::EffectivePeer) -> Vec<St
         .collect()
 }
 
+/// Whether calico-bgpd's FIB programs a pool under `programClusterRoutes`,
+/// with its default settings (VXLAN left to Felix): the FIB policy itself.
 fn programs(p: ProgramClusterRoutes, ipip: EncapMode, vxlan: EncapMode) -> bool {
-    let (ipip, vxlan) = (ipip != EncapMode::Never, vxlan != EncapMode::Never);
-    match p {
-        ProgramClusterRoutes::Enabled => true,
-        ProgramClusterRoutes::EnabledNoEncapOnly => !ipip && !vxlan,
-        ProgramClusterRoutes::EnabledIpipOnly => ipip && !vxlan,
-        ProgramClusterRoutes::Disabled => false,
-    }
+    let mode = |m| match m {
+        EncapMode::Never => fib::EncapMode::Never,
+        EncapMode::Always => fib::EncapMode::Always,
+        EncapMode::CrossSubnet => fib::EncapMode::CrossSubnet,
+    };
+    let program = match p {
+        ProgramClusterRoutes::Enabled => fib::ProgramClusterRoutes::Enabled,
+        ProgramClusterRoutes::EnabledNoEncapOnly => fib::ProgramClusterRoutes::EnabledNoEncapOnly,
+        ProgramClusterRoutes::EnabledIpipOnly => fib::ProgramClusterRoutes::EnabledIpipOnly,
+        ProgramClusterRoutes::Disabled => fib::ProgramClusterRoutes::Disabled,
+    };
+    let pool = fib::IpPool {
+        cidr: "10.0.0.0/8".parse().unwrap(),
+        ipip_mode: mode(ipip),
+        vxlan_mode: mode(vxlan),
+        disable_bgp_export: false,
+    };
+    program.admits(&pool, false)
 }
 
 fn compare(ours: &Meaning, golden: &Meaning) -> Vec<String> {

@@ -40,12 +40,15 @@ fn flags(r: &Value) -> Vec<String> {
 
 /// A node config: `me` on a /24, own blocks, two pools (10.244/16 without
 /// encapsulation, 10.245/16 VXLAN Always), extra text (peers, mesh, RR).
+/// These nodes have no Felix: `manage_vxlan` opts in to the daemon's own
+/// VXLAN datapath (device, derived MAC, VTEP entries, routes).
 fn node_config(name: &str, me: &str, blocks: &[&str], extra: &str) -> String {
     let blocks: Vec<String> = blocks.iter().map(|b| format!("\"{b}\"")).collect();
     format!(
         "log_level = \"debug\"\n[node]\nname = \"{name}\"\nipv4 = \"{me}/24\"\nblocks = [{}]\n\
          {FAST_TIMERS}{extra}\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n\
-         [[ip_pools]]\ncidr = \"10.245.0.0/16\"\nvxlan_mode = \"Always\"\n",
+         [[ip_pools]]\ncidr = \"10.245.0.0/16\"\nvxlan_mode = \"Always\"\n\
+         [fib]\nmanage_vxlan = true\n",
         blocks.join(", ")
     )
 }

@@ -17,6 +17,8 @@
 //! This kernel has no `ipip` module ("Unknown device type"), so the IPIP pool is
 //! checked for its route shape only: a bridge named `tunl0` stands in for the
 //! tunnel device (the daemon reuses an existing `tunl0`), and no packet crosses it.
+//! These nodes have no Felix: `[fib] manage_vxlan = true` opts in to the daemon's
+//! own VXLAN datapath (device, derived MAC, neighbour and FDB entries, routes).
 //!
 //! Checks:
 //! 1. a1 installs a2's VXLAN-pool block direct: `via 10.0.51.2 dev eth0 proto bird`,
@@ -44,7 +46,8 @@ fn node_config(name: &str, me: &str, blocks: &[&str], others: &[(&str, &str)]) -
     let mut s = format!(
         "log_level = \"debug\"\n[node]\nname = \"{name}\"\nipv4 = \"{me}/24\"\nblocks = [{}]\n\
          {FAST_TIMERS}[[ip_pools]]\ncidr = \"10.244.0.0/16\"\nvxlan_mode = \"CrossSubnet\"\n\
-         [[ip_pools]]\ncidr = \"10.246.0.0/16\"\nipip_mode = \"CrossSubnet\"\n",
+         [[ip_pools]]\ncidr = \"10.246.0.0/16\"\nipip_mode = \"CrossSubnet\"\n\
+         [fib]\nmanage_vxlan = true\n",
         blocks.join(", ")
     );
     for (n, ip) in others {
@@ -81,9 +84,12 @@ fn cross_subnet_goes_direct_inside_a_subnet_and_over_vxlan_across_and_pods_ping(
     lan_a.attach_host(&router, 254).unwrap();
     lan_b.attach_host(&router, 254).unwrap();
     router.enable_forwarding().unwrap();
-    // The IPIP stand-in (see the module doc): any link type will do for the shape.
-    a1.ns.ip(&["link", "add", "tunl0", "type", "bridge"]).unwrap();
-    b1.ns.ip(&["link", "add", "tunl0", "type", "bridge"]).unwrap();
+    // Felix's tunl0, a stand-in (see the module doc): any link type will do for the
+    // shape. Felix creates it up; the daemon never touches it.
+    for n in [&a1.ns, &b1.ns] {
+        n.ip(&["link", "add", "tunl0", "type", "bridge"]).unwrap();
+        n.ip(&["link", "set", "tunl0", "up"]).unwrap();
+    }
 
     let (ia1, ia2, ib1) = ("10.0.51.1", "10.0.51.2", "10.0.52.1");
     a1.write_config(&node_config("a1", ia1, &["10.244.1.0/26"], &[("a2", ia2), ("b1", ib1)]));

@@ -258,7 +258,8 @@ fn actor_install(ns: &common::Netns, n: u32) -> (f64, f64) {
     let c = cpu();
     let secs = ns.block_on(move || async move {
         let cfg = FibConfig {
-            manage_tunnels: false,
+            manage_vxlan: false,
+            manage_tunl0: false,
             resync_every: Duration::from_secs(3600),
             ..FibConfig::default()
         };

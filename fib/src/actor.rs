@@ -55,8 +55,13 @@ pub struct FibConfig {
     pub table: u32,
     /// Node underlay addresses: VXLAN `local` and the VTEP MAC are derived from them.
     pub node_ips: Vec<IpAddr>,
-    /// Create/fix `vxlan.calico` and `tunl0` when a pool needs them.
-    pub manage_tunnels: bool,
+    /// Program VXLAN pools here and create/fix `vxlan.calico` / `vxlan-v6.calico`
+    /// (derived MAC, VTEP neighbour and FDB entries): a node without Felix. Off, VXLAN
+    /// pools and devices are Felix's and never touched.
+    pub manage_vxlan: bool,
+    /// Create/fix `tunl0`: a node without Felix. Off, IPIP routes use the `tunl0` Felix
+    /// made, and the device is never created, changed or deleted.
+    pub manage_tunl0: bool,
     /// The safety-net full resync period (repair is event-driven; this is not the
     /// mechanism).
     pub resync_every: Duration,
@@ -71,10 +76,11 @@ impl Default for FibConfig {
     fn default() -> Self {
         FibConfig {
             pools: Vec::new(),
-            program: ProgramClusterRoutes::All,
+            program: ProgramClusterRoutes::Enabled,
             table: MAIN_TABLE,
             node_ips: Vec::new(),
-            manage_tunnels: true,
+            manage_vxlan: false,
+            manage_tunl0: false,
             resync_every: Duration::from_secs(300),
             stale_timeout: Duration::from_secs(240),
             coalesce: Duration::from_millis(5),
@@ -873,6 +879,7 @@ impl Fib {
             underlay: self.kernel.dump_underlay().await?,
             pools: self.cfg.pools.clone(),
             program: self.cfg.program,
+            manage_vxlan: self.cfg.manage_vxlan,
             tunnels: TunnelDevs::default(),
             table: self.cfg.table,
         };
@@ -886,11 +893,13 @@ impl Fib {
     }
 
     /// Looks up the tunnel devices the pools need; with `ensure` (start, pool change) or
-    /// when one is missing, creates or fixes it. Link events only look up: fixing a
-    /// device raises a link event of its own, which must not loop.
+    /// when one is missing, creates or fixes the ones this daemon manages
+    /// (`manage_tunl0`, `manage_vxlan`). Link events only look up: fixing a device raises
+    /// a link event of its own, which must not loop. Devices Felix owns are only looked
+    /// up, never created, changed or deleted.
     async fn tunnels_for(&mut self, ctx: &NodeContext, ensure: bool) -> TunnelDevs {
         let used = |f: fn(&IpPool) -> bool| {
-            ctx.pools.iter().any(|p| f(p) && ctx.program != ProgramClusterRoutes::None)
+            ctx.pools.iter().any(|p| f(p) && ctx.program.admits(p, ctx.manage_vxlan))
         };
         let need_ipip = used(|p| p.ipip_mode != EncapMode::Never && matches!(p.cidr, IpNet::V4(_)));
         let need_vxlan = used(|p| p.vxlan_mode != EncapMode::Never);
@@ -903,7 +912,7 @@ impl Fib {
             let existing = links.iter().find(|l| l.name == tunnel::TUNL0);
             let st = if let (false, Some(l)) = (ensure, existing) {
                 TunnelStatus::Ready { index: l.index, mtu: l.mtu }
-            } else if self.cfg.manage_tunnels {
+            } else if self.cfg.manage_tunl0 {
                 let uplink_mtu = ctx
                     .addrs
                     .iter()
@@ -912,18 +921,24 @@ impl Fib {
                     .unwrap_or(1500);
                 tunnel::ensure_ipip(&self.kernel, uplink_mtu).await
             } else {
-                match links.iter().find(|l| l.name == tunnel::TUNL0) {
+                match existing {
                     Some(l) => TunnelStatus::Ready { index: l.index, mtu: l.mtu },
                     None => TunnelStatus::Failed {
                         device: tunnel::TUNL0.into(),
-                        reason: "absent".into(),
+                        reason: "absent (Felix creates it; fib.manage_tunl0 = true on a node \
+                                 without Felix); IPIP routes go in unencapsulated until it exists"
+                            .into(),
                     },
                 }
             };
-            if let TunnelStatus::Unsupported { reason, .. } = &st {
-                tracing::error!(
-                    "fib: tunl0 unavailable, IPIP routes will not be installed: {reason}"
-                );
+            // Once per change, not at every address or link event.
+            match &st {
+                TunnelStatus::Unsupported { reason, .. } | TunnelStatus::Failed { reason, .. }
+                    if !self.tunnels.contains(&st) =>
+                {
+                    tracing::warn!("fib: tunl0 unavailable: {reason}");
+                }
+                _ => {}
             }
             devs.tunl0 = st.index();
             statuses.push(st);
@@ -935,16 +950,8 @@ impl Fib {
                 let existing = links.iter().find(|l| l.name == spec.name);
                 let st = if let (false, Some(l)) = (ensure, existing) {
                     TunnelStatus::Ready { index: l.index, mtu: l.mtu }
-                } else if self.cfg.manage_tunnels {
-                    tunnel::ensure_vxlan(&self.kernel, &spec).await
                 } else {
-                    match links.iter().find(|l| l.name == spec.name) {
-                        Some(l) => TunnelStatus::Ready { index: l.index, mtu: l.mtu },
-                        None => TunnelStatus::Failed {
-                            device: spec.name.clone(),
-                            reason: "absent".into(),
-                        },
-                    }
+                    tunnel::ensure_vxlan(&self.kernel, &spec).await
                 };
                 if ip.is_ipv4() {
                     devs.vxlan_v4 = st.index();

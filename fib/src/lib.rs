@@ -5,7 +5,8 @@
 //!                                                             |
 //!      policy (pure): best route + node context -> DesiredRoute + VTEP entries
 //!      plan   (pure): desired vs kernel (proto bird only) -> Replace / Delete ops
-//!      netlink:       batched writer, rtnetlink dumps, tunnel devices, monitor
+//!      netlink:       batched writer, rtnetlink dumps, tunnel devices (only with the
+//!                     manage_vxlan / manage_tunl0 opt-ins), monitor
 //!                                                             |
 //!  kernel <-------------------------------------------------------'
 //!     `--> monitor (route/link/address groups) -> drift repair, re-evaluation
@@ -14,7 +15,7 @@
 //! | module | what | I/O |
 //! |---|---|---|
 //! | [`route`] | the route model shared by policy, plan and netlink | none |
-//! | [`policy`] | the CrossSubnet / IPIP / VXLAN decision, `programClusterRoutes` | none |
+//! | [`policy`] | the CrossSubnet / IPIP / VXLAN decision, `programClusterRoutes`, what is Felix's | none |
 //! | [`plan`](mod@plan) | minimal replace/delete list, adoption of stale routes | none |
 //! | [`netlink`] | route codec, batched writer, dumps, monitor, tunnel devices | netlink |
 //! | [`actor`] | the `Fib` task fed by the RIB | tokio |

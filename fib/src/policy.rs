@@ -3,13 +3,16 @@
 //! Pure: a best route and a [`NodeContext`] in, a [`Decision`] out. It ports the logic
 //! Calico puts in BIRD's kernel export filter (calico-contract §1.6,
 //! `confd/pkg/backends/calico/bgp_processor.go`) and the fork's `krt_tunnel` install
-//! (`sysdep/linux/netlink.c`), and extends it to VXLAN, which Calico leaves to Felix.
+//! (`sysdep/linux/netlink.c`). VXLAN pools are Felix's, as in Calico ("VXLAN routes are
+//! handled by Felix"); with [`NodeContext::manage_vxlan`] (a node without Felix) they are
+//! programmed here too.
 //!
 //! ```text
 //!  best route (prefix, next hops, local block?, priority)
 //!        |
 //!        +-- local block -----------------------------> blackhole P proto bird
 //!        +-- in a pool the switch does not give us ---> Skip(NotOurs)
+//!        |   (a VXLAN pool: unless manage_vxlan)
 //!        `-- per next hop NH:
 //!              encap = pool.vxlan_mode / pool.ipip_mode (VXLAN first; IPv6: no IPIP)
 //!                Always                       -> tunnel
@@ -18,6 +21,7 @@
 //!                Never / no pool               -> none
 //!              none  -> P via GW dev UPLINK          (GW = NH, or the underlay gateway to NH)
 //!              IPIP  -> P via NH dev tunl0 onlink    (the original BGP next hop, never resolved)
+//!                       no tunl0: as none, like the fork (no interface, no krt_tunnel)
 //!              VXLAN -> P via NH dev vxlan.calico onlink
 //!                       + neigh NH lladdr MAC(NH) dev vxlan.calico permanent
 //!                       + fdb MAC(NH) dst NH dev vxlan.calico permanent
@@ -26,7 +30,9 @@
 //!
 //! # The remote VTEP MAC
 //!
-//! A VXLAN route needs the MAC of the remote node's `vxlan.calico`. Calico stores a
+//! Only with [`NodeContext::manage_vxlan`] (a node without Felix; otherwise Felix, which
+//! has the datastore's MACs, programs VXLAN). A VXLAN route needs the MAC of the remote
+//! node's `vxlan.calico`. Calico stores a
 //! random MAC per node in the datastore; we have no datastore, so the MAC is **derived
 //! from the node's underlay address** ([`vtep_mac`]): `02:cb:` followed by the four
 //! IPv4 octets (for IPv6, the FNV-1a 32-bit hash of the 16 octets). Every node sets its
@@ -40,9 +46,11 @@
 //! # `programClusterRoutes`
 //!
 //! Routes whose prefix lies in an IP pool are cluster routes. [`ProgramClusterRoutes`]
-//! says which of them this daemon installs, leaving the rest to another agent (Felix):
-//! `All`, `NoEncapOnly` (pools with IPIP and VXLAN both `Never`), `IpipOnly` (pools with
-//! IPIP not `Never`; VXLAN pools excluded) and `None`. Prefixes outside every pool
+//! says which of them this daemon installs, leaving the rest to Felix, with Calico's
+//! meaning: `Enabled` (every non-VXLAN pool), `EnabledNoEncapOnly` (pools with IPIP and
+//! VXLAN both `Never`), `EnabledIpipOnly` (pools with IPIP not `Never`) and `Disabled`.
+//! VXLAN pools are never programmed unless [`NodeContext::manage_vxlan`] is set, and
+//! then under every value but `Disabled`. Prefixes outside every pool
 //! (routes from top-of-rack peers, service addresses) are always installed. A pool's
 //! `disable_bgp_export` only affects export, never programming.
 
@@ -77,31 +85,36 @@ pub struct IpPool {
     pub disable_bgp_export: bool,
 }
 
-/// Which cluster routes this daemon programs, like Calico's
-/// `BGPConfiguration.programClusterRoutes`.
+/// Which cluster routes this daemon programs: Calico's
+/// `BGPConfiguration.programClusterRoutes`, with its meaning. VXLAN pools are
+/// Felix's under every value (see [`ProgramClusterRoutes::admits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ProgramClusterRoutes {
-    /// Every pool, including VXLAN pools.
+    /// Every non-VXLAN pool: unencapsulated and IPIP (Calico v3.32's default).
     #[default]
-    All,
-    /// Pools with IPIP and VXLAN both `Never` (Calico's `EnabledNoEncapOnly`).
-    NoEncapOnly,
-    /// Pools with IPIP enabled (Always or CrossSubnet), not VXLAN pools
-    /// (Calico's `EnabledIPIPOnly`).
-    IpipOnly,
-    /// No pool routes at all (Calico's `Disabled`): another agent owns them.
-    None,
+    Enabled,
+    /// Pools with IPIP and VXLAN both `Never`.
+    EnabledNoEncapOnly,
+    /// Pools with IPIP enabled (Always or CrossSubnet).
+    EnabledIpipOnly,
+    /// No pool routes at all: Felix owns them.
+    Disabled,
 }
 
 impl ProgramClusterRoutes {
-    fn admits(self, pool: &IpPool) -> bool {
-        let vxlan = pool.vxlan_mode != EncapMode::Never;
+    /// Whether routes inside `pool` are programmed here. A VXLAN pool is only with
+    /// `manage_vxlan` (a node without Felix), under every value but `Disabled`;
+    /// confd's kernel filter rejects VXLAN pools whatever the value.
+    pub fn admits(self, pool: &IpPool, manage_vxlan: bool) -> bool {
+        if pool.vxlan_mode != EncapMode::Never {
+            return manage_vxlan && self != ProgramClusterRoutes::Disabled;
+        }
         let ipip = pool.ipip_mode != EncapMode::Never;
         match self {
-            ProgramClusterRoutes::All => true,
-            ProgramClusterRoutes::NoEncapOnly => !vxlan && !ipip,
-            ProgramClusterRoutes::IpipOnly => ipip && !vxlan,
-            ProgramClusterRoutes::None => false,
+            ProgramClusterRoutes::Enabled => true,
+            ProgramClusterRoutes::EnabledNoEncapOnly => !ipip,
+            ProgramClusterRoutes::EnabledIpipOnly => ipip,
+            ProgramClusterRoutes::Disabled => false,
         }
     }
 }
@@ -172,6 +185,9 @@ pub struct NodeContext {
     pub pools: Vec<IpPool>,
     /// Who programs cluster routes.
     pub program: ProgramClusterRoutes,
+    /// VXLAN pools are programmed here (device, VTEP entries, routes): a node without
+    /// Felix. Off, they are Felix's, as in Calico.
+    pub manage_vxlan: bool,
     /// The tunnel devices that exist.
     pub tunnels: TunnelDevs,
     /// Table to install into (254 = main).
@@ -184,7 +200,8 @@ impl Default for NodeContext {
             addrs: Vec::new(),
             underlay: Vec::new(),
             pools: Vec::new(),
-            program: ProgramClusterRoutes::All,
+            program: ProgramClusterRoutes::Enabled,
+            manage_vxlan: false,
             tunnels: TunnelDevs::default(),
             table: crate::route::MAIN_TABLE,
         }
@@ -269,7 +286,8 @@ pub enum SkipReason {
     NoNextHop,
     /// No next hop can be reached on the underlay (first one named).
     Unreachable(IpAddr),
-    /// The tunnel the pool asks for does not exist (e.g. no ipip module).
+    /// The VXLAN device the pool asks for does not exist. (An IPIP route without
+    /// `tunl0` goes in unencapsulated, as BIRD installs it.)
     TunnelMissing(Tunnel),
     /// Next hop of the other address family than the prefix.
     FamilyMismatch(IpAddr),
@@ -343,7 +361,7 @@ pub const IP6_RT_PRIO_USER: u32 = 1024;
 pub fn decide(best: &BestRoute, ctx: &NodeContext) -> Decision {
     let pool = ctx.pool_of(&best.prefix);
     if let Some(p) = pool {
-        if !ctx.program.admits(p) {
+        if !ctx.program.admits(p, ctx.manage_vxlan) {
             return Decision::Skip(SkipReason::NotOurs);
         }
     }
@@ -405,7 +423,14 @@ fn hop_for(
     nh: IpAddr,
     vteps: &mut Vec<Vtep>,
 ) -> Result<NextHop, SkipReason> {
-    match encap_for(ctx, pool, nh) {
+    let encap = match encap_for(ctx, pool, nh) {
+        // The fork installs the tunnel shape only when `if_find_by_name(krt_tunnel)`
+        // finds the device; without `tunl0` it installs the ordinary route. When Felix
+        // creates `tunl0`, the link event re-decides it in place (BIRD: its next scan).
+        Encap::Tunnel(Tunnel::Ipip) if ctx.tunnels.tunl0.is_none() => Encap::None,
+        e => e,
+    };
+    match encap {
         Encap::None => {
             let r = ctx.reach(nh).ok_or(SkipReason::Unreachable(nh))?;
             Ok(NextHop { gateway: r.via.unwrap_or(nh), dev: r.dev, onlink: false })

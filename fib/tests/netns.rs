@@ -8,11 +8,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::Netns;
 use fib::netlink::tunnel::TunnelStatus;
-use fib::policy::{BestRoute, EncapMode, IpPool, ProgramClusterRoutes, SkipReason, Tunnel};
+use fib::policy::{BestRoute, EncapMode, IpPool, ProgramClusterRoutes};
 use fib::{FibConfig, FibEvent, FibSender};
 use ipnet::IpNet;
 use serde_json::{Value, json};
@@ -45,10 +45,13 @@ fn routes(ns: &Netns, fam: &str) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// The FIB of a node without Felix for the VXLAN datapath (`manage_vxlan`); `tunl0`
+/// stays the test's (a stand-in: no ipip module here), looked up, never managed.
 fn cfg(pools: Vec<IpPool>) -> FibConfig {
     FibConfig {
         pools,
-        program: ProgramClusterRoutes::All,
+        program: ProgramClusterRoutes::Enabled,
+        manage_vxlan: true,
         node_ips: vec!["10.0.0.5".parse().unwrap(), "fd00::5".parse().unwrap()],
         // Far away: every repair in these tests must come from kernel events.
         resync_every: Duration::from_secs(3600),
@@ -169,7 +172,10 @@ fn missing_ipip_is_reported_not_silent() {
     let kernel_has_ipip = ns.ip_ok(&["link", "add", "probe0", "type", "ipip"]);
     let status = with_fib(
         &ns,
-        cfg(vec![pool("10.244.0.0/16", EncapMode::Always, EncapMode::Never)]),
+        FibConfig {
+            manage_tunl0: true,
+            ..cfg(vec![pool("10.244.0.0/16", EncapMode::Always, EncapMode::Never)])
+        },
         |fib| {
             Box::pin(async move {
                 fib.update(best("10.244.1.0/26", &["10.1.0.7"]));
@@ -188,11 +194,62 @@ fn missing_ipip_is_reported_not_silent() {
         "{:?}",
         status.tunnels
     );
+    // Without tunl0 the route goes in unencapsulated, as BIRD installs it.
+    assert!(status.skipped.is_empty(), "{:?}", status.skipped);
     assert_eq!(
-        status.skipped,
-        vec![(net("10.244.1.0/26"), SkipReason::TunnelMissing(Tunnel::Ipip))]
+        routes(&ns, "-4")["10.244.1.0/26"],
+        json!({"dst":"10.244.1.0/26","gateway":"10.0.0.1","dev":"eth0","flags":[]})
     );
-    assert!(routes(&ns, "-4").is_empty());
+}
+
+#[test]
+fn ipip_route_moves_onto_tunl0_when_felix_creates_it() {
+    let ns = Netns::new();
+    ns.node();
+    let name = ns.name.clone();
+    let (before, status, after) = with_fib(
+        &ns,
+        cfg(vec![pool("10.244.0.0/16", EncapMode::Always, EncapMode::Never)]),
+        move |fib| {
+            Box::pin(async move {
+                fib.update(best("10.244.1.0/26", &["10.1.0.7"]));
+                fib.flush().await;
+                let status = fib.status().await.unwrap();
+                let show = |n: &str| {
+                    common::sh(Command::new("ip").args(["-n", n, "route", "show", "proto", "bird"]))
+                };
+                let before = show(&name);
+                // Felix's tunl0 appears (a veth stand-in: no ipip module here).
+                common::sh(Command::new("ip").args([
+                    "-n", &name, "link", "add", "tunl0", "type", "veth", "peer", "name", "tunl0p",
+                ]));
+                common::sh(Command::new("ip").args(["-n", &name, "link", "set", "tunl0", "up"]));
+                common::sh(Command::new("ip").args(["-n", &name, "link", "set", "tunl0p", "up"]));
+                let deadline = Instant::now() + Duration::from_secs(5);
+                let mut after = show(&name);
+                let on_tunl0 = |s: &str| s.contains("tunl0") && !s.contains("linkdown");
+                while !on_tunl0(&after) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    after = show(&name);
+                }
+                (before, status, after)
+            })
+        },
+    );
+    assert_eq!(before.trim(), "10.244.1.0/26 via 10.0.0.1 dev eth0");
+    assert!(
+        matches!(&status.tunnels[..], [TunnelStatus::Failed { device, reason }]
+            if device == "tunl0" && reason.contains("absent")),
+        "{:?}",
+        status.tunnels
+    );
+    assert_eq!(after.trim(), "10.244.1.0/26 via 10.1.0.7 dev tunl0 onlink");
+    // Felix's device, not ours: untouched (a veth still, MTU as created).
+    let link: Value = serde_json::from_str(&ns.ip(&["-d", "-j", "link", "show", "tunl0"])).unwrap();
+    assert_eq!(
+        (link[0]["mtu"].as_u64(), link[0]["linkinfo"]["info_kind"].as_str()),
+        (Some(1500), Some("veth"))
+    );
 }
 
 async fn wait_repaired(ev: &mut tokio::sync::broadcast::Receiver<FibEvent>, prefix: &str) {
@@ -344,7 +401,7 @@ fn mode_switch_rewrites_routes_in_place() {
             tokio::time::sleep(Duration::from_millis(200)).await;
             fib.set_pools(
                 vec![pool("10.244.0.0/16", CrossSubnet, Never)],
-                ProgramClusterRoutes::All,
+                ProgramClusterRoutes::Enabled,
             );
             fib.flush().await;
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -40,11 +40,11 @@ pub use filters::{
 pub use model::{
     AddPath, BirdCompat, CommunityValue, Config, DEFAULT_AS, DEFAULT_CONNECT_DELAY,
     DEFAULT_CONNECT_RETRY, DEFAULT_CONTROL_SOCKET, DEFAULT_ERROR_WAIT_MAX, DEFAULT_ERROR_WAIT_MIN,
-    DEFAULT_FIB_PROTOCOL, DEFAULT_FIB_TABLE, DEFAULT_HOLD_TIME, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT,
-    DEFAULT_RESTART_TIME, Datastore, DatastoreType, EncapMode, Family, Fib, GracefulRestart,
-    IpPool, Listen, LogLevel, MaxPrefix, MaxPrefixAction, Mesh, MeshNode, Metrics, NextHopMode,
-    Node, Password, Peer, PeerScope, PrefixAdvertisement, ProgramClusterRoutes, RouteReflector,
-    Services, SourceAddress, Timers,
+    DEFAULT_FIB_TABLE, DEFAULT_HOLD_TIME, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT, DEFAULT_RESTART_TIME,
+    Datastore, DatastoreType, EncapMode, Family, Fib, GracefulRestart, IpPool, Listen, LogLevel,
+    MaxPrefix, MaxPrefixAction, Mesh, MeshNode, Metrics, NextHopMode, Node, Password, Peer,
+    PeerScope, PrefixAdvertisement, ProgramClusterRoutes, RouteReflector, Services, SourceAddress,
+    Timers,
 };
 pub use peers::{EffectivePeer, PasswordSource, PeerKind, SessionTimers, TtlMode, mesh_passive};
 pub use router_id::{RouterIdSpec, hashed_router_id};
@@ -248,10 +248,9 @@ mod tests {
         communities = ["65000:100", "64512:1:2"]
         [fib]
         table = 100
-        protocol = 12
         program_cluster_routes = "EnabledIPIPOnly"
-        tunnel_device = "tunl0"
-        merge_paths = false
+        manage_vxlan = true
+        manage_tunl0 = true
         [metrics]
         listen = "127.0.0.1:9179"
     "#;
@@ -320,7 +319,8 @@ mod tests {
             c.listen.addresses,
             ["0.0.0.0".parse::<std::net::IpAddr>().unwrap(), "::".parse().unwrap()]
         );
-        assert_eq!((c.fib.table, c.fib.protocol), (254, 12));
+        assert_eq!(c.fib.table, 254);
+        assert!(!c.fib.manage_vxlan && !c.fib.manage_tunl0);
         assert_eq!(v.router_id(), "192.168.1.2".parse::<std::net::Ipv4Addr>().unwrap());
         assert_eq!(c.node.ipv4.unwrap().prefix_len(), 24, "the subnet is kept for CrossSubnet");
     }

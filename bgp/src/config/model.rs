@@ -23,7 +23,7 @@
 //! [[ip_pools]]        cidr, ipip_mode, vxlan_mode, block_size, disable_bgp_export
 //! [services]          cluster_ips, external_ips, load_balancer_ips
 //! [[prefix_advertisements]]  cidr, communities
-//! [fib]               table, protocol, program_cluster_routes, tunnel_device, merge_paths
+//! [fib]               enabled, table, program_cluster_routes, manage_vxlan, manage_tunl0
 //! [metrics]           listen
 //! [bird_compat]       ipv4_socket, ipv6_socket
 //! [datastore]         type, etcd_endpoints, etcd_ca_cert_file, etcd_cert_file,
@@ -62,9 +62,6 @@ pub const DEFAULT_RESTART_TIME: u16 = 120;
 /// TTL used for a plain `multihop` session; BIRD's default for `multihop`
 /// without a number, which is what Calico emits for every peer.
 pub const DEFAULT_MULTIHOP_TTL: u8 = 64;
-/// `RTPROT_BIRD`: the kernel route protocol Calico's Felix expects on routes
-/// the BGP daemon installs (contract §1.3).
-pub const DEFAULT_FIB_PROTOCOL: u8 = 12;
 /// The kernel's main routing table (`RT_TABLE_MAIN`).
 pub const DEFAULT_FIB_TABLE: u32 = 254;
 /// Where the daemon's own control socket lives by default.
@@ -779,19 +776,19 @@ pub struct Fib {
     /// Routing table id (254 = main).
     #[serde(default = "default_fib_table")]
     pub table: u32,
-    /// `rtm_protocol` tag on installed routes (12 = `RTPROT_BIRD`, which Felix expects).
-    #[serde(default = "default_fib_protocol")]
-    pub protocol: u8,
-    /// Which pool routes are programmed here rather than by Felix
-    /// (`BGPConfiguration.programClusterRoutes`).
+    /// Which non-VXLAN pool routes are programmed here rather than by Felix
+    /// (`BGPConfiguration.programClusterRoutes`, with Calico's meaning).
     #[serde(default)]
     pub program_cluster_routes: ProgramClusterRoutes,
-    /// Interface of IPIP routes.
-    #[serde(default = "default_tunnel_device")]
-    pub tunnel_device: String,
-    /// Install equal-cost paths as one multipath route (BIRD `merge paths on`).
-    #[serde(default = "yes")]
-    pub merge_paths: bool,
+    /// Program VXLAN pools here and create/fix `vxlan.calico` /
+    /// `vxlan-v6.calico` with the derived MAC, FDB and neighbour entries: for
+    /// a node without Felix. Off (Calico's split), VXLAN is Felix's.
+    #[serde(default)]
+    pub manage_vxlan: bool,
+    /// Create/fix `tunl0`: for a node without Felix. Off, IPIP routes use the
+    /// `tunl0` Felix creates.
+    #[serde(default)]
+    pub manage_tunl0: bool,
 }
 
 impl Default for Fib {
@@ -799,10 +796,9 @@ impl Default for Fib {
         Fib {
             enabled: true,
             table: DEFAULT_FIB_TABLE,
-            protocol: DEFAULT_FIB_PROTOCOL,
             program_cluster_routes: ProgramClusterRoutes::default(),
-            tunnel_device: default_tunnel_device(),
-            merge_paths: true,
+            manage_vxlan: false,
+            manage_tunl0: false,
         }
     }
 }
@@ -810,25 +806,21 @@ impl Default for Fib {
 fn default_fib_table() -> u32 {
     DEFAULT_FIB_TABLE
 }
-fn default_fib_protocol() -> u8 {
-    DEFAULT_FIB_PROTOCOL
-}
-fn default_tunnel_device() -> String {
-    "tunl0".to_owned()
-}
 
 /// `programClusterRoutes`, spelled as in Calico's API.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum ProgramClusterRoutes {
-    /// Program every non-VXLAN pool (Calico v3.32 default, BIRD's behaviour).
+    /// Program every non-VXLAN pool: unencapsulated and IPIP (Calico v3.32
+    /// default, BIRD's behaviour).
     #[default]
     Enabled,
     /// Program no pool routes; Felix owns them.
     Disabled,
-    /// Program only IPIP pools.
+    /// Program only IPIP pools (VXLAN `Never`).
     #[serde(rename = "EnabledIPIPOnly")]
     EnabledIpipOnly,
-    /// Program only unencapsulated pools (Calico master default).
+    /// Program only pools with IPIP and VXLAN both `Never` (Calico master
+    /// default, and what an unset datastore value means).
     EnabledNoEncapOnly,
 }
 

@@ -29,11 +29,6 @@ const MD5_MAX_KEY_LEN: usize = 80;
 const MAX_RESTART_TIME: u16 = 4095;
 /// The Long-lived Stale Time field is 24 bits (RFC 9494 §3).
 const MAX_LONG_LIVED_STALE_TIME: u32 = 0x00ff_ffff;
-/// Linux `IFNAMSIZ` - 1.
-const MAX_IFNAME_LEN: usize = 15;
-/// Felix's own route protocol (`dataplanedefs.go`); sharing it would make the
-/// two daemons delete each other's routes.
-const FELIX_PROTOCOL: u8 = 80;
 
 /// A configuration that passed [`validate`]: the file as written plus what
 /// was derived from it (router id, cluster id, effective peers).
@@ -800,26 +795,6 @@ fn check_fib(c: &mut Checker, cfg: &Config) {
             "255 is the kernel's local table; allowed: 1-254, 256-4294967295",
         ),
         _ => {}
-    }
-    if f.protocol <= 4 {
-        c.err("fib.protocol", f.protocol, "0-4 are the kernel's own (unspec, redirect, kernel, boot, static); allowed: 5-255 except 80, default 12 (bird)");
-    } else if f.protocol == FELIX_PROTOCOL {
-        c.err(
-            "fib.protocol",
-            f.protocol,
-            "80 is Felix's route protocol; allowed: 5-255 except 80, default 12 (bird)",
-        );
-    }
-    let dev = &f.tunnel_device;
-    if dev.is_empty()
-        || dev.len() > MAX_IFNAME_LEN
-        || dev.chars().any(|ch| ch == '/' || ch.is_whitespace() || ch.is_control())
-    {
-        c.err(
-            "fib.tunnel_device",
-            format!("{dev:?}"),
-            "must be an interface name of 1-15 bytes without '/' or spaces",
-        );
     }
 }
 

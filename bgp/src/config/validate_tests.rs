@@ -334,15 +334,20 @@ fn block_of_unusual_size_warns() {
 }
 
 #[test]
-fn fib_protocol_reserved_by_kernel_or_felix_is_refused() {
-    assert_error(&errors("[fib]\nprotocol = 2\n"), "fib.protocol", "kernel");
-    assert_error(&errors("[fib]\nprotocol = 80\n"), "fib.protocol", "Felix");
+fn fib_table_reserved_by_the_kernel_is_refused() {
     assert_error(&errors("[fib]\ntable = 255\n"), "fib.table", "local");
-    assert_error(
-        &errors("[fib]\ntunnel_device = \"a-very-long-interface\"\n"),
-        "fib.tunnel_device",
-        "1-15",
-    );
+    assert_error(&errors("[fib]\ntable = 0\n"), "fib.table", "UNSPEC");
+}
+
+#[test]
+fn removed_fib_keys_are_refused_by_name() {
+    // protocol, tunnel_device and merge_paths did nothing: routes are always
+    // protocol 12 over tunl0, multipath always merged, as Calico's BIRD.
+    for key in ["protocol = 12", "tunnel_device = \"tunl0\"", "merge_paths = true"] {
+        let err = from_toml(&format!("{NODE}[fib]\n{key}\n")).unwrap_err().to_string();
+        let name = key.split(' ').next().unwrap();
+        assert!(err.contains(name), "{key}: {err}");
+    }
 }
 
 #[test]
@@ -441,11 +446,11 @@ proptest! {
     #[test]
     fn validation_never_panics_on_arbitrary_numbers(
         asn in any::<u32>(), hold in any::<u16>(), ka in any::<u16>(), port in any::<u16>(),
-        ttl in any::<u8>(), gr in any::<u16>(), proto in any::<u8>(), table in any::<u32>(),
+        ttl in any::<u8>(), gr in any::<u16>(), table in any::<u32>(),
     ) {
         let text = format!(
             "{NODE}[timers]\nhold_time = {hold}\nkeepalive_time = {ka}\n[graceful_restart]\nrestart_time = {gr}\n\
-             [fib]\nprotocol = {proto}\ntable = {table}\n{}",
+             [fib]\ntable = {table}\n{}",
             peer(0, "10.0.0.9", &format!("remote_as = {asn}\nport = {port}\nmultihop = {ttl}")).replace("remote_as = 65000\n", "")
         );
         let cfg = from_toml(&text).unwrap();

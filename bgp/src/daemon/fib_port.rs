@@ -104,6 +104,8 @@ pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
     FibConfig {
         pools: pools(&c.ip_pools),
         program: program(c.fib.program_cluster_routes),
+        manage_vxlan: c.fib.manage_vxlan,
+        manage_tunl0: c.fib.manage_tunl0,
         table: c.fib.table,
         // Our recovery ends by `graceful_restart.stale_time` at the latest
         // and calls `converged()`; this is only the FIB's own safety net.
@@ -142,10 +144,12 @@ fn pools(v: &[config::IpPool]) -> Vec<fib::IpPool> {
 
 fn program(p: config::ProgramClusterRoutes) -> fib::ProgramClusterRoutes {
     match p {
-        config::ProgramClusterRoutes::Enabled => fib::ProgramClusterRoutes::All,
-        config::ProgramClusterRoutes::Disabled => fib::ProgramClusterRoutes::None,
-        config::ProgramClusterRoutes::EnabledIpipOnly => fib::ProgramClusterRoutes::IpipOnly,
-        config::ProgramClusterRoutes::EnabledNoEncapOnly => fib::ProgramClusterRoutes::NoEncapOnly,
+        config::ProgramClusterRoutes::Enabled => fib::ProgramClusterRoutes::Enabled,
+        config::ProgramClusterRoutes::Disabled => fib::ProgramClusterRoutes::Disabled,
+        config::ProgramClusterRoutes::EnabledIpipOnly => fib::ProgramClusterRoutes::EnabledIpipOnly,
+        config::ProgramClusterRoutes::EnabledNoEncapOnly => {
+            fib::ProgramClusterRoutes::EnabledNoEncapOnly
+        }
     }
 }
 
@@ -184,14 +188,6 @@ pub struct KernelFib {
 impl KernelFib {
     /// A FIB for `cfg`; it starts with the owner.
     pub fn new(cfg: &ValidatedConfig) -> Self {
-        let f = &cfg.config().fib;
-        if f.protocol != fib::RTPROT_BIRD {
-            warn!(
-                "fib.protocol = {}: routes are installed with protocol {} (bird), which Felix expects",
-                f.protocol,
-                fib::RTPROT_BIRD
-            );
-        }
         KernelFib {
             cfg: fib_config(cfg),
             sender: None,
@@ -253,10 +249,12 @@ impl FibPort for KernelFib {
             }
         };
         info!(
-            "fib: table {}, {} pool(s), {:?}",
+            "fib: table {}, {} pool(s), {:?}, manage_vxlan {}, manage_tunl0 {}",
             self.cfg.table,
             self.cfg.pools.len(),
-            self.cfg.program
+            self.cfg.program,
+            self.cfg.manage_vxlan,
+            self.cfg.manage_tunl0
         );
         let mut reach = sender.watch_next_hops();
         tokio::spawn(async move {
@@ -318,6 +316,11 @@ impl FibPort for KernelFib {
         let new = fib_config(cfg);
         if new.table != self.cfg.table {
             warn!("fib.table changes take effect when the daemon restarts");
+        }
+        if (new.manage_vxlan, new.manage_tunl0) != (self.cfg.manage_vxlan, self.cfg.manage_tunl0) {
+            warn!(
+                "fib.manage_vxlan / fib.manage_tunl0 changes take effect when the daemon restarts"
+            );
         }
         if new.pools != self.cfg.pools || new.program != self.cfg.program {
             if let Some(s) = &self.sender {
@@ -434,9 +437,20 @@ mod tests {
         .unwrap();
         let f = fib_config(&cfg);
         assert_eq!(f.table, 100);
-        assert_eq!(f.program, fib::ProgramClusterRoutes::NoEncapOnly);
+        assert_eq!(f.program, fib::ProgramClusterRoutes::EnabledNoEncapOnly);
         assert_eq!(f.pools[0].vxlan_mode, fib::EncapMode::CrossSubnet);
         assert_eq!(f.node_ips, ["10.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert!(!f.manage_vxlan && !f.manage_tunl0, "Felix's by default");
+    }
+
+    #[test]
+    fn the_opt_ins_reach_the_fib() {
+        let cfg = crate::config::parse_str(
+            "[node]\nname = \"a\"\nipv4 = \"10.0.0.1/24\"\n[fib]\nmanage_vxlan = true\nmanage_tunl0 = true\n",
+        )
+        .unwrap();
+        let f = fib_config(&cfg);
+        assert!(f.manage_vxlan && f.manage_tunl0);
     }
 
     #[test]

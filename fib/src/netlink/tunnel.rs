@@ -10,10 +10,15 @@
 //!    bridge fdb replace vtep_mac(NH) dev vxlan.calico dst NH self permanent
 //! ```
 //!
+//! These devices are Felix's on a Calico node: the FIB only creates or fixes them with
+//! `FibConfig::manage_vxlan` / `manage_tunl0` (a node without Felix), and otherwise only
+//! looks them up by name.
+//!
 //! A kernel without a device type answers `EOPNOTSUPP` ("Unknown device type"); this
 //! machine has no ipip module. That is reported as [`TunnelStatus::Unsupported`], which
-//! the policy sees as a missing tunnel (routes needing it are skipped with
-//! `SkipReason::TunnelMissing`), never silently ignored.
+//! the policy sees as a missing tunnel (VXLAN routes are skipped with
+//! `SkipReason::TunnelMissing`; IPIP routes go in unencapsulated, as BIRD installs them
+//! without `tunl0`), never silently ignored.
 
 use std::net::IpAddr;
 
@@ -54,7 +59,8 @@ pub enum TunnelStatus {
         /// What the kernel said.
         reason: String,
     },
-    /// Creating or configuring it failed for another reason.
+    /// Creating or configuring it failed for another reason, or, when it is not
+    /// managed here (Felix's), it is absent.
     Failed {
         /// Device name.
         device: String,

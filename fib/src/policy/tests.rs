@@ -70,7 +70,8 @@ fn ip(s: &str) -> IpAddr {
 }
 
 /// Node 10.0.0.5/24 + fd00::5/64 on eth0, default routes via 10.0.0.1 / fd00::1,
-/// all three tunnels present.
+/// all three tunnels present, VXLAN managed here (the opt-in of a node without Felix,
+/// so the VXLAN rows show that datapath's shapes).
 fn node() -> NodeContext {
     NodeContext {
         addrs: vec![
@@ -82,10 +83,16 @@ fn node() -> NodeContext {
             UnderlayRoute { dst: net("::/0"), dev: ETH0, via: Some(ip("fd00::1")) },
         ],
         pools: Vec::new(),
-        program: ProgramClusterRoutes::All,
+        program: ProgramClusterRoutes::Enabled,
+        manage_vxlan: true,
         tunnels: TunnelDevs { tunl0: Some(TUNL0), vxlan_v4: Some(VXLAN), vxlan_v6: Some(VXLAN6) },
         table: MAIN_TABLE,
     }
+}
+
+/// [`node`] with the defaults: VXLAN is Felix's.
+fn felix_node() -> NodeContext {
+    NodeContext { manage_vxlan: false, ..node() }
 }
 
 fn pool(cidr: &str, ipip: EncapMode, vxlan: EncapMode) -> IpPool {
@@ -112,7 +119,7 @@ struct Row {
 }
 
 fn row(name: &'static str, pool: Option<IpPool>, route: BestRoute, want: &'static str) -> Row {
-    Row { name, pool, program: ProgramClusterRoutes::All, route, want }
+    Row { name, pool, program: ProgramClusterRoutes::Enabled, route, want }
 }
 
 fn check(rows: Vec<Row>, base: NodeContext) {
@@ -304,10 +311,69 @@ fn vxlan_rows_add_neighbour_and_fdb() {
 }
 
 #[test]
-fn program_cluster_routes_switch() {
+fn vxlan_pool_is_left_to_felix_by_default() {
+    use ProgramClusterRoutes as P;
+    let r = || best("10.244.1.0/26", &["10.1.0.7"]);
+    let mk = |name, pool, program| Row { name, pool, program, route: r(), want: "skip NotOurs" };
+    let vx = |m| Some(pool("10.244.0.0/16", Never, m));
+    check(
+        vec![
+            mk("Enabled, VXLAN Always", vx(Always), P::Enabled),
+            mk("Enabled, VXLAN CrossSubnet", vx(CrossSubnet), P::Enabled),
+            mk("EnabledNoEncapOnly, VXLAN Always", vx(Always), P::EnabledNoEncapOnly),
+            mk("EnabledIpipOnly, VXLAN Always", vx(Always), P::EnabledIpipOnly),
+            mk("Disabled, VXLAN Always", vx(Always), P::Disabled),
+            mk(
+                "IPIP and VXLAN both set: VXLAN wins, Felix's",
+                Some(pool("10.244.0.0/16", Always, Always)),
+                P::Enabled,
+            ),
+            mk("own block of a VXLAN pool: Felix's too", vx(Always), P::Enabled),
+        ],
+        felix_node(),
+    );
+    // Even the own block's blackhole: confd's kernel filter rejects every prefix in a
+    // VXLAN pool, the static blackhole included.
+    let own = BestRoute { local_block: true, ..r() };
+    let mut ctx = felix_node();
+    ctx.pools.push(pool("10.244.0.0/16", Never, Always));
+    assert_eq!(render(&decide(&own, &ctx)), "skip NotOurs");
+}
+
+#[test]
+fn enabled_means_every_non_vxlan_pool() {
+    use ProgramClusterRoutes as P;
+    let r = || best("10.244.1.0/26", &["10.1.0.7"]);
+    let mk = |name, pool, want| Row { name, pool, program: P::Enabled, route: r(), want };
+    check(
+        vec![
+            mk(
+                "no-encap pool",
+                Some(pool("10.244.0.0/16", Never, Never)),
+                "10.244.1.0/26 via 10.0.0.1 dev eth0",
+            ),
+            mk(
+                "IPIP Always",
+                Some(pool("10.244.0.0/16", Always, Never)),
+                "10.244.1.0/26 via 10.1.0.7 dev tunl0 onlink",
+            ),
+            mk(
+                "IPIP CrossSubnet, next hop across",
+                Some(pool("10.244.0.0/16", CrossSubnet, Never)),
+                "10.244.1.0/26 via 10.1.0.7 dev tunl0 onlink",
+            ),
+            mk("VXLAN", Some(pool("10.244.0.0/16", Never, Always)), "skip NotOurs"),
+        ],
+        felix_node(),
+    );
+}
+
+#[test]
+fn program_cluster_routes_values_mean_what_they_mean_in_calico() {
+    // confd's calico_kernel_programming: unset / EnabledNoEncapOnly = unencapsulated
+    // pools; Enabled = plus IPIP; EnabledIPIPOnly = IPIP only; Disabled = none.
     use ProgramClusterRoutes as P;
     let ipip = || Some(pool("10.244.0.0/16", CrossSubnet, Never));
-    let vx = || Some(pool("10.244.0.0/16", Never, Always));
     let plain = || Some(pool("10.244.0.0/16", Never, Never));
     let r = || best("10.244.1.0/26", &["10.0.0.7"]);
     let ext = || best("192.168.50.0/24", &["10.0.0.9"]);
@@ -315,51 +381,66 @@ fn program_cluster_routes_switch() {
     check(
         vec![
             mk(
-                "All: VXLAN pool programmed",
-                vx(),
-                P::All,
-                r(),
-                "10.244.1.0/26 via 10.0.0.7 dev vxlan.calico onlink +vtep 10.0.0.7 02:cb:0a:00:00:07 dev vxlan.calico",
-            ),
-            mk(
-                "NoEncapOnly: no-encap pool",
+                "EnabledNoEncapOnly: no-encap pool",
                 plain(),
-                P::NoEncapOnly,
+                P::EnabledNoEncapOnly,
                 r(),
                 "10.244.1.0/26 via 10.0.0.7 dev eth0",
             ),
-            mk("NoEncapOnly: IPIP pool left to Felix", ipip(), P::NoEncapOnly, r(), "skip NotOurs"),
             mk(
-                "NoEncapOnly: VXLAN pool left to Felix (Calico: VXLAN routes are Felix's)",
-                vx(),
-                P::NoEncapOnly,
+                "EnabledNoEncapOnly: IPIP pool left to Felix",
+                ipip(),
+                P::EnabledNoEncapOnly,
                 r(),
                 "skip NotOurs",
             ),
             mk(
-                "IpipOnly: IPIP pool",
+                "EnabledIpipOnly: IPIP pool",
                 ipip(),
-                P::IpipOnly,
+                P::EnabledIpipOnly,
                 r(),
                 "10.244.1.0/26 via 10.0.0.7 dev eth0",
             ),
-            mk("IpipOnly: no-encap pool left alone", plain(), P::IpipOnly, r(), "skip NotOurs"),
-            mk("IpipOnly: VXLAN pool left alone", vx(), P::IpipOnly, r(), "skip NotOurs"),
-            mk("None: pool routes left alone", plain(), P::None, r(), "skip NotOurs"),
             mk(
-                "None: own block left alone too",
+                "EnabledIpipOnly: no-encap pool left alone",
                 plain(),
-                P::None,
+                P::EnabledIpipOnly,
+                r(),
+                "skip NotOurs",
+            ),
+            mk("Disabled: pool routes left alone", plain(), P::Disabled, r(), "skip NotOurs"),
+            mk(
+                "Disabled: own block left alone too",
+                plain(),
+                P::Disabled,
                 BestRoute { local_block: true, ..r() },
                 "skip NotOurs",
             ),
             mk(
-                "None: non-pool prefixes still programmed",
+                "Disabled: non-pool prefixes still programmed",
                 plain(),
-                P::None,
+                P::Disabled,
                 ext(),
                 "192.168.50.0/24 via 10.0.0.9 dev eth0",
             ),
+        ],
+        felix_node(),
+    );
+}
+
+#[test]
+fn manage_vxlan_programs_vxlan_pools_under_every_value_but_disabled() {
+    use ProgramClusterRoutes as P;
+    let vx = || Some(pool("10.244.0.0/16", Never, Always));
+    let r = || best("10.244.1.0/26", &["10.0.0.7"]);
+    let tunnel = "10.244.1.0/26 via 10.0.0.7 dev vxlan.calico onlink +vtep 10.0.0.7 02:cb:0a:00:00:07 dev vxlan.calico";
+    let mk = |name, program, want| Row { name, pool: vx(), program, route: r(), want };
+    check(
+        vec![
+            mk("Enabled", P::Enabled, tunnel),
+            mk("EnabledNoEncapOnly", P::EnabledNoEncapOnly, tunnel),
+            mk("EnabledIpipOnly", P::EnabledIpipOnly, tunnel),
+            mk("Disabled", P::Disabled, "skip NotOurs"),
         ],
         node(),
     );
@@ -438,21 +519,38 @@ fn problems_are_typed_skips() {
         no_default,
     );
     check(
+        vec![row(
+            "VXLAN pool but no vxlan.calico",
+            Some(pool("10.244.0.0/16", Never, Always)),
+            best("10.244.1.0/26", &["10.0.0.7"]),
+            "skip TunnelMissing(VxlanV4)",
+        )],
+        no_tunnels,
+    );
+}
+
+#[test]
+fn ipip_route_without_tunl0_goes_in_unencapsulated_like_bird() {
+    // The fork sets RTA_OIF = tunl0 only when if_find_by_name("tunl0") finds it; else
+    // it installs the ordinary (recursively resolved) route.
+    let mut ctx = felix_node();
+    ctx.tunnels.tunl0 = None;
+    check(
         vec![
             row(
-                "IPIP pool but no tunl0 (no ipip module)",
+                "Always, next hop in own subnet",
                 Some(pool("10.244.0.0/16", Always, Never)),
                 best("10.244.1.0/26", &["10.0.0.7"]),
-                "skip TunnelMissing(Ipip)",
+                "10.244.1.0/26 via 10.0.0.7 dev eth0",
             ),
             row(
-                "VXLAN pool but no vxlan.calico",
-                Some(pool("10.244.0.0/16", Never, Always)),
-                best("10.244.1.0/26", &["10.0.0.7"]),
-                "skip TunnelMissing(VxlanV4)",
+                "CrossSubnet, next hop across: via the underlay gateway",
+                Some(pool("10.244.0.0/16", CrossSubnet, Never)),
+                best("10.244.1.0/26", &["10.1.0.7"]),
+                "10.244.1.0/26 via 10.0.0.1 dev eth0",
             ),
         ],
-        no_tunnels,
+        ctx,
     );
 }
 

@@ -19,7 +19,7 @@
 //!
 //! Settings Calico has no resource for are kept from the node's local
 //! configuration: `control_socket`, `metrics`, `timers`, `graceful_restart`,
-//! `fib` table, protocol, tunnel device and `merge_paths`, and `log_level`
+//! `fib` `enabled`, `table`, `manage_vxlan` and `manage_tunl0`, and `log_level`
 //! when no `logSeverityScreen` is set. What cannot be expressed is a
 //! [`ResourceProblem`] in [`Derived::problems`], never a silent drop.
 
