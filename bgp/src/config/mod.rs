@@ -36,10 +36,10 @@ pub use model::{
     AddPath, BirdCompat, CommunityValue, Config, DEFAULT_AS, DEFAULT_CONNECT_DELAY,
     DEFAULT_CONNECT_RETRY, DEFAULT_CONTROL_SOCKET, DEFAULT_ERROR_WAIT_MAX, DEFAULT_ERROR_WAIT_MIN,
     DEFAULT_FIB_PROTOCOL, DEFAULT_FIB_TABLE, DEFAULT_HOLD_TIME, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT,
-    DEFAULT_RESTART_TIME, Datastore, DatastoreType, EncapMode, Family, Fib, GracefulRestart, IpPool,
-    Listen, LogLevel, MaxPrefix, MaxPrefixAction, Mesh, MeshNode, Metrics, NextHopMode, Node,
-    Password, Peer, PeerScope, PrefixAdvertisement, ProgramClusterRoutes, RouteReflector, Services,
-    SourceAddress, Timers,
+    DEFAULT_RESTART_TIME, Datastore, DatastoreType, EncapMode, Family, Fib, GracefulRestart,
+    IpPool, Listen, LogLevel, MaxPrefix, MaxPrefixAction, Mesh, MeshNode, Metrics, NextHopMode,
+    Node, Password, Peer, PeerScope, PrefixAdvertisement, ProgramClusterRoutes, RouteReflector,
+    Services, SourceAddress, Timers,
 };
 pub use peers::{EffectivePeer, PasswordSource, PeerKind, SessionTimers, TtlMode, mesh_passive};
 pub use router_id::{RouterIdSpec, hashed_router_id};
