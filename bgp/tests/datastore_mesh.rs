@@ -29,6 +29,7 @@ use daemon_common::{FAST_TIMERS, Node};
 use interop_tests::calico::{self, Kv};
 use interop_tests::etcd::Etcd;
 use interop_tests::kroutes::{bird_route, dump, rename_to_eth0};
+use interop_tests::lab::pid_is_ours;
 use interop_tests::peers::frr::{Frr, FrrConfig};
 use interop_tests::peers::{Neighbor, Peer};
 use interop_tests::{Lan, Netns, Workdir, wait_until};
@@ -130,9 +131,19 @@ impl Cluster {
         panic!("{what}\n{}", self.dump())
     }
 
-    /// Polls `check` until it holds; panics with the dump on timeout.
+    /// Polls `check` until it holds; panics with the dump on timeout or as
+    /// soon as a daemon has exited.
     fn wait(&self, what: &str, mut check: impl FnMut() -> bool) {
-        if let Err(e) = wait_until(UP, what, || Ok(check())) {
+        let r = wait_until(UP, what, || {
+            for n in &self.nodes {
+                let pid = n.daemon.as_ref().map(|d| d.pid());
+                if pid.is_some_and(|p| !pid_is_ours(p, "calico-bgpd")) {
+                    return Err(interop_tests::err!("calico-bgpd on {} exited", n.name).fatal());
+                }
+            }
+            Ok(check())
+        });
+        if let Err(e) = r {
             self.fail(&e.msg);
         }
     }
