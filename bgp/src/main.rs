@@ -233,8 +233,28 @@ fn report_validation(derived: Config) -> ExitCode {
     }
 }
 
-/// `--check`: validation, file checks, every problem printed.
+/// `--check`: validation, file checks, every problem printed. A file that
+/// follows a datastore is only the base of the configuration: its
+/// datastore settings are checked, the rest comes with the datastore.
 fn check(path: &Path) -> ExitCode {
+    if let Some(local) = load_unvalidated_or_report(path)
+        && local.datastore.kind != config::DatastoreType::None
+    {
+        let env = config::DatastoreEnv::from_vars(|k| std::env::var(k).ok());
+        if let Err(errors) = config::effective_datastore(&local.datastore, &env) {
+            for e in errors.errors() {
+                eprintln!("{}: error: {e}", path.display());
+            }
+            eprintln!("{}: {} error(s)", path.display(), errors.errors().len());
+            return ExitCode::FAILURE;
+        }
+        println!(
+            "{}: datastore settings are valid; node {} is configured from the datastore",
+            path.display(),
+            local.node.name
+        );
+        return ExitCode::SUCCESS;
+    }
     let Some(cfg) = load_or_report(path) else { return ExitCode::FAILURE };
     let mut file_errors = config::check_files(&cfg);
     // The datastore settings as the daemon would take them: the file's
@@ -258,14 +278,24 @@ fn check(path: &Path) -> ExitCode {
 /// -s`) replaces the configured BIRD-dialect socket of its family
 /// (`true`: IPv6).
 fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>) -> ExitCode {
-    let Some(cfg) = load_or_report(path) else { return ExitCode::FAILURE };
-    let mut bird_sockets = cfg.config().bird_compat.clone();
+    let Some(local) = load_unvalidated_or_report(path) else { return ExitCode::FAILURE };
+    let env = config::DatastoreEnv::from_vars(|k| std::env::var(k).ok());
+    let datastore = match config::effective_datastore(&local.datastore, &env) {
+        Ok(d) => d,
+        Err(errors) => {
+            for e in errors.errors() {
+                eprintln!("{}: error: {e}", path.display());
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut bird_sockets = local.bird_compat.clone();
     match bird_socket {
         Some((false, s)) => bird_sockets.ipv4_socket = Some(s),
         Some((true, s)) => bird_sockets.ipv6_socket = Some(s),
         None => {}
     }
-    init_logging(cfg.config().log_level);
+    init_logging(local.log_level);
     let recorder = match record {
         None => None,
         Some(file) => match daemon::Recorder::create(file) {
@@ -282,6 +312,36 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
+        }
+    };
+    // With a datastore the file is only the base: the configuration that
+    // runs is derived from Calico's objects, and routing starts once a
+    // first snapshot gives one that validates.
+    let (cfg, follow) = match datastore {
+        config::EffectiveDatastore::None => match config::validate(local) {
+            Ok(cfg) => {
+                for w in cfg.warnings() {
+                    tracing::warn!("{}: {w}", path.display());
+                }
+                (cfg, None)
+            }
+            Err(errors) => {
+                for e in errors.errors() {
+                    eprintln!("{}: error: {e}", path.display());
+                }
+                eprintln!("{}: {} error(s)", path.display(), errors.errors().len());
+                return ExitCode::FAILURE;
+            }
+        },
+        config::EffectiveDatastore::Etcdv3(settings) => {
+            let calico_env = calico::Env::from_vars(std::env::vars());
+            let started_with = local.log_level;
+            let (cfg, follow) = runtime.block_on(daemon::first_config(settings, local, calico_env));
+            // Calico's logSeverityScreen, when it differs from the file's.
+            if cfg.config().log_level != started_with {
+                daemon::apply_log_level(cfg.config().log_level);
+            }
+            (cfg, Some(follow))
         }
     };
     tracing::info!("calico-bgpd {} starting: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
@@ -303,7 +363,7 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
         Box::new(fib)
     };
     let routes = RibRoutes::new(&cfg, fib);
-    runtime.block_on(daemon::run(path.to_owned(), cfg, routes, recorder, bird_sockets));
+    runtime.block_on(daemon::run(path.to_owned(), cfg, routes, recorder, bird_sockets, follow));
     ExitCode::SUCCESS
 }
 
@@ -329,6 +389,17 @@ fn init_logging(level: LogLevel) {
         }
         handle.modify(|f| *f = EnvFilter::new(level.as_str())).map_err(|e| e.to_string())
     }));
+}
+
+/// The file parsed but not validated, or `None` after printing why.
+fn load_unvalidated_or_report(path: &Path) -> Option<Config> {
+    match config::load_unvalidated(path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
 }
 
 fn load_or_report(path: &Path) -> Option<ValidatedConfig> {

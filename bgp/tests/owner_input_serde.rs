@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!   golden pcap --decode in session context--> Input::Session(Update | Established | ...)
-//!   hand-built  --------------------------->   Refused, Reload, Control, NextHop, Shutdown
+//!   hand-built  --------------------------->   Refused, Reload, Control, NextHop, Datastore, Shutdown
 //!        |                                          |
 //!        +--> serde_json (one line each) --> from_str --> assert_eq with the original
 //! ```
@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use bgp::daemon::{Control, Input, Reply};
+use bgp::daemon::{Control, DatastoreSnapshot, Input, Reply};
 use bgp::fsm::State;
 use bgp::session::{SessionEvent, SessionReport, Up};
 use bgp::wire::attr::{AttrFlags, AttrTypeSet};
@@ -75,11 +75,12 @@ fn variant(i: &Input) -> &'static str {
         Input::Control(Control::Reload { .. }) => "Control/Reload",
         Input::Control(Control::Advertise { .. }) => "Control/Advertise",
         Input::NextHop { .. } => "NextHop",
+        Input::Datastore(_) => "Datastore",
         Input::Shutdown => "Shutdown",
     }
 }
 
-const ALL_VARIANTS: [&str; 12] = [
+const ALL_VARIANTS: [&str; 13] = [
     "Session/StateChange",
     "Session/Established",
     "Session/Down",
@@ -91,6 +92,7 @@ const ALL_VARIANTS: [&str; 12] = [
     "Control/Reload",
     "Control/Advertise",
     "NextHop",
+    "Datastore",
     "Shutdown",
 ];
 
@@ -234,6 +236,24 @@ fn one_of_each() -> Vec<Input> {
         }),
         Input::NextHop { addr: "10.0.0.3".parse().unwrap(), cost: Some(20) },
         Input::NextHop { addr: "fd00::3".parse().unwrap(), cost: None },
+        Input::Datastore(DatastoreSnapshot {
+            revision: 42,
+            kvs: std::sync::Arc::new(
+                [
+                    (
+                        "/calico/ipam/v2/host/n1/ipv4/block/10.244.1.0-26".to_owned(),
+                        bytes::Bytes::from_static(br#"{"state":"confirmed","deleted":false}"#),
+                    ),
+                    // Garbage is recorded as it came.
+                    (
+                        "/calico/resources/v3/projectcalico.org/ippools/p".to_owned(),
+                        bytes::Bytes::from_static(b"\xff{not json"),
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        }),
         Input::Shutdown,
     ]
 }

@@ -83,6 +83,7 @@ mod tests {
             event_loop_lag_secs: 0.0,
             event_loop_lag_max_secs: 0.0,
             unknown_connects: vec![],
+            datastore: None,
         }
     }
 

@@ -80,6 +80,11 @@ fn show_status_lists_peers_kept_stale_and_long_lived_stale() {
 }
 
 #[test]
+fn show_status_says_which_datastore_revision_is_in_force_and_what_is_wrong() {
+    golden("show-status-datastore.txt", &render::status(&status_datastore(), NOW));
+}
+
+#[test]
 fn reload_results_name_peers_and_errors() {
     golden("reload-applied.txt", &render::reload(&reload_ok()));
     golden("reload-refused.txt", &render::reload(&reload_refused()));

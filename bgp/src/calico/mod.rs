@@ -18,7 +18,9 @@
 pub mod derive;
 pub mod resources;
 pub mod selector;
+pub mod snapshot;
 
 pub use derive::{Derived, Env, derive};
 pub use resources::{ResourceProblem, Resources};
 pub use selector::{Selector, SelectorError};
+pub use snapshot::{Configured, configure};

@@ -59,11 +59,17 @@ pub fn parse_str(text: &str) -> Result<ValidatedConfig, LoadError> {
 
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path) -> Result<ValidatedConfig, LoadError> {
+    let config = load_unvalidated(path)?;
+    validate(config).map_err(|errors| LoadError::Invalid { path: path.to_owned(), errors })
+}
+
+/// Reads and parses a configuration file without validating it: the base
+/// a datastore's objects are derived on, which need not run on its own.
+pub fn load_unvalidated(path: &Path) -> Result<Config, LoadError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
-    let config: Config = toml::from_str(&text)
-        .map_err(|e| LoadError::Parse { path: path.to_owned(), message: e.to_string() })?;
-    validate(config).map_err(|errors| LoadError::Invalid { path: path.to_owned(), errors })
+    toml::from_str(&text)
+        .map_err(|e| LoadError::Parse { path: path.to_owned(), message: e.to_string() })
 }
 
 /// Checks what validation cannot see without the filesystem: that every

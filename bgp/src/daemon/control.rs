@@ -245,6 +245,7 @@ fn starting_status() -> StatusSnapshot {
         event_loop_lag_secs: 0.0,
         event_loop_lag_max_secs: 0.0,
         unknown_connects: Vec::new(),
+        datastore: None,
     }
 }
 

@@ -22,7 +22,7 @@ pub fn set_log_level_hook(hook: LogLevelHook) -> bool {
 }
 
 /// Applies `level` through the registered hook; a no-op without one.
-pub(crate) fn apply(level: LogLevel) {
+pub fn apply(level: LogLevel) {
     let Some(hook) = HOOK.get() else { return };
     match hook(level) {
         // Logged after the change, so it shows at any level but error.

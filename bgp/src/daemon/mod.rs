@@ -45,6 +45,7 @@
 
 pub mod bird_compat;
 pub mod control;
+mod datastore;
 pub mod fib_port;
 mod listener;
 mod log_level;
@@ -70,9 +71,10 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter, Reply};
+pub use self::datastore::{DatastoreSnapshot, Follow, first_config};
 pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
-pub use self::log_level::{LogLevelHook, set_log_level_hook};
+pub use self::log_level::{LogLevelHook, apply as apply_log_level, set_log_level_hook};
 pub use self::record::Recorder;
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
 pub use self::routes::{Outbound, RouteHandler};
@@ -119,6 +121,8 @@ pub enum Input {
     },
     /// Re-read the configuration file (SIGHUP).
     Reload,
+    /// A new snapshot of the followed datastore: derive and apply.
+    Datastore(DatastoreSnapshot),
     /// A `calico-bgpctl` request that changes state; the one input that
     /// carries a handle (its reply channel).
     Control(Control),
@@ -193,6 +197,8 @@ pub struct Owner<R: RouteHandler> {
     r_bit: bool,
     /// `--record`: where every input is written before it is acted on.
     recorder: Option<Recorder>,
+    /// The followed datastore, when the configuration comes from one.
+    follow: Option<Follow>,
 }
 
 /// Logs a failed sd_notify; under systemd it means readiness or the
@@ -214,19 +220,24 @@ fn notify(what: &str, r: std::io::Result<()>) {
 ///
 /// With `recorder` (`--record`), every input is written as a JSON line.
 /// `bird_sockets` are the BIRD-dialect sockets to serve: `[bird_compat]`,
-/// or what the `bird` command line (`-s`) says.
+/// or what the `bird` command line (`-s`) says. With `follow`, `cfg` came
+/// from a datastore, which the daemon keeps following.
 pub async fn run<R: RouteHandler>(
     path: PathBuf,
     cfg: ValidatedConfig,
     routes: R,
     recorder: Option<Recorder>,
     bird_sockets: config::BirdCompat,
+    follow: Option<Follow>,
 ) {
     let socket = cfg.config().control_socket.clone();
     let metrics_addr = cfg.config().metrics.listen;
     let mut owner = Owner::new(Some(path), cfg, routes);
     if let Some(r) = recorder {
         owner.record(r);
+    }
+    if let Some(f) = follow {
+        owner.follow(f);
     }
     let handler = Arc::new(owner.ctl_handler());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -334,7 +345,14 @@ impl<R: RouteHandler> Owner<R> {
             shutting_down: false,
             r_bit: false,
             recorder: None,
+            follow: None,
         }
+    }
+
+    /// Derives the configuration from `follow`'s datastore from now on,
+    /// the file being the base of each derivation.
+    pub fn follow(&mut self, follow: Follow) {
+        self.follow = Some(follow);
     }
 
     /// The handler answering `calico-bgpctl` and the metrics endpoint.
@@ -370,6 +388,7 @@ impl<R: RouteHandler> Owner<R> {
             let input = tokio::select! {
                 Some(r) = self.reports_rx.recv() => Input::Session(r),
                 Some(i) = self.inputs_rx.recv() => i,
+                s = next_snapshot(&mut self.follow) => Input::Datastore(s),
                 Some(q) = self.queries_rx.recv() => {
                     self.answer(q);
                     continue;
@@ -428,6 +447,10 @@ impl<R: RouteHandler> Owner<R> {
                     let r = self.advertise(&request);
                     self.publish();
                     let _ = reply.send(r);
+                }
+                Input::Datastore(snapshot) => {
+                    self.routes_walk = None;
+                    self.on_datastore(snapshot);
                 }
                 Input::NextHop { addr, cost } => {
                     let out = self.routes.nexthop_reachability(addr, cost);
@@ -553,6 +576,7 @@ impl<R: RouteHandler> Owner<R> {
                     last: *last,
                 })
                 .collect(),
+            datastore: self.follow.as_ref().map(|f| Box::new(f.view())),
         };
         let fib = self.routes.fib_snapshot();
         status.fib = fib.stats.clone();
@@ -857,6 +881,10 @@ impl<R: RouteHandler> Owner<R> {
         result: &mut ReloadResult,
     ) -> Result<(), Vec<String>> {
         info!("reloading {}", path.display());
+        if self.follow.is_some() {
+            let local = config::load_unvalidated(path).map_err(|e| vec![e.to_string()])?;
+            return self.reload_followed(local, result);
+        }
         let new = match config::load(path) {
             Ok(v) => v,
             Err(LoadError::Invalid { errors, .. }) => {
@@ -1006,6 +1034,14 @@ impl<R: RouteHandler> Owner<R> {
         }
         self.listeners.clear();
         info!("stopped");
+    }
+}
+
+/// The next snapshot of the followed datastore; never, without one.
+async fn next_snapshot(follow: &mut Option<Follow>) -> DatastoreSnapshot {
+    match follow {
+        Some(f) => f.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -38,6 +38,7 @@ pub(super) fn status() -> StatusSnapshot {
         event_loop_lag_secs: 0.0,
         event_loop_lag_max_secs: 0.0,
         unknown_connects: vec![],
+        datastore: None,
     }
 }
 

@@ -51,8 +51,8 @@ pub use route::{
     SegmentKind, UnknownAttr,
 };
 pub use status::{
-    AdvertiseAction, AdvertiseRequest, AdvertiseResult, GrHelping, GrRecovery, ReconfigResult,
-    ReconfigSnapshot, ReloadResult, RibSize, StatusSnapshot, UnknownConnect,
+    AdvertiseAction, AdvertiseRequest, AdvertiseResult, DatastoreView, GrHelping, GrRecovery,
+    ReconfigResult, ReconfigSnapshot, ReloadResult, RibSize, StatusSnapshot, UnknownConnect,
 };
 
 /// Version of the protocol implemented by this crate (see the module doc).

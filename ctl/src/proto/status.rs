@@ -50,6 +50,43 @@ pub struct StatusSnapshot {
     /// (the usual sign of wrong IP autodetection on the other node).
     #[serde(default)]
     pub unknown_connects: Vec<UnknownConnect>,
+    /// Where the configuration comes from when a datastore is followed;
+    /// `None` when the file is the whole configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datastore: Option<Box<DatastoreView>>,
+}
+
+/// The datastore the configuration is derived from, as the daemon sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DatastoreView {
+    /// `etcdv3`.
+    pub kind: String,
+    /// The endpoint in use, or being tried.
+    pub endpoint: String,
+    /// A list or watch works right now.
+    pub connected: bool,
+    /// Revision of the newest snapshot received (0: none yet).
+    pub revision_seen: i64,
+    /// Revision of the snapshot whose configuration is in force.
+    #[serde(default)]
+    pub revision_applied: Option<i64>,
+    /// Unix time it was applied.
+    #[serde(default)]
+    pub applied_at: Option<u64>,
+    /// Why the newest snapshot is not in force (its derived configuration
+    /// does not validate); the previous one stays.
+    #[serde(default)]
+    pub refused: Option<String>,
+    /// The last failure talking to the datastore.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Unix time of that failure.
+    #[serde(default)]
+    pub last_error_at: Option<u64>,
+    /// Objects left out (with their key and why) and settings that cannot
+    /// be expressed, in the newest snapshot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// Loc-RIB size of one family.

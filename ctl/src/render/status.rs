@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{clock, datetime, duration};
 use crate::proto::{
-    AdvertiseAction, AdvertiseResult, ReconfigResult, ReloadResult, StatusSnapshot,
+    AdvertiseAction, AdvertiseResult, DatastoreView, ReconfigResult, ReloadResult, StatusSnapshot,
 };
 
 /// Renders `show status`.
@@ -29,6 +29,9 @@ pub fn status(s: &StatusSnapshot, now: u64) -> String {
                 }
             }
         }
+    }
+    if let Some(d) = &s.datastore {
+        datastore(&mut o, d);
     }
     if let Some(gr) = &s.graceful_restart {
         o.push_str("Graceful restart recovery in progress\n");
@@ -84,6 +87,31 @@ pub fn status(s: &StatusSnapshot, now: u64) -> String {
         "Daemon is up and running\n"
     });
     o
+}
+
+/// Where the configuration comes from: the datastore, the revision in
+/// force and what is wrong with the newest one.
+fn datastore(o: &mut String, d: &DatastoreView) {
+    let link = if d.connected { "connected to" } else { "not connected, trying" };
+    let _ = writeln!(o, "Configuration from datastore {} ({link} {})", d.kind, d.endpoint);
+    match (d.revision_applied, d.applied_at) {
+        (Some(rev), Some(at)) => {
+            let _ = writeln!(o, "  Revision {rev} applied on {}", datetime(at));
+        }
+        _ => o.push_str("  No revision applied yet\n"),
+    }
+    if d.revision_applied != Some(d.revision_seen) && d.revision_seen > 0 {
+        let _ = writeln!(o, "  Newest revision seen: {}", d.revision_seen);
+    }
+    if let Some(why) = &d.refused {
+        let _ = writeln!(o, "  Newest revision refused, previous configuration kept: {why}");
+    }
+    if let (Some(e), Some(at)) = (&d.last_error, d.last_error_at) {
+        let _ = writeln!(o, "  Last datastore error at {}: {e}", datetime(at));
+    }
+    for p in &d.problems {
+        let _ = writeln!(o, "  Ignored: {p}");
+    }
 }
 
 /// Renders the answer to `reload`.

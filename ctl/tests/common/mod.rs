@@ -412,6 +412,7 @@ pub fn status() -> StatusSnapshot {
             count: 3,
             last: NOW - 20,
         }],
+        datastore: None,
     }
 }
 
@@ -433,6 +434,7 @@ pub fn status_recovering() -> StatusSnapshot {
             wait_total_secs: 240,
         }),
         unknown_connects: vec![],
+        datastore: None,
         ..status()
     }
 }
@@ -456,6 +458,29 @@ pub fn status_helping() -> StatusSnapshot {
             },
         ],
         unknown_connects: vec![],
+        datastore: None,
+        ..status()
+    }
+}
+
+/// Configured from etcd: revision 41 in force, 42 refused, etcd down now.
+pub fn status_datastore() -> StatusSnapshot {
+    StatusSnapshot {
+        unknown_connects: vec![],
+        datastore: Some(Box::new(DatastoreView {
+            kind: "etcdv3".into(),
+            endpoint: "https://10.0.0.50:2379".into(),
+            connected: false,
+            revision_seen: 42,
+            revision_applied: Some(41),
+            applied_at: Some(NOW - 300),
+            refused: Some("node.ipv4: required by router_id = \"node-ipv4\"".into()),
+            last_error_at: Some(NOW - 5),
+            last_error: Some("watch: connection refused".into()),
+            problems: vec![
+                "/calico/resources/v3/projectcalico.org/ippools/broken: expected value at line 1 column 2".into(),
+            ],
+        })),
         ..status()
     }
 }

@@ -1,0 +1,86 @@
+//! One datastore snapshot to this node's validated configuration: what
+//! confd does on every change it sees, rendering BIRD's files from the
+//! whole datastore, done here as parse, derive and validate.
+//!
+//! A snapshot is every watched key with its value at one revision. Objects
+//! that do not parse are problems (with their key) and left out, as confd
+//! skips what it cannot read; the rest is derived. Whether the result is
+//! applied is the caller's decision: an invalid configuration must leave
+//! the running one in force.
+
+use super::{Env, ResourceProblem, Resources, derive};
+use crate::config::{Config, ValidatedConfig, ValidationErrors, validate};
+
+/// What one snapshot gives.
+#[derive(Debug)]
+pub struct Configured {
+    /// The node's configuration, or why it cannot run.
+    pub config: Result<ValidatedConfig, ValidationErrors>,
+    /// Objects refused and settings that cannot be expressed.
+    pub problems: Vec<ResourceProblem>,
+}
+
+/// Parses `kvs` (Calico's etcd layout), derives the configuration of the
+/// node `local.node.name` names on top of the local settings in `local`, and
+/// validates it.
+pub fn configure<'a>(
+    kvs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    local: &Config,
+    env: &Env,
+) -> Configured {
+    let (resources, mut problems) = Resources::from_kvs(kvs);
+    let derived = derive(&resources, local, env);
+    problems.extend(derived.problems);
+    Configured { config: validate(derived.config), problems }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::from_toml;
+
+    const NODES: &str = "/calico/resources/v3/projectcalico.org/nodes/";
+    const POOLS: &str = "/calico/resources/v3/projectcalico.org/ippools/";
+
+    fn node(name: &str, ip: &str) -> (String, Vec<u8>) {
+        let json = format!(
+            r#"{{"kind":"Node","apiVersion":"projectcalico.org/v3","metadata":{{"name":"{name}"}},"spec":{{"bgp":{{"ipv4Address":"{ip}"}}}}}}"#
+        );
+        (format!("{NODES}{name}"), json.into_bytes())
+    }
+
+    fn local(name: &str) -> Config {
+        from_toml(&format!("[node]\nname = \"{name}\"\n")).unwrap()
+    }
+
+    fn run(kvs: &[(String, Vec<u8>)], me: &str) -> Configured {
+        configure(kvs.iter().map(|(k, v)| (k.as_str(), v.as_slice())), &local(me), &Env::default())
+    }
+
+    #[test]
+    fn two_nodes_in_etcd_make_a_mesh_session_from_a_name_only_local_file() {
+        let c = run(&[node("n1", "10.0.0.1/24"), node("n2", "10.0.0.2/24")], "n1");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        let cfg = c.config.unwrap();
+        let names: Vec<String> = cfg.peers().iter().map(|p| p.bird_protocol_name()).collect();
+        assert_eq!(names, ["Mesh_10_0_0_2"]);
+        assert_eq!(cfg.router_id().to_string(), "10.0.0.1");
+    }
+
+    #[test]
+    fn a_garbage_value_is_a_problem_with_its_key_and_the_rest_applies() {
+        let mut kvs = vec![node("n1", "10.0.0.1/24"), node("n2", "10.0.0.2/24")];
+        kvs.push((format!("{POOLS}broken"), b"{not json".to_vec()));
+        let c = run(&kvs, "n1");
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        assert!(c.problems[0].to_string().contains("ippools/broken"), "{}", c.problems[0]);
+        assert_eq!(c.config.unwrap().peers().len(), 1);
+    }
+
+    #[test]
+    fn a_node_missing_from_the_datastore_gives_a_configuration_that_cannot_run() {
+        // No Node object for us: no address, so no router id to derive.
+        let c = run(&[node("n2", "10.0.0.2/24")], "n1");
+        assert!(c.config.is_err());
+    }
+}
