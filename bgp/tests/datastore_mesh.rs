@@ -76,7 +76,7 @@ impl Cluster {
             let iface = lan.attach_host(&n.ns, i as u32 + 1).unwrap();
             rename_to_eth0(&n.ns, &iface).unwrap();
             n.write_config(&format!(
-                "log_level = \"debug\"\n[node]\nname = \"{name}\"\n{FAST_TIMERS}\
+                "log_level = \"info\"\n[node]\nname = \"{name}\"\n{FAST_TIMERS}\
                  [datastore]\ntype = \"etcdv3\"\netcd_endpoints = [\"{}\"]\n",
                 etcd.endpoint()
             ));
@@ -136,8 +136,9 @@ impl Cluster {
     fn wait(&self, what: &str, mut check: impl FnMut() -> bool) {
         let r = wait_until(UP, what, || {
             for n in &self.nodes {
+                // Alive (whatever it has exec'd so far) and not a zombie.
                 let pid = n.daemon.as_ref().map(|d| d.pid());
-                if pid.is_some_and(|p| !pid_is_ours(p, "calico-bgpd")) {
+                if pid.is_some_and(|p| !pid_is_ours(p, "")) {
                     return Err(interop_tests::err!("calico-bgpd on {} exited", n.name).fatal());
                 }
             }
@@ -259,6 +260,8 @@ fn etcd_follows_blocks_node_deletion_and_garbage() {
     for n in &c.nodes {
         c.wait(&format!("{} applied revision {rev}", n.name), || applied(n) >= rev);
         assert!(n.log().contains(&garbage), "{}: garbage key not logged\n{}", n.name, c.dump());
+        let problems = show_status(n)["datastore"]["problems"].to_string();
+        assert!(problems.contains(&garbage), "{}: {problems}\n{}", n.name, c.dump());
     }
 
     // 4. n3's Node deleted: n1 and n2 drop it, their own session untouched.
