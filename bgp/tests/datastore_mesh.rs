@@ -260,8 +260,12 @@ fn etcd_follows_blocks_node_deletion_and_garbage() {
     for n in &c.nodes {
         c.wait(&format!("{} applied revision {rev}", n.name), || applied(n) >= rev);
         assert!(n.log().contains(&garbage), "{}: garbage key not logged\n{}", n.name, c.dump());
-        let problems = show_status(n)["datastore"]["problems"].to_string();
-        assert!(problems.contains(&garbage), "{}: {problems}\n{}", n.name, c.dump());
+        // `show status` is published a moment after the log line.
+        c.wait(&format!("{}'s show status to list the garbage key", n.name), || {
+            let ds = &show_status(n)["datastore"];
+            ds["revision_applied"].as_i64() >= Some(rev)
+                && ds["problems"].to_string().contains(&garbage)
+        });
     }
 
     // 4. n3's Node deleted: n1 and n2 drop it, their own session untouched.
