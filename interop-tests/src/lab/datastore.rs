@@ -121,6 +121,22 @@ pub(super) fn report(opts: &Options, out: &mut dyn Write) -> Result<()> {
     for k in keys.lines().filter(|l| !l.is_empty()) {
         writeln!(out, "  {k}")?;
     }
+    writeln!(out, "$ calico-bgpctl show status   (the datastore lines, per node)")?;
+    for n in &NODES {
+        let sock = opts.node_dir(n.name).join("calico-bgp.ctl");
+        let status = run(Command::new(opts.bin("calico-bgpctl"))
+            .arg("--socket")
+            .arg(&sock)
+            .args(["--timeout", "3", "show", "status"]))
+        .unwrap_or_else(|e| format!("Configuration from: not available ({e})\n"));
+        let lines = status
+            .lines()
+            .skip_while(|l| !l.starts_with("Configuration from"))
+            .take_while(|l| !l.starts_with("RIB "));
+        for l in lines {
+            writeln!(out, "  {}: {l}", n.name)?;
+        }
+    }
     writeln!(out)?;
     Ok(())
 }
