@@ -14,7 +14,8 @@
 //! alone; an affinity written at run time becomes a route on the other nodes
 //! and a blackhole locally (the put-to-route time is printed); a garbage value
 //! is logged with its key and the rest applies; a deleted Node loses its
-//! sessions while the others stay untouched.
+//! sessions while the others stay untouched, and that node refuses the
+//! configuration it cannot derive until its Node is back.
 //!
 //! `etcd_peers_outage_and_compaction`: BGPPeers (by nodeSelector, then global)
 //! start sessions with an FRR ToR; etcd killed leaves the sessions up and the
@@ -281,9 +282,21 @@ fn etcd_follows_blocks_node_deletion_and_garbage() {
         let up = n.count(&format!("peer {other} established"));
         assert_eq!(up, 1, "{}: session with {other} reset\n{}", n.name, c.dump());
     }
-    for n in &mut c.nodes {
-        n.daemon.as_mut().unwrap().check_running().unwrap();
-    }
+    // n3 cannot derive a configuration without its Node: refused, it keeps
+    // running on the last one.
+    let n3 = c.node("n3");
+    c.wait("n3 to refuse the snapshot without its Node", || {
+        !show_status(n3)["datastore"]["refused"].is_null()
+    });
+
+    // 5. n3's Node back: the mesh is whole again, n3's refusal is cleared.
+    c.put(&calico::node("n3", &format!("{i3}/24"), &[]));
+    c.wait_sessions("n1", &[&i2, &i3]);
+    c.wait_sessions("n2", &[&i1, &i3]);
+    c.wait_sessions("n3", &[&i1, &i2]);
+    c.wait_route("n1", "10.244.3.0/26", Some(&i3));
+    c.wait("n3's refusal to clear", || show_status(n3)["datastore"]["refused"].is_null());
+    assert_eq!(c.node("n1").count(&format!("peer {i2} established")), 1, "{}", c.dump());
 }
 
 #[test]
