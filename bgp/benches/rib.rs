@@ -2,13 +2,19 @@
 //! through Adj-RIB-In, best path and Loc-RIB, and out as encoded UPDATEs
 //! to 10 iBGP peers of one export group. No sockets, one thread.
 //!
+//! The `_20_filter_rules` case gives every peer a Calico `BGPFilter` of 20
+//! import and 20 export rules that match nothing, so each route runs all 40
+//! and the output is unchanged: the evaluation cost alone.
+//!
 //! `cargo bench -p bgp --bench rib` — figures go into docs/performance.md.
 //! Memory per prefix is measured separately by `examples/rib_mem.rs`.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
+use bgp::config::BgpFilter;
 use bgp::config::NextHopMode;
+use bgp::rib::filter::PeerFilters;
 use bgp::rib::{ExportPolicy, PeerId, PeerInfo, Rib, RibConfig};
 use bgp::wire::attr::{AsPath, Community, MpNextHop, Origin, PathAttrs};
 use bgp::wire::pack::pack_announcements;
@@ -53,10 +59,39 @@ fn frames() -> Vec<Bytes> {
     pack_announcements(&attrs, AfiSafi::IPV4_UNICAST, nh, &nlri, &ctx()).unwrap()
 }
 
+/// One filter of 20 import and 20 export rules none of the benchmark's
+/// routes match: prefixes elsewhere, communities, AS_PATH prefixes and
+/// priorities they do not have.
+fn twenty_rules() -> PeerFilters {
+    let mut text = String::from("[[filters]]\nname = \"bench\"\n");
+    for list in ["import_v4", "export_v4"] {
+        for i in 0..20 {
+            let fields = match i % 4 {
+                0 => format!("cidr = \"198.18.{i}.0/24\"\nmatch_operator = \"In\""),
+                1 => format!("communities = {{ values = [\"65535:{i}\"] }}"),
+                2 => format!("as_path_prefix = [{}]", 64000 + i),
+                _ => format!("priority = {i}"),
+            };
+            text.push_str(&format!("[[filters.{list}]]\naction = \"Reject\"\n{fields}\n"));
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct File {
+        filters: Vec<BgpFilter>,
+    }
+    let f: File = toml::from_str(&text).unwrap();
+    PeerFilters::for_peer(&f.filters, &["bench".to_owned()])
+}
+
 fn setup(add_path: bool) -> Rib {
+    setup_with(add_path, &PeerFilters::default())
+}
+
+fn setup_with(add_path: bool, filters: &PeerFilters) -> Rib {
     let mut rib = Rib::new(RibConfig::new(LOCAL_AS, Ipv4Addr::new(10, 0, 0, 1)));
     let src = PeerInfo {
         export: ExportPolicy::all(),
+        filters: filters.clone(),
         ..PeerInfo::new(
             IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
             65001,
@@ -75,6 +110,7 @@ fn setup(add_path: bool) -> Rib {
                 ..ctx()
             },
             export: ExportPolicy::all(),
+            filters: filters.clone(),
             ..PeerInfo::new(IpAddr::V4(a), LOCAL_AS, LOCAL_AS, a)
         };
         rib.peer_up(PeerId(u32::from(i)), p);
@@ -96,8 +132,8 @@ fn run_wire(frames: &[Bytes], add_path: bool) -> (Rib, usize) {
     (rib, sent)
 }
 
-fn run_parsed(updates: &[ParsedUpdate]) -> (Rib, usize) {
-    let mut rib = setup(false);
+fn run_parsed(updates: &[ParsedUpdate], filters: &PeerFilters) -> (Rib, usize) {
+    let mut rib = setup_with(false, filters);
     let mut sent = 0;
     for u in updates {
         let out = rib.update(PeerId(0), u);
@@ -130,8 +166,16 @@ fn bench(c: &mut Criterion) {
     g.bench_function("1M_ipv4_wire_in_to_10_ibgp_peers_add_path", |b| {
         b.iter(|| black_box(run_wire(&frames, true)))
     });
+    let none = PeerFilters::default();
     g.bench_function("1M_ipv4_parsed_in_to_10_ibgp_peers", |b| {
-        b.iter(|| black_box(run_parsed(&parsed)))
+        b.iter(|| black_box(run_parsed(&parsed, &none)))
+    });
+    let twenty = twenty_rules();
+    let (rib, filtered_sent) = run_parsed(&parsed, &twenty);
+    assert_eq!((rib.len(), filtered_sent), (N as usize, sent), "the rules match nothing");
+    drop(rib);
+    g.bench_function("1M_ipv4_parsed_in_to_10_ibgp_peers_20_filter_rules", |b| {
+        b.iter(|| black_box(run_parsed(&parsed, &twenty)))
     });
     g.finish();
 }

@@ -125,3 +125,37 @@ fn check_names_the_etcd_variable_that_holds_a_bad_value() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_names_the_key_of_a_bad_filter_rule_and_a_missing_filter() {
+    let path = temp_config(
+        "bad-filter",
+        r#"
+        [node]
+        name = "n1"
+        ipv4 = "10.0.0.1/24"
+        [[filters]]
+        name = "tor-out"
+        [[filters.export_v4]]
+        action = "Accept"
+        [[filters.export_v4]]
+        action = "Accept"
+        [[filters.export_v4]]
+        action = "Accept"
+        cidr = "10.0.0.0/33"
+        match_operator = "In"
+        [[peers]]
+        name = "tor"
+        address = "10.0.0.254"
+        remote_as = 65000
+        filters = ["tor-out", "tor-in"]
+        "#,
+    );
+    let (out, _, stderr) = run(&["--check".as_ref(), path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("filters[0].export_v4[2].cidr = 10.0.0.0/33: "), "{stderr}");
+    assert!(
+        stderr.contains("peers[0].filters[1] = tor-in: names no [[filters]] entry"),
+        "{stderr}"
+    );
+}

@@ -116,6 +116,8 @@ mod tests {
             flaps: 0,
             uptime_secs: None,
             graceful_restart: PeerGracefulRestart::default(),
+            filters: Vec::new(),
+            filter_rules: Vec::new(),
         }
     }
 

@@ -189,6 +189,22 @@ impl Collector for SnapshotCollector {
                 }),
             )?;
         }
+        family(
+            &mut e,
+            "peer_filter_rule_paths",
+            "Paths held from the peer that an import filter rule (Calico BGPFilter) judged.",
+            Gauge,
+            peers.iter().flat_map(|p| {
+                p.filter_rules.iter().map(move |r| {
+                    let mut l = peer_labels(p);
+                    l.push(("filter", r.filter.clone()));
+                    l.push(("list", r.list.clone()));
+                    l.push(("rule", r.rule.to_string()));
+                    l.push(("action", r.action.clone()));
+                    (l, gauge(r.paths as i64))
+                })
+            }),
+        )?;
         for (name, help, sent) in [
             ("peer_messages_received", "BGP messages received, by type.", false),
             ("peer_messages_sent", "BGP messages sent, by type.", true),

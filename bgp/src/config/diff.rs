@@ -6,6 +6,11 @@
 //! configuration differs. A new router id or local AS changes every OPEN, so
 //! every surviving peer is then `changed` too. Sessions in `unchanged` stay up.
 //!
+//! A peer's `filters` and the `[[filters]]` they name are applied to the
+//! running session (its routes judged again, what it is sent re-diffed), as
+//! `birdc configure` does for a changed filter: a peer that differs only
+//! there is `unchanged`, and `filters_changed` says to re-evaluate.
+//!
 //! Other sections only need re-evaluation, not session restarts: pools and
 //! blocks change what is exported and programmed, `fib` how routes are
 //! installed, `listen` which sockets are bound (rebound without touching
@@ -48,6 +53,9 @@ pub struct ConfigDiff {
     pub routing_changed: bool,
     /// Kernel table, protocol or programming mode differ.
     pub fib_changed: bool,
+    /// Addresses of peers left running whose filters differ (the list, or
+    /// a listed `[[filters]]` entry): their routes are judged again.
+    pub filters_changed: Vec<IpAddr>,
     /// New log level, when it differs.
     pub log_level: Option<LogLevel>,
     /// Control socket path or a BIRD-dialect socket path differs: rebound
@@ -67,6 +75,7 @@ impl ConfigDiff {
             && !self.listen_changed
             && !self.routing_changed
             && !self.fib_changed
+            && self.filters_changed.is_empty()
             && self.log_level.is_none()
             && !self.control_socket_changed
             && !self.metrics_changed
@@ -100,10 +109,20 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
     for (addr, old_peer) in &old_peers {
         match new_peers.get(addr) {
             None => d.removed.push((*old_peer).clone()),
-            Some(new_peer) if identity_changed || new_peer != old_peer => {
+            Some(new_peer) if identity_changed || !same_session(new_peer, old_peer) => {
                 d.changed.push(PeerChange { old: (*old_peer).clone(), new: (*new_peer).clone() })
             }
-            Some(_) => d.unchanged.push(*addr),
+            Some(new_peer) => {
+                let def = |c: &super::Config, name: &String| {
+                    c.filters.iter().find(|f| &f.name == name).cloned()
+                };
+                let differ = new_peer.filters != old_peer.filters
+                    || new_peer.filters.iter().any(|f| def(o, f) != def(n, f));
+                if differ {
+                    d.filters_changed.push(*addr);
+                }
+                d.unchanged.push(*addr)
+            }
         }
     }
     d.added = new_peers
@@ -112,6 +131,12 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
         .map(|(_, p)| (*p).clone())
         .collect();
     d
+}
+
+/// Whether two settings of a peer differ at most in `filters`, which a
+/// running session takes without a restart.
+fn same_session(a: &EffectivePeer, b: &EffectivePeer) -> bool {
+    EffectivePeer { filters: b.filters.clone(), ..a.clone() } == *b
 }
 
 #[cfg(test)]
@@ -171,6 +196,27 @@ mod tests {
         let d = diff(&old, &new);
         assert_eq!(d.removed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["tor"]);
         assert_eq!(d.added.len(), 1);
+    }
+
+    #[test]
+    fn filter_changes_restart_no_session() {
+        const F: &str = "[[filters]]\nname = \"f\"\n[[filters.export_v4]]\naction = \"Reject\"\n";
+        let old = parse_str(BASE).unwrap();
+        let listed = format!(
+            "{}{F}",
+            BASE.replace("remote_as = 65000", "remote_as = 65000\nfilters = [\"f\"]")
+        );
+        let new = parse_str(&listed).unwrap();
+        let d = diff(&old, &new);
+        assert!(d.changed.is_empty(), "{d:?}");
+        assert_eq!(d.filters_changed, [ip("10.0.0.254")]);
+        assert_eq!(d.unchanged.len(), 3);
+        let edited = parse_str(&listed.replace("\"Reject\"", "\"Accept\"")).unwrap();
+        let d = diff(&new, &edited);
+        assert!(d.changed.is_empty(), "{d:?}");
+        assert_eq!(d.filters_changed, [ip("10.0.0.254")]);
+        let both = parse_str(&listed.replace("remote_as = 65000", "remote_as = 65001")).unwrap();
+        assert_eq!(diff(&new, &both).changed.len(), 1);
     }
 
     #[test]

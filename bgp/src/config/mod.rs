@@ -20,6 +20,7 @@
 mod datastore;
 mod diff;
 mod error;
+mod filters;
 mod model;
 mod peers;
 mod router_id;
@@ -32,6 +33,10 @@ pub use datastore::{
 };
 pub use diff::{ConfigDiff, PeerChange, diff};
 pub use error::{ConfigError, LoadError, ValidationErrors};
+pub use filters::{
+    AddCommunity, BgpFilter, CommunityMatch, FilterOperation, FilterRule, PrefixLength,
+    PrependAsPath, SetPriority,
+};
 pub use model::{
     AddPath, BirdCompat, CommunityValue, Config, DEFAULT_AS, DEFAULT_CONNECT_DELAY,
     DEFAULT_CONNECT_RETRY, DEFAULT_CONTROL_SOCKET, DEFAULT_ERROR_WAIT_MAX, DEFAULT_ERROR_WAIT_MIN,
@@ -193,6 +198,7 @@ mod tests {
         hold_time = 30
         keepalive_time = 10
         allow_local_as = 1
+        filters = ["f"]
         [[peers]]
         name = "q"
         address = "10.0.0.8"
@@ -200,6 +206,30 @@ mod tests {
         ttl_security = 1
         kind = "global"
         reachable_by = "10.0.0.254"
+        [[filters]]
+        name = "f"
+        [[filters.export_v4]]
+        action = "Accept"
+        cidr = "10.244.0.0/16"
+        match_operator = "In"
+        prefix_length = { min = 24, max = 32 }
+        source = "RemotePeers"
+        interface = "eth*"
+        peer_type = "eBGP"
+        communities = { values = ["65000:1"] }
+        as_path_prefix = [65000]
+        priority = 512
+        operations = [
+            { add_community = { value = "65000:2" } },
+            { prepend_as_path = { prefix = [65010] } },
+            { set_priority = { value = 100 } },
+        ]
+        [[filters.import_v4]]
+        action = "Reject"
+        [[filters.export_v6]]
+        action = "Reject"
+        [[filters.import_v6]]
+        action = "Accept"
         [route_reflector]
         enabled = true
         cluster_id = "244.0.0.1"

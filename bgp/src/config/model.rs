@@ -17,7 +17,8 @@
 //! [graceful_restart]  enabled, restart_time, stale_time, long_lived_stale_time
 //! [mesh]              enabled, password | password_file, graceful_restart_time
 //!   [[mesh.nodes]]    name, ipv4, ipv6, remote_as, port
-//! [[peers]]           name, address, remote_as, kind, ... (see `Peer`)
+//! [[peers]]           name, address, remote_as, kind, ..., filters (see `Peer`)
+//! [[filters]]         name, export_v4, import_v4, export_v6, import_v6 (see `filters`)
 //! [route_reflector]   enabled, cluster_id
 //! [[ip_pools]]        cidr, ipip_mode, vxlan_mode, block_size, disable_bgp_export
 //! [services]          cluster_ips, external_ips, load_balancer_ips
@@ -39,6 +40,7 @@ use std::path::PathBuf;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
+use super::filters::BgpFilter;
 use super::router_id::RouterIdSpec;
 
 /// Calico's default AS number for nodes (`BGPConfiguration.asNumber`).
@@ -95,6 +97,9 @@ pub struct Config {
     /// Explicitly configured peers (ToR routers, route reflectors, ...).
     #[serde(default)]
     pub peers: Vec<Peer>,
+    /// Calico `BGPFilter`s that peers name in their `filters`.
+    #[serde(default)]
+    pub filters: Vec<BgpFilter>,
     /// Route-reflector mode (RFC 4456).
     #[serde(default)]
     pub route_reflector: RouteReflector,
@@ -456,6 +461,10 @@ pub struct Peer {
     /// calico-bgpd does not install that route yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reachable_by: Option<IpAddr>,
+    /// Names of `[[filters]]` applied in this order on import and export
+    /// (Calico `BGPPeer.filters`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
 }
 
 /// Which kind of Calico `BGPPeer` an explicit peer is.
@@ -688,7 +697,7 @@ pub struct PrefixAdvertisement {
 }
 
 /// A community as written in `prefix_advertisements`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CommunityValue {
     /// `aa:nn`: a standard community (RFC 1997).
     Standard(crate::wire::attr::Community),

@@ -143,6 +143,9 @@ pub struct EffectivePeer {
     pub timers: SessionTimers,
     /// How often our AS may appear in a received path.
     pub allow_local_as: u8,
+    /// Names of the `[[filters]]` this session applies, in order; always
+    /// empty for mesh peers (Calico's mesh sessions call no `BGPFilter`).
+    pub filters: Vec<String>,
 }
 
 impl EffectivePeer {
@@ -237,6 +240,7 @@ pub(super) fn effective_peers(cfg: &Config) -> Vec<EffectivePeer> {
                         },
                         timers: global_timers,
                         allow_local_as: 0,
+                        filters: Vec::new(),
                     },
                 );
             }
@@ -308,6 +312,7 @@ fn explicit_peer(
         long_lived_stale_time,
         timers: SessionTimers { hold_time, keepalive_time, ..global },
         allow_local_as: p.allow_local_as,
+        filters: p.filters.clone(),
     }
 }
 

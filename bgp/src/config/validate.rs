@@ -4,9 +4,9 @@
 //! holds one may rely on the checks below.
 //!
 //! Checks are grouped by section (node, listen, timers, graceful restart,
-//! mesh, peers, route reflector, pools, blocks, FIB). Those that protect the
-//! wire cite the RFC sentence; the rest follow Calico's own validation of the
-//! same fields.
+//! mesh, peers, filters (`validate_filters.rs`), route reflector, pools,
+//! blocks, FIB). Those that protect the wire cite the RFC sentence; the rest
+//! follow Calico's own validation of the same fields.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -145,6 +145,7 @@ pub fn validate(config: Config) -> Result<ValidatedConfig, ValidationErrors> {
     check_graceful_restart(&mut c, &config);
     check_mesh(&mut c, &config, router_id);
     check_peers(&mut c, &config);
+    validate_filters::check_filters(&mut c, &config);
     let cluster_id = check_route_reflector(&mut c, &config, router_id);
     check_pools(&mut c, &config);
     check_blocks(&mut c, &config);
@@ -825,3 +826,6 @@ fn check_fib(c: &mut Checker, cfg: &Config) {
 #[cfg(test)]
 #[path = "validate_tests.rs"]
 mod tests;
+
+#[path = "validate_filters.rs"]
+mod validate_filters;

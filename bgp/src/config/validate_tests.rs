@@ -536,3 +536,88 @@ fn bird_compat_sockets_are_off_by_default_and_must_be_distinct_absolute_paths() 
         errors("[bird_compat]\nipv4_socket = \"/run/b.ctl\"\nipv6_socket = \"/run/b.ctl\"\n");
     assert_error(&errs, "bird_compat.ipv6_socket", "ipv4_socket");
 }
+
+const FILTER: &str = "[[filters]]\nname = \"f\"\n";
+
+#[test]
+fn filter_rules_name_the_key_of_each_bad_field() {
+    let errs = errors(&format!(
+        "{FILTER}{}",
+        r#"
+        [[filters.export_v4]]
+        action = "Accept"
+        [[filters.export_v4]]
+        action = "Accept"
+        [[filters.export_v4]]
+        action = "Maybe"
+        cidr = "fd00::/8"
+        match_operator = "Within"
+        prefix_length = { min = 24, max = 40 }
+        source = "Anywhere"
+        peer_type = "xBGP"
+        priority = 4294967295
+        communities = { values = ["1:2:3:4"] }
+        operations = [{ add_community = { value = "x" } }, {}, { set_priority = { value = 4294967295 } }]
+        [[filters.import_v6]]
+        action = "Reject"
+        cidr = "fd00::/64"
+        match_operator = "In"
+        prefix_length = { min = 100, max = 70 }
+        [[filters.import_v6]]
+        action = "Reject"
+        match_operator = "In"
+        "#
+    ));
+    let base = "filters[0].export_v4[2]";
+    assert_error(&errs, &format!("{base}.cidr"), "IPv4 prefix in this list");
+    assert_error(&errs, &format!("{base}.match_operator"), "Equal, NotEqual, In or NotIn");
+    assert_error(&errs, &format!("{base}.prefix_length.max"), "0-32");
+    assert_error(&errs, &format!("{base}.source"), "RemotePeers");
+    assert_error(&errs, &format!("{base}.peer_type"), "eBGP or iBGP");
+    assert_error(&errs, &format!("{base}.priority"), "0-2147483647");
+    assert_error(&errs, &format!("{base}.communities.values[0]"), "aa:nn");
+    assert_error(&errs, &format!("{base}.action"), "Accept or Reject");
+    assert_error(&errs, &format!("{base}.operations[0].add_community.value"), "aa:nn");
+    assert_error(&errs, &format!("{base}.operations[1]"), "exactly one");
+    assert_error(&errs, &format!("{base}.operations[2].set_priority.value"), "0-2147483647");
+    assert_error(&errs, "filters[0].import_v6[0].prefix_length.min", "greater than");
+    assert_error(&errs, "filters[0].import_v6[1].cidr", "needs a cidr");
+    assert!(!errs.errors().iter().any(|e| e.path.starts_with("filters[0].export_v4[0]")));
+}
+
+#[test]
+fn a_peer_naming_a_missing_filter_is_refused() {
+    let errs = errors(&format!("{FILTER}{}", peer(0, "10.0.0.9", "filters = [\"f\", \"g\"]")));
+    assert_error(&errs, "peers[0].filters[1]", "names no [[filters]] entry");
+    assert!(!errs.has_path("peers[0].filters[0]"));
+}
+
+#[test]
+fn duplicate_filter_names_are_refused() {
+    let errs = errors(&format!("{FILTER}{FILTER}"));
+    assert_error(&errs, "filters[1].name", "duplicate of filters[0].name");
+}
+
+#[test]
+fn a_peer_with_a_valid_filter_keeps_its_list_and_mesh_peers_get_none() {
+    let v = valid(&format!(
+        "{FILTER}[[filters.import_v4]]\naction = \"Accept\"\ncidr = \"10.0.0.0/8\"\nmatch_operator = \"In\"\nprefix_length = {{ max = 24 }}\n{}[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.2\"\n",
+        peer(0, "10.0.0.9", "filters = [\"f\"]")
+    ));
+    let p = v.peer("10.0.0.9".parse().unwrap()).unwrap();
+    assert_eq!(p.filters, vec!["f".to_owned()]);
+    let m = v.peer("10.0.0.2".parse().unwrap()).unwrap();
+    assert!(m.filters.is_empty());
+}
+
+#[test]
+fn filter_names_of_any_length_are_accepted() {
+    // Calico's corpus (bgpfilter/filter_names): BIRD needs names over 45
+    // characters cut and hashed; here a name is only a key.
+    let long = "greater-than-64-characters.so.this.should.definitely.truncate-1234567890";
+    let v = valid(&format!(
+        "[[filters]]\nname = \"{long}\"\n[[filters]]\nname = \"45characters.exactly.so.should.not.truncate-1\"\n{}",
+        peer(0, "10.0.0.9", &format!("filters = [\"{long}\"]"))
+    ));
+    assert_eq!(v.peer("10.0.0.9".parse().unwrap()).unwrap().filters, vec![long.to_owned()]);
+}

@@ -348,6 +348,8 @@ impl<R: RouteHandler> Owner<R> {
                     stale_routes: 0,
                 },
             ),
+            filters: cfg.filters.clone(),
+            filter_rules: self.routes.peer_filter_rules(cfg.address),
         }
     }
 }
@@ -488,6 +490,7 @@ pub fn path_snapshot(
         cluster_list: attrs.cluster_list.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
         igp_metric: None,
         unknown: Vec::new(),
+        filter: None,
     }
 }
 
@@ -517,6 +520,7 @@ pub fn local_routes(prefixes: &[IpNet], why: &str) -> Vec<RouteSnapshot> {
             cluster_list: Vec::new(),
             igp_metric: None,
             unknown: Vec::new(),
+            filter: None,
         }],
     });
     merge_routes(paths.collect())

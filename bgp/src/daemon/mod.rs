@@ -923,6 +923,13 @@ impl<R: RouteHandler> Owner<R> {
         result.peers_added = names(&d.added);
         result.peers_removed = names(&d.removed);
         result.peers_restarted = d.changed.iter().map(|c| c.new.bird_protocol_name()).collect();
+        // Filters apply to the running session.
+        result.peers_updated = d
+            .filters_changed
+            .iter()
+            .filter_map(|a| new.peer(*a))
+            .map(EffectivePeer::bird_protocol_name)
+            .collect();
         info!(
             "reload: {} added, {} removed, {} changed, {} unchanged{}",
             d.added.len(),
@@ -960,7 +967,7 @@ impl<R: RouteHandler> Owner<R> {
         if let Some(level) = d.log_level {
             log_level::apply(level);
         }
-        if d.routing_changed {
+        if d.routing_changed || !d.filters_changed.is_empty() {
             let out = self.routes.reconfigure(&self.cfg);
             self.dispatch(out);
         }

@@ -43,7 +43,8 @@ use tracing::{info, warn};
 
 use super::Input;
 use super::routes::{Outbound, RouteHandler};
-use crate::config::{CommunityValue, EffectivePeer, ValidatedConfig};
+use crate::config::{BgpFilter, CommunityValue, EffectivePeer, ValidatedConfig};
+use crate::rib::filter::PeerFilters;
 use crate::rib::{
     FibChange, LocalRoute, Output, PeerId, PeerInfo, RejectReason, Rib, RibConfig, RouteView,
 };
@@ -142,6 +143,8 @@ pub struct RibRoutes {
     services: Vec<IpNet>,
     /// `[[prefix_advertisements]]`: communities per covering prefix.
     communities: Vec<(IpNet, Vec<CommunityValue>)>,
+    /// `[[filters]]`, compiled per session from the names it lists.
+    filter_defs: Vec<BgpFilter>,
     /// What is originated now, with why (`block`, `advertise`, `service`)
     /// and the route handed to the RIB.
     originated: BTreeMap<IpNet, (&'static str, LocalRoute)>,
@@ -196,6 +199,7 @@ impl RibRoutes {
             deleted: BTreeSet::new(),
             services: Vec::new(),
             communities: Vec::new(),
+            filter_defs: Vec::new(),
             originated: BTreeMap::new(),
             ids: HashMap::new(),
             peers: HashMap::new(),
@@ -236,7 +240,26 @@ impl RibRoutes {
             .map(|a| (a.cidr.trunc(), a.parsed().collect()))
             .collect();
         self.expected = cfg.peers().iter().map(|p| p.address).collect();
+        self.filter_defs = cfg.config().filters.clone();
         self.gr.set_config(cfg);
+    }
+
+    /// Gives every session whose filters `cfg` changes its new ones: the
+    /// RIB judges its routes again and re-diffs what it is sent, with no
+    /// session reset.
+    fn refilter(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound> {
+        let mut out = Vec::new();
+        let up: Vec<(PeerId, IpAddr)> = self.peers.iter().map(|(id, m)| (*id, m.addr)).collect();
+        for (id, addr) in up {
+            let Some(p) = cfg.peer(addr) else { continue };
+            let new = PeerFilters::for_peer(&self.filter_defs, &p.filters);
+            if self.rib.peer_filters(id) != Some(&new) {
+                info!(peer = %addr, "filters changed: routes judged again");
+                let o = self.rib.set_filters(id, new);
+                out.extend(self.carry_out(o));
+            }
+        }
+        out
     }
 
     /// The RIB's id for `addr`, the same across its sessions (a restarting
@@ -376,6 +399,7 @@ impl RibRoutes {
         p.best = v.best;
         p.reject_reason = v.reason.map(ctl_reason);
         p.stale = v.stale;
+        p.filter = v.filter.clone();
         p
     }
 }
@@ -401,6 +425,7 @@ fn ctl_reason(r: RejectReason) -> CtlReason {
         RejectReason::AsLoop | RejectReason::OriginatorIdLoop | RejectReason::ClusterLoop => {
             CtlReason::Loop
         }
+        RejectReason::ImportFiltered => CtlReason::ImportFiltered,
     }
 }
 
@@ -428,6 +453,7 @@ impl RouteHandler for RibRoutes {
         let id = self.id_of(peer.address);
         let local = crate::net::canonical(up.local.ip());
         let mut info = PeerInfo::from_session(peer, &up.negotiated, local);
+        info.filters = PeerFilters::for_peer(&self.filter_defs, &peer.filters);
         // Next hop self for the other family: the node's address of it
         // (an IPv6 session carrying IPv4 routes, or the reverse).
         info.local_addr_v4 = info.local_addr_v4.or(self.node_v4);
@@ -522,6 +548,7 @@ impl RouteHandler for RibRoutes {
         let added: Vec<IpAddr> = self.expected.difference(&before).copied().collect();
         let removed: Vec<IpAddr> = before.difference(&self.expected).copied().collect();
         out.extend(self.gr_peers_changed(&added, &removed));
+        out.extend(self.refilter(cfg));
         out.extend(self.sync_origination());
         self.check_converged();
         merge_outbound(out)
@@ -619,6 +646,21 @@ impl RouteHandler for RibRoutes {
                 // Sent counts are kept per family by the RIB's export groups.
                 advertised: self.rib.advertised(*id, afi_safi),
                 best: u64::from(c.best),
+            })
+            .collect()
+    }
+
+    fn peer_filter_rules(&self, peer: IpAddr) -> Vec<ctl::proto::FilterRulePaths> {
+        let Some(id) = self.ids.get(&peer) else { return Vec::new() };
+        self.rib
+            .import_rule_paths(*id)
+            .into_iter()
+            .map(|r| ctl::proto::FilterRulePaths {
+                filter: r.filter,
+                list: r.list.to_owned(),
+                rule: r.rule,
+                action: if r.accept { "accept" } else { "reject" }.to_owned(),
+                paths: u64::from(r.paths),
             })
             .collect()
     }

@@ -82,6 +82,12 @@ pub trait RouteHandler: Send + 'static {
     fn rib_sizes(&self) -> Vec<RibSize> {
         super::control::rib_sizes(&self.routes_snapshot())
     }
+    /// Paths held from one peer per import filter rule that judged them
+    /// (read only, for `show peer` and the metrics).
+    fn peer_filter_rules(&self, peer: IpAddr) -> Vec<ctl::proto::FilterRulePaths> {
+        let _ = peer;
+        Vec::new()
+    }
     /// Prefix counters of one peer per family (read only, for `show peer`
     /// and the metrics).
     fn peer_counts(&self, peer: IpAddr) -> Vec<FamilyCounts> {

@@ -71,6 +71,8 @@ pub enum RejectReason {
     OriginatorIdLoop,
     /// Our CLUSTER_ID is in CLUSTER_LIST (RFC 4456 §8).
     ClusterLoop,
+    /// A rule of the peer's import filters rejected it (Calico `BGPFilter`).
+    ImportFiltered,
 }
 
 impl RejectReason {
@@ -98,6 +100,7 @@ impl RejectReason {
             RejectReason::AsLoop => "AS loop",
             RejectReason::OriginatorIdLoop => "own originator id",
             RejectReason::ClusterLoop => "cluster loop",
+            RejectReason::ImportFiltered => "import filter",
         }
     }
 }

@@ -9,6 +9,8 @@ use bytes::Bytes;
 use ipnet::IpNet;
 
 use super::best::{Candidate, RejectReason, select};
+use super::filter::{Direction, PeerFilters, Prepared, RuleRef, Verdict};
+use super::filtering::filter_changed;
 use super::hash::FxHashMap;
 use super::intern::{AttrId, StoredAttrs};
 use super::policy::{
@@ -30,6 +32,9 @@ pub(super) struct PeerEntry {
     pub facts: PeerFacts,
     pub group: usize,
     pub stats: PeerStats,
+    /// Paths held from the peer per import rule that judged them (and
+    /// family: IPv6 when true), for the per-rule metrics.
+    pub rule_paths: FxHashMap<(RuleRef, bool), u32>,
     /// What this peer was sent beyond its group's running count, per
     /// family (IPv4, IPv6): set when it gets its initial table, so
     /// `group.sent + adv_offset` is what it holds now.
@@ -55,6 +60,15 @@ pub(super) struct Group {
     pub ctx: EncodeCtx,
     pub families: Vec<AfiSafi>,
     pub policy: ExportPolicy,
+    /// The members' filters (Calico `BGPFilter`s), judged before `policy`.
+    pub filters: PeerFilters,
+    /// Whether `filters` have export rules for IPv4, IPv6.
+    pub export_rules: [bool; 2],
+    /// Attribute sets changed by an accepting export rule's operations,
+    /// by source set and rule; each holds one reference on its set.
+    pub derived: FxHashMap<(AttrId, RuleRef), AttrId>,
+    /// `filters`' export rules narrowed to each attribute set, by [`AttrId`].
+    pub plans: Vec<Option<Prepared>>,
     /// Members accept long-lived stale routes (RFC 9494 capability).
     pub llgr: bool,
     pub members: Vec<PeerId>,
@@ -79,9 +93,9 @@ pub(super) struct NhState {
 /// One queued change for a group: announce with `attrs`, or withdraw.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Event {
-    nlri: Nlri,
-    attrs: Option<AttrId>,
-    seq: u32,
+    pub nlri: Nlri,
+    pub attrs: Option<AttrId>,
+    pub seq: u32,
 }
 
 /// A group's queued changes within one call.
@@ -164,6 +178,7 @@ impl Rib {
                     && g.ctx == info.encode
                     && g.families == info.families
                     && g.policy == info.export
+                    && g.filters == info.filters
                     && g.llgr == info.llgr
             })
         });
@@ -175,6 +190,11 @@ impl Rib {
                     ctx: info.encode.clone(),
                     families: info.families.clone(),
                     policy: info.export.clone(),
+                    filters: info.filters.clone(),
+                    export_rules: [false, true]
+                        .map(|v6| info.filters.any_rules(Direction::Export, v6)),
+                    derived: FxHashMap::default(),
+                    plans: Vec::new(),
                     llgr: info.llgr,
                     members: Vec::new(),
                     member_slots: Vec::new(),
@@ -211,8 +231,12 @@ impl Rib {
         g.members.retain(|p| *p != peer);
         g.member_slots.retain(|s| *s != slot);
         if g.members.is_empty() {
+            let derived = std::mem::take(&mut g.derived);
             self.groups[gi] = None;
             self.pending[gi] = Pending::default();
+            for id in derived.into_values() {
+                self.attrs.decref(id);
+            }
         }
     }
 
@@ -318,14 +342,16 @@ impl Rib {
 
     /// Builds the decision-process view of a path.
     fn candidate(&self, p: &Path, cost: u32) -> Candidate {
-        let a = &self.attrs.get(p.attrs).attrs;
+        let stored = self.attrs.get(p.attrs);
+        let a = &stored.attrs;
         let f = self.facts(p.src);
         let path = a.as_path.as_ref();
         Candidate {
             local: f.class == PeerClass::Local,
-            // RFC 4271 §5.1.5: LOCAL_PREF from an external peer "MUST be ignored".
+            // RFC 4271 §5.1.5: LOCAL_PREF from an external peer "MUST be
+            // ignored"; one our import filter set (`set_priority`) counts.
             local_pref: match f.class {
-                PeerClass::Ebgp => DEFAULT_LOCAL_PREF,
+                PeerClass::Ebgp if !filter_changed(stored) => DEFAULT_LOCAL_PREF,
                 _ => a.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
             },
             as_path_len: path.map_or(0, |p| p.len()),
@@ -443,6 +469,18 @@ impl Rib {
         };
         for p in paths {
             let Some(Some(e)) = self.peers.get_mut(p.src as usize) else { continue };
+            // Paths judged under filters since replaced still count until
+            // judged again.
+            if !e.info.filters.is_empty() || !e.rule_paths.is_empty() {
+                if let Some(m) = &self.attrs.get(p.attrs).import {
+                    let key = (m.rule, fam == 1);
+                    let n = e.rule_paths.entry(key).or_default();
+                    step(n);
+                    if *n == 0 {
+                        e.rule_paths.remove(&key);
+                    }
+                }
+            }
             let s = &mut e.stats;
             let (accepted, best) = (!p.is(IMPORT_REJECTED), p.is(BEST));
             step(&mut s.received);
@@ -545,21 +583,38 @@ impl Rib {
         if !may_send(f.class, g.target.class, router.rr) {
             return None;
         }
-        let pools = if old_pools { &self.old_pools } else { &self.pools };
-        if f.class != PeerClass::Local && !g.policy.allows_learned(prefix, pools) {
-            return None;
-        }
-        let i = p.attrs.0 as usize;
+        let learned = f.class != PeerClass::Local;
+        let verdict = match g.export_rules[usize::from(matches!(prefix, IpNet::V6(_)))] {
+            true => self.export_verdict(gi, prefix, p.attrs)?,
+            false => Verdict::NoMatch,
+        };
+        let id = match verdict {
+            Verdict::Reject(_) => return None,
+            // An accepting rule ends BIRD's export filter before
+            // `calico_export_to_bgp_peers()`: the pool rule is not asked.
+            Verdict::Accept(rule) => self.derived(gi, p.attrs, rule)?,
+            Verdict::NoMatch => {
+                let pools = if old_pools { &self.old_pools } else { &self.pools };
+                let g = self.groups[gi].as_ref()?;
+                if learned && !g.policy.allows_learned(prefix, pools) {
+                    return None;
+                }
+                p.attrs
+            }
+        };
+        let f = self.facts(p.src);
+        let g = self.groups[gi].as_ref()?;
+        let i = id.0 as usize;
         if let Some(OutEntry::Send(_)) = g.out.get(i) {
-            return Some(p.attrs);
+            return Some(id);
         }
         if let Some(OutEntry::Denied) = g.out.get(i) {
             return None;
         }
         // RFC 9494 §4: LLGR_STALE routes go only to peers that advertised
         // the LLGR capability.
-        let stale_denied = !g.llgr && self.is_llgr_stale(p.attrs);
-        let entry = match export_attrs(self.attrs.get(p.attrs), f, &g.target, router) {
+        let stale_denied = !g.llgr && self.is_llgr_stale(id);
+        let entry = match export_attrs(self.attrs.get(id), f, &g.target, router) {
             Some(x) if !stale_denied => OutEntry::Send(Box::new(x)),
             _ => OutEntry::Denied,
         };
@@ -569,7 +624,7 @@ impl Rib {
             g.out.resize_with(self.attrs.capacity().max(i + 1), OutEntry::default);
         }
         g.out[i] = entry;
-        sent.then_some(p.attrs)
+        sent.then_some(id)
     }
 
     /// The kernel route for a destination's current paths.
@@ -704,10 +759,23 @@ impl Rib {
                 self.send(m, msgs.clone());
             }
         }
+        let mut released = Vec::new();
         for (id, a) in self.attrs.sweep() {
             for g in self.groups.iter_mut().flatten() {
                 if let Some(e) = g.out.get_mut(id.0 as usize) {
                     *e = OutEntry::Unknown;
+                }
+                if let Some(e) = g.plans.get_mut(id.0 as usize) {
+                    *e = None;
+                }
+                if !g.derived.is_empty() {
+                    g.derived.retain(|&(src, _), d| {
+                        let gone = src == id;
+                        if gone {
+                            released.push(*d);
+                        }
+                        !gone
+                    });
                 }
             }
             if let Some(addr) = a.next_hop.map(nh_addr) {
@@ -721,6 +789,10 @@ impl Rib {
                     }
                 }
             }
+        }
+        // Sets derived from a freed one go at the next call's sweep.
+        for d in released {
+            self.attrs.decref(d);
         }
         self.seq = 0;
         std::mem::take(&mut self.out)

@@ -4,9 +4,10 @@
 
 use std::net::IpAddr;
 
+use super::filter::{Filter, PeerFilters};
 use super::policy::ExportPolicy;
 use super::types::{LocalRoute, PeerInfo, RibConfig};
-use crate::config::{EffectivePeer, ValidatedConfig};
+use crate::config::{BgpFilter, EffectivePeer, ValidatedConfig};
 use crate::wire::{CodecCtx, Negotiated};
 
 impl RibConfig {
@@ -69,11 +70,28 @@ impl PeerInfo {
             enhanced_route_refresh: neg.enhanced_route_refresh,
             allowed_local_as: peer.allow_local_as,
             export: ExportPolicy::default(),
+            // Compiled by the caller, which holds the `[[filters]]`.
+            filters: PeerFilters::default(),
             graceful_restart: false,
             gr_forwarding: Vec::new(),
             llgr: false,
         }
         .with_graceful_restart(neg)
+    }
+}
+
+impl PeerFilters {
+    /// The filters `names` (a peer's `filters`) of `all` (the
+    /// configuration's `[[filters]]`), compiled, in order; a name `all`
+    /// lacks is skipped (validation refuses it).
+    pub fn for_peer(all: &[BgpFilter], names: &[String]) -> PeerFilters {
+        PeerFilters::new(
+            names
+                .iter()
+                .filter_map(|n| all.iter().find(|f| &f.name == n))
+                .map(|f| std::sync::Arc::new(Filter::compile(f)))
+                .collect(),
+        )
     }
 }
 

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use super::filter::ImportMark;
 use super::hash::FxHashMap;
 use crate::wire::AfiSafi;
 use crate::wire::attr::{MpNextHop, PathAttrs};
@@ -39,8 +40,11 @@ pub struct StoredAttrs {
     pub family: AfiSafi,
     /// The next hop (NEXT_HOP or MP_REACH_NLRI's); `None` for local routes.
     pub next_hop: Option<MpNextHop>,
-    /// The path attributes, NEXT_HOP cleared (it lives in `next_hop`).
+    /// The path attributes, NEXT_HOP cleared (it lives in `next_hop`):
+    /// after any import filter operations, as best path sees them.
     pub attrs: PathAttrs,
+    /// The import filter rule that decided for a received path, if one did.
+    pub import: Option<ImportMark>,
 }
 
 #[derive(Debug, Default)]
@@ -151,6 +155,7 @@ mod tests {
             family: AfiSafi::IPV4_UNICAST,
             next_hop: None,
             attrs: PathAttrs { origin: Some(Origin::Igp), med: Some(med), ..PathAttrs::default() },
+            import: None,
         }
     }
 

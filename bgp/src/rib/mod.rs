@@ -35,6 +35,12 @@
 //! routes; deferral of our table) and `recovery.rs` ([`GrRecovery`], the
 //! restarting speaker's recovery window).
 //!
+//! Calico `BGPFilter`s (`filter.rs` compiles and evaluates them,
+//! `filtering.rs` applies them here): a peer's import rules judge each of its
+//! paths after the import checks (a rejected path is kept, ineligible); its
+//! export rules come before the IP-pool rule, per export group, so peers
+//! with different filters are in different groups.
+//!
 //! Split horizon: a route is not sent back to the peer it came from when
 //! that peer is alone in its group; in a shared group the peer's own loop
 //! detection (AS_PATH, ORIGINATOR_ID) discards it, as with FRR's update
@@ -44,6 +50,8 @@
 
 mod best;
 mod engine;
+pub mod filter;
+mod filtering;
 mod from_config;
 mod graceful;
 mod hash;
@@ -60,6 +68,8 @@ use ipnet::IpNet;
 
 pub use self::best::{Candidate, RejectReason, Selection, compare, multipath_equal, select};
 use self::engine::{Change, Group, NhState, PeerEntry, Pending};
+use self::filter::Direction;
+pub use self::filtering::RulePaths;
 pub use self::graceful::{
     DEFAULT_STALE_PATH_TIME, GrFamilyStatus, GrHelper, GrHelperStatus, GrPhase, GrTimer,
     GrTimerAction, GrTimerKind,
@@ -219,13 +229,26 @@ impl Rib {
             Some(slot) => self.peers[slot as usize].as_ref().map(|e| e.stats).unwrap_or_default(),
             None => PeerStats::default(),
         };
+        let rule_paths = match reclaimed {
+            Some(slot) => {
+                self.peers[slot as usize].as_mut().map(|e| std::mem::take(&mut e.rule_paths))
+            }
+            None => None,
+        };
         let group = self.join_group(peer, slot, target, &info);
         let families = info.families.clone();
         let defer = self.gr_defers(peer, &info);
         let gr_info = reclaimed.map(|_| info.clone());
         let adv_offset = [0; 2];
-        self.peers[slot as usize] =
-            Some(PeerEntry { id: peer, info, facts, group, stats, adv_offset });
+        self.peers[slot as usize] = Some(PeerEntry {
+            id: peer,
+            info,
+            facts,
+            group,
+            stats,
+            rule_paths: rule_paths.unwrap_or_default(),
+            adv_offset,
+        });
         self.slots.insert(peer, slot);
         if let Some(info) = gr_info {
             self.gr_returned(peer, &info);
@@ -271,6 +294,9 @@ impl Rib {
         }
         let families = entry.info.families.clone();
         let facts = entry.facts.clone();
+        let filters = entry.info.filters.clone();
+        // Import filter outcomes already interned in this UPDATE.
+        let mut judged = Vec::new();
         // RFC 4271 §9.1.2 via §4.3: withdrawals first, so a prefix both
         // withdrawn and announced in one UPDATE ends up announced ("treat
         // an UPDATE message of this form as though the WITHDRAWN ROUTES do
@@ -296,11 +322,29 @@ impl Rib {
             let mut attrs = upd.update.attrs.clone();
             attrs.next_hop = None;
             let import = import_check(&attrs, &facts, self.router());
-            let id = self.intern(StoredAttrs { src: slot, family: fam, next_hop: Some(nh), attrs });
+            let id = self.intern(StoredAttrs {
+                src: slot,
+                family: fam,
+                next_hop: Some(nh),
+                attrs,
+                import: None,
+            });
+            let v6 = fam == AfiSafi::IPV6_UNICAST;
+            let ibgp = facts.class.is_ibgp();
+            let plan = filters
+                .any_rules(Direction::Import, v6)
+                .then(|| self.import_plan(id, v6, &filters, ibgp));
             for (_, nlri) in upd.announcements().filter(|(f, _)| *f == fam) {
                 let rx_id = nlri.path_id.unwrap_or(0);
-                self.apply(nlri.prefix, Change::Upsert { src: slot, rx_id, attrs: id, import });
+                let (attrs, import) = match plan.as_ref().map(|p| p.evaluate(nlri.prefix)) {
+                    None | Some(filter::Verdict::NoMatch) => (id, import),
+                    Some(v) => self.import_judged(v6, id, v, import, &filters, ibgp, &mut judged),
+                };
+                self.apply(nlri.prefix, Change::Upsert { src: slot, rx_id, attrs, import });
             }
+            self.attrs.decref(id);
+        }
+        for (_, _, id) in judged {
             self.attrs.decref(id);
         }
         self.finish()
@@ -324,7 +368,8 @@ impl Rib {
         if let Some(old) = self.local.insert(prefix, route) {
             self.force_fib = old.blackhole != blackhole;
         }
-        let id = self.intern(StoredAttrs { src: 0, family: fam, next_hop: None, attrs });
+        let id =
+            self.intern(StoredAttrs { src: 0, family: fam, next_hop: None, attrs, import: None });
         self.apply(prefix, Change::Upsert { src: 0, rx_id: 0, attrs: id, import: None });
         self.force_fib = false;
         self.attrs.decref(id);
@@ -511,6 +556,7 @@ impl Rib {
             multipath: p.is(MULTIPATH),
             reason: p.verdict,
             stale: p.is(table::STALE),
+            filter: self.explain_import(prefix, p),
         }
     }
 

@@ -302,7 +302,9 @@ pub(crate) fn export_attrs(
         // §5.1.5: "A BGP speaker MUST include this attribute in UPDATE
         // messages it sends to internal peers" — eBGP-learned routes carry
         // the degree of preference we computed (the default).
-        if src.class == PeerClass::Ebgp || out.local_pref.is_none() {
+        // A LOCAL_PREF our import filter set (`set_priority`) is ours.
+        let ours = a.import.as_ref().is_some_and(|m| m.received.is_some());
+        if (src.class == PeerClass::Ebgp && !ours) || out.local_pref.is_none() {
             out.local_pref = Some(DEFAULT_LOCAL_PREF);
         }
         if src.class.is_ibgp() && router.rr {

@@ -48,6 +48,7 @@ fn learned(path: &[u32]) -> StoredAttrs {
             local_pref: Some(300),
             ..PathAttrs::default()
         },
+        import: None,
     }
 }
 

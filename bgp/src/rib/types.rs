@@ -7,6 +7,7 @@ use bytes::Bytes;
 use ipnet::IpNet;
 
 use super::best::RejectReason;
+use super::filter::PeerFilters;
 use super::graceful::GrTimerAction;
 use super::intern::StoredAttrs;
 use super::policy::ExportPolicy;
@@ -97,6 +98,10 @@ pub struct PeerInfo {
     pub allowed_local_as: u8,
     /// Export filter for learned routes.
     pub export: ExportPolicy,
+    /// The peer's Calico `BGPFilter`s, in order: import rules judge its
+    /// routes before best path, export rules what it is sent before
+    /// [`PeerInfo::export`].
+    pub filters: PeerFilters,
     /// The peer advertised the Graceful Restart capability on this session
     /// (RFC 4724): it keeps our routes across our restart, so a restarting
     /// speaker defers its table to it ([`super::Rib::begin_deferral`]).
@@ -128,6 +133,7 @@ impl PeerInfo {
             enhanced_route_refresh: false,
             allowed_local_as: 0,
             export: ExportPolicy::default(),
+            filters: PeerFilters::default(),
             graceful_restart: false,
             gr_forwarding: Vec::new(),
             llgr: false,
@@ -254,6 +260,9 @@ pub struct RouteView {
     pub reason: Option<RejectReason>,
     /// Kept from a peer in graceful restart, not refreshed yet.
     pub stale: bool,
+    /// The import filter rule that accepted (and perhaps changed) or
+    /// rejected the path, e.g. `filter tor-in import_v4[1]: reject`.
+    pub filter: Option<String>,
 }
 
 /// Route counters of one peer (BIRD's `Routes: N imported, M preferred`),

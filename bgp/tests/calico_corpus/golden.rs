@@ -28,6 +28,10 @@ pub struct PeerFacts {
     pub next_hop: &'static str,
     pub graceful_restart_time: u16,
     pub allow_local_as: u8,
+    /// The BGPFilter functions the protocol calls, in order of first call,
+    /// by the name confd gives them (`bgp_<name>_importFilterV4`: the
+    /// `<name>` part, cut and hashed past 45 characters).
+    pub filters: Vec<String>,
 }
 
 /// What confd's kernel filter does with a pool's routes.
@@ -229,10 +233,16 @@ fn peer_facts(body: &[&str], template_as: u32) -> PeerFacts {
         next_hop: "auto",
         graceful_restart_time: 120,
         allow_local_as: 0,
+        filters: Vec::new(),
     };
     let mut ttl_on = false;
     let mut depth = 0usize;
     for line in body {
+        if let Some(name) = filter_call(line)
+            && !f.filters.contains(&name)
+        {
+            f.filters.push(name);
+        }
         // Only the protocol's own statements, not those inside filters.
         let at_top = depth == 0;
         depth += line.matches('{').count();
@@ -274,4 +284,15 @@ fn peer_facts(body: &[&str], template_as: u32) -> PeerFacts {
         }
     }
     f
+}
+
+/// The filter a line calls: `'bgp_<name>_importFilterV4'(...)` gives `<name>`.
+fn filter_call(line: &str) -> Option<String> {
+    let start = line.find("'bgp_")? + "'bgp_".len();
+    let end = start + line[start..].find('\'')?;
+    let inner = &line[start..end];
+    ["_importFilterV4", "_exportFilterV4", "_importFilterV6", "_exportFilterV6"]
+        .iter()
+        .find_map(|suffix| inner.strip_suffix(suffix))
+        .map(str::to_owned)
 }

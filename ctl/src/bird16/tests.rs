@@ -70,6 +70,8 @@ fn peer(name: &str, addr: &str, remote_as: u32, state: SessionState, since: u64)
         passive: false,
         since,
         proto_since: Some(since),
+        filters: vec![],
+        filter_rules: vec![],
         last_error: None,
         local_as: 64512,
         remote_as,
@@ -176,6 +178,7 @@ fn bgp_path(peer: &str, name: &str, since: u64, best: bool, as_path: &[u32]) -> 
         cluster_list: vec![],
         igp_metric: None,
         unknown: vec![],
+        filter: None,
     }
 }
 

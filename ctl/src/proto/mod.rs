@@ -43,8 +43,9 @@ use serde::{Deserialize, Serialize};
 
 pub use fib::{FibDiff, FibOp, FibRoute, FibRouteKind, FibSnapshot, FibStats, HistogramSnapshot};
 pub use peer::{
-    Capabilities, ErrorClass, FamilyCounts, GrPeerState, LastError, MessageCounters, MessageCounts,
-    PeerGracefulRestart, PeerSnapshot, PeerType, ProtoState, SessionState, TimerSnapshot,
+    Capabilities, ErrorClass, FamilyCounts, FilterRulePaths, GrPeerState, LastError,
+    MessageCounters, MessageCounts, PeerGracefulRestart, PeerSnapshot, PeerType, ProtoState,
+    SessionState, TimerSnapshot,
 };
 pub use route::{
     AsPathSegment, Origin, PathSnapshot, RejectReason, RouteQuery, RouteSnapshot, RouteSource,

@@ -85,6 +85,12 @@ pub struct PeerSnapshot {
     /// Graceful-restart state of this peer.
     #[serde(default)]
     pub graceful_restart: PeerGracefulRestart,
+    /// The Calico `BGPFilter`s the session applies, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
+    /// Paths held from the peer per import rule that judged them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter_rules: Vec<FilterRulePaths>,
 }
 
 impl PeerSnapshot {
@@ -346,6 +352,21 @@ pub struct TimerSnapshot {
     pub period_secs: u32,
     /// Seconds left before it fires.
     pub left_secs: u32,
+}
+
+/// Paths from a peer that one of its import filter rules judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FilterRulePaths {
+    /// The `BGPFilter`'s name.
+    pub filter: String,
+    /// Its rule list: `import_v4` or `import_v6`.
+    pub list: String,
+    /// The rule's index in the list.
+    pub rule: u16,
+    /// `accept` or `reject`.
+    pub action: String,
+    /// Paths held that the rule judged.
+    pub paths: u64,
 }
 
 /// Prefix counters of one family on one session.

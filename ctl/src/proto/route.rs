@@ -115,6 +115,10 @@ pub struct PathSnapshot {
     /// Attributes the daemon does not interpret, passed on as received.
     #[serde(default)]
     pub unknown: Vec<UnknownAttr>,
+    /// The import filter rule (Calico `BGPFilter`) that accepted, changed
+    /// or rejected the path: `filter tor-in import_v4[1]: reject`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
 }
 
 impl PathSnapshot {

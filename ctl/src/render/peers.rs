@@ -99,6 +99,13 @@ pub fn peer_detail(p: &PeerSnapshot, now: u64) -> String {
         session.extend(caps.words());
     }
     kv(&mut o, "Session", &session.join(" "));
+    if !p.filters.is_empty() {
+        kv(&mut o, "Filters", &p.filters.join(" "));
+    }
+    for r in &p.filter_rules {
+        let rule = format!("{} {}[{}] {}", r.filter, r.list, r.rule, r.action);
+        kv(&mut o, "Filter rule", &format!("{rule}: {} paths", r.paths));
+    }
     if let Some(a) = p.source_address {
         kv(&mut o, "Source address", &a);
     }

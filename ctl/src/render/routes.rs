@@ -53,6 +53,9 @@ fn path_line(p: &PathSnapshot, now: u64) -> String {
     if let Some(reason) = &p.reject_reason {
         let _ = write!(line, " lost: {}", reason.describe());
     }
+    if let Some(f) = &p.filter {
+        let _ = write!(line, " ({f})");
+    }
     line
 }
 

@@ -100,6 +100,8 @@ pub fn mesh_up() -> PeerSnapshot {
             time_left_secs: None,
             stale_routes: 0,
         },
+        filters: Vec::new(),
+        filter_rules: Vec::new(),
     }
 }
 
@@ -137,6 +139,8 @@ pub fn global_refused() -> PeerSnapshot {
         flaps: 0,
         uptime_secs: None,
         graceful_restart: PeerGracefulRestart::default(),
+        filters: Vec::new(),
+        filter_rules: Vec::new(),
     }
 }
 
@@ -264,6 +268,7 @@ fn path(peer: &str, name: &str, best: bool, reason: Option<RejectReason>) -> Pat
         cluster_list: vec![],
         igp_metric: Some(0),
         unknown: vec![],
+        filter: None,
     }
 }
 

@@ -23,6 +23,7 @@
 //! when no `logSeverityScreen` is set. What cannot be expressed is a
 //! [`ResourceProblem`] in [`Derived::problems`], never a silent drop.
 
+mod filters;
 mod peers;
 
 use std::collections::BTreeSet;
@@ -152,6 +153,9 @@ pub fn derive(resources: &Resources, local: &Config, env: &Env) -> Derived {
         None => RouteReflector::default(),
     };
     peers::mesh(resources, me, &cfgs, &mut config, &mut problems);
+    // Before the peers: a peer calls only the filters that exist.
+    config.filters =
+        resources.bgp_filters.iter().map(|(name, f)| filters::filter(name, f)).collect();
     config.peers = peers::bgp_peers(resources, me, &config, &mut problems);
     config.ip_pools = resources
         .ip_pools

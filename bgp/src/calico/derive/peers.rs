@@ -243,13 +243,13 @@ pub(super) fn bgp_peers(
                 "password: a Secret reference needs the Kubernetes datastore; the session has no password",
             ));
         }
-        if !spec.filters.is_empty() {
+        // Calico stops calling a filter that is deleted; said here so the
+        // operator sees it.
+        for missing in spec.filters.iter().filter(|n| !config.filters.iter().any(|f| &f.name == *n))
+        {
             problems.push(ResourceProblem::new(
                 &key,
-                format!(
-                    "filters {:?} are not applied: BGPFilter evaluation is not derived yet",
-                    spec.filters
-                ),
+                format!("filter {missing} does not exist: not called, as in Calico"),
             ));
         }
     }
@@ -376,5 +376,11 @@ fn build(
         allow_local_as: spec.num_allowed_local_as_numbers.unwrap_or(0),
         kind: scope,
         reachable_by: spec.reachable_by,
+        filters: spec
+            .filters
+            .iter()
+            .filter(|n| config.filters.iter().any(|f| &f.name == *n))
+            .cloned()
+            .collect(),
     }
 }

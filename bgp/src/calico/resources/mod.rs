@@ -17,7 +17,7 @@
 //! ```
 
 mod bgp_configuration;
-mod bgp_filter;
+pub mod bgp_filter;
 mod bgp_peer;
 mod block_affinity;
 mod ip_pool;
