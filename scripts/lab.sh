@@ -5,6 +5,10 @@
 #
 #   scripts/lab.sh            same as `scripts/lab.sh up`
 #   scripts/lab.sh up         build, start, wait for the sessions, print the report
+#   scripts/lab.sh up --datastore
+#                             the same, configured from Calico resources in an etcd on
+#                             the LAN; then an `etcdctl put` of a new block affinity is
+#                             shown reaching the other nodes
 #   scripts/lab.sh status     print the report again
 #   scripts/lab.sh down       stop the lab's daemons (by recorded PID), delete its namespaces
 #
@@ -23,8 +27,11 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 if [ "$cmd" = up ]; then
-    if ! command -v vtysh >/dev/null || [ ! -x /usr/lib/frr/bgpd ] || ! command -v ping >/dev/null; then
-        echo "==> installing FRR and ping (Debian packages)"
+    need_etcd=false
+    case " $* " in *" --datastore "*) need_etcd=true ;; esac
+    if ! command -v vtysh >/dev/null || [ ! -x /usr/lib/frr/bgpd ] || ! command -v ping >/dev/null \
+        || { $need_etcd && { [ ! -x /usr/bin/etcd ] || ! command -v etcdctl >/dev/null; }; }; then
+        echo "==> installing FRR, etcd and ping (Debian packages)"
         bash scripts/install-deps.sh
     fi
     echo "==> building calico-bgpd, calico-bgpctl and the lab (debug)"

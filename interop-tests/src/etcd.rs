@@ -2,25 +2,31 @@
 //! `etcdctl` to write to it and a [`TcpGate`] to cut a client off from it.
 //!
 //! etcd runs in the test's own namespace on loopback, on two free ports picked at
-//! start, with its data in the work dir; it is killed by PID. [`Etcd::kill`] and
+//! start, or ([`Etcd::start_in`]) inside a namespace on an address of it, where
+//! nodes in other namespaces reach it on etcd's standard ports; its data is in
+//! the work dir and it is killed by PID. [`Etcd::kill`] and
 //! [`Etcd::restart`] keep the data dir and ports, as a crashed and restarted
 //! member would. [`EtcdTls::generate`] makes a CA and server and client
 //! certificates with the `openssl` CLI, for `--client-cert-auth`.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::netns::run;
+use crate::netns::{Netns, run};
 use crate::process::{Daemon, STOP_GRACE, write_file};
 use crate::{Result, err, wait_until};
 
 /// The etcd server binary.
 pub const ETCD: &str = "/usr/bin/etcd";
+/// etcd's standard client port, used inside a namespace of its own.
+pub const CLIENT_PORT: u16 = 2379;
+/// etcd's standard peer port.
+pub const PEER_PORT: u16 = 2380;
 /// How long etcd gets to answer a health check after starting.
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -114,6 +120,10 @@ fn openssl(args: &[&str]) -> Result<()> {
 pub struct Etcd {
     daemon: Option<Daemon>,
     dir: PathBuf,
+    /// The namespace etcd (and etcdctl) run in; `None`: the test's own.
+    netns: Option<String>,
+    /// The address it listens on.
+    host: IpAddr,
     client_port: u16,
     peer_port: u16,
     tls: Option<EtcdTls>,
@@ -130,6 +140,8 @@ impl Etcd {
         let mut etcd = Etcd {
             daemon: None,
             dir: dir.to_owned(),
+            netns: None,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             client_port,
             peer_port,
             tls,
@@ -140,10 +152,29 @@ impl Etcd {
         Ok(etcd)
     }
 
-    /// The client URL (`http://` or `https://127.0.0.1:<port>`).
+    /// Starts etcd (plain HTTP) inside `ns`, listening on `addr` (an address of
+    /// `ns`) on ports [`CLIENT_PORT`] and [`PEER_PORT`]; etcdctl runs in `ns` too.
+    /// `ns` must outlive the returned value.
+    pub fn start_in(dir: &Path, ns: &Netns, addr: IpAddr) -> Result<Etcd> {
+        let mut etcd = Etcd {
+            daemon: None,
+            dir: dir.to_owned(),
+            netns: Some(ns.name().to_owned()),
+            host: addr,
+            client_port: CLIENT_PORT,
+            peer_port: PEER_PORT,
+            tls: None,
+            user: None,
+            starts: 0,
+        };
+        etcd.launch()?;
+        Ok(etcd)
+    }
+
+    /// The client URL (`http://` or `https://<address>:<port>`).
     pub fn endpoint(&self) -> String {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://127.0.0.1:{}", self.client_port)
+        format!("{scheme}://{}", SocketAddr::new(self.host, self.client_port))
     }
 
     /// The certificates, when started with TLS.
@@ -155,29 +186,30 @@ impl Etcd {
         self.starts += 1;
         let data = self.dir.join("etcd-data");
         let client = self.endpoint();
-        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let peer = format!("http://{}", SocketAddr::new(self.host, self.peer_port));
         let cluster = format!("cbgp={peer}");
         let data = data.to_string_lossy().into_owned();
-        let mut argv: Vec<String> = [
-            ETCD,
-            "--name",
-            "cbgp",
-            "--data-dir",
-            &data,
-            "--listen-client-urls",
-            &client,
-            "--advertise-client-urls",
-            &client,
-            "--listen-peer-urls",
-            &peer,
-            "--initial-advertise-peer-urls",
-            &peer,
-            "--initial-cluster",
-            &cluster,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let in_ns = self.netns.iter().flat_map(|ns| ["ip", "netns", "exec", ns.as_str()]);
+        let mut argv: Vec<String> = in_ns
+            .chain([
+                ETCD,
+                "--name",
+                "cbgp",
+                "--data-dir",
+                &data,
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+                "--initial-cluster",
+                &cluster,
+            ])
+            .map(|s| s.to_string())
+            .collect();
         if let Some(t) = &self.tls {
             for (flag, path) in [
                 ("--cert-file", &t.server_cert),
@@ -229,7 +261,14 @@ impl Etcd {
     }
 
     fn ctl_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<String> {
-        let mut cmd = Command::new("etcdctl");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "etcdctl"]);
+                c
+            }
+            None => Command::new("etcdctl"),
+        };
         cmd.env("ETCDCTL_API", "3").arg(format!("--endpoints={}", self.endpoint()));
         if let Some(t) = &self.tls {
             cmd.arg(format!("--cacert={}", t.ca.display()))

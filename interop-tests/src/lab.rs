@@ -23,6 +23,9 @@
 //! `/proc/PID/cmdline` still names the program we started, never by name.
 //! Daemons run in their own session (`setsid`, FRR's `-d`), so they outlive the
 //! command and the terminal that started them.
+//!
+//! With [`Options::datastore`], the nodes are configured from Calico's etcd
+//! datastore instead of full TOML files ([`datastore`]).
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -40,6 +43,8 @@ use crate::peers::frr::FrrConfig;
 use crate::pod::{Pod, ping_from};
 use crate::process::{tail, write_file};
 use crate::{Result, err, wait_until};
+
+pub mod datastore;
 
 /// The LAN every node and the ToR sit on.
 pub const LAN: &str = "192.168.1.0/24";
@@ -106,6 +111,8 @@ pub struct Options {
     pub bin_dir: PathBuf,
     /// Deadline for sessions and routes in `up`.
     pub timeout: Duration,
+    /// `up` adds an etcd and configures the nodes from it ([`datastore`]).
+    pub datastore: bool,
 }
 
 impl Options {
@@ -118,6 +125,7 @@ impl Options {
             prefix: DEFAULT_PREFIX.into(),
             bin_dir,
             timeout: DEFAULT_TIMEOUT,
+            datastore: false,
         })
     }
 
@@ -169,6 +177,8 @@ pub struct State {
     pub netns: Vec<String>,
     /// Daemons, in start order.
     pub pids: Vec<RecordedPid>,
+    /// The etcd endpoint the nodes follow, in the datastore variant.
+    pub datastore: Option<String>,
 }
 
 impl State {
@@ -192,6 +202,7 @@ impl State {
             match words.as_slice() {
                 ["prefix", p] => s.prefix = (*p).to_owned(),
                 ["netns", n] => s.netns.push((*n).to_owned()),
+                ["datastore", endpoint] => s.datastore = Some((*endpoint).to_owned()),
                 ["pid", label, pid, program] => {
                     if let Ok(pid) = pid.parse() {
                         s.pids.push(RecordedPid {
@@ -233,6 +244,11 @@ impl Recorder {
 
     fn pid(&mut self, label: &str, pid: u32, program: &str) -> Result<()> {
         writeln!(self.file, "pid {label} {pid} {program}")?;
+        Ok(self.file.sync_data()?)
+    }
+
+    fn datastore(&mut self, endpoint: &str) -> Result<()> {
+        writeln!(self.file, "datastore {endpoint}")?;
         Ok(self.file.sync_data()?)
     }
 }
@@ -311,6 +327,9 @@ pub fn up(opts: &Options, out: &mut dyn Write) -> Result<Up> {
         }
     }
     report(opts, out)?;
+    if opts.datastore {
+        datastore::demonstrate(opts, out)?;
+    }
     Ok(Up::Started)
 }
 
@@ -331,6 +350,7 @@ fn build(opts: &Options, rec: &mut Recorder, keep: &mut Vec<Netns>) -> Result<()
     for n in &NODES {
         nodes.push(named(n.name, rec)?);
     }
+    let etcd = if opts.datastore { Some(named("etcd", rec)?) } else { None };
     let switch = keep[lan].name().to_owned();
     run(Command::new("ip").args([
         "-n",
@@ -347,6 +367,10 @@ fn build(opts: &Options, rec: &mut Recorder, keep: &mut Vec<Netns>) -> Result<()
     ]))?;
     run(Command::new("ip").args(["-n", &switch, "link", "set", "br0", "up"]))?;
     attach(&keep[tor], &switch, "tor", TOR_IP)?;
+    if let Some(etcd) = etcd {
+        attach(&keep[etcd], &switch, "etcd", datastore::ETCD_IP)?;
+        datastore::start_etcd(opts, &keep[etcd], rec)?;
+    }
     for (n, &i) in NODES.iter().zip(&nodes) {
         attach(&keep[i], &switch, n.name, n.ip)?;
         for (pod, ip) in n.pods {
@@ -411,7 +435,8 @@ fn start_node(opts: &Options, n: &NodeSpec, ns: &Netns, rec: &mut Recorder) -> R
     let dir = opts.node_dir(n.name);
     std::fs::create_dir_all(&dir)?;
     let conf = dir.join("calico-bgpd.toml");
-    write_file(&conf, &node_config(opts, n))?;
+    let text = if opts.datastore { datastore::node_config(opts, n) } else { node_config(opts, n) };
+    write_file(&conf, &text)?;
     let log = File::create(dir.join("calico-bgpd.log"))?;
     // `setsid` execs in place (we are not a group leader), as does `ip netns exec`,
     // so the child's PID is calico-bgpd's and it has no controlling terminal.
@@ -622,6 +647,9 @@ pub fn report(opts: &Options, out: &mut dyn Write) -> Result<bool> {
         .unwrap_or_else(|e| format!("{e}\n"));
     out.write_all(tor.as_bytes())?;
     writeln!(out)?;
+    if state.datastore.is_some() {
+        datastore::report(opts, out)?;
+    }
     datapath(opts, out)?;
     Ok(healthy)
 }
@@ -771,15 +799,17 @@ mod tests {
             prefix: "p".into(),
             bin_dir: "/bin".into(),
             timeout: DEFAULT_TIMEOUT,
+            datastore: false,
         }
     }
 
     #[test]
     fn state_file_round_trips_and_skips_a_torn_last_line() {
-        let text =
-            "# c\nprefix p\nnetns p-lan\nnetns p-n1\npid calico-bgpd-n1 42 calico-bgpd\npid fr";
+        let text = "# c\nprefix p\nnetns p-lan\nnetns p-n1\npid calico-bgpd-n1 42 calico-bgpd\n\
+                    datastore http://192.168.1.100:2379\npid fr";
         let s = State::parse(text);
         assert_eq!(s.prefix, "p");
+        assert_eq!(s.datastore.as_deref(), Some("http://192.168.1.100:2379"));
         assert_eq!(s.netns, ["p-lan", "p-n1"]);
         assert_eq!(
             s.pids,

@@ -9,7 +9,8 @@
 //! | [`process`] | a [`Daemon`] started inside a namespace, killed by PID |
 //! | [`wait`] | [`wait_until`]: poll with a deadline, never sleep |
 //! | [`workdir`] | a temp dir per test for configs, sockets, logs and pcaps |
-//! | [`etcd`] | a real etcd on loopback, `etcdctl`, TLS certificates, a [`etcd::TcpGate`] |
+//! | [`etcd`] | a real etcd on loopback or in a namespace, `etcdctl`, TLS certificates, a [`etcd::TcpGate`] |
+//! | [`calico`] | Calico v3 resources and block affinities as etcd keys and JSON values |
 //! | [`capture`] | `tcpdump -U -w` on BGP traffic inside a namespace |
 //! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
 //! | [`pod`] | Calico-style pods: a namespace, a veth to `cali<hash>`, 169.254.1.1 |
@@ -25,6 +26,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod calico;
 pub mod capture;
 pub mod etcd;
 pub mod fib_busy;

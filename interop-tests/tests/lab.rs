@@ -11,6 +11,10 @@
 //! blocks and same-node pods ping; 2. the daemons outlive `up`; 3. a second `up`
 //! says the lab is already up; 4. `status` prints it again; 5. `down` stops every
 //! recorded PID, deletes every namespace of the prefix and the state dir.
+//!
+//! The datastore variant (`up --datastore`): the same sessions and routes with
+//! the nodes configured from an etcd on the LAN, and the report shows a block
+//! affinity written with `etcdctl put` reaching the other nodes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -56,8 +60,13 @@ struct Lab {
 
 impl Lab {
     fn run(&self, cmd: &str) -> (Output, String) {
+        self.run_with(cmd, &[])
+    }
+
+    fn run_with(&self, cmd: &str, extra: &[&str]) -> (Output, String) {
         let out = Command::new(LAB)
             .arg(cmd)
+            .args(extra)
             .arg("--state-dir")
             .arg(&self.state_dir)
             .args(["--prefix", &self.prefix, "--timeout", "60", "--bin-dir"])
@@ -159,6 +168,7 @@ fn a_failed_up_removes_what_it_built_and_leaves_foreign_namespaces_alone() {
         prefix: format!("cbgp-{id}-labf"),
         bin_dir: bin_dir(),
         timeout: std::time::Duration::from_secs(10),
+        datastore: false,
     };
     // Someone else's namespace where the lab wants its ToR.
     let foreign = Netns::named(&format!("{}-tor", opts.prefix)).unwrap();
@@ -174,4 +184,47 @@ fn a_failed_up_removes_what_it_built_and_leaves_foreign_namespaces_alone() {
         bin_dir: opts.bin_dir,
     };
     assert_eq!(lab.namespaces(), [foreign.name()], "only the foreign one remains");
+}
+
+#[test]
+fn lab_with_datastore_follows_etcd_and_shows_a_new_affinity_reaching_the_others() {
+    let id = std::process::id();
+    let lab = Lab {
+        state_dir: std::env::temp_dir().join(format!("cbgp-{id}-labds")),
+        prefix: format!("cbgp-{id}-labd"),
+        bin_dir: bin_dir(),
+    };
+
+    let (out, text) = lab.run_with("up", &["--datastore"]);
+    assert!(out.status.success(), "lab up --datastore failed:\n{text}");
+    assert!(text.contains("all sessions Established"), "{text}");
+    for block in ["10.244.1.0/26", "10.244.2.0/26", "10.244.3.0/26"] {
+        assert!(tor_has_best(&text, block), "ToR lacks {block}:\n{text}");
+    }
+    assert!(text.contains("=== datastore (etcd http://192.168.1.100:2379"), "{text}");
+    assert!(text.contains("/calico/resources/v3/projectcalico.org/bgppeers/tor"), "{text}");
+    // The demonstration: n1 blackholes the new block, n2 and n3 route it via n1.
+    let demo = text.split("=== datastore demonstration").nth(1).unwrap_or_default();
+    assert!(demo.contains("n1: blackhole 10.244.4.0/26"), "{text}");
+    for n in ["n2", "n3"] {
+        assert!(demo.contains(&format!("{n}: 10.244.4.0/26 via 192.168.1.11")), "{text}");
+    }
+    assert!(demo.contains("datastore demonstration: OK"), "{text}");
+
+    let state = State::load(&lab.state_dir).unwrap().expect("lab.state");
+    assert_eq!(state.datastore.as_deref(), Some("http://192.168.1.100:2379"));
+    assert_eq!(state.pids.len(), 6, "etcd + 3 calico-bgpd + zebra + bgpd: {state:?}");
+    let nodes = std::fs::read_to_string(lab.state_dir.join("n1/calico-bgpd.toml")).unwrap();
+    assert!(!nodes.contains("ipv4") && nodes.contains("etcdv3"), "{nodes}");
+
+    let (out, text) = lab.run("status");
+    assert!(out.status.success(), "lab status failed:\n{text}");
+    assert!(text.contains("=== datastore (etcd"), "{text}");
+
+    let (out, text) = lab.run("down");
+    assert!(out.status.success(), "lab down failed:\n{text}");
+    for p in &state.pids {
+        assert!(!pid_is_ours(p.pid, &p.program), "{} (pid {}) survived down", p.label, p.pid);
+    }
+    assert!(lab.namespaces().is_empty(), "left behind: {:?}", lab.namespaces());
 }

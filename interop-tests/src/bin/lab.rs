@@ -2,7 +2,7 @@
 //! ToR in network namespaces and leaves them running (see `interop_tests::lab`).
 //!
 //! ```text
-//! lab [up|status|down] [--state-dir DIR] [--prefix NAME] [--bin-dir DIR] [--timeout SECS]
+//! lab [up|status|down] [--datastore] [--state-dir DIR] [--prefix NAME] [--bin-dir DIR] [--timeout SECS]
 //! ```
 
 use std::io::Write;
@@ -20,6 +20,7 @@ usage: lab [up|status|down] [options]
   down     stop the lab's daemons (by recorded PID) and delete its namespaces
 
 options:
+  --datastore       up: add an etcd and configure the nodes from Calico's resources in it
   --state-dir DIR   configs, logs, sockets, lab.state  (default /tmp/calico-bgp-lab, env CBGP_LAB_DIR)
   --prefix NAME     namespace name prefix               (default cbgp-lab, env CBGP_LAB_PREFIX)
   --bin-dir DIR     where calico-bgpd and calico-bgpctl are (default: beside this program)
@@ -79,6 +80,7 @@ fn parse(args: Vec<String>) -> Result<(String, Options), String> {
             "--state-dir" => opts.state_dir = PathBuf::from(value(&a)?),
             "--prefix" => opts.prefix = value(&a)?,
             "--bin-dir" => opts.bin_dir = PathBuf::from(value(&a)?),
+            "--datastore" => opts.datastore = true,
             "--timeout" => {
                 let v = value(&a)?;
                 let secs =
@@ -107,6 +109,14 @@ fn explore_hints(opts: &Options, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "  {} --socket {dir}/n1/calico-bgp.ctl show peers", ctl.display())?;
     writeln!(out, "  vtysh --vty_socket {dir}/tor -c 'show bgp summary'")?;
     writeln!(out, "  less {dir}/n1/calico-bgpd.log")?;
+    if opts.datastore {
+        writeln!(
+            out,
+            "  ip netns exec {}-etcd etcdctl --endpoints={} get /calico --prefix",
+            opts.prefix,
+            lab::datastore::endpoint()
+        )?;
+    }
     writeln!(out, "  scripts/lab.sh status | scripts/lab.sh down")?;
     Ok(())
 }
