@@ -369,6 +369,16 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
 
 /// Logs to stderr at the configured level; RUST_LOG overrides it. A
 /// reload with a new `log_level` swaps the filter in place (unless RUST_LOG
+/// The filter of a `log_level`: the daemon's own events at that level; the
+/// etcd client's libraries (gRPC over HTTP/2) at most at `info`, since at
+/// `debug` they log every frame of the datastore connection.
+fn level_filter(level: LogLevel) -> tracing_subscriber::EnvFilter {
+    let level = level.as_str();
+    tracing_subscriber::EnvFilter::new(format!(
+        "{level},h2=info,hyper=info,hyper_util=info,tonic=info,tower=info,rustls=info"
+    ))
+}
+
 /// is set, which keeps winning).
 fn init_logging(level: LogLevel) {
     use tracing_subscriber::layer::SubscriberExt;
@@ -377,7 +387,7 @@ fn init_logging(level: LogLevel) {
 
     let from_env = EnvFilter::try_from_default_env().ok();
     let env_wins = from_env.is_some();
-    let filter = from_env.unwrap_or_else(|| EnvFilter::new(level.as_str()));
+    let filter = from_env.unwrap_or_else(|| level_filter(level));
     let (filter, handle) = reload::Layer::new(filter);
     tracing_subscriber::registry()
         .with(filter)
@@ -387,7 +397,7 @@ fn init_logging(level: LogLevel) {
         if env_wins {
             return Err("RUST_LOG is set and overrides log_level".into());
         }
-        handle.modify(|f| *f = EnvFilter::new(level.as_str())).map_err(|e| e.to_string())
+        handle.modify(|f| *f = level_filter(level)).map_err(|e| e.to_string())
     }));
 }
 

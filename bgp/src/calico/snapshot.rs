@@ -9,7 +9,7 @@
 //! the running one in force.
 
 use super::{Env, ResourceProblem, Resources, derive};
-use crate::config::{Config, ValidatedConfig, ValidationErrors, validate};
+use crate::config::{Config, ConfigError, ValidatedConfig, ValidationErrors, validate};
 
 /// What one snapshot gives.
 #[derive(Debug)]
@@ -29,6 +29,14 @@ pub fn configure<'a>(
     env: &Env,
 ) -> Configured {
     let (resources, mut problems) = Resources::from_kvs(kvs);
+    let name = &local.node.name;
+    if !resources.nodes.contains_key(name) {
+        // confd renders nothing for a node the datastore does not hold;
+        // running the bare local file instead would drop every session.
+        let missing =
+            ConfigError::new("node.name", name, "no Calico Node of this name in the datastore");
+        return Configured { config: Err(ValidationErrors(vec![missing])), problems };
+    }
     let derived = derive(&resources, local, env);
     problems.extend(derived.problems);
     Configured { config: validate(derived.config), problems }
@@ -79,8 +87,17 @@ mod tests {
 
     #[test]
     fn a_node_missing_from_the_datastore_gives_a_configuration_that_cannot_run() {
-        // No Node object for us: no address, so no router id to derive.
         let c = run(&[node("n2", "10.0.0.2/24")], "n1");
+        assert!(c.config.unwrap_err().has_path("node.name"));
+    }
+
+    #[test]
+    fn a_missing_node_is_refused_even_when_the_local_file_could_run_alone() {
+        // The bare file would run with no peers: every session dropped.
+        let local = from_toml("[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\n").unwrap();
+        let kvs = [node("n2", "10.0.0.2/24")];
+        let c =
+            configure(kvs.iter().map(|(k, v)| (k.as_str(), v.as_slice())), &local, &Env::default());
         assert!(c.config.is_err());
     }
 }

@@ -185,13 +185,7 @@ impl<R: RouteHandler> Owner<R> {
     pub(super) fn on_datastore(&mut self, snapshot: DatastoreSnapshot) {
         let Some(f) = self.follow.as_mut() else { return };
         f.last = Some(snapshot);
-        let mut result = ReloadResult {
-            result: ReconfigResult::Applied,
-            peers_added: Vec::new(),
-            peers_removed: Vec::new(),
-            peers_restarted: Vec::new(),
-            peers_updated: Vec::new(),
-        };
+        let mut result = super::applied();
         if let Err(errors) = self.apply_followed(&mut result) {
             result.result = ReconfigResult::Refused { errors };
         }

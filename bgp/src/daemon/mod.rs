@@ -847,13 +847,7 @@ impl<R: RouteHandler> Owner<R> {
     /// applies it, or refuses it with every problem; either way the outcome
     /// is logged, kept for `show status` and returned.
     fn reload(&mut self) -> ReloadResult {
-        let mut result = ReloadResult {
-            result: ReconfigResult::Applied,
-            peers_added: Vec::new(),
-            peers_removed: Vec::new(),
-            peers_restarted: Vec::new(),
-            peers_updated: Vec::new(),
-        };
+        let mut result = applied();
         let errors = match self.path.clone() {
             None => vec!["the daemon was started without a configuration file".to_owned()],
             Some(path) => match self.reload_from(&path, &mut result) {
@@ -1041,6 +1035,17 @@ impl<R: RouteHandler> Owner<R> {
         }
         self.listeners.clear();
         info!("stopped");
+    }
+}
+
+/// A reload result before anything was applied.
+fn applied() -> ReloadResult {
+    ReloadResult {
+        result: ReconfigResult::Applied,
+        peers_added: Vec::new(),
+        peers_removed: Vec::new(),
+        peers_restarted: Vec::new(),
+        peers_updated: Vec::new(),
     }
 }
 
