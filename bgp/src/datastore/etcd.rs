@@ -2,7 +2,7 @@
 //!
 //! One tokio task per source. It connects to one endpoint at a time, moving to the
 //! next after a failure (the client's own balancing keeps sending requests to a
-//! dead endpoint among live ones), lists [`PREFIXES`](super::PREFIXES)
+//! dead endpoint among live ones), lists [`PREFIXES`]
 //! at one revision, then watches the range that covers them from the next
 //! revision. Each watch response that touches a watched key becomes one
 //! [`DatastoreUpdate`]. A watch canceled for compaction is answered with a new list;

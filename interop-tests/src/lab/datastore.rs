@@ -9,7 +9,7 @@
 //!                                     one confirmed affinity per node
 //! ```
 //!
-//! After the sessions are up, [`demonstrate`] writes a new block affinity for n1
+//! After the sessions are up, `demonstrate` writes a new block affinity for n1
 //! with `etcdctl put` and prints how long it took to reach n2 and n3 as a route.
 
 use std::fs::File;
