@@ -260,7 +260,12 @@ impl OpenMsg {
         params.extend(self.other_params.iter().map(|(t, v)| (*t, &v[..])));
 
         let short_len: usize = params.iter().map(|(_, v)| 2 + v.len()).sum();
-        let fits_short = short_len <= 255 && params.iter().all(|(_, v)| v.len() <= 255);
+        // A first parameter of type 255 cannot lead the short form: the
+        // receiver would take it for the RFC 9072 marker (§2 reserves 255
+        // as the Non-Ext OP Type) and read the rest as an extended length.
+        let fits_short = short_len <= 255
+            && params.iter().all(|(_, v)| v.len() <= 255)
+            && params.first().is_none_or(|(t, _)| *t != EXTENDED_PARAMS);
 
         buf.put_u8(self.version);
         buf.put_u16(self.my_as);
@@ -468,6 +473,19 @@ mod tests {
             })
             .collect();
         let open = OpenMsg::new(65001, 90, Ipv4Addr::new(192, 0, 2, 1), caps);
+        let b = encode(&open);
+        assert_eq!(&b[9..11], &[255, 255]);
+        assert_eq!(OpenMsg::decode(&b).unwrap(), open);
+    }
+
+    #[test]
+    fn a_leading_parameter_of_type_255_is_sent_in_the_rfc9072_form() {
+        // Found by the `message` fuzz target: an extended-form OPEN whose only
+        // parameter has type 255 re-encoded in the short form, which then read
+        // back as an RFC 9072 marker with a length overrunning the message.
+        let h = "04 fde9 00b4 0a000001 ff ff 0004 ff 0001 aa";
+        let open = OpenMsg::decode(&body(h)).unwrap();
+        assert_eq!(open.other_params, vec![(255, Bytes::from_static(&[0xaa]))]);
         let b = encode(&open);
         assert_eq!(&b[9..11], &[255, 255]);
         assert_eq!(OpenMsg::decode(&b).unwrap(), open);
