@@ -94,7 +94,12 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
         v6.display()
     );
     a.write_config(&cfg);
-    b.write_config(&mesh_config("b", "10.0.0.2", &["10.244.2.0/26"], &[("a", "10.0.0.1")]));
+    // More networks than `show route` writes at once, so its reply comes
+    // in several pieces that must still read as one table.
+    let mut b_blocks = vec!["10.244.2.0/26".to_owned()];
+    b_blocks.extend((0..960).map(|i| format!("10.244.{}.{}/26", 16 + i / 4, i % 4 * 64)));
+    let b_blocks: Vec<&str> = b_blocks.iter().map(String::as_str).collect();
+    b.write_config(&mesh_config("b", "10.0.0.2", &b_blocks, &[("a", "10.0.0.1")]));
     a.start();
     b.start();
 
@@ -110,6 +115,19 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
     assert!(last.1, "{}", last.0);
     assert!(last.0.contains("10.244.1.0/26      blackhole [static1 "), "{}", last.0);
     assert!(last.0.contains("* (100/0) [i]"), "{}", last.0);
+
+    let mut count = (String::new(), false);
+    let r = wait_until(UP, "all of b's routes in birdc show route count", || {
+        count = birdc(&v4, &["show", "route", "count"]);
+        Ok(count.0.contains("962 of 962 routes for 962 networks"))
+    });
+    if let Err(e) = r {
+        panic!("{e}\n{}\n--- log of a ---\n{}", count.0, a.log());
+    }
+    let (table, ok) = birdc(&v4, &["show", "route"]);
+    assert!(ok, "{table}");
+    let rows = table.lines().filter(|l| l.contains("/26 ")).count();
+    assert_eq!(rows, 962, "{table}");
 
     let (out, ok) = birdc(&v4, &["show", "status"]);
     assert!(ok && out.starts_with("BIRD v0.3.3+birdv1.6.8 ready.\n"), "{out}");

@@ -8,7 +8,8 @@
 //! the client sends, until it closes. A command written before the welcome
 //! was read is simply read after it. Replies are built from the owner's
 //! published snapshot, so a busy owner never holds a client up; only
-//! `show route` asks the owner for its routes, the way `show routes` does.
+//! `show route` asks the owner for its routes: the copy `show routes`
+//! shares, rendered and written a piece at a time.
 //! A client that stops reading gets its connection closed after
 //! [`WRITE_TIMEOUT`]: its task waits, never the daemon; one that sends
 //! nothing for [`IDLE_TIMEOUT`] is closed too.
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctl::bird16::{self, Command, Encoder, Routes, View};
+use ctl::bird16::{self, Command, Encoder, RouteListing, Routes, View};
 use ctl::proto::{Family, RouteQuery};
 use ctl::server::Handler;
 use ipnet::IpNet;
@@ -40,6 +41,9 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Longest command line read; BIRD's own limit is lower still.
 const MAX_LINE: u64 = 4096;
+
+/// Networks of a `show route` reply rendered between two writes.
+const ROWS_PER_WRITE: usize = 512;
 
 /// Connections served at once per socket.
 const MAX_CLIENTS: usize = 16;
@@ -129,8 +133,7 @@ async fn connection(
         } else {
             Command::parse(&String::from_utf8_lossy(&line))
         };
-        let reply = reply(&cmd, family, handler).await;
-        send(&mut write, &mut enc, &reply).await?;
+        answer(&cmd, family, handler, &mut write, &mut enc).await?;
         if overlong {
             return Ok(());
         }
@@ -149,18 +152,49 @@ async fn send(
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "client not reading"))?
 }
 
-async fn reply(cmd: &Command, family: Family, handler: &CtlHandler) -> Vec<bird16::Line> {
+/// Answers one command. `show route` of a whole table is rendered and
+/// written [`ROWS_PER_WRITE`] networks at a time from the owner's shared
+/// copy of the routes, so its text is never held whole.
+async fn answer(
+    cmd: &Command,
+    family: Family,
+    handler: &CtlHandler,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    enc: &mut Encoder,
+) -> std::io::Result<()> {
     let (status, peers) = (handler.status().await, handler.peers().await);
     let now = ctl::server::unix_now();
     let view = View { family, status: &status, peers: &peers, now };
     let Command::ShowRoute(filter) = cmd else {
-        return bird16::answer(cmd, &view, None);
+        return send(write, enc, &bird16::answer(cmd, &view, None)).await;
     };
-    let query = RouteQuery { prefix: filter.prefix, peer: None, family: Some(family) };
-    let routes = handler.routes(query).await.unwrap_or_default();
+    let routes = match filter.prefix {
+        // One network is a lookup.
+        Some(prefix) => {
+            let query = RouteQuery { prefix: Some(prefix), peer: None, family: Some(family) };
+            Arc::new(handler.routes(query).await.unwrap_or_default())
+        }
+        None => handler.table().await.unwrap_or_default(),
+    };
     let underlay = Underlay::read().await;
     let iface = |a: IpAddr| underlay.iface(a);
-    bird16::answer(cmd, &view, Some(&Routes { routes: &routes, iface: &iface }))
+    let routes = Routes { routes: &routes, iface: &iface };
+    let mut listing = match RouteListing::new(&view, filter, &routes) {
+        Ok(l) => l,
+        Err(refused) => return send(write, enc, &refused).await,
+    };
+    let mut lines = Vec::new();
+    for chunk in routes.routes.chunks(ROWS_PER_WRITE) {
+        for rt in chunk {
+            listing.network(rt, &mut lines);
+        }
+        if !lines.is_empty() {
+            send(write, enc, &lines).await?;
+            lines.clear();
+        }
+    }
+    listing.finish(&mut lines);
+    send(write, enc, &lines).await
 }
 
 /// The kernel's main-table routes that are not ours, with device names:

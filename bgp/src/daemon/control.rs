@@ -99,6 +99,12 @@ pub enum Query {
         /// Where they go.
         reply: oneshot::Sender<Vec<RouteSnapshot>>,
     },
+    /// Every route, as one shared copy: BIRD's `show route` renders it a
+    /// piece at a time.
+    Table {
+        /// Where it goes.
+        reply: oneshot::Sender<Arc<Vec<RouteSnapshot>>>,
+    },
     /// `show fib`.
     Fib {
         /// Where it goes.
@@ -169,6 +175,14 @@ impl CtlHandler {
 
     fn current(&self) -> Arc<DaemonSnapshot> {
         self.snapshots.borrow().clone()
+    }
+
+    /// Every route, shared with other clients asking at about the same
+    /// time rather than copied for each.
+    pub async fn table(&self) -> Result<Arc<Vec<RouteSnapshot>>, CtlError> {
+        let (reply, rx) = oneshot::channel();
+        self.queries.send(Query::Table { reply }).map_err(|_| Self::unavailable())?;
+        rx.await.map_err(|_| Self::unavailable())
     }
 
     fn unavailable() -> CtlError {

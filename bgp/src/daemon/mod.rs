@@ -395,6 +395,11 @@ impl<R: RouteHandler> Owner<R> {
                 }
                 due = tick.tick() => {
                     self.lag.record(due, Instant::now());
+                    // An old walk is no use to the next client: let go of
+                    // its memory rather than hold a copy of the table.
+                    if self.routes_walk.as_ref().is_some_and(|(at, ..)| at.elapsed() >= ROUTES_REUSE_MAX) {
+                        self.routes_walk = None;
+                    }
                     let stale = self.last_publish.is_none_or(|t| t.elapsed() >= control::REFRESH);
                     if self.dirty || stale {
                         self.publish();
@@ -499,6 +504,23 @@ impl<R: RouteHandler> Owner<R> {
         routes
     }
 
+    /// Every route, shared by the clients that ask within a short while:
+    /// the table is walked at most once per [`ROUTES_DUTY`] times the
+    /// cost of a walk.
+    fn table(&mut self) -> Arc<Vec<ctl::proto::RouteSnapshot>> {
+        let fresh = self
+            .routes_walk
+            .as_ref()
+            .filter(|(at, cost, _)| at.elapsed() < (*cost * ROUTES_DUTY).min(ROUTES_REUSE_MAX));
+        if let Some((_, _, all)) = fresh {
+            return all.clone();
+        }
+        let started = Instant::now();
+        let all = Arc::new(self.walk_routes(&ctl::proto::RouteQuery::default()));
+        self.routes_walk = Some((started, started.elapsed(), all.clone()));
+        all
+    }
+
     /// Answers a read-only request from the owner's state as it is now.
     fn answer(&mut self, q: control::Query) {
         match q {
@@ -508,19 +530,10 @@ impl<R: RouteHandler> Owner<R> {
                 let _ = reply.send(self.walk_routes(&query));
             }
             control::Query::Routes { query, reply } => {
-                let fresh = self.routes_walk.as_ref().filter(|(at, cost, _)| {
-                    at.elapsed() < (*cost * ROUTES_DUTY).min(ROUTES_REUSE_MAX)
-                });
-                let all = match fresh {
-                    Some((_, _, all)) => all.clone(),
-                    None => {
-                        let started = Instant::now();
-                        let all = Arc::new(self.walk_routes(&ctl::proto::RouteQuery::default()));
-                        self.routes_walk = Some((started, started.elapsed(), all.clone()));
-                        all
-                    }
-                };
-                let _ = reply.send(query.apply(all.iter().cloned()));
+                let _ = reply.send(query.apply(self.table().iter().cloned()));
+            }
+            control::Query::Table { reply } => {
+                let _ = reply.send(self.table());
             }
             // Built by the FIB's side, not here: the owner only starts it.
             control::Query::Fib { reply } => {

@@ -31,6 +31,7 @@ use std::net::IpAddr;
 use crate::proto::{Family, PeerSnapshot, RouteSnapshot, StatusSnapshot};
 
 pub use command::{Command, RouteFilter};
+pub use route::RouteListing;
 
 /// The version Calico's fork of BIRD prints (its `sysdep/config.h`
 /// `BIRD_VERSION`); calico-node's status populator reads it after `BIRD `.
@@ -120,7 +121,7 @@ pub struct Routes<'a> {
     /// Loc-RIB routes of this socket's family.
     pub routes: &'a [RouteSnapshot],
     /// Interface of a next hop, if the kernel can reach it.
-    pub iface: &'a dyn Fn(IpAddr) -> Option<String>,
+    pub iface: &'a (dyn Fn(IpAddr) -> Option<String> + Sync),
 }
 
 impl std::fmt::Debug for Routes<'_> {

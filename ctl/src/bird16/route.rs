@@ -16,68 +16,118 @@
 //! With `all`, each row is followed by `1008-\tType: ...` and, for BGP, the
 //! `1012-\tBGP.<attribute>: ...` lines in attribute-code order.
 
+use std::net::IpAddr;
+
 use super::{Line, RouteFilter, Routes, View};
-use crate::proto::{Family, PathSnapshot, RejectReason, RouteSource};
+use crate::proto::{Family, PathSnapshot, RejectReason, RouteSnapshot, RouteSource};
 use crate::render::since;
 
-/// The reply to `show route ...`.
+/// The reply to `show route ...`, whole: [`RouteListing`] over every route.
 pub fn show_route(v: &View<'_>, f: &RouteFilter, r: &Routes<'_>) -> Vec<Line> {
-    if let Some(name) = &f.protocol {
-        let known = ["static1", "kernel1", "device1", "direct1"].contains(&name.as_str())
-            || v.family_peers().any(|p| p.name == *name);
-        if !known {
-            return vec![Line::last(9001, format!("{name} is not a protocol"))];
-        }
-    }
-    let mut nets: Vec<_> =
-        r.routes.iter().filter(|rt| Family::of_net(&rt.prefix) == v.family).collect();
-    if let Some(p) = f.prefix {
-        nets.retain(|rt| rt.prefix == p);
-    }
-    if let Some(a) = f.for_addr {
-        let longest = nets
-            .iter()
-            .filter(|rt| rt.prefix.contains(&a) && rt.paths.iter().any(|p| in_table(&p)))
-            .map(|rt| rt.prefix.prefix_len())
-            .max();
-        nets.retain(|rt| rt.prefix.contains(&a) && Some(rt.prefix.prefix_len()) == longest);
-    }
-    let (mut shown, mut considered, mut networks) = (0usize, 0usize, 0usize);
+    let mut listing = match RouteListing::new(v, f, r) {
+        Ok(l) => l,
+        Err(refused) => return refused,
+    };
     let mut out = Vec::new();
-    for rt in &nets {
-        let paths: Vec<&PathSnapshot> = rt.paths.iter().filter(in_table).collect();
-        if paths.is_empty() {
-            continue;
+    for rt in r.routes {
+        listing.network(rt, &mut out);
+    }
+    listing.finish(&mut out);
+    out
+}
+
+/// `show route` rendered one network at a time, so that the I/O shell can
+/// write a large table in pieces and never hold all of its text.
+pub struct RouteListing<'a> {
+    v: &'a View<'a>,
+    f: &'a RouteFilter,
+    iface: &'a (dyn Fn(IpAddr) -> Option<String> + Sync),
+    /// `for ADDR`: the length of the longest prefix in the table holding it.
+    longest: Option<u8>,
+    shown: usize,
+    considered: usize,
+    networks: usize,
+}
+
+impl std::fmt::Debug for RouteListing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteListing").field("shown", &self.shown).finish_non_exhaustive()
+    }
+}
+
+impl<'a> RouteListing<'a> {
+    /// Starts a listing of `r.routes` (read whole only for `for ADDR`, to
+    /// find the longest match), or gives the error reply when the filter
+    /// names no protocol of this socket.
+    pub fn new(v: &'a View<'a>, f: &'a RouteFilter, r: &Routes<'a>) -> Result<Self, Vec<Line>> {
+        if let Some(name) = &f.protocol {
+            let known = ["static1", "kernel1", "device1", "direct1"].contains(&name.as_str())
+                || v.family_peers().any(|p| p.name == *name);
+            if !known {
+                return Err(vec![Line::last(9001, format!("{name} is not a protocol"))]);
+            }
         }
-        networks += 1;
+        let longest = f.for_addr.and_then(|a| {
+            r.routes
+                .iter()
+                .filter(|rt| Family::of_net(&rt.prefix) == v.family && rt.prefix.contains(&a))
+                .filter(|rt| rt.paths.iter().any(|p| in_table(&p)))
+                .map(|rt| rt.prefix.prefix_len())
+                .max()
+        });
+        Ok(RouteListing { v, f, iface: r.iface, longest, shown: 0, considered: 0, networks: 0 })
+    }
+
+    /// Appends the rows of one network (nothing if the filter leaves it out).
+    pub fn network(&mut self, rt: &RouteSnapshot, out: &mut Vec<Line>) {
+        let (v, f) = (self.v, self.f);
+        if Family::of_net(&rt.prefix) != v.family || f.prefix.is_some_and(|p| p != rt.prefix) {
+            return;
+        }
+        if let Some(a) = f.for_addr
+            && !(rt.prefix.contains(&a) && Some(rt.prefix.prefix_len()) == self.longest)
+        {
+            return;
+        }
+        let mut paths = rt.paths.iter().filter(in_table).peekable();
+        if paths.peek().is_none() {
+            return;
+        }
+        self.networks += 1;
         let mut first = true;
         for p in paths {
-            considered += 1;
+            self.considered += 1;
             if (f.primary && !p.best) || f.protocol.as_ref().is_some_and(|n| *n != proto_name(p)) {
                 continue;
             }
-            shown += 1;
+            self.shown += 1;
             if !f.count {
                 let net = if first { rt.prefix.to_string() } else { String::new() };
-                out.push(Line::more(1007, row(v, &net, p, r)));
+                out.push(Line::more(1007, row(v, &net, p, self.iface)));
                 if f.all {
-                    attributes(&mut out, p);
+                    attributes(out, p);
                 }
             }
             first = false;
         }
     }
-    if f.count {
-        return vec![Line::last(
-            14,
-            format!("{shown} of {considered} routes for {networks} networks"),
-        )];
+
+    /// Appends the reply's last line: the count, `Network not in table`
+    /// for a network or address with no rows, or the end of the table.
+    pub fn finish(self, out: &mut Vec<Line>) {
+        let f = self.f;
+        if f.count {
+            let (shown, considered, networks) = (self.shown, self.considered, self.networks);
+            out.push(Line::last(
+                14,
+                format!("{shown} of {considered} routes for {networks} networks"),
+            ));
+        } else if self.shown == 0 && (f.prefix.is_some() || f.for_addr.is_some()) {
+            out.push(Line::last(8001, "Network not in table"));
+        } else {
+            out.push(Line::end());
+        }
     }
-    if out.is_empty() && (f.prefix.is_some() || f.for_addr.is_some()) {
-        return vec![Line::last(8001, "Network not in table")];
-    }
-    out.push(Line::end());
-    out
 }
 
 /// Paths BIRD would hold in its table: not those refused on import, looped
@@ -98,7 +148,12 @@ fn proto_name(p: &PathSnapshot) -> &str {
     }
 }
 
-fn row(v: &View<'_>, net: &str, p: &PathSnapshot, r: &Routes<'_>) -> String {
+fn row(
+    v: &View<'_>,
+    net: &str,
+    p: &PathSnapshot,
+    iface: &(dyn Fn(IpAddr) -> Option<String> + Sync),
+) -> String {
     let time = since(p.since, v.now);
     let star = if p.best { " *" } else { "" };
     let name = proto_name(p);
@@ -109,7 +164,7 @@ fn row(v: &View<'_>, net: &str, p: &PathSnapshot, r: &Routes<'_>) -> String {
         }
         RouteSource::Bgp { peer, .. } => {
             let nh = p.next_hop.first().copied();
-            let iface = nh.and_then(|a| (r.iface)(a));
+            let iface = nh.and_then(iface);
             let (dest, metric) = match (nh, iface) {
                 (Some(nh), Some(dev)) => {
                     (format!("via {nh} on {dev}"), p.igp_metric.unwrap_or(0).to_string())
