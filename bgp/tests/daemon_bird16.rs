@@ -161,6 +161,15 @@ fn birdc_and_calicos_parsers_read_the_bird_dialect_sockets() {
     assert!(out.contains("\n  BGP state:          Established\n"), "{out}");
     assert!(out.contains("\n    Neighbor address: 10.0.0.2\n"), "{out}");
     assert!(out.contains("\n    Session:          internal "), "{out}");
+    // What b's OPEN offered, in BIRD's words and order.
+    let caps = out
+        .lines()
+        .find(|l| l.starts_with("    Neighbor caps:    "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        caps.contains(" refresh ") && caps.contains(" restart-able ") && caps.contains(" AS4"),
+        "{out}"
+    );
 
     let (out, _) = birdc(&v6, &["show", "protocols"]);
     assert!(!out.contains("Mesh_"), "the IPv6 socket lists IPv6 sessions only: {out}");

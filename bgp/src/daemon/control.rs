@@ -34,9 +34,10 @@ use super::{Input, Owner, RouteHandler, Slot};
 use crate::config::{PeerKind, TtlMode};
 use crate::fsm::State;
 use crate::session::stats::ShownTimer;
-use crate::wire::AfiSafi;
 use crate::wire::attr::{MpNextHop, PathAttrs, SegmentType};
+use crate::wire::iana::CapabilityCode;
 use crate::wire::iana::MessageType;
+use crate::wire::{AfiSafi, Capability};
 
 /// Least time between two publications caused by changes: a burst of
 /// UPDATEs becomes one snapshot, not thousands.
@@ -334,7 +335,7 @@ impl<R: RouteHandler> Owner<R> {
             internal: cfg.is_ibgp(),
             multihop: matches!(cfg.ttl, TtlMode::Multihop(_)),
             rr_client: cfg.rr_client,
-            remote_caps: None,
+            remote_caps: session.map(|(up, _)| offered(&up.negotiated.peer_capabilities)),
             negotiated_caps: session.map(|(up, _)| capabilities(&up.negotiated)),
             hold_timer: session
                 .and_then(|(up, _)| timer(up.negotiated.hold_time, ShownTimer::Hold)),
@@ -395,6 +396,45 @@ pub fn capabilities(n: &crate::wire::Negotiated) -> ctl::proto::Capabilities {
         add_path_tx: families(&n.add_path_tx),
         extended_next_hop: families(&n.extended_next_hop),
     }
+}
+
+/// What a peer's OPEN offered, for `show peer` and BIRD's `Neighbor caps:`.
+/// A speaker that sends no Multiprotocol capability carries IPv4 unicast
+/// only (RFC 4760 §8); code 128 is the pre-standard route refresh.
+pub fn offered(caps: &[Capability]) -> ctl::proto::Capabilities {
+    let mut c = ctl::proto::Capabilities::default();
+    let mut mp = Vec::new();
+    for cap in caps {
+        match cap {
+            Capability::Multiprotocol(f) => mp.push(*f),
+            Capability::RouteRefresh => c.route_refresh = true,
+            Capability::Unknown { code, .. } if *code == CapabilityCode::ROUTE_REFRESH_CISCO => {
+                c.route_refresh = true;
+            }
+            Capability::EnhancedRouteRefresh => c.enhanced_route_refresh = true,
+            Capability::FourOctetAs(_) => c.four_octet_as = true,
+            Capability::ExtendedMessage => c.extended_message = true,
+            Capability::GracefulRestart(g) => c.graceful_restart_time = Some(g.restart_time),
+            Capability::LongLivedGracefulRestart(v) => {
+                c.long_lived_stale_time = Some(v.iter().map(|l| l.stale_time).max().unwrap_or(0));
+            }
+            Capability::AddPath(v) => {
+                let (rx, tx): (Vec<_>, Vec<_>) = (
+                    v.iter().filter(|(_, m)| m.receives()).map(|(f, _)| *f).collect(),
+                    v.iter().filter(|(_, m)| m.sends()).map(|(f, _)| *f).collect(),
+                );
+                c.add_path_rx = families(&rx);
+                c.add_path_tx = families(&tx);
+            }
+            Capability::ExtendedNextHop(v) => {
+                let f: Vec<_> = v.iter().map(|(f, _)| *f).collect();
+                c.extended_next_hop = families(&f);
+            }
+            Capability::Fqdn(_) | Capability::Unknown { .. } => {}
+        }
+    }
+    c.families = families(if mp.is_empty() { &[AfiSafi::IPV4_UNICAST] } else { &mp });
+    c
 }
 
 /// The ctl view of an FSM state.

@@ -99,6 +99,10 @@ pub struct Negotiated {
     pub peer_llgr: Option<Vec<LlgrFamily>>,
     /// The peer's host and domain name (FQDN capability).
     pub peer_fqdn: Option<Fqdn>,
+    /// Every capability the peer's OPEN carried, as sent (BIRD's
+    /// `Neighbor caps:`; the fields above are what both sides agreed).
+    #[serde(default)]
+    pub peer_capabilities: Vec<Capability>,
     /// The peer's AS number (4-octet capability value if present).
     pub peer_asn: u32,
     /// The peer's BGP Identifier.
@@ -213,6 +217,7 @@ impl Negotiated {
                 Capability::Fqdn(f) => Some(f.clone()),
                 _ => None,
             }),
+            peer_capabilities: remote.capabilities.clone(),
             peer_asn: remote.asn(),
             peer_bgp_id: remote.bgp_id,
             families,
