@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: the real BGP peers the
-# interop tests run (FRR, BIRD 2, GoBGP, ExaBGP), capture tools, iproute2.
+# interop tests run (FRR, BIRD 2, GoBGP, ExaBGP), capture tools, iproute2, and
+# podman, runc and mmdebstrap for the container images (scripts/images.sh).
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
@@ -10,7 +11,8 @@ for pair in frr:/usr/lib/frr/bgpd bird2:/usr/sbin/bird gobgpd:/usr/bin/gobgpd \
     iproute2:/usr/sbin/ip iputils-ping:/usr/bin/ping \
     systemd:/usr/bin/systemd-analyze etcd-server:/usr/bin/etcd etcd-client:/usr/bin/etcdctl \
     protobuf-compiler:/usr/bin/protoc libprotobuf-dev:/usr/include/google/protobuf/descriptor.proto \
-    openssl:/usr/bin/openssl; do
+    openssl:/usr/bin/openssl podman:/usr/bin/podman runc:/usr/sbin/runc \
+    mmdebstrap:/usr/bin/mmdebstrap uidmap:/usr/bin/newuidmap; do
     pkg=${pair%%:*} bin=${pair#*:}
     [ -e "$bin" ] || need+=("$pkg")
 done

@@ -9,6 +9,9 @@
 #                             the same, configured from Calico resources in an etcd on
 #                             the LAN; then an `etcdctl put` of a new block affinity is
 #                             shown reaching the other nodes
+#   scripts/lab.sh up --containers
+#                             the same, with the nodes and the ToR as containers of the
+#                             images scripts/images.sh builds (it runs first)
 #   scripts/lab.sh status     print the report again
 #   scripts/lab.sh down       stop the lab's daemons (by recorded PID), delete its namespaces
 #
@@ -34,6 +37,7 @@ if [ "$cmd" = up ]; then
         echo "==> installing FRR, etcd and ping (Debian packages)"
         bash scripts/install-deps.sh
     fi
+    case " $* " in *" --containers "*) bash scripts/images.sh ;; esac
     echo "==> building calico-bgpd, calico-bgpctl and the lab (debug)"
     cargo build --locked -q -p bgp --bin calico-bgpd -p ctl --bin calico-bgpctl \
         -p interop-tests --bin lab

@@ -62,5 +62,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --locked --no-deps
 step "doc tests"
 cargo test --workspace --locked --doc
 
+step "container images (FRR and calico-bgpd, from Debian packages and the release build)"
+bash scripts/images.sh
+
 step "tests"
 cargo nextest run --workspace --locked --no-fail-fast

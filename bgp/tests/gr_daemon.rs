@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon_common::{FAST_TIMERS, Node, as_eth0, bird_routes};
+use daemon_common::{FAST_TIMERS, Node, Run, as_eth0, bird_routes};
 use interop_tests::{Lan, Netns, Pod, Workdir, wait_until};
 
 const UP: Duration = Duration::from_secs(25);
@@ -313,12 +313,21 @@ fn a_restart_during_recovery_keeps_the_routes() {
 
 #[test]
 fn frr_restarting_with_graceful_restart_keeps_its_route_in_our_kernel() {
+    frr_restarting(Run::Host);
+}
+
+#[test]
+fn in_containers_frr_restarting_with_graceful_restart_keeps_its_route_in_our_kernel() {
+    frr_restarting(Run::Containers);
+}
+
+fn frr_restarting(run: Run) {
     use interop_tests::peers::frr::FrrConfig;
     use interop_tests::peers::{Neighbor, Route};
 
     let wd = Workdir::new("grd-frr").unwrap();
     let mut lan = Lan::new("grf", "10.0.9.0/24", "").unwrap();
-    let mut me = Node::new(&wd, "calico");
+    let mut me = run.node(&wd, "calico");
     let tor = Netns::new("tor").unwrap();
     let i = lan.attach(&me.ns).unwrap();
     as_eth0(&me.ns, &i.name);
@@ -333,7 +342,7 @@ fn frr_restarting_with_graceful_restart_keeps_its_route_in_our_kernel() {
     me.start();
     // FRR with graceful restart, keeping its forwarding state (F bit).
     let frr_cfg = || {
-        FrrConfig::new(65000, tor_ip.parse().unwrap())
+        run.frr(FrrConfig::new(65000, tor_ip.parse().unwrap()))
             .without_kernel()
             .graceful_restart()
             .bgp_line("bgp graceful-restart preserve-fw-state")

@@ -44,7 +44,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use common::pcap::bgp_frames;
-use daemon_common::{FAST_TIMERS, Node};
+use daemon_common::{FAST_TIMERS, Node, Run};
 use interop_tests::kroutes::{dump, rename_to_eth0, wait_bird_route};
 use interop_tests::peers::frr::{Frr, FrrConfig};
 use interop_tests::peers::{Neighbor, Peer, Route};
@@ -257,9 +257,18 @@ fn wait_show(n: &Node, prefix: &str, more: &[&Node], frr: &Frr) -> Value {
 
 #[test]
 fn frr_reflector_gives_two_calico_clients_each_others_blocks_with_originator_and_cluster_list() {
+    frr_reflector(Run::Host);
+}
+
+#[test]
+fn in_containers_frr_reflector_gives_two_calico_clients_each_others_blocks() {
+    frr_reflector(Run::Containers);
+}
+
+fn frr_reflector(run: Run) {
     let wd = Workdir::new("scen2-frr-rr").unwrap();
     let mut lan = Lan::new("s2r", "10.0.7.0/24", "").unwrap();
-    let (mut a, mut b) = (Node::new(&wd, "a"), Node::new(&wd, "b"));
+    let (mut a, mut b) = (run.node(&wd, "a"), run.node(&wd, "b"));
     let fns = Netns::new("frr-rr").unwrap();
     for (n, host) in [(&a.ns, 1), (&b.ns, 2), (&fns, 254)] {
         let i = lan.attach_host(n, host).unwrap();
@@ -276,7 +285,8 @@ fn frr_reflector_gives_two_calico_clients_each_others_blocks_with_originator_and
     b.write_config(&node_config_with_id("b", ib, rid_b, &["10.244.2.0/26"], &to_rr));
     a.start();
     b.start();
-    let frr = FrrConfig::new(64512, irr.parse().unwrap())
+    let frr = run
+        .frr(FrrConfig::new(64512, irr.parse().unwrap()))
         .neighbor(Neighbor::new(ia.parse().unwrap(), 64512).rr_client())
         .neighbor(Neighbor::new(ib.parse().unwrap(), 64512).rr_client())
         .bgp_line(&format!("bgp cluster-id {cluster}"))
@@ -348,9 +358,18 @@ fn update_attrs(msg: &[u8]) -> Option<Vec<(u8, Vec<u8>)>> {
 
 #[test]
 fn ebgp_tor_sees_our_block_with_as_path_64512_origin_igp_our_next_hop_and_no_local_pref() {
+    ebgp_tor(Run::Host);
+}
+
+#[test]
+fn in_containers_ebgp_tor_sees_our_block_with_our_attributes() {
+    ebgp_tor(Run::Containers);
+}
+
+fn ebgp_tor(run: Run) {
     let wd = Workdir::new("scen2-tor").unwrap();
     let mut lan = Lan::new("s2t", "10.0.8.0/24", "").unwrap();
-    let mut me = Node::new(&wd, "calico");
+    let mut me = run.node(&wd, "calico");
     let tor = Netns::new("tor").unwrap();
     let i = lan.attach_host(&me.ns, 1).unwrap();
     rename_to_eth0(&me.ns, &i).unwrap();
@@ -366,7 +385,8 @@ fn ebgp_tor_sees_our_block_with_as_path_64512_origin_igp_our_next_hop_and_no_loc
     ));
     let cap = Capture::start(&me.ns, "eth0", &wd.join("tor.pcap")).unwrap();
     me.start();
-    let frr = FrrConfig::new(65000, tor_ip.parse().unwrap())
+    let frr = run
+        .frr(FrrConfig::new(65000, tor_ip.parse().unwrap()))
         .neighbor(Neighbor::new(ours.parse().unwrap(), 64512))
         .route(Route::new("10.101.0.0/24"))
         .start(&tor, &wd.subdir("frr").unwrap())

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::container;
 use crate::netns::{Netns, output, run};
 use crate::peers::Neighbor;
 use crate::peers::frr::FrrConfig;
@@ -113,6 +114,9 @@ pub struct Options {
     pub timeout: Duration,
     /// `up` adds an etcd and configures the nodes from it ([`datastore`]).
     pub datastore: bool,
+    /// `up` runs the nodes and the ToR as containers of the images
+    /// `scripts/images.sh` builds, attached to the same namespaces.
+    pub containers: bool,
 }
 
 impl Options {
@@ -126,6 +130,7 @@ impl Options {
             bin_dir,
             timeout: DEFAULT_TIMEOUT,
             datastore: false,
+            containers: false,
         })
     }
 
@@ -179,6 +184,8 @@ pub struct State {
     pub pids: Vec<RecordedPid>,
     /// The etcd endpoint the nodes follow, in the datastore variant.
     pub datastore: Option<String>,
+    /// Containers started (label, container name), in start order.
+    pub containers: Vec<(String, String)>,
 }
 
 impl State {
@@ -203,6 +210,9 @@ impl State {
                 ["prefix", p] => s.prefix = (*p).to_owned(),
                 ["netns", n] => s.netns.push((*n).to_owned()),
                 ["datastore", endpoint] => s.datastore = Some((*endpoint).to_owned()),
+                ["container", label, name] => {
+                    s.containers.push(((*label).to_owned(), (*name).to_owned()));
+                }
                 ["pid", label, pid, program] => {
                     if let Ok(pid) = pid.parse() {
                         s.pids.push(RecordedPid {
@@ -247,6 +257,11 @@ impl Recorder {
         Ok(self.file.sync_data()?)
     }
 
+    fn container(&mut self, label: &str, name: &str) -> Result<()> {
+        writeln!(self.file, "container {label} {name}")?;
+        Ok(self.file.sync_data()?)
+    }
+
     fn datastore(&mut self, endpoint: &str) -> Result<()> {
         writeln!(self.file, "datastore {endpoint}")?;
         Ok(self.file.sync_data()?)
@@ -277,9 +292,10 @@ pub fn pid_is_ours(pid: u32, program: &str) -> bool {
 /// Builds and starts the lab, waits for every session, then prints the report.
 pub fn up(opts: &Options, out: &mut dyn Write) -> Result<Up> {
     if let Some(state) = State::load(&opts.state_dir)? {
-        let dead: Vec<&RecordedPid> =
-            state.pids.iter().filter(|p| !pid_is_ours(p.pid, &p.program)).collect();
-        if dead.is_empty() && !state.pids.is_empty() {
+        let dead = state.pids.iter().filter(|p| !pid_is_ours(p.pid, &p.program)).count()
+            + state.containers.iter().filter(|(_, c)| !container::is_running(c)).count();
+        let daemons = state.pids.len() + state.containers.len();
+        if dead == 0 && daemons > 0 {
             writeln!(
                 out,
                 "lab already up (state in {}); `lab status` shows it, `lab down` removes it",
@@ -291,10 +307,15 @@ pub fn up(opts: &Options, out: &mut dyn Write) -> Result<Up> {
             out,
             "a previous lab in {} is partly gone ({} of {} daemons dead): removing it first",
             opts.state_dir.display(),
-            dead.len(),
-            state.pids.len()
+            dead,
+            daemons
         )?;
         down(opts, out)?;
+    }
+    for image in [container::BGPD_IMAGE, container::FRR_IMAGE] {
+        if opts.containers && !container::image_exists(image) {
+            return Err(err!("{image} is missing: build it with scripts/images.sh"));
+        }
     }
     for b in ["calico-bgpd", "calico-bgpctl"] {
         if !opts.bin(b).exists() {
@@ -443,6 +464,24 @@ fn start_node(opts: &Options, n: &NodeSpec, ns: &Netns, rec: &mut Recorder) -> R
     let conf = dir.join("calico-bgpd.toml");
     let text = if opts.datastore { datastore::node_config(opts, n) } else { node_config(opts, n) };
     write_file(&conf, &text)?;
+    if opts.containers {
+        let name = opts.ns(n.name);
+        // The log goes to the same file as a host process's, for the report.
+        let log = dir.join("calico-bgpd.log");
+        let script = format!(
+            "exec /usr/bin/calico-bgpd --config {} >>{} 2>&1",
+            conf.display(),
+            log.display()
+        );
+        container::start_detached(
+            ns,
+            &name,
+            container::BGPD_IMAGE,
+            &[&dir],
+            &["/bin/sh", "-c", &script],
+        )?;
+        return rec.container(&format!("calico-bgpd-{}", n.name), &name);
+    }
     let log = File::create(dir.join("calico-bgpd.log"))?;
     // `setsid` execs in place (we are not a group leader), as does `ip netns exec`,
     // so the child's PID is calico-bgpd's and it has no controlling terminal.
@@ -470,8 +509,10 @@ fn frr_dir(opts: &Options) -> PathBuf {
 fn start_tor(opts: &Options, ns: &Netns, rec: &mut Recorder) -> Result<()> {
     let dir = frr_dir(opts);
     std::fs::create_dir_all(&dir)?;
-    // FRR drops to frr:frr and must write its pid, vty and log files here.
-    run(Command::new("chown").arg("frr:frr").arg(&dir))?;
+    // FRR drops to frr:frr and must write its pid, vty and log files here
+    // (the image's frr user is not the host's).
+    let owner = if opts.containers { container::frr_owner()? } else { "frr:frr".to_owned() };
+    run(Command::new("chown").arg(owner).arg(&dir))?;
     let mut cfg = FrrConfig::new(TOR_ASN, IpAddr::V4(TOR_IP));
     for n in &NODES {
         cfg = cfg.neighbor(Neighbor::new(IpAddr::V4(n.ip), NODE_ASN));
@@ -481,9 +522,8 @@ fn start_tor(opts: &Options, ns: &Netns, rec: &mut Recorder) -> Result<()> {
     write_file(&dir.join("zebra.conf"), &format!("log file {d}/zebra.log\n"))?;
     for daemon in ["zebra", "bgpd"] {
         let pidfile = format!("{d}/{daemon}.pid");
-        // `-d`: FRR forks into its own session and writes the pid file itself.
-        run(ns.command(&format!("/usr/lib/frr/{daemon}")).args([
-            "-d",
+        let prog = format!("/usr/lib/frr/{daemon}");
+        let args = [
             "-f",
             &format!("{d}/{daemon}.conf"),
             "-i",
@@ -498,7 +538,26 @@ fn start_tor(opts: &Options, ns: &Netns, rec: &mut Recorder) -> Result<()> {
             "frr",
             "-P",
             "0",
-        ]))?;
+        ];
+        if opts.containers {
+            // In the foreground: the container lives as long as the daemon.
+            let name = opts.ns(&format!("tor-{daemon}"));
+            let mut argv = vec![prog.as_str()];
+            argv.extend(args);
+            container::start_detached(ns, &name, container::FRR_IMAGE, &[&dir], &argv)?;
+            rec.container(&format!("frr-{daemon}"), &name)?;
+            let vty = dir.join(format!("{daemon}.vty"));
+            wait_until(Duration::from_secs(20), &format!("FRR {daemon}'s vty socket"), || {
+                if !container::is_running(&name) {
+                    let log = tail(&dir.join(format!("{daemon}.log")), 20);
+                    return Err(err!("FRR {daemon} ({name}) exited:\n{log}").fatal());
+                }
+                Ok(vty.exists())
+            })?;
+            continue;
+        }
+        // `-d`: FRR forks into its own session and writes the pid file itself.
+        run(ns.command(&prog).arg("-d").args(args))?;
         let mut pid = None;
         wait_until(Duration::from_secs(10), &format!("FRR {daemon}'s pid file"), || {
             pid = std::fs::read_to_string(&pidfile).ok().and_then(|s| s.trim().parse().ok());
@@ -750,6 +809,10 @@ pub fn down(opts: &Options, out: &mut dyn Write) -> Result<()> {
         return Ok(());
     };
     // Newest first: the nodes say Cease to a ToR that is still there.
+    for (label, name) in state.containers.iter().rev() {
+        container::remove(name, 5);
+        writeln!(out, "stopped {label} (container {name})")?;
+    }
     for p in state.pids.iter().rev() {
         if !pid_is_ours(p.pid, &p.program) {
             writeln!(out, "{} (pid {}) already gone", p.label, p.pid)?;
@@ -806,6 +869,7 @@ mod tests {
             bin_dir: "/bin".into(),
             timeout: DEFAULT_TIMEOUT,
             datastore: false,
+            containers: false,
         }
     }
 

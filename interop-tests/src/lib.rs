@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`netns`] | uniquely named namespaces, veth pairs (IPv4 + IPv6), a bridged LAN |
 //! | [`process`] | a [`Daemon`] started inside a namespace, killed by PID |
+//! | [`container`] | the same daemons as podman containers of locally built images, attached to a namespace |
 //! | [`wait`] | [`wait_until`]: poll with a deadline, never sleep |
 //! | [`workdir`] | a temp dir per test for configs, sockets, logs and pcaps |
 //! | [`etcd`] | a real etcd on loopback or in a namespace, `etcdctl`, TLS certificates, a [`etcd::TcpGate`] |
@@ -28,6 +29,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod calico;
 pub mod capture;
+pub mod container;
 pub mod etcd;
 pub mod fib_busy;
 pub mod injector;

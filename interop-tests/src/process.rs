@@ -25,6 +25,8 @@ pub struct Daemon {
     stderr: PathBuf,
     logs: Vec<PathBuf>,
     status: Option<ExitStatus>,
+    /// The podman container the process is the client of, if any.
+    container: Option<String>,
 }
 
 impl Daemon {
@@ -61,7 +63,40 @@ impl Daemon {
         let stderr = dir.join(format!("{name}.stderr"));
         cmd.stdin(Stdio::null()).stdout(File::create(&stdout)?).stderr(File::create(&stderr)?);
         let child = cmd.spawn().map_err(|e| err!("spawning {name} ({cmd:?}): {e}"))?;
-        Ok(Daemon { name: name.to_owned(), child, stdout, stderr, logs: Vec::new(), status: None })
+        Ok(Daemon {
+            name: name.to_owned(),
+            child,
+            stdout,
+            stderr,
+            logs: Vec::new(),
+            status: None,
+            container: None,
+        })
+    }
+
+    /// Starts `argv` in a container of `image` attached to `ns`, with `dir`
+    /// and `more` mounted at their own paths; the `podman run` client is
+    /// the process held, its output the container's.
+    pub fn spawn_container(
+        ns: &Netns,
+        name: &str,
+        dir: &Path,
+        image: &str,
+        more: &[&Path],
+        argv: &[&str],
+    ) -> Result<Daemon> {
+        let container = crate::container::unique_name(name);
+        let mut dirs = vec![dir];
+        dirs.extend_from_slice(more);
+        let cmd = crate::container::run_command(ns, &container, image, &dirs, argv);
+        let mut d = Self::start(name, dir, cmd)?;
+        d.container = Some(container);
+        Ok(d)
+    }
+
+    /// The container's name, for a daemon started by [`Daemon::spawn_container`].
+    pub fn container(&self) -> Option<&str> {
+        self.container.as_deref()
     }
 
     /// Also shows this log file (the daemon's own log) in [`Daemon::log_tail`].
@@ -103,8 +138,12 @@ impl Daemon {
         Err(err!("{} exited ({:?}):\n{}", self.name, self.status, self.log_tail(30)).fatal())
     }
 
-    /// Sends a signal by PID (`kill -s SIG PID`).
+    /// Sends a signal by PID (`kill -s SIG PID`), or to the container's
+    /// main process (`podman kill`).
     pub fn signal(&self, sig: &str) -> Result<()> {
+        if let Some(c) = &self.container {
+            return crate::container::kill(c, sig);
+        }
         let out = output(Command::new("kill").args(["-s", sig, &self.pid().to_string()]))?;
         if !out.status.success() {
             return Err(err!(
@@ -120,6 +159,10 @@ impl Daemon {
     pub fn stop(&mut self, grace: Duration) -> Result<ExitStatus> {
         if let Some(st) = self.status {
             return Ok(st);
+        }
+        if let Some(c) = &self.container {
+            // podman stops the container; its client then exits.
+            crate::container::remove(c, grace.as_secs().max(1));
         }
         if self.is_running() {
             let _ = self.signal("TERM");

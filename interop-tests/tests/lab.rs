@@ -158,6 +158,46 @@ fn lab_up_status_and_down_leave_nothing_behind() {
 }
 
 #[test]
+fn lab_in_containers_routes_like_the_host_lab_and_down_removes_every_container() {
+    use interop_tests::container;
+    for image in [container::BGPD_IMAGE, container::FRR_IMAGE] {
+        assert!(container::image_exists(image), "{image} is missing: run scripts/images.sh");
+    }
+    let id = std::process::id();
+    let lab = Lab {
+        state_dir: std::env::temp_dir().join(format!("cbgp-{id}-labct")),
+        prefix: format!("cbgp-{id}-labc"),
+        bin_dir: bin_dir(),
+    };
+    let (out, text) = lab.run_with("up", &["--containers"]);
+    assert!(out.status.success(), "lab up --containers failed:\n{text}");
+    assert!(text.contains("all sessions Established"), "{text}");
+    for block in ["10.244.1.0/26", "10.244.2.0/26", "10.244.3.0/26"] {
+        assert!(tor_has_best(&text, block), "ToR lacks {block}:\n{text}");
+    }
+    assert!(text.contains("ToR next hops: OK"), "{text}");
+    assert!(text.contains("same-node datapath: OK"), "{text}");
+    let state = State::load(&lab.state_dir).unwrap().expect("lab.state");
+    assert!(state.pids.is_empty(), "{state:?}");
+    let names: Vec<&str> = state.containers.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(names.len(), 5, "3 calico-bgpd + zebra + bgpd: {state:?}");
+    for n in &names {
+        assert!(container::is_running(n), "{n} is not running after up");
+    }
+
+    let (out, text) = lab.run("down");
+    assert!(out.status.success(), "lab down failed:\n{text}");
+    for n in &names {
+        let exists = std::process::Command::new("podman")
+            .args(["container", "exists", n])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(!exists, "container {n} survived down");
+    }
+    assert!(lab.namespaces().is_empty(), "left behind: {:?}", lab.namespaces());
+}
+
+#[test]
 fn a_failed_up_removes_what_it_built_and_leaves_foreign_namespaces_alone() {
     use interop_tests::Netns;
     use interop_tests::lab::{self, Options};
@@ -169,6 +209,7 @@ fn a_failed_up_removes_what_it_built_and_leaves_foreign_namespaces_alone() {
         bin_dir: bin_dir(),
         timeout: std::time::Duration::from_secs(10),
         datastore: false,
+        containers: false,
     };
     // Someone else's namespace where the lab wants its ToR.
     let foreign = Netns::named(&format!("{}-tor", opts.prefix)).unwrap();

@@ -40,6 +40,8 @@ pub struct Node {
     pub config: PathBuf,
     pub daemon: Option<Daemon>,
     runs: u32,
+    /// Runs as a container of `interop_tests::container::BGPD_IMAGE`.
+    container: bool,
 }
 
 impl Node {
@@ -47,7 +49,18 @@ impl Node {
         let ns = Netns::new(name).unwrap();
         let dir = wd.subdir(name).unwrap();
         let config = dir.join("calico-bgpd.toml");
-        Node { name: name.into(), ns, dir, config, daemon: None, runs: 0 }
+        Node { name: name.into(), ns, dir, config, daemon: None, runs: 0, container: false }
+    }
+
+    /// A node whose calico-bgpd runs as a container of the image
+    /// `scripts/images.sh` builds, attached to the node's namespace.
+    pub fn in_container(wd: &Workdir, name: &str) -> Node {
+        let image = interop_tests::container::BGPD_IMAGE;
+        assert!(
+            interop_tests::container::image_exists(image),
+            "{image} is missing: build it with scripts/images.sh"
+        );
+        Node { container: true, ..Node::new(wd, name) }
     }
 
     /// Writes the config; the node's own control socket is set unless the
@@ -82,7 +95,13 @@ impl Node {
         self.runs += 1;
         let name = format!("bgpd-{}-{}", self.name, self.runs);
         let config = self.config.to_str().unwrap().to_owned();
-        let d = Daemon::spawn(&self.ns, &name, &self.dir, &[BIN, "--config", &config]).unwrap();
+        let d = if self.container {
+            let argv = ["/usr/bin/calico-bgpd", "--config", &config];
+            let image = interop_tests::container::BGPD_IMAGE;
+            Daemon::spawn_container(&self.ns, &name, &self.dir, image, &[], &argv).unwrap()
+        } else {
+            Daemon::spawn(&self.ns, &name, &self.dir, &[BIN, "--config", &config]).unwrap()
+        };
         self.daemon = Some(d);
     }
 
@@ -167,4 +186,34 @@ pub fn as_eth0(ns: &Netns, iface: &str) {
 pub fn bird_routes(ns: &Netns) -> Vec<serde_json::Value> {
     let out = ns.ip(&["-j", "route", "show", "proto", "bird"]).unwrap();
     serde_json::from_str(out.trim()).unwrap_or_default()
+}
+
+/// Where a scenario's calico-bgpd nodes and FRR routers run: host
+/// processes in the namespaces, or containers of the locally built images
+/// attached to the same namespaces (`scripts/images.sh`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Run {
+    Host,
+    Containers,
+}
+
+impl Run {
+    /// A calico-bgpd node run this way.
+    pub fn node(self, wd: &Workdir, name: &str) -> Node {
+        match self {
+            Run::Host => Node::new(wd, name),
+            Run::Containers => Node::in_container(wd, name),
+        }
+    }
+
+    /// An FRR configuration run this way.
+    pub fn frr(
+        self,
+        cfg: interop_tests::peers::frr::FrrConfig,
+    ) -> interop_tests::peers::frr::FrrConfig {
+        match self {
+            Run::Host => cfg,
+            Run::Containers => cfg.in_container(),
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! ToR in network namespaces and leaves them running (see `interop_tests::lab`).
 //!
 //! ```text
-//! lab [up|status|down] [--datastore] [--state-dir DIR] [--prefix NAME] [--bin-dir DIR] [--timeout SECS]
+//! lab [up|status|down] [--datastore] [--containers] [--state-dir DIR] [--prefix NAME] [--bin-dir DIR] [--timeout SECS]
 //! ```
 
 use std::io::Write;
@@ -21,6 +21,8 @@ usage: lab [up|status|down] [options]
 
 options:
   --datastore       up: add an etcd and configure the nodes from Calico's resources in it
+  --containers      up: run the nodes and the ToR as containers of the images scripts/images.sh
+                    builds (localhost/calico-bgpd, localhost/calico-bgp-frr)
   --state-dir DIR   configs, logs, sockets, lab.state  (default /tmp/calico-bgp-lab, env CBGP_LAB_DIR)
   --prefix NAME     namespace name prefix               (default cbgp-lab, env CBGP_LAB_PREFIX)
   --bin-dir DIR     where calico-bgpd and calico-bgpctl are (default: beside this program)
@@ -81,6 +83,7 @@ fn parse(args: Vec<String>) -> Result<(String, Options), String> {
             "--prefix" => opts.prefix = value(&a)?,
             "--bin-dir" => opts.bin_dir = PathBuf::from(value(&a)?),
             "--datastore" => opts.datastore = true,
+            "--containers" => opts.containers = true,
             "--timeout" => {
                 let v = value(&a)?;
                 let secs =

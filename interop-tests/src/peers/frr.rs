@@ -15,6 +15,7 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use super::{Family, LearnedRoute, Neighbor, Peer, Route};
+use crate::container::FRR_IMAGE;
 use crate::netns::{Netns, run};
 use crate::process::{Daemon, write_file};
 use crate::{Result, err, wait_until};
@@ -40,6 +41,9 @@ pub struct FrrConfig {
     pub global_extra: Vec<String>,
     /// Lines appended inside `address-family ipv4|ipv6 unicast`.
     pub af_extra: Vec<(Family, String)>,
+    /// Run zebra and bgpd as containers of [`FRR_IMAGE`] instead of the
+    /// host's FRR.
+    pub container: bool,
 }
 
 impl FrrConfig {
@@ -55,7 +59,15 @@ impl FrrConfig {
             bgp_extra: Vec::new(),
             global_extra: Vec::new(),
             af_extra: Vec::new(),
+            container: false,
         }
+    }
+
+    /// Runs zebra and bgpd as containers of [`FRR_IMAGE`] (built by
+    /// `scripts/images.sh`), attached to the namespace.
+    pub fn in_container(mut self) -> Self {
+        self.container = true;
+        self
     }
 
     /// Adds a neighbor.
@@ -201,7 +213,17 @@ impl FrrConfig {
     /// returns once bgpd's vty socket exists.
     pub fn start(self, ns: &Netns, dir: &Path) -> Result<Frr> {
         std::fs::create_dir_all(dir)?;
-        run(Command::new("chown").arg("frr:frr").arg(dir))?;
+        // The image's frr user is not the host's: chown to the ids inside it.
+        let owner =
+            if self.container { crate::container::frr_owner()? } else { "frr:frr".to_owned() };
+        run(Command::new("chown").arg(&owner).arg(dir))?;
+        let spawn = |name: &str, argv: &[&str]| {
+            if self.container {
+                Daemon::spawn_container(ns, name, dir, FRR_IMAGE, &[], argv)
+            } else {
+                Daemon::spawn(ns, name, dir, argv)
+            }
+        };
         let d = dir.to_str().ok_or_else(|| err!("non-UTF-8 dir {}", dir.display()))?;
         let zserv = format!("{d}/zserv.api");
         let bgpd_conf = dir.join("bgpd.conf");
@@ -210,10 +232,8 @@ impl FrrConfig {
         if self.kernel {
             let zconf = dir.join("zebra.conf");
             write_file(&zconf, &format!("log file {d}/zebra.log\n"))?;
-            let mut z = Daemon::spawn(
-                ns,
+            let mut z = spawn(
                 "zebra",
-                dir,
                 &[
                     "/usr/lib/frr/zebra",
                     "-f",
@@ -261,7 +281,7 @@ impl FrrConfig {
         if !self.kernel {
             argv.push("-Z");
         }
-        let mut bgpd = Daemon::spawn(ns, "bgpd", dir, &argv)?.with_log(dir.join("bgpd.log"));
+        let mut bgpd = spawn("bgpd", &argv)?.with_log(dir.join("bgpd.log"));
         let vty = dir.join("bgpd.vty");
         wait_until(Duration::from_secs(10), "bgpd's vty socket", || {
             bgpd.check_running()?;
