@@ -56,6 +56,8 @@ bgpd() {
     local ctx
     ctx=$(mktemp -d)
     cp target/release/calico-bgpd target/release/calico-bgpctl "$ctx/"
+    # The release profile keeps line tables for profiling; the image does not need them.
+    strip --strip-debug "$ctx/calico-bgpd" "$ctx/calico-bgpctl"
     cat >"$ctx/Containerfile" <<EOF
 FROM $BASE_IMAGE
 COPY calico-bgpd calico-bgpctl /usr/bin/

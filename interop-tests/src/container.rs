@@ -24,12 +24,17 @@ pub const FRR_IMAGE: &str = "localhost/calico-bgp-frr:bookworm";
 /// calico-bgpd and calico-bgpctl (release build) on a minimal bookworm root.
 pub const BGPD_IMAGE: &str = "localhost/calico-bgpd:latest";
 
-/// What a container may do beyond podman's defaults: routes and links
-/// (`NET_ADMIN`), raw sockets and the TCP-MD5/GTSM socket options
-/// (`NET_RAW`); port 179 needs `NET_BIND_SERVICE`, one of the defaults.
-/// FRR's privilege code refuses to start without `SYS_ADMIN` as well.
-fn caps(image: &str) -> &'static str {
-    if image == FRR_IMAGE { "NET_ADMIN,NET_RAW,SYS_ADMIN" } else { "NET_ADMIN,NET_RAW" }
+/// The capabilities a container runs with. calico-bgpd gets only what it
+/// needs: routes and links (`NET_ADMIN`), the TCP-MD5 and GTSM socket
+/// options (`NET_RAW`) and port 179 (`NET_BIND_SERVICE`), every other one
+/// dropped. FRR keeps podman's defaults plus those its privilege code
+/// refuses to start without (`NET_ADMIN`, `NET_RAW`, `SYS_ADMIN`).
+fn caps(image: &str) -> &'static [&'static str] {
+    if image == FRR_IMAGE {
+        &["--cap-add=NET_ADMIN,NET_RAW,SYS_ADMIN"]
+    } else {
+        &["--cap-drop=all", "--cap-add=NET_ADMIN,NET_RAW,NET_BIND_SERVICE"]
+    }
 }
 
 /// Whether `image` exists in local storage (tests that need one skip, with a
@@ -84,7 +89,7 @@ fn run_args(c: &mut Command, ns: &Netns, name: &str, image: &str, dirs: &[&Path]
     c.args(["--name", name, "--runtime", "runc"])
         .args(ulimits())
         .arg(format!("--network=ns:/run/netns/{}", ns.name()))
-        .arg(format!("--cap-add={}", caps(image)));
+        .args(caps(image));
     for d in dirs {
         c.arg("-v").arg(format!("{0}:{0}", d.display()));
     }
