@@ -510,12 +510,12 @@ impl RouteHandler for RibRoutes {
     }
 
     fn route_refresh(&mut self, peer: IpAddr, request: RouteRefreshMsg) -> Vec<Outbound> {
-        // BoRR/EoRR from the peer frame its own re-advertisement; only a
-        // subtype 0 message asks us for ours (RFC 7313 §4).
-        if request.subtype != RouteRefreshSubtype::Normal {
-            return Vec::new();
-        }
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
+        // A subtype 0 message asks us for our routes; BoRR and EoRR frame
+        // the peer's re-advertisement of its own (RFC 7313 §4).
+        if request.subtype != RouteRefreshSubtype::Normal {
+            return self.peer_route_refresh(id, request);
+        }
         let out = self.rib.route_refresh(id, request.family);
         self.carry_out(out)
     }

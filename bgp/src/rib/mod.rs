@@ -1,6 +1,7 @@
 //! The routing core: Adj-RIBs-In, best path, Loc-RIB, export groups,
 //! route reflection and origination (RFC 4271 §3.2, §9; RFC 4456; RFC 7911
-//! ADD-PATH; RFC 4724 End-of-RIB; RFC 7313 enhanced route refresh).
+//! ADD-PATH; RFC 4724 End-of-RIB; RFC 7313 enhanced route refresh, both
+//! directions: `refresh.rs` handles a peer's BoRR and EoRR).
 //!
 //! Pure and Sans-IO like the codec: every method takes values (a decoded
 //! UPDATE, a peer coming up, a next hop becoming reachable) and returns an
@@ -58,6 +59,7 @@ mod hash;
 mod intern;
 mod policy;
 mod recovery;
+mod refresh;
 mod table;
 mod types;
 
@@ -121,6 +123,8 @@ pub struct Rib {
     scratch_new: Vec<table::Path>,
     /// Graceful restart: peers in helper mode, our own deferral.
     gr: graceful::GrState,
+    /// Enhanced route refreshes in progress: a BoRR came, no EoRR yet.
+    refreshing: Vec<(PeerId, AfiSafi)>,
 }
 
 impl Rib {
@@ -152,6 +156,7 @@ impl Rib {
             scratch_old: Vec::new(),
             scratch_new: Vec::new(),
             gr: graceful::GrState::default(),
+            refreshing: Vec::new(),
         }
     }
 
@@ -266,6 +271,7 @@ impl Rib {
     pub fn peer_down(&mut self, peer: PeerId) -> Output {
         // Ends any graceful restart of the peer, sweeping what it left.
         self.gr_forget(peer);
+        self.forget_refreshes(peer);
         let Some(&slot) = self.slots.get(&peer) else {
             return self.finish();
         };

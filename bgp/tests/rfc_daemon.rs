@@ -1,0 +1,308 @@
+//! RFC behaviour of the running calico-bgpd, seen from a scripted peer: the
+//! injector (`interop_tests::injector`) speaks BGP from hand-built octets,
+//! so each test states exactly what goes on the wire and checks what the
+//! daemon does with it through `calico-bgpctl` and what it sends back.
+//!
+//! ```text
+//!                 LAN 10.0.1.0/24 (bridge in a switch namespace)
+//!   +-----------------+        +----------------------+        +-----------------+
+//!   | inj  10.0.1.2   |  eBGP  | dut  10.0.1.1        |  eBGP  | obs  10.0.1.3   |
+//!   | AS 65001        |------->| calico-bgpd AS 64512 |<-------| AS 65003        |
+//!   | Injector        |  raw   | peers are passive    |        | Injector        |
+//!   +-----------------+        +----------------------+        +-----------------+
+//! ```
+//!
+//! `obs`, where a test has it, is a second injector that only listens:
+//! what dut passes on is read from the UPDATEs it receives. dut's IP pools
+//! take in the injector's prefixes (10.96.0.0/12), so that Calico's export
+//! filter lets them on to obs.
+//!
+//! Every wait polls with a deadline; a failure dumps dut's peers, routes
+//! and log and the injectors' transcripts.
+
+mod daemon_common;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Output;
+use std::time::Duration;
+
+use daemon_common::{FAST_TIMERS, Node};
+use interop_tests::injector::{self, Injector, InjectorConfig};
+use interop_tests::{Lan, Netns, Workdir, wait_until};
+use serde_json::Value;
+
+/// How long a route change takes to show: the snapshot trails by 100 ms.
+const SHOW: Duration = Duration::from_secs(10);
+/// How long a session may take to come up on a loaded machine.
+const UP: Duration = Duration::from_secs(20);
+
+const DUT: &str = "10.0.1.1";
+const INJ: &str = "10.0.1.2";
+const OBS: &str = "10.0.1.3";
+const INJ_AS: u32 = 65001;
+/// The name dut gives inj in its log and `show peers` (Calico's protocol name).
+const INJ_NAME: &str = "Node_10_0_1_2";
+const OBS_AS: u32 = 65003;
+
+// ===== UPDATE bodies, in hex =====
+
+fn clean(h: &str) -> String {
+    h.replace(' ', "")
+}
+
+/// One attribute TLV (flags, type, one-octet length, value).
+fn attr(flags: u8, ty: u8, value: &str) -> String {
+    let v = clean(value);
+    format!("{flags:02x}{ty:02x}{:02x}{v}", v.len() / 2)
+}
+
+/// An UPDATE body from its three fields (both lengths computed).
+fn upd(withdrawn: &str, attrs: &str, nlri: &str) -> Vec<u8> {
+    let (w, a) = (clean(withdrawn), clean(attrs));
+    let h = format!("{:04x}{w}{:04x}{a}{}", w.len() / 2, a.len() / 2, clean(nlri));
+    hex::decode(h).unwrap()
+}
+
+fn origin() -> String {
+    attr(0x40, 1, "00")
+}
+/// AS_SEQUENCE [65001]: the injector's own AS first, as an eBGP peer must.
+fn as_path() -> String {
+    attr(0x40, 2, "0201 0000fde9")
+}
+/// NEXT_HOP 10.0.1.2, the injector itself.
+fn next_hop() -> String {
+    attr(0x40, 3, "0a000102")
+}
+fn base() -> String {
+    origin() + &as_path() + &next_hop()
+}
+/// IPv4 NLRI of a /24 in 10.99.0.0/16.
+fn nlri24(third: u8) -> String {
+    format!("180a63{third:02x}")
+}
+fn prefix24(third: u8) -> String {
+    format!("10.99.{third}.0/24")
+}
+
+/// A ROUTE-REFRESH for IPv4 unicast with this subtype (RFC 7313 §3: 0
+/// request, 1 BoRR, 2 EoRR).
+fn route_refresh(subtype: u8) -> Vec<u8> {
+    injector::message(injector::ROUTE_REFRESH, &[0, 1, subtype, 1])
+}
+
+/// Enhanced route refresh capability (RFC 7313 §3: code 70, length 0).
+const CAP_ENHANCED_ROUTE_REFRESH: [u8; 2] = [70, 0];
+
+// ===== The topology =====
+
+struct World {
+    // Daemons before namespaces: dropped (stopped) first.
+    dut: Node,
+    inj_ns: Netns,
+    _obs_ns: Netns,
+    _lan: Lan,
+    _wd: Workdir,
+}
+
+impl World {
+    /// dut with `extra` in its configuration (whole sections, before the
+    /// peers) and inj and obs as passive eBGP peers.
+    fn new(tag: &str, extra: &str) -> World {
+        let wd = Workdir::new(tag).unwrap();
+        let mut lan = Lan::new("rfc", "10.0.1.0/24", "").unwrap();
+        let mut dut = Node::new(&wd, "dut");
+        let inj_ns = Netns::new("inj").unwrap();
+        let obs_ns = Netns::new("obs").unwrap();
+        // Attach order gives .1, .2, .3.
+        lan.attach(&dut.ns).unwrap();
+        lan.attach(&inj_ns).unwrap();
+        lan.attach(&obs_ns).unwrap();
+        dut.write_config(&format!(
+            "log_level = \"debug\"\n[node]\nname = \"dut\"\nlocal_as = 64512\n\
+             ipv4 = \"{DUT}/24\"\nblocks = [\"10.244.1.0/26\"]\n{FAST_TIMERS}\
+             [mesh]\nenabled = false\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n\
+             [[ip_pools]]\ncidr = \"10.96.0.0/12\"\n{extra}\n\
+             [[peers]]\nname = \"inj\"\naddress = \"{INJ}\"\nremote_as = {INJ_AS}\npassive = true\n\
+             [[peers]]\nname = \"obs\"\naddress = \"{OBS}\"\nremote_as = {OBS_AS}\npassive = true\n"
+        ));
+        dut.start();
+        World { dut, inj_ns, _obs_ns: obs_ns, _lan: lan, _wd: wd }
+    }
+
+    fn ctl_json(&self, args: &[&str]) -> Option<Value> {
+        let mut full = vec!["-o", "json"];
+        full.extend_from_slice(args);
+        let o = self.dut.ctl(&full);
+        if !o.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&o.stdout).ok()
+    }
+
+    /// dut's view of its peer at `addr`, from `show peers`.
+    fn peer(&self, addr: &str) -> Option<Value> {
+        let v = self.ctl_json(&["show", "peers"])?;
+        v["data"].as_array()?.iter().find(|p| p["address"] == addr).cloned()
+    }
+
+    fn state(&self, addr: &str) -> String {
+        self.peer(addr).and_then(|p| p["state"].as_str().map(str::to_owned)).unwrap_or_default()
+    }
+
+    /// The paths dut holds for `prefix` learned from `from`; `None` when
+    /// `show routes` did not answer (never read as "no route").
+    fn paths(&self, prefix: &str, from: &str) -> Option<Vec<Value>> {
+        let v = self.ctl_json(&["show", "routes"])?;
+        let routes = v["data"].as_array()?;
+        let paths = routes
+            .iter()
+            .filter(|r| r["prefix"] == prefix)
+            .flat_map(|r| r["paths"].as_array().cloned().unwrap_or_default())
+            .filter(|p| p["source"]["kind"] == "bgp" && p["source"]["peer"] == from)
+            .collect();
+        Some(paths)
+    }
+
+    fn has(&self, prefix: &str, from: &str) -> bool {
+        self.paths(prefix, from).is_some_and(|p| !p.is_empty())
+    }
+
+    fn lacks(&self, prefix: &str, from: &str) -> bool {
+        self.paths(prefix, from).is_some_and(|p| p.is_empty())
+    }
+
+    fn dump(&self, inj: &[&Injector]) -> String {
+        let text = |o: Output| {
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+        };
+        let mut s = format!(
+            "=== dut show peers ===\n{}=== dut show routes ===\n{}=== dut log ===\n{}\n",
+            text(self.dut.ctl(&["show", "peers"])),
+            text(self.dut.ctl(&["show", "routes"])),
+            self.dut.log()
+        );
+        for i in inj {
+            s.push_str(&i.transcript());
+            s.push('\n');
+        }
+        s
+    }
+
+    fn fail(&self, inj: &[&Injector], msg: impl std::fmt::Display) -> ! {
+        panic!("{msg}\n{}", self.dump(inj))
+    }
+
+    fn wait(&self, inj: &[&Injector], timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+        if let Err(e) = wait_until(timeout, what, || Ok(f())) {
+            self.fail(inj, e);
+        }
+    }
+
+    /// An Established session from the namespace `ns` (inj or obs) with
+    /// these capabilities beyond the injector's three.
+    fn connect(&self, ns: &Netns, me: &str, asn: u32, extra_caps: &[u8]) -> Injector {
+        let mut cfg = InjectorConfig::new(asn, me.parse::<Ipv4Addr>().unwrap());
+        cfg.extra_caps = extra_caps.to_vec();
+        let to: SocketAddr = format!("{DUT}:179").parse().unwrap();
+        let inj = Injector::establish_within(ns, to, &cfg, UP)
+            .unwrap_or_else(|e| self.fail(&[], format!("{me} cannot establish: {e}")));
+        self.wait(&[&inj], SHOW, &format!("dut shows {me} Established"), || {
+            self.state(me) == "Established"
+        });
+        inj
+    }
+
+    fn injector(&self, extra_caps: &[u8]) -> Injector {
+        self.connect(&self.inj_ns, INJ, INJ_AS, extra_caps)
+    }
+
+    /// Announces `thirds` in one UPDATE and waits for dut to hold them.
+    fn announce(&self, inj: &Injector, thirds: &[u8]) {
+        let nlri: String = thirds.iter().map(|t| nlri24(*t)).collect();
+        inj.send_update(&upd("", &base(), &nlri)).unwrap();
+        for t in thirds {
+            self.wait(&[inj], SHOW, &format!("{} from inj", prefix24(*t)), || {
+                self.has(&prefix24(*t), INJ)
+            });
+        }
+    }
+
+    /// The session with `inj` survived: no NOTIFICATION or close on its
+    /// side, Established on dut's.
+    fn assert_up(&self, inj: &mut Injector, addr: &str) {
+        if let Err(e) = inj.check_alive() {
+            self.fail(&[inj], e);
+        }
+        let st = self.state(addr);
+        if st != "Established" {
+            self.fail(&[inj], format!("dut's session with {addr} is {st}"));
+        }
+    }
+}
+
+/// Whether one line of `node`'s log holds every word (case-insensitive).
+fn logged(node: &Node, words: &[&str]) -> bool {
+    node.log().lines().any(|l| {
+        let l = l.to_lowercase();
+        words.iter().all(|w| l.contains(&w.to_lowercase()))
+    })
+}
+
+// ===== RFC 7313 §4: a peer's enhanced route refresh =====
+
+/// "When the BGP speaker receives a BoRR message from its peer, it MUST
+/// mark all the routes with the given AFI and SAFI, previously received
+/// from that peer, as stale routes" and on the EoRR "MUST immediately
+/// remove all the routes from the peer that are still marked as stale"
+/// (RFC 7313 §4). The peer announces two prefixes, refreshes with one:
+/// the other goes, the refreshed one stays, the session stays up.
+#[test]
+fn eorr_removes_the_routes_the_peer_did_not_readvertise_after_its_borr() {
+    let w = World::new("rfc-eorr", "");
+    let mut inj = w.injector(&CAP_ENHANCED_ROUTE_REFRESH);
+    w.announce(&inj, &[1, 2]);
+
+    inj.send_raw(&route_refresh(1)).unwrap();
+    w.wait(&[&inj], SHOW, "both routes stale after the BoRR", || {
+        [1, 2].iter().all(|t| {
+            w.paths(&prefix24(*t), INJ).is_some_and(|p| p.len() == 1 && p[0]["stale"] == true)
+        })
+    });
+    inj.send_update(&upd("", &base(), &nlri24(1))).unwrap();
+    w.wait(&[&inj], SHOW, "10.99.1.0/24 fresh again", || {
+        w.paths(&prefix24(1), INJ).is_some_and(|p| p.len() == 1 && p[0]["stale"] == false)
+    });
+    // Until the EoRR, the stale route stays in use.
+    if !w.has(&prefix24(2), INJ) {
+        w.fail(&[&inj], "10.99.2.0/24 removed before the EoRR");
+    }
+    inj.send_raw(&route_refresh(2)).unwrap();
+    w.wait(&[&inj], SHOW, "10.99.2.0/24 removed at the EoRR", || w.lacks(&prefix24(2), INJ));
+    if !w.has(&prefix24(1), INJ) {
+        w.fail(&[&inj], "the refreshed 10.99.1.0/24 went with the stale one");
+    }
+    w.assert_up(&mut inj, INJ);
+    w.wait(&[&inj], SHOW, "the EoRR in dut's log", || logged(&w.dut, &["EoRR", INJ_NAME]));
+}
+
+/// "An implementation MAY impose a locally configurable upper bound on how
+/// long it would retain any routes marked as stale. Once the upper bound
+/// is reached, the BGP speaker MUST remove all the stale routes" (RFC 7313
+/// §4): with `graceful_restart.stale_time = 3`, a BoRR never followed by
+/// its EoRR removes what was not re-advertised after 3 s.
+#[test]
+fn without_an_eorr_the_stale_time_removes_the_routes_not_readvertised() {
+    let w = World::new("rfc-borr", "[graceful_restart]\nstale_time = 3\n");
+    let mut inj = w.injector(&CAP_ENHANCED_ROUTE_REFRESH);
+    w.announce(&inj, &[1, 2]);
+    inj.send_raw(&route_refresh(1)).unwrap();
+    inj.send_update(&upd("", &base(), &nlri24(1))).unwrap();
+    w.wait(&[&inj], SHOW, "10.99.2.0/24 removed by the stale timer", || w.lacks(&prefix24(2), INJ));
+    w.wait(&[&inj], SHOW, "the expiry in dut's log", || logged(&w.dut, &["no EoRR", INJ_NAME]));
+    let p = w.paths(&prefix24(1), INJ).unwrap_or_default();
+    if p.len() != 1 || p[0]["stale"] != false {
+        w.fail(&[&inj], format!("10.99.1.0/24 not kept fresh: {p:?}"));
+    }
+    w.assert_up(&mut inj, INJ);
+}
