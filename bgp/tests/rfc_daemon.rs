@@ -27,7 +27,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use daemon_common::{FAST_TIMERS, Node};
-use interop_tests::injector::{self, Injector, InjectorConfig};
+use interop_tests::injector::{self, Incoming, Injector, InjectorConfig};
 use interop_tests::{Lan, Netns, Workdir, wait_until};
 use serde_json::Value;
 
@@ -100,7 +100,7 @@ struct World {
     // Daemons before namespaces: dropped (stopped) first.
     dut: Node,
     inj_ns: Netns,
-    _obs_ns: Netns,
+    obs_ns: Netns,
     _lan: Lan,
     _wd: Workdir,
 }
@@ -127,7 +127,7 @@ impl World {
              [[peers]]\nname = \"obs\"\naddress = \"{OBS}\"\nremote_as = {OBS_AS}\npassive = true\n"
         ));
         dut.start();
-        World { dut, inj_ns, _obs_ns: obs_ns, _lan: lan, _wd: wd }
+        World { dut, inj_ns, obs_ns, _lan: lan, _wd: wd }
     }
 
     fn ctl_json(&self, args: &[&str]) -> Option<Value> {
@@ -215,6 +215,10 @@ impl World {
 
     fn injector(&self, extra_caps: &[u8]) -> Injector {
         self.connect(&self.inj_ns, INJ, INJ_AS, extra_caps)
+    }
+
+    fn observer(&self, extra_caps: &[u8]) -> Injector {
+        self.connect(&self.obs_ns, OBS, OBS_AS, extra_caps)
     }
 
     /// Announces `thirds` in one UPDATE and waits for dut to hold them.
@@ -305,4 +309,132 @@ fn without_an_eorr_the_stale_time_removes_the_routes_not_readvertised() {
         w.fail(&[&inj], format!("10.99.1.0/24 not kept fresh: {p:?}"));
     }
     w.assert_up(&mut inj, INJ);
+}
+
+// ===== RFC 8654: extended messages =====
+
+/// Extended Message capability (RFC 8654 §3: code 6, length 0).
+const CAP_EXTENDED_MESSAGE: [u8; 2] = [6, 0];
+
+/// The capability codes in an OPEN body (RFC 5492 optional parameters of
+/// type 2; the short form, which is all the daemon sends to a peer whose
+/// OPEN used it).
+fn capability_codes(open: &[u8]) -> Vec<u8> {
+    let mut codes = Vec::new();
+    let params = &open[10..10 + usize::from(open[9])];
+    let mut i = 0;
+    while i + 2 <= params.len() {
+        let (ty, len) = (params[i], usize::from(params[i + 1]));
+        let value = &params[i + 2..(i + 2 + len).min(params.len())];
+        if ty == 2 {
+            let mut j = 0;
+            while j + 2 <= value.len() {
+                codes.push(value[j]);
+                j += 2 + usize::from(value[j + 1]);
+            }
+        }
+        i += 2 + len;
+    }
+    codes
+}
+
+/// The IPv4 prefixes announced in an UPDATE body (NLRI field only).
+fn nlri_count(body: &[u8]) -> usize {
+    let wlen = usize::from(u16::from_be_bytes([body[0], body[1]]));
+    let alen = usize::from(u16::from_be_bytes([body[2 + wlen], body[3 + wlen]]));
+    let mut i = 4 + wlen + alen;
+    let mut n = 0;
+    while i < body.len() {
+        i += 1 + usize::from(body[i]).div_ceil(8);
+        n += 1;
+    }
+    n
+}
+
+/// `n` /24 NLRI from 10.100.0.0 on, inside the 10.96.0.0/12 pool.
+fn many_nlri(n: u16) -> String {
+    (0..n).map(|i| format!("180a{:02x}{:02x}", 100 + i / 256, i % 256)).collect()
+}
+
+/// Counters of dut's session with `addr` for IPv4: (received, advertised).
+fn ipv4_counts(w: &World, addr: &str) -> Option<(u64, u64)> {
+    let p = w.ctl_json(&["show", "peer", addr])?;
+    let f = p["data"]["prefixes"].as_array()?.iter().find(|f| f["family"] == "ipv4")?;
+    Some((f["received"].as_u64()?, f["advertised"].as_u64()?))
+}
+
+/// "A BGP speaker that is capable of handling BGP messages up to 65535
+/// octets in length MAY advertise the Extended Message Capability" (RFC
+/// 8654 §3); once both have, "the BGP speaker MAY send BGP messages ... up
+/// to 65535 octets" (§4). dut advertises it by default; a 5004-octet
+/// UPDATE (5003 octets) from inj is taken whole (no 1/2 Bad Message Length), and dut's
+/// own UPDATE to obs, which advertised it too, carries the 1240 prefixes
+/// and dut's block in one message over 4096 octets.
+#[test]
+fn extended_messages_are_advertised_a_5000_octet_update_is_accepted_and_large_ones_sent() {
+    const N: u16 = 1240;
+    let w = World::new("rfc-ext", "");
+    let mut inj = w.injector(&CAP_EXTENDED_MESSAGE);
+    let codes = capability_codes(inj.speaker_open().unwrap_or_default());
+    if !codes.contains(&6) {
+        w.fail(&[&inj], format!("dut's OPEN has no Extended Message capability: {codes:?}"));
+    }
+    let msg = injector::message(injector::UPDATE, &upd("", &base(), &many_nlri(N)));
+    assert!(msg.len() > 5000, "the UPDATE under test is {} octets", msg.len());
+    inj.send_raw(&msg).unwrap();
+    w.wait(&[&inj], SHOW, "dut holds the 1240 prefixes", || {
+        ipv4_counts(&w, INJ).is_some_and(|(rx, _)| rx == u64::from(N))
+    });
+    w.assert_up(&mut inj, INJ);
+
+    let mut obs = w.observer(&CAP_EXTENDED_MESSAGE);
+    let (mut announced, mut longest) = (0, 0);
+    let deadline = std::time::Instant::now() + SHOW;
+    while announced < usize::from(N) + 1 && std::time::Instant::now() < deadline {
+        if let Some(Incoming::Update(body)) = obs.recv(Duration::from_millis(200)) {
+            announced += nlri_count(&body);
+            longest = longest.max(injector::HEADER_LEN + body.len());
+        }
+    }
+    if announced < usize::from(N) + 1 || longest <= 4096 {
+        w.fail(
+            &[&inj, &obs],
+            format!("obs got {announced} prefixes, longest UPDATE {longest} octets"),
+        );
+    }
+    w.assert_up(&mut obs, OBS);
+}
+
+/// The other way round: a peer that did not advertise the capability gets
+/// no message over 4096 octets (RFC 8654 §4: "MUST NOT send ... unless
+/// the Extended Message Capability was received"), and one that sends it
+/// a 5000-octet message anyway gets 1/2 Bad Message Length with the length
+/// (RFC 4271 §6.1).
+#[test]
+fn without_the_peers_capability_updates_stay_within_4096_and_a_longer_one_is_refused() {
+    const N: u16 = 1240;
+    let w = World::new("rfc-noext", "");
+    let inj = w.injector(&CAP_EXTENDED_MESSAGE);
+    inj.send_update(&upd("", &base(), &many_nlri(N))).unwrap();
+    w.wait(&[&inj], SHOW, "dut holds the 1240 prefixes", || {
+        ipv4_counts(&w, INJ).is_some_and(|(rx, _)| rx == u64::from(N))
+    });
+    let mut obs = w.observer(&[]);
+    let (mut announced, mut longest) = (0, 0);
+    let deadline = std::time::Instant::now() + SHOW;
+    while announced < usize::from(N) + 1 && std::time::Instant::now() < deadline {
+        if let Some(Incoming::Update(body)) = obs.recv(Duration::from_millis(200)) {
+            announced += nlri_count(&body);
+            longest = longest.max(injector::HEADER_LEN + body.len());
+        }
+    }
+    if announced < usize::from(N) + 1 || longest > 4096 {
+        w.fail(
+            &[&inj, &obs],
+            format!("obs got {announced} prefixes, longest UPDATE {longest} octets"),
+        );
+    }
+    obs.send_update(&upd("", &base(), &many_nlri(N))).unwrap();
+    let n = obs.expect_notification(SHOW).unwrap_or_else(|e| w.fail(&[&inj, &obs], e));
+    assert_eq!((n.code.0, n.subcode, &n.data[..]), (1, 2, &5003u16.to_be_bytes()[..]), "{n}");
 }
