@@ -339,16 +339,20 @@ fn capability_codes(open: &[u8]) -> Vec<u8> {
 }
 
 /// The IPv4 prefixes announced in an UPDATE body (NLRI field only).
-fn nlri_count(body: &[u8]) -> usize {
+fn nlri_prefixes(body: &[u8]) -> Vec<String> {
     let wlen = usize::from(u16::from_be_bytes([body[0], body[1]]));
     let alen = usize::from(u16::from_be_bytes([body[2 + wlen], body[3 + wlen]]));
     let mut i = 4 + wlen + alen;
-    let mut n = 0;
+    let mut v = Vec::new();
     while i < body.len() {
-        i += 1 + usize::from(body[i]).div_ceil(8);
-        n += 1;
+        let bits = body[i];
+        let n = usize::from(bits).div_ceil(8);
+        let mut o = [0u8; 4];
+        o[..n].copy_from_slice(&body[i + 1..i + 1 + n]);
+        v.push(format!("{}/{bits}", Ipv4Addr::from(o)));
+        i += 1 + n;
     }
-    n
+    v
 }
 
 /// `n` /24 NLRI from 10.100.0.0 on, inside the 10.96.0.0/12 pool.
@@ -392,7 +396,7 @@ fn extended_messages_are_advertised_a_5000_octet_update_is_accepted_and_large_on
     let deadline = std::time::Instant::now() + SHOW;
     while announced < usize::from(N) + 1 && std::time::Instant::now() < deadline {
         if let Some(Incoming::Update(body)) = obs.recv(Duration::from_millis(200)) {
-            announced += nlri_count(&body);
+            announced += nlri_prefixes(&body).len();
             longest = longest.max(injector::HEADER_LEN + body.len());
         }
     }
@@ -424,7 +428,7 @@ fn without_the_peers_capability_updates_stay_within_4096_and_a_longer_one_is_ref
     let deadline = std::time::Instant::now() + SHOW;
     while announced < usize::from(N) + 1 && std::time::Instant::now() < deadline {
         if let Some(Incoming::Update(body)) = obs.recv(Duration::from_millis(200)) {
-            announced += nlri_count(&body);
+            announced += nlri_prefixes(&body).len();
             longest = longest.max(injector::HEADER_LEN + body.len());
         }
     }
@@ -437,4 +441,52 @@ fn without_the_peers_capability_updates_stay_within_4096_and_a_longer_one_is_ref
     obs.send_update(&upd("", &base(), &many_nlri(N))).unwrap();
     let n = obs.expect_notification(SHOW).unwrap_or_else(|e| w.fail(&[&inj, &obs], e));
     assert_eq!((n.code.0, n.subcode, &n.data[..]), (1, 2, &5003u16.to_be_bytes()[..]), "{n}");
+}
+
+// ===== RFC 4271 §6.3: a NEXT_HOP that is our own address =====
+
+/// "If the NEXT_HOP attribute is semantically incorrect, the error SHOULD
+/// be logged, and the route SHOULD be ignored. In this case, a
+/// NOTIFICATION message SHOULD NOT be sent" (RFC 4271 §6.3), where "it
+/// MUST NOT be the IP address of the receiving speaker". inj announces
+/// 10.99.5.0/24 with NEXT_HOP 10.0.1.1 (dut), then 10.99.6.0/24 via
+/// itself: dut shows the first with the reason but never selects it,
+/// installs it or passes it to obs; the second goes everywhere; the
+/// session stays up.
+#[test]
+fn a_route_whose_next_hop_is_our_own_address_is_ignored() {
+    let w = World::new("rfc-nhself", "");
+    let mut obs = w.observer(&[]);
+    let mut inj = w.injector(&[]);
+    let own_nh = origin() + &as_path() + &attr(0x40, 3, "0a000101");
+    inj.send_update(&upd("", &own_nh, &nlri24(5))).unwrap();
+    w.wait(&[&inj], SHOW, "10.99.5.0/24 shown, not best", || {
+        w.paths(&prefix24(5), INJ).is_some_and(|p| {
+            p.len() == 1
+                && p[0]["best"] == false
+                && p[0]["reject_reason"].to_string().contains("own address")
+        })
+    });
+    w.announce(&inj, &[6]);
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + SHOW;
+    while !got.contains(&prefix24(6)) && std::time::Instant::now() < deadline {
+        if let Some(Incoming::Update(body)) = obs.recv(Duration::from_millis(200)) {
+            got.extend(nlri_prefixes(&body));
+        }
+    }
+    if !got.contains(&prefix24(6)) || got.contains(&prefix24(5)) {
+        w.fail(&[&inj, &obs], format!("obs was sent {got:?}"));
+    }
+    let kernel = || -> Vec<String> {
+        daemon_common::bird_routes(&w.dut.ns)
+            .iter()
+            .filter_map(|r| r["dst"].as_str().map(str::to_owned))
+            .collect()
+    };
+    w.wait(&[&inj, &obs], SHOW, "10.99.6.0/24 in dut's kernel", || kernel().contains(&prefix24(6)));
+    if kernel().contains(&prefix24(5)) {
+        w.fail(&[&inj, &obs], format!("10.99.5.0/24 in dut's kernel: {:?}", kernel()));
+    }
+    w.assert_up(&mut inj, INJ);
 }

@@ -422,6 +422,9 @@ fn ctl_reason(r: RejectReason) -> CtlReason {
         RejectReason::PathIdHigher => CtlReason::Other("higher path id".into()),
         RejectReason::LlgrStale => CtlReason::Other("long-lived stale (RFC 9494)".into()),
         RejectReason::NextHopUnreachable => CtlReason::NextHopUnreachable,
+        RejectReason::NextHopOwn => {
+            CtlReason::Other("next hop is our own address (RFC 4271 §6.3)".into())
+        }
         RejectReason::AsLoop | RejectReason::OriginatorIdLoop | RejectReason::ClusterLoop => {
             CtlReason::Loop
         }

@@ -94,6 +94,7 @@ pub use self::types::{
     RouteView,
 };
 use crate::config::IpPool;
+use crate::wire::attr::MpNextHop;
 use crate::wire::attr::{AsPath, Origin, PathAttrs};
 use crate::wire::route_refresh::{RouteRefreshMsg, RouteRefreshSubtype};
 use crate::wire::{AfiSafi, Message, ParsedUpdate};
@@ -327,7 +328,8 @@ impl Rib {
             };
             let mut attrs = upd.update.attrs.clone();
             attrs.next_hop = None;
-            let import = import_check(&attrs, &facts, self.router());
+            let import =
+                import_check(&attrs, &facts, self.router()).or(self.own_next_hop(slot, nh));
             let id = self.intern(StoredAttrs {
                 src: slot,
                 family: fam,
@@ -354,6 +356,22 @@ impl Rib {
             self.attrs.decref(id);
         }
         self.finish()
+    }
+
+    /// [`RejectReason::NextHopOwn`] when `nh` is one of our addresses: the
+    /// node's, or our end of `slot`'s session. Such a route would send the
+    /// traffic back to us (RFC 4271 §6.3, §5.1.3: the NEXT_HOP "MUST NOT be
+    /// the IP address of the receiving speaker"); it is kept for `show
+    /// routes` but never selected, installed or passed on.
+    fn own_next_hop(&self, slot: u32, nh: MpNextHop) -> Option<RejectReason> {
+        let addr = engine::nh_addr(nh);
+        let session =
+            self.peers.get(slot as usize).and_then(Option::as_ref).map(|e| {
+                [e.info.local_addr_v4.map(IpAddr::V4), e.info.local_addr_v6.map(IpAddr::V6)]
+            });
+        let ours =
+            self.cfg.own_addrs.contains(&addr) || session.is_some_and(|s| s.contains(&Some(addr)));
+        ours.then_some(RejectReason::NextHopOwn)
     }
 
     /// Originates `prefix` (a local block, a service address, an elevated
