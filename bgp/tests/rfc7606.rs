@@ -123,9 +123,16 @@ fn rows() -> Vec<Row> {
         // ---- §4 attribute framing ----------------------------------------------
         r(
             "RFC 7606 §4",
-            "attribute overruns the list, no MP attribute located",
+            "attribute overruns the list; the body NLRI are located by the Total Attribute Length",
             Ibgp,
             upd("", &(base() + "c0080c00000001"), NLRI),
+            Treat(Taw, AttrType::COMMUNITIES, len),
+        ),
+        r(
+            "RFC 7606 §4, §3.j",
+            "attribute overruns the list, no NLRI and no MP attribute located",
+            Ibgp,
+            upd(NLRI, &(base() + "c0080c00000001"), ""),
             Reset(len),
         ),
         r(
@@ -133,6 +140,13 @@ fn rows() -> Vec<Row> {
             "two octets left: no room for an attribute header",
             Ibgp,
             upd("", &(base() + "4001"), NLRI),
+            Treat(Taw, AttrType::ORIGIN, s),
+        ),
+        r(
+            "RFC 7606 §4, §3.j",
+            "two octets left, no NLRI and no MP attribute located",
+            Ibgp,
+            upd("", &(base() + "4001"), ""),
             Reset(s),
         ),
         r(
@@ -140,7 +154,7 @@ fn rows() -> Vec<Row> {
             "Extended Length header cut after three octets",
             Ibgp,
             upd("", &(base() + "d02000"), NLRI),
-            Reset(s),
+            Treat(Taw, AttrType(0x20), s),
         ),
         r(
             "RFC 7606 §4, §5.1",

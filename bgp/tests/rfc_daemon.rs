@@ -490,3 +490,39 @@ fn a_route_whose_next_hop_is_our_own_address_is_ignored() {
     }
     w.assert_up(&mut inj, INJ);
 }
+
+// ===== RFC 7606 §4: attribute lengths against the Total Attribute Length =====
+
+/// "... the length of the last encountered path attribute would cause the
+/// Total Attribute Length to be exceeded" or "fewer than three octets
+/// remain ... when beginning to parse the attribute": "the
+/// 'treat-as-withdraw' approach MUST be used ... and the Total Attribute
+/// Length MUST be relied upon to enable the beginning of the NLRI field to
+/// be located" (RFC 7606 §4). Each case on a prefix announced cleanly
+/// before: it is withdrawn, the session stays up. Without NLRI to locate
+/// (only withdrawals, no MP attribute), §3.j leaves a session reset, with
+/// 3/5 Attribute Length Error.
+#[test]
+fn attribute_overrunning_the_attribute_list_is_treat_as_withdraw_when_the_nlri_are_located() {
+    let w = World::new("rfc-7606-4", "");
+    let mut inj = w.injector(&[]);
+    // COMMUNITIES claiming 12 octets with 5 left in the list.
+    let overrun = base() + "c0080c00000001";
+    // Two octets where an attribute header needs three.
+    let short = base() + "4001";
+    for (third, attrs) in [(7, &overrun), (8, &short)] {
+        w.announce(&inj, &[third]);
+        inj.send_update(&upd("", attrs, &nlri24(third))).unwrap();
+        w.wait(&[&inj], SHOW, &format!("{} withdrawn", prefix24(third)), || {
+            w.lacks(&prefix24(third), INJ)
+        });
+        w.assert_up(&mut inj, INJ);
+    }
+    w.wait(&[&inj], SHOW, "the treat-as-withdraw logged with the NLRI", || {
+        logged(&w.dut, &[INJ, &prefix24(7)]) && logged(&w.dut, &[INJ, &prefix24(8)])
+    });
+
+    inj.send_update(&upd(&nlri24(7), &overrun, "")).unwrap();
+    let n = inj.expect_notification(SHOW).unwrap_or_else(|e| w.fail(&[&inj], e));
+    assert_eq!((n.code.0, n.subcode), (3, 5), "{n}");
+}
