@@ -526,3 +526,56 @@ fn attribute_overrunning_the_attribute_list_is_treat_as_withdraw_when_the_nlri_a
     let n = inj.expect_notification(SHOW).unwrap_or_else(|e| w.fail(&[&inj], e));
     assert_eq!((n.code.0, n.subcode), (3, 5), "{n}");
 }
+
+// ===== RFC 4271 §5: unknown optional transitive attributes passed on =====
+
+/// The path attributes of an UPDATE body as (flags, type, value).
+fn attributes(body: &[u8]) -> Vec<(u8, u8, Vec<u8>)> {
+    let wlen = usize::from(u16::from_be_bytes([body[0], body[1]]));
+    let alen = usize::from(u16::from_be_bytes([body[2 + wlen], body[3 + wlen]]));
+    let list = &body[4 + wlen..4 + wlen + alen];
+    let mut v = Vec::new();
+    let mut i = 0;
+    while i + 3 <= list.len() {
+        let (flags, ty) = (list[i], list[i + 1]);
+        let (hdr, len) = if flags & 0x10 != 0 {
+            (4, usize::from(u16::from_be_bytes([list[i + 2], list[i + 3]])))
+        } else {
+            (3, usize::from(list[i + 2]))
+        };
+        v.push((flags, ty, list[i + hdr..i + hdr + len].to_vec()));
+        i += hdr + len;
+    }
+    v
+}
+
+/// "If an optional transitive attribute is unrecognized, the Partial bit
+/// in the attribute flags octet is set to 1, and the attribute is retained
+/// for propagation to other BGP speakers"; "If an optional non-transitive
+/// attribute is unrecognized, it is quietly ignored" (RFC 4271 §5). inj
+/// sends type 99 as optional transitive (flags 0xC0) and type 98 as
+/// optional non-transitive (0x80): obs gets type 99 with flags 0xE0, and
+/// no type 98.
+#[test]
+fn unknown_optional_transitive_attribute_is_passed_on_with_the_partial_bit() {
+    let w = World::new("rfc-partial", "");
+    let mut obs = w.observer(&[]);
+    let inj = w.injector(&[]);
+    let unknown = attr(0xc0, 99, "0102") + &attr(0x80, 98, "03");
+    inj.send_update(&upd("", &(base() + &unknown), &nlri24(9))).unwrap();
+    let mut got = None;
+    let deadline = std::time::Instant::now() + SHOW;
+    while got.is_none() && std::time::Instant::now() < deadline {
+        if let Some(Incoming::Update(body)) = obs.recv(Duration::from_millis(200)) {
+            if nlri_prefixes(&body).contains(&prefix24(9)) {
+                got = Some(attributes(&body));
+            }
+        }
+    }
+    let Some(attrs) = got else { w.fail(&[&inj, &obs], "10.99.9.0/24 never reached obs") };
+    let unknown: Vec<_> = attrs.iter().filter(|(_, ty, _)| *ty == 98 || *ty == 99).collect();
+    if unknown != [&(0xe0, 99, vec![1, 2])] {
+        w.fail(&[&inj, &obs], format!("obs got unknown attributes {unknown:?}"));
+    }
+    w.assert_up(&mut obs, OBS);
+}
