@@ -570,7 +570,7 @@ fn rows() -> Vec<Row> {
             Reset(opt),
         ),
         r(
-            "RFC 7606 §7.11",
+            "RFC 4760 §7, RFC 7606 §5.3",
             "MP_REACH_NLRI prefix length 129",
             Ibgp,
             upd(
@@ -580,7 +580,7 @@ fn rows() -> Vec<Row> {
                     + &as_path()),
                 "",
             ),
-            Reset(net),
+            Reset(opt),
         ),
         r(
             "RFC 7606 §7.11",
@@ -590,11 +590,11 @@ fn rows() -> Vec<Row> {
             Reset(opt),
         ),
         r(
-            "RFC 7606 §7.11",
+            "RFC 4760 §7, RFC 7606 §5.3",
             "MP_UNREACH_NLRI prefix overruns",
             Ibgp,
             upd("", &attr(0x80, 15, "0002 01 40 20010db8"), ""),
-            Reset(net),
+            Reset(opt),
         ),
         r(
             "RFC 4760 §7",

@@ -579,3 +579,32 @@ fn unknown_optional_transitive_attribute_is_passed_on_with_the_partial_bit() {
     }
     w.assert_up(&mut obs, OBS);
 }
+
+// ===== RFC 4760 §7: an incorrect MP_REACH_NLRI / MP_UNREACH_NLRI =====
+
+/// "... if the speaker determines that the attribute is incorrect ... the
+/// speaker MAY terminate the session ... with 'Optional Attribute Error'"
+/// (RFC 4760 §7; RFC 7606 §5.3 and §7.11 keep the reset for a prefix
+/// longer than the family allows), the data being the attribute (RFC 4271
+/// §6.3). An MP_REACH_NLRI for IPv4 holding a /33, then an MP_UNREACH_NLRI
+/// holding one: 3/9 each time, not 3/10 (Invalid Network Field is the
+/// UPDATE's own NLRI field).
+#[test]
+fn mp_attribute_with_a_prefix_longer_than_the_family_is_optional_attribute_error() {
+    let w = World::new("rfc-mp-len", "");
+    let mp_reach = attr(0x80, 14, "0001 01 04 0a000102 00 21 0a00000000");
+    let mp_unreach = attr(0x80, 15, "0001 01 21 0a00000000");
+    for (what, attrs) in [
+        ("MP_REACH_NLRI", mp_reach.clone() + &origin() + &as_path()),
+        ("MP_UNREACH_NLRI", mp_unreach.clone()),
+    ] {
+        let mut inj = w.injector(&[]);
+        inj.send_update(&upd("", &attrs, "")).unwrap();
+        let n = inj.expect_notification(SHOW).unwrap_or_else(|e| w.fail(&[&inj], e));
+        let tlv = hex::decode(if what == "MP_REACH_NLRI" { &mp_reach } else { &mp_unreach })
+            .unwrap();
+        if (n.code.0, n.subcode, &n.data[..]) != (3, 9, &tlv[..]) {
+            w.fail(&[&inj], format!("{what} with a /33: got {n} data {}", injector::hex(&n.data)));
+        }
+    }
+}
