@@ -316,11 +316,11 @@ fn without_an_eorr_the_stale_time_removes_the_routes_not_readvertised() {
 /// Extended Message capability (RFC 8654 §3: code 6, length 0).
 const CAP_EXTENDED_MESSAGE: [u8; 2] = [6, 0];
 
-/// The capability codes in an OPEN body (RFC 5492 optional parameters of
-/// type 2; the short form, which is all the daemon sends to a peer whose
-/// OPEN used it).
-fn capability_codes(open: &[u8]) -> Vec<u8> {
-    let mut codes = Vec::new();
+/// The capabilities in an OPEN body as (code, value) (RFC 5492 optional
+/// parameters of type 2; the short form, which is all the daemon sends to a
+/// peer whose OPEN used it).
+fn capabilities(open: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut caps = Vec::new();
     let params = &open[10..10 + usize::from(open[9])];
     let mut i = 0;
     while i + 2 <= params.len() {
@@ -329,13 +329,14 @@ fn capability_codes(open: &[u8]) -> Vec<u8> {
         if ty == 2 {
             let mut j = 0;
             while j + 2 <= value.len() {
-                codes.push(value[j]);
-                j += 2 + usize::from(value[j + 1]);
+                let end = (j + 2 + usize::from(value[j + 1])).min(value.len());
+                caps.push((value[j], value[j + 2..end].to_vec()));
+                j = end;
             }
         }
         i += 2 + len;
     }
-    codes
+    caps
 }
 
 /// The IPv4 prefixes announced in an UPDATE body (NLRI field only).
@@ -379,7 +380,8 @@ fn extended_messages_are_advertised_a_5000_octet_update_is_accepted_and_large_on
     const N: u16 = 1240;
     let w = World::new("rfc-ext", "");
     let mut inj = w.injector(&CAP_EXTENDED_MESSAGE);
-    let codes = capability_codes(inj.speaker_open().unwrap_or_default());
+    let codes: Vec<u8> =
+        capabilities(inj.speaker_open().unwrap_or_default()).iter().map(|c| c.0).collect();
     if !codes.contains(&6) {
         w.fail(&[&inj], format!("dut's OPEN has no Extended Message capability: {codes:?}"));
     }
@@ -601,10 +603,61 @@ fn mp_attribute_with_a_prefix_longer_than_the_family_is_optional_attribute_error
         let mut inj = w.injector(&[]);
         inj.send_update(&upd("", &attrs, "")).unwrap();
         let n = inj.expect_notification(SHOW).unwrap_or_else(|e| w.fail(&[&inj], e));
-        let tlv = hex::decode(if what == "MP_REACH_NLRI" { &mp_reach } else { &mp_unreach })
-            .unwrap();
+        let tlv =
+            hex::decode(if what == "MP_REACH_NLRI" { &mp_reach } else { &mp_unreach }).unwrap();
         if (n.code.0, n.subcode, &n.data[..]) != (3, 9, &tlv[..]) {
             w.fail(&[&inj], format!("{what} with a /33: got {n} data {}", injector::hex(&n.data)));
+        }
+    }
+}
+
+// ===== RFC 4724 §4.1: a fresh start is not a restart =====
+
+/// Graceful Restart capability (RFC 4724 §3): restart time 120 s, IPv4
+/// unicast with the F bit.
+const CAP_GRACEFUL_RESTART: [u8; 8] = [64, 6, 0x00, 0x78, 0x00, 0x01, 0x01, 0x80];
+
+/// RFC 4724 §4.1 defers a speaker's table only "once the Restarting Speaker
+/// ... has restarted": a node with nothing of a previous run in its kernel,
+/// or with no kernel at all (`fib.enabled = false`, a dedicated route
+/// reflector), has not. Its OPEN carries the Graceful Restart capability
+/// without the Restart State bit ("... set to 1 to indicate that the BGP
+/// speaker has restarted"), and a graceful restart peer gets the table and
+/// End-of-RIB at once, without sending its own End-of-RIB first. A
+/// ROUTE-REFRESH is answered with the table again (RFC 2918 §4).
+#[test]
+fn a_fresh_start_is_not_a_restart_with_or_without_a_kernel() {
+    for (tag, extra) in [("rfc-fresh", ""), ("rfc-fresh-nofib", "[fib]\nenabled = false\n")] {
+        let w = World::new(tag, extra);
+        let mut inj = w.injector(&CAP_GRACEFUL_RESTART);
+        let caps = capabilities(inj.speaker_open().unwrap_or_default());
+        let gr = caps.iter().find(|(code, _)| *code == 64).map(|(_, v)| v.clone());
+        match gr.as_deref() {
+            Some([flags, ..]) if flags & 0x80 == 0 => {}
+            other => w.fail(&[&inj], format!("{tag}: dut's GR capability is {other:?}")),
+        }
+        // The table (dut's block) and End-of-RIB, though inj sends neither
+        // UPDATE nor End-of-RIB.
+        let table = |inj: &mut Injector, what: &str| {
+            // A refresh ends without End-of-RIB (RFC 2918 has none).
+            let (mut block, mut eor) = (false, what != "initial");
+            let deadline = std::time::Instant::now() + SHOW;
+            while !(block && eor) && std::time::Instant::now() < deadline {
+                if let Some(Incoming::Update(body)) = inj.recv(Duration::from_millis(200)) {
+                    block |= nlri_prefixes(&body).contains(&"10.244.1.0/26".to_owned());
+                    eor |= body == [0, 0, 0, 0];
+                }
+            }
+            if !block || !eor {
+                w.fail(&[inj], format!("{tag}: {what} table not sent (block {block}, eor {eor})"));
+            }
+        };
+        table(&mut inj, "initial");
+        inj.send_raw(&route_refresh(0)).unwrap();
+        table(&mut inj, "refreshed");
+        w.assert_up(&mut inj, INJ);
+        if logged(&w.dut, &["recovering"]) {
+            w.fail(&[&inj], format!("{tag}: dut took its start for a restart"));
         }
     }
 }

@@ -74,10 +74,13 @@ pub trait FibPort: Send + 'static {
     /// Every configured peer has sent its table: stale routes may go.
     fn converged(&mut self) {}
     /// Whether this start is a restart to recover from (RFC 4724 §4.1):
-    /// the kernel held routes of a previous run. Without a kernel to ask
-    /// (a route reflector), always, as BIRD run with `-R`.
+    /// the kernel held routes of a previous run. Without a kernel (a route
+    /// reflector with `fib.enabled = false`) there is nothing to recover,
+    /// so never: a fresh start that set the Restart State bit and deferred
+    /// its table would keep every graceful restart peer waiting for routes
+    /// it could have had at once.
     fn restarting(&self) -> bool {
-        true
+        false
     }
     /// A reload changed the pools or the `[fib]` section.
     fn reconfigure(&mut self, cfg: &ValidatedConfig) {

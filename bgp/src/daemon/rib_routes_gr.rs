@@ -33,9 +33,8 @@
 //! ([`super::FibPort::restarting`], read before any session starts): a
 //! restart after a crash, a kill or an upgrade. A first start has nothing
 //! to recover, so it neither sets the R bit nor defers its table; BIRD
-//! needs `-R` on its command line for this, we look at the kernel. A
-//! route reflector, which has no kernel routes to look at, always
-//! recovers.
+//! needs `-R` on its command line for this, we look at the kernel. Without
+//! a kernel (`fib.enabled = false`) there is never anything to recover.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -435,6 +435,12 @@ impl Rib {
     /// `family`, between BoRR and EoRR if enhanced route refresh was
     /// negotiated (RFC 7313 §4: "the speaker MUST send a BoRR message
     /// before it re-advertises ... and MUST send an EoRR message after").
+    ///
+    /// A peer whose table is deferred (we are restarting, RFC 4724 §4.1)
+    /// is answered too, with what is selected so far and no markers: an
+    /// EoRR, like an End-of-RIB, would make it remove our routes that the
+    /// recovery has not selected yet. The deferral still ends with the
+    /// whole table and End-of-RIB.
     pub fn route_refresh(&mut self, peer: PeerId, family: AfiSafi) -> Output {
         let Some(entry) = self.slots.get(&peer).and_then(|&s| self.peers[s as usize].as_ref())
         else {
@@ -443,7 +449,8 @@ impl Rib {
         if !entry.info.families.contains(&family) {
             return Output::default();
         }
-        let (group, enhanced) = (entry.group, entry.info.enhanced_route_refresh);
+        let deferred = self.gr.deferred.contains(&peer);
+        let (group, enhanced) = (entry.group, entry.info.enhanced_route_refresh && !deferred);
         let marker = |subtype| Message::RouteRefresh(RouteRefreshMsg { family, subtype });
         let mut msgs = Vec::new();
         let ctx = self.group(group).ctx.clone();
@@ -455,7 +462,14 @@ impl Rib {
         if enhanced {
             msgs.extend(marker(RouteRefreshSubtype::EoRR).to_bytes(&ctx));
         }
-        self.send(peer, msgs);
+        if deferred {
+            // `send` holds everything back from a deferred peer.
+            if !msgs.is_empty() {
+                self.out.to_peers.push((peer, msgs));
+            }
+        } else {
+            self.send(peer, msgs);
+        }
         self.finish()
     }
 
