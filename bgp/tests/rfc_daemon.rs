@@ -661,3 +661,48 @@ fn a_fresh_start_is_not_a_restart_with_or_without_a_kernel() {
         }
     }
 }
+
+// ===== show commands tell what the daemon holds =====
+
+/// `show routes` shows a path's EXTENDED_COMMUNITIES (RFC 4360) and the
+/// attributes the daemon does not interpret, as received; and `show peer`
+/// classes a hold timer expiry as BIRD does ("Error: Hold timer expired":
+/// a local error, though a NOTIFICATION goes out for it, RFC 4271 §6.5).
+#[test]
+fn show_routes_has_extended_communities_and_unknown_attributes_and_show_peer_the_hold_timer() {
+    let w = World::new("rfc-show", "");
+    let mut cfg = InjectorConfig::new(INJ_AS, INJ.parse::<Ipv4Addr>().unwrap());
+    cfg.hold_time = 3;
+    let to: SocketAddr = format!("{DUT}:179").parse().unwrap();
+    let mut inj = Injector::establish_within(&w.inj_ns, to, &cfg, UP)
+        .unwrap_or_else(|e| w.fail(&[], format!("inj cannot establish: {e}")));
+    // Route target 65000:1 (two-octet AS specific, RFC 4360 §4) and type 99,
+    // optional transitive.
+    let extra = attr(0xc0, 16, "0002 fde8 00000001") + &attr(0xc0, 99, "0102");
+    inj.send_update(&upd("", &(base() + &extra), &nlri24(10))).unwrap();
+    w.wait(&[&inj], SHOW, "10.99.10.0/24 with its attributes in show routes", || {
+        w.paths(&prefix24(10), INJ).is_some_and(|p| {
+            p.len() == 1
+                && p[0]["extended_communities"] == serde_json::json!(["RT:65000:1"])
+                && p[0]["unknown"]
+                    == serde_json::json!([{"type_code": 99, "flags": 0xc0, "value": "0102"}])
+        })
+    });
+    let text = String::from_utf8_lossy(&w.dut.ctl(&["show", "routes"]).stdout).into_owned();
+    for want in ["ext communities RT:65000:1", "attr 99 flags 0xc0 0102"] {
+        if !text.contains(want) {
+            w.fail(&[&inj], format!("{want:?} not in show routes:\n{text}"));
+        }
+    }
+
+    // inj falls silent: dut's hold timer (3 s, the smaller offer) expires.
+    inj.stop_keepalives();
+    let n = inj.expect_notification(SHOW).unwrap_or_else(|e| w.fail(&[&inj], e));
+    assert_eq!((n.code.0, n.subcode), (4, 0), "{n}");
+    w.wait(&[&inj], SHOW, "show peer: Error: Hold timer expired", || {
+        w.ctl_json(&["show", "peer", INJ]).is_some_and(|p| {
+            let e = &p["data"]["last_error"];
+            e["class"] == "error" && e["message"] == "Hold timer expired"
+        })
+    });
+}

@@ -192,8 +192,8 @@ pub enum SessionEvent {
         from: State,
         /// After.
         to: State,
-        /// Why, for `show peers`.
-        reason: String,
+        /// Why, for `show peers` (its last error).
+        reason: crate::fsm::Reason,
     },
     /// Established: the owner may send routes for this epoch.
     Established(Box<Up>),
