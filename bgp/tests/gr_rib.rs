@@ -1,5 +1,6 @@
 //! Graceful restart in the routing core (RFC 4724 §4.2 helper mode, RFC
-//! 9494 long-lived stale routes, RFC 4724 §4.1 deferral), through the
+//! 9494 long-lived stale routes, RFC 4724 §4.1 deferral) and the stale
+//! routes of a peer's enhanced route refresh (RFC 7313 §4), through the
 //! public API: each test is named after the rule it checks.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -418,4 +419,69 @@ mod props {
             prop_assert_eq!(r.sizes(), [(0, 0), (0, 0)]);
         }
     }
+}
+
+// ===== Enhanced route refresh from the peer (RFC 7313 §4) =====
+
+fn refreshing_peer() -> PeerInfo {
+    PeerInfo { enhanced_route_refresh: true, ..peer(2, false) }
+}
+
+/// Peer 2 (enhanced route refresh negotiated) announced two prefixes.
+fn refresh_setup() -> Rib {
+    let mut r = Rib::new(RibConfig::new(AS, ME));
+    r.peer_up(SRC, refreshing_peer());
+    r.peer_up(PeerId(3), peer(3, false));
+    r.update(SRC, &announce(attrs(&[65001], vec![]), &["10.1.0.0/24", "10.2.0.0/24"]));
+    r
+}
+
+const BOUND: Duration = Duration::from_secs(240);
+
+#[test]
+fn eorr_removes_the_routes_not_readvertised_since_the_borr() {
+    let mut r = refresh_setup();
+    let out = r.begin_route_refresh(SRC, V4, BOUND);
+    assert!(out.to_peers.is_empty() && out.fib.is_empty(), "marking changes nothing: {out:?}");
+    assert_eq!(out.gr_timers, [GrTimerAction::Start(timer(GrTimerKind::RefreshStale), BOUND)]);
+    assert!(r.routes(net("10.2.0.0/24"))[0].stale);
+    let out = r.update(SRC, &announce(attrs(&[65001], vec![]), &["10.1.0.0/24"]));
+    assert!(out.to_peers.is_empty() && out.fib.is_empty(), "{out:?}");
+    assert!(!r.routes(net("10.1.0.0/24"))[0].stale);
+    let out = r.end_route_refresh(SRC, V4);
+    assert_eq!(told(&out, 3).1, [net("10.2.0.0/24")]);
+    assert_eq!(fib_removed(&out), [net("10.2.0.0/24")]);
+    assert_eq!(out.gr_timers, [GrTimerAction::Stop(timer(GrTimerKind::RefreshStale))]);
+    assert!(r.best(net("10.1.0.0/24")).is_some() && r.best(net("10.2.0.0/24")).is_none());
+}
+
+#[test]
+fn refresh_stale_timer_removes_the_routes_when_the_eorr_never_comes() {
+    let mut r = refresh_setup();
+    r.begin_route_refresh(SRC, V4, BOUND);
+    r.update(SRC, &announce(attrs(&[65001], vec![]), &["10.2.0.0/24"]));
+    let out = r.gr_timer_expired(timer(GrTimerKind::RefreshStale));
+    assert_eq!(told(&out, 3).1, [net("10.1.0.0/24")]);
+    // The refresh is over: a late EoRR removes nothing more.
+    assert!(r.end_route_refresh(SRC, V4).is_empty());
+    assert!(r.best(net("10.2.0.0/24")).is_some());
+}
+
+#[test]
+fn eorr_without_borr_and_borr_without_the_capability_are_ignored() {
+    let mut r = refresh_setup();
+    assert!(r.end_route_refresh(SRC, V4).is_empty());
+    assert!(r.best(net("10.1.0.0/24")).is_some());
+    let mut r = setup();
+    assert!(r.begin_route_refresh(SRC, V4, BOUND).is_empty());
+    assert!(!r.routes(net("10.1.0.0/24"))[0].stale);
+}
+
+#[test]
+fn session_end_during_a_refresh_stops_its_timer() {
+    let mut r = refresh_setup();
+    r.begin_route_refresh(SRC, V4, BOUND);
+    let out = r.peer_down(SRC);
+    assert_eq!(out.gr_timers, [GrTimerAction::Stop(timer(GrTimerKind::RefreshStale))]);
+    assert_eq!(told(&out, 3).1.len(), 2);
 }

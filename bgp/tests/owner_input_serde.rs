@@ -22,7 +22,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use bgp::daemon::{Control, DatastoreSnapshot, Input, Reply};
-use bgp::fsm::State;
+use bgp::fsm::{EventKind, Reason, State};
 use bgp::session::{SessionEvent, SessionReport, Up};
 use bgp::wire::attr::{AttrFlags, AttrTypeSet};
 use bgp::wire::iana::CeaseSubcode;
@@ -203,7 +203,7 @@ fn one_of_each() -> Vec<Input> {
             SessionEvent::StateChange {
                 from: State::OpenConfirm,
                 to: State::Established,
-                reason: "KEEPALIVE received".into(),
+                reason: Reason::Event(EventKind::KeepAliveMsg),
             },
         ),
         report(peer, SessionEvent::Established(up)),

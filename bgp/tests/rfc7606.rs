@@ -123,9 +123,16 @@ fn rows() -> Vec<Row> {
         // ---- §4 attribute framing ----------------------------------------------
         r(
             "RFC 7606 §4",
-            "attribute overruns the list, no MP attribute located",
+            "attribute overruns the list; the body NLRI are located by the Total Attribute Length",
             Ibgp,
             upd("", &(base() + "c0080c00000001"), NLRI),
+            Treat(Taw, AttrType::COMMUNITIES, len),
+        ),
+        r(
+            "RFC 7606 §4, §3.j",
+            "attribute overruns the list, no NLRI and no MP attribute located",
+            Ibgp,
+            upd(NLRI, &(base() + "c0080c00000001"), ""),
             Reset(len),
         ),
         r(
@@ -133,6 +140,13 @@ fn rows() -> Vec<Row> {
             "two octets left: no room for an attribute header",
             Ibgp,
             upd("", &(base() + "4001"), NLRI),
+            Treat(Taw, AttrType::ORIGIN, s),
+        ),
+        r(
+            "RFC 7606 §4, §3.j",
+            "two octets left, no NLRI and no MP attribute located",
+            Ibgp,
+            upd("", &(base() + "4001"), ""),
             Reset(s),
         ),
         r(
@@ -140,7 +154,7 @@ fn rows() -> Vec<Row> {
             "Extended Length header cut after three octets",
             Ibgp,
             upd("", &(base() + "d02000"), NLRI),
-            Reset(s),
+            Treat(Taw, AttrType(0x20), s),
         ),
         r(
             "RFC 7606 §4, §5.1",
@@ -556,7 +570,7 @@ fn rows() -> Vec<Row> {
             Reset(opt),
         ),
         r(
-            "RFC 7606 §7.11",
+            "RFC 4760 §7, RFC 7606 §5.3",
             "MP_REACH_NLRI prefix length 129",
             Ibgp,
             upd(
@@ -566,7 +580,7 @@ fn rows() -> Vec<Row> {
                     + &as_path()),
                 "",
             ),
-            Reset(net),
+            Reset(opt),
         ),
         r(
             "RFC 7606 §7.11",
@@ -576,11 +590,11 @@ fn rows() -> Vec<Row> {
             Reset(opt),
         ),
         r(
-            "RFC 7606 §7.11",
+            "RFC 4760 §7, RFC 7606 §5.3",
             "MP_UNREACH_NLRI prefix overruns",
             Ibgp,
             upd("", &attr(0x80, 15, "0002 01 40 20010db8"), ""),
-            Reset(net),
+            Reset(opt),
         ),
         r(
             "RFC 4760 §7",

@@ -348,12 +348,13 @@ fn unreachable_next_hop_holds_the_route_until_resolved() {
 #[test]
 fn peers_with_identical_settings_share_one_encoded_stream() {
     let mut r = rib();
-    r.peer_up(PeerId(1), peer(1, 65001));
+    // Peer 1 at 10.0.0.12 (10.0.0.1 is our own address).
+    r.peer_up(PeerId(1), peer(12, 65001));
     for i in 2..12 {
         r.peer_up(PeerId(u32::from(i)), peer(i, AS));
     }
     assert_eq!(r.export_groups(), 2);
-    let out = r.update(PeerId(1), &announce(attrs(&[65001], ip(1)), &["192.0.2.0/24"]));
+    let out = r.update(PeerId(1), &announce(attrs(&[65001], ip(12)), &["192.0.2.0/24"]));
     assert_eq!(out.to_peers.len(), 10);
     let first = out.to_peers[0].1[0].as_ptr();
     assert!(out.to_peers.iter().all(|(_, m)| m[0].as_ptr() == first), "one buffer, shared");
@@ -722,4 +723,33 @@ fn add_path_peers_count_every_path_sent() {
     assert_eq!(r.advertised(PeerId(4), V4), 1);
     // Peer 3's path is best now, and goes to peer 2.
     assert_eq!(r.advertised(PeerId(2), V4), 1);
+}
+
+/// RFC 4271 §6.3: a NEXT_HOP that is "the IP address of the receiving
+/// speaker" is semantically incorrect and "the route SHOULD be ignored":
+/// kept for `show routes` with the reason, never best, installed or passed
+/// on, whether the address is our end of the session or another of the
+/// node's.
+#[test]
+fn route_with_our_own_address_as_next_hop_is_never_selected_installed_or_sent() {
+    let other = Ipv4Addr::new(192, 168, 9, 1);
+    let mut r = Rib::new(RibConfig {
+        route_reflector: true,
+        own_addrs: vec![IpAddr::V4(other)],
+        ..RibConfig::new(AS, ME)
+    });
+    r.peer_up(PeerId(2), PeerInfo { rr_client: true, ..peer(2, AS) });
+    r.peer_up(PeerId(3), PeerInfo { rr_client: true, ..peer(3, AS) });
+    for (prefix, nh) in [("10.244.2.0/26", ME), ("10.244.3.0/26", other)] {
+        let out = r.update(PeerId(2), &announce(attrs(&[], nh), &[prefix]));
+        assert!(out.to_peers.is_empty() && out.fib.is_empty(), "{prefix} via {nh}: {out:?}");
+        assert!(r.best(net(prefix)).is_none(), "{prefix} via {nh} selected");
+        let paths = r.routes(net(prefix));
+        assert_eq!(paths.len(), 1);
+        assert_eq!(paths[0].reason, Some(RejectReason::NextHopOwn));
+    }
+    // The same prefix via the peer itself is fine.
+    let out = r.update(PeerId(2), &announce(attrs(&[], ip(2)), &["10.244.2.0/26"]));
+    assert_eq!(prefixes(&seen(&out, 3)), [net("10.244.2.0/26")]);
+    assert_eq!(out.fib.len(), 1);
 }

@@ -48,6 +48,8 @@ pub const UPDATE: u8 = 2;
 pub const NOTIFICATION: u8 = 3;
 /// KEEPALIVE message type.
 pub const KEEPALIVE: u8 = 4;
+/// ROUTE-REFRESH message type (RFC 2918).
+pub const ROUTE_REFRESH: u8 = 5;
 /// AS_TRANS, the 2-octet stand-in for a 4-octet AS (RFC 6793 §9).
 const AS_TRANS: u16 = 23456;
 
@@ -64,18 +66,23 @@ pub struct InjectorConfig {
     pub bgp_id: Ipv4Addr,
     /// The Hold Time we offer.
     pub hold_time: u16,
+    /// More capabilities, as whole TLVs (code, length, value), after the
+    /// three of [`InjectorConfig::open_body`]: enhanced route refresh,
+    /// extended messages, graceful restart, as a test needs them.
+    pub extra_caps: Vec<u8>,
 }
 
 impl InjectorConfig {
     /// An injector in `asn` with identifier `bgp_id` and a 90 s hold time
     /// (the speaker's smaller one wins).
     pub fn new(asn: u32, bgp_id: Ipv4Addr) -> Self {
-        InjectorConfig { asn, bgp_id, hold_time: 90 }
+        InjectorConfig { asn, bgp_id, hold_time: 90, extra_caps: Vec::new() }
     }
 
     /// The OPEN body, by hand: version 4, our AS, hold time, identifier and
     /// three capabilities (RFC 5492): multiprotocol IPv4 unicast (RFC 4760),
-    /// route refresh (RFC 2918) and 4-octet AS (RFC 6793).
+    /// route refresh (RFC 2918) and 4-octet AS (RFC 6793), then
+    /// [`InjectorConfig::extra_caps`].
     ///
     /// ```text
     /// +---------+---------+-----------+-------------+--------+-----------------+
@@ -89,6 +96,7 @@ impl InjectorConfig {
             &[1u8, 4, 0, 1, 0, 1][..], // MP: AFI 1, reserved, SAFI 1
             &[2, 0][..],               // route refresh
             &[&[65u8, 4][..], &self.asn.to_be_bytes()[..]].concat()[..],
+            &self.extra_caps[..],
         ]
         .concat();
         // One Capabilities optional parameter (type 2) holding them all.
@@ -211,6 +219,8 @@ pub struct Injector {
     keepalive: Option<(Sender<()>, JoinHandle<()>)>,
     transcript: Arc<Mutex<Vec<String>>>,
     start: Instant,
+    /// The speaker's OPEN body, once received.
+    speaker_open: Option<Vec<u8>>,
 }
 
 impl Injector {
@@ -289,6 +299,7 @@ impl Injector {
             keepalive: None,
             transcript,
             start,
+            speaker_open: None,
         };
         inj.note(format!("{how} {local} <-> {remote}"));
         Ok(inj)
@@ -345,7 +356,10 @@ impl Injector {
         self.send_raw(&message(OPEN, &self.cfg.open_body()))?;
         loop {
             match self.recv_until(deadline)? {
-                Incoming::Open(b) => return Ok(b),
+                Incoming::Open(b) => {
+                    self.speaker_open = Some(b.clone());
+                    return Ok(b);
+                }
                 Incoming::Keepalive => {}
                 other => return Err(err!("expected OPEN, got {}", other.describe())),
             }
@@ -389,6 +403,11 @@ impl Injector {
             drop(stop);
             let _ = h.join();
         }
+    }
+
+    /// The speaker's OPEN body, once the OPEN exchange is done.
+    pub fn speaker_open(&self) -> Option<&[u8]> {
+        self.speaker_open.as_deref()
     }
 
     /// Our end of the connection.
@@ -627,6 +646,7 @@ mod tests {
             asn: 4_200_000_001,
             bgp_id: Ipv4Addr::new(10, 0, 0, 2),
             hold_time: 30,
+            extra_caps: Vec::new(),
         };
         let want = "04 5ba0 001e 0a000002 10 \
                     02 0e 010400010001 0200 4104fa56ea01";

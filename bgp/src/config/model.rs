@@ -445,6 +445,11 @@ pub struct Peer {
     /// Keepalive for this session (Calico `keepaliveTime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalive_time: Option<u16>,
+    /// Advertise the Extended Message capability (RFC 8654), so that
+    /// messages up to 65535 octets flow both ways once the peer advertises
+    /// it too; on when unset (BIRD's `enable extended messages`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_messages: Option<bool>,
     /// Accept routes with our AS in the path up to this many times
     /// (Calico `numAllowedLocalASNumbers`).
     #[serde(default)]

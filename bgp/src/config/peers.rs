@@ -141,6 +141,8 @@ pub struct EffectivePeer {
     pub long_lived_stale_time: u32,
     /// Timers.
     pub timers: SessionTimers,
+    /// We advertise the Extended Message capability (RFC 8654).
+    pub extended_messages: bool,
     /// How often our AS may appear in a received path.
     pub allow_local_as: u8,
     /// Names of the `[[filters]]` this session applies, in order; always
@@ -239,6 +241,7 @@ pub(super) fn effective_peers(cfg: &Config) -> Vec<EffectivePeer> {
                             0
                         },
                         timers: global_timers,
+                        extended_messages: true,
                         allow_local_as: 0,
                         filters: Vec::new(),
                     },
@@ -311,6 +314,7 @@ fn explicit_peer(
         graceful_restart,
         long_lived_stale_time,
         timers: SessionTimers { hold_time, keepalive_time, ..global },
+        extended_messages: p.extended_messages.unwrap_or(true),
         allow_local_as: p.allow_local_as,
         filters: p.filters.clone(),
     }

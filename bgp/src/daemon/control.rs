@@ -24,7 +24,7 @@ use ctl::proto::{
     AdvertiseRequest, AdvertiseResult, AsPathSegment, CtlError, ErrorClass, ErrorKind, Family,
     FibSnapshot, LastError, Origin, PathSnapshot, PeerSnapshot, ReconfigResult, RejectReason,
     ReloadResult, RibSize, RouteQuery, RouteSnapshot, RouteSource, SegmentKind, SessionState,
-    StatusSnapshot,
+    StatusSnapshot, UnknownAttr,
 };
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -32,11 +32,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{Input, Owner, RouteHandler, Slot};
 use crate::config::{PeerKind, TtlMode};
-use crate::fsm::State;
+use crate::fsm::{EventKind, Reason, State};
 use crate::session::stats::ShownTimer;
 use crate::wire::attr::{MpNextHop, PathAttrs, SegmentType};
-use crate::wire::iana::CapabilityCode;
 use crate::wire::iana::MessageType;
+use crate::wire::iana::{CapabilityCode, CeaseSubcode, ErrorCode};
 use crate::wire::{AfiSafi, Capability};
 
 /// Least time between two publications caused by changes: a burst of
@@ -449,33 +449,32 @@ pub fn session_state(s: State) -> SessionState {
     }
 }
 
-/// BIRD's classification of why a session is not up, from the reason the
-/// session task gives for a state change (the `Display` of
-/// [`crate::fsm::Reason`]); `socket` is the last dial failure. `None` when
-/// the change is no error (a start, a connection coming up).
-pub fn classify(reason: &str, socket: Option<String>) -> Option<LastError> {
+/// BIRD's classification of why a session is not up, from the FSM's reason
+/// for a state change; `socket` is the last dial failure. `None` when the
+/// change is no error (a start, a connection coming up).
+pub fn classify(reason: &Reason, socket: Option<String>) -> Option<LastError> {
     let at = Some(ctl::server::unix_now());
-    let err = |class, message: &str| Some(LastError { class, message: message.to_owned(), at });
-    if let Some(n) = reason.strip_prefix("received ") {
-        return err(ErrorClass::Received, n);
-    }
-    if let Some(e) = reason.strip_prefix("sent ") {
-        return err(ErrorClass::BgpError, e);
-    }
-    if let Some(n) = reason.strip_prefix("stopped (").and_then(|r| r.strip_suffix(')')) {
-        if n.contains("Maximum Number of Prefixes") {
-            return err(ErrorClass::AutomaticShutdown, "Route limit exceeded");
+    let err = |class, message: String| Some(LastError { class, message, at });
+    match reason {
+        Reason::Notification(n) => err(ErrorClass::Received, n.to_string()),
+        // A hold timer expiry is a local error to BIRD ("Error: Hold timer
+        // expired"), though it sends a NOTIFICATION for it.
+        Reason::Error(e) if e.notification.code == ErrorCode::HOLD_TIMER_EXPIRED => {
+            err(ErrorClass::Error, "Hold timer expired".to_owned())
         }
-        return err(ErrorClass::Error, n);
+        Reason::Error(e) => err(ErrorClass::BgpError, e.to_string()),
+        Reason::Stop(n)
+            if n.code == ErrorCode::CEASE
+                && n.subcode == CeaseSubcode::MAXIMUM_PREFIXES_REACHED.0 =>
+        {
+            err(ErrorClass::AutomaticShutdown, "Route limit exceeded".to_owned())
+        }
+        Reason::Stop(n) => err(ErrorClass::Error, n.to_string()),
+        Reason::Event(EventKind::TcpConnectionFails) => {
+            err(ErrorClass::Socket, socket.unwrap_or_else(|| "Connection closed".to_owned()))
+        }
+        Reason::Event(_) | Reason::TakeOver(_) => None,
     }
-    if reason.starts_with("HoldTimerExpires") {
-        return err(ErrorClass::Error, "Hold timer expired");
-    }
-    if reason.starts_with("TcpConnectionFails") {
-        let msg = socket.unwrap_or_else(|| "Connection closed".to_owned());
-        return err(ErrorClass::Socket, &msg);
-    }
-    None
 }
 
 fn origin(o: crate::wire::attr::Origin) -> Origin {
@@ -539,11 +538,19 @@ pub fn path_snapshot(
             .iter()
             .map(|c| [c.global_admin, c.local_data1, c.local_data2])
             .collect(),
-        extended_communities: Vec::new(),
+        extended_communities: attrs.ext_communities.iter().map(ToString::to_string).collect(),
         originator_id: attrs.originator_id,
         cluster_list: attrs.cluster_list.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
         igp_metric: None,
-        unknown: Vec::new(),
+        unknown: attrs
+            .unknown
+            .iter()
+            .map(|u| UnknownAttr {
+                type_code: u.attr_type.0,
+                flags: u.flags.0,
+                value: u.value.iter().map(|b| format!("{b:02x}")).collect(),
+            })
+            .collect(),
         filter: None,
     }
 }
@@ -627,38 +634,82 @@ pub fn rib_sizes(routes: &[RouteSnapshot]) -> Vec<RibSize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::attr::{AsPath, Community};
+    use crate::wire::NotificationMsg;
+    use crate::wire::attr::{AsPath, Community, ExtCommunity};
+
+    /// The reasons the FSM gives, taken from the FSM itself: the state
+    /// change out of Established when `event` comes.
+    fn reason_for(event: crate::fsm::Event) -> Reason {
+        use crate::fsm::{Action, Event, Fsm, Millis, PeerConfig};
+        use crate::wire::OpenMsg;
+        let id = std::net::Ipv4Addr::new(10, 0, 0, 2);
+        let mut fsm = Fsm::new(PeerConfig::new(65001, 65002, id));
+        let caps = vec![Capability::Multiprotocol(AfiSafi::IPV4_UNICAST)];
+        for e in [
+            Event::ManualStart,
+            Event::ConnectRetryTimerExpires,
+            Event::TcpCrAcked,
+            Event::BgpOpen(OpenMsg::new(65002, 90, id, caps)),
+            Event::KeepAliveMsg,
+        ] {
+            fsm.handle(e, Millis(0));
+        }
+        assert_eq!(fsm.state(), State::Established);
+        fsm.handle(event, Millis(1))
+            .into_iter()
+            .find_map(|a| match a {
+                Action::StateChange { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .expect("a state change")
+    }
 
     #[test]
     fn peer_notification_is_classed_received() {
-        let e = classify("received Cease/Administrative Shutdown \"bye\"", None).unwrap();
+        let n = NotificationMsg::admin_shutdown("bye");
+        let e = classify(&reason_for(crate::fsm::Event::NotifMsg(n)), None).unwrap();
         assert_eq!(e.class, ErrorClass::Received);
         assert_eq!(e.to_string(), "Received: Cease/Administrative Shutdown \"bye\"");
     }
 
     #[test]
     fn refused_dial_is_a_socket_error_with_the_os_sentence() {
-        let e = classify("TcpConnectionFails (18)", Some("Connection refused".into())).unwrap();
+        let fails = reason_for(crate::fsm::Event::TcpConnectionFails);
+        let e = classify(&fails, Some("Connection refused".into())).unwrap();
         assert_eq!(e.to_string(), "Socket: Connection refused");
-        let e = classify("TcpConnectionFails (18)", None).unwrap();
+        let e = classify(&fails, None).unwrap();
         assert_eq!(e.to_string(), "Socket: Connection closed");
     }
 
     #[test]
+    fn hold_timer_expiry_is_a_local_error_as_in_bird() {
+        let e = classify(&reason_for(crate::fsm::Event::HoldTimerExpires), None).unwrap();
+        assert_eq!(e.to_string(), "Error: Hold timer expired");
+    }
+
+    #[test]
     fn our_errors_and_stops_are_classed_as_bird_does() {
-        assert_eq!(classify("sent Bad peer AS", None).unwrap().class, ErrorClass::BgpError);
-        assert_eq!(
-            classify("HoldTimerExpires (10)", None).unwrap().to_string(),
-            "Error: Hold timer expired"
+        let bad = crate::wire::DecodeError::new(
+            NotificationMsg::update(
+                crate::wire::iana::UpdateSubcode::MALFORMED_ATTRIBUTE_LIST,
+                Vec::new(),
+            ),
+            "MP_REACH_NLRI twice",
         );
-        let e = classify("stopped (Cease/Maximum Number of Prefixes Reached)", None).unwrap();
+        let e = classify(&reason_for(crate::fsm::Event::UpdateMsgErr(bad)), None).unwrap();
+        assert_eq!(e.class, ErrorClass::BgpError);
+        let limit = NotificationMsg::max_prefixes(AfiSafi::IPV4_UNICAST, 10);
+        let e = classify(&reason_for(crate::fsm::Event::AutomaticStop(limit)), None).unwrap();
         assert_eq!(e.to_string(), "Automatic shutdown: Route limit exceeded");
+        let e = classify(&reason_for(crate::fsm::Event::ManualStop), None).unwrap();
+        assert_eq!(e.class, ErrorClass::Error);
     }
 
     #[test]
     fn starts_and_connections_coming_up_are_no_error() {
-        assert_eq!(classify("ManualStart (1)", None), None);
-        assert_eq!(classify("TcpCrAcked (16)", None), None);
+        use crate::fsm::EventKind;
+        assert_eq!(classify(&Reason::Event(EventKind::ManualStart), None), None);
+        assert_eq!(classify(&Reason::Event(EventKind::TcpCrAcked), None), None);
     }
 
     #[test]
@@ -668,6 +719,12 @@ mod tests {
             as_path: Some(AsPath::from_sequence(vec![65001, 65002])),
             local_pref: Some(100),
             communities: vec![Community(0xfde8_0001)],
+            ext_communities: vec![ExtCommunity::Encapsulation { tunnel_type: 8 }],
+            unknown: vec![crate::wire::attr::UnknownAttr {
+                flags: crate::wire::attr::AttrFlags(0xe0),
+                attr_type: crate::wire::iana::AttrType(99),
+                value: bytes::Bytes::from_static(&[1, 2]),
+            }],
             ..PathAttrs::default()
         };
         let src =
@@ -677,6 +734,9 @@ mod tests {
         assert_eq!(p.next_hop, ["10.0.0.2".parse::<IpAddr>().unwrap()]);
         assert_eq!(p.communities, [[65000, 1]]);
         assert_eq!((p.local_pref, p.origin, p.since), (Some(100), Origin::Igp, 7));
+        assert_eq!(p.extended_communities, ["ET:8"]);
+        let unknown = UnknownAttr { type_code: 99, flags: 0xe0, value: "0102".into() };
+        assert_eq!(p.unknown, [unknown]);
     }
 
     #[test]

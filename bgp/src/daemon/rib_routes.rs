@@ -74,10 +74,13 @@ pub trait FibPort: Send + 'static {
     /// Every configured peer has sent its table: stale routes may go.
     fn converged(&mut self) {}
     /// Whether this start is a restart to recover from (RFC 4724 §4.1):
-    /// the kernel held routes of a previous run. Without a kernel to ask
-    /// (a route reflector), always, as BIRD run with `-R`.
+    /// the kernel held routes of a previous run. Without a kernel (a route
+    /// reflector with `fib.enabled = false`) there is nothing to recover,
+    /// so never: a fresh start that set the Restart State bit and deferred
+    /// its table would keep every graceful restart peer waiting for routes
+    /// it could have had at once.
     fn restarting(&self) -> bool {
-        true
+        false
     }
     /// A reload changed the pools or the `[fib]` section.
     fn reconfigure(&mut self, cfg: &ValidatedConfig) {
@@ -422,6 +425,9 @@ fn ctl_reason(r: RejectReason) -> CtlReason {
         RejectReason::PathIdHigher => CtlReason::Other("higher path id".into()),
         RejectReason::LlgrStale => CtlReason::Other("long-lived stale (RFC 9494)".into()),
         RejectReason::NextHopUnreachable => CtlReason::NextHopUnreachable,
+        RejectReason::NextHopOwn => {
+            CtlReason::Other("next hop is our own address (RFC 4271 §6.3)".into())
+        }
         RejectReason::AsLoop | RejectReason::OriginatorIdLoop | RejectReason::ClusterLoop => {
             CtlReason::Loop
         }
@@ -510,12 +516,12 @@ impl RouteHandler for RibRoutes {
     }
 
     fn route_refresh(&mut self, peer: IpAddr, request: RouteRefreshMsg) -> Vec<Outbound> {
-        // BoRR/EoRR from the peer frame its own re-advertisement; only a
-        // subtype 0 message asks us for ours (RFC 7313 §4).
-        if request.subtype != RouteRefreshSubtype::Normal {
-            return Vec::new();
-        }
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
+        // A subtype 0 message asks us for our routes; BoRR and EoRR frame
+        // the peer's re-advertisement of its own (RFC 7313 §4).
+        if request.subtype != RouteRefreshSubtype::Normal {
+            return self.peer_route_refresh(id, request);
+        }
         let out = self.rib.route_refresh(id, request.family);
         self.carry_out(out)
     }

@@ -33,9 +33,8 @@
 //! ([`super::FibPort::restarting`], read before any session starts): a
 //! restart after a crash, a kill or an upgrade. A first start has nothing
 //! to recover, so it neither sets the R bit nor defers its table; BIRD
-//! needs `-R` on its command line for this, we look at the kernel. A
-//! route reflector, which has no kernel routes to look at, always
-//! recovers.
+//! needs `-R` on its command line for this, we look at the kernel. Without
+//! a kernel (`fib.enabled = false`) there is never anything to recover.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -53,7 +52,8 @@ use crate::rib::{
     RecoveryAction, RecoveryConfig, RecoveryPeer,
 };
 use crate::session::Up;
-use crate::wire::{AfiSafi, Negotiated};
+use crate::wire::route_refresh::RouteRefreshSubtype;
+use crate::wire::{AfiSafi, Negotiated, RouteRefreshMsg};
 
 /// What we keep of a peer's routes when its session drops gracefully:
 /// RFC 4724 retention for its restart time, then, when both ends
@@ -87,8 +87,9 @@ pub(super) struct GrDriver {
     stale_time: Duration,
     /// What each peer's last session promised, taken at Established.
     helpers: HashMap<PeerId, GrHelper>,
-    /// Running helper timers, one per (peer, family).
-    timers: HashMap<(PeerId, AfiSafi), (GrTimer, Instant)>,
+    /// Running helper timers, one per (peer, family), and beside it the
+    /// family's enhanced route refresh timer (RFC 7313 §4), if any.
+    timers: HashMap<TimerKey, (GrTimer, Instant)>,
     /// Our own recovery, once started.
     recovery: Option<GrRecovery>,
     recovery_at: Option<Instant>,
@@ -105,6 +106,14 @@ pub(super) struct GrDriver {
     /// second, so a count is reused for at least [`STALE_COUNT_EVERY`] and
     /// twenty times what it took.
     stale_counts: std::cell::RefCell<HashMap<PeerId, (Instant, Duration, u64)>>,
+}
+
+/// A running timer's slot: peer, family, and whether it is the wait for
+/// an EoRR (which runs beside a graceful restart timer, not instead).
+type TimerKey = (PeerId, AfiSafi, bool);
+
+fn timer_key(t: &GrTimer) -> TimerKey {
+    (t.peer, t.family, t.kind == GrTimerKind::RefreshStale)
 }
 
 /// Least time a stale path count of `show peer` is reused for.
@@ -144,11 +153,11 @@ impl GrDriver {
         for a in actions {
             match a {
                 GrTimerAction::Start(t, d) => {
-                    self.timers.insert((t.peer, t.family), (t, Instant::now() + d));
+                    self.timers.insert(timer_key(&t), (t, Instant::now() + d));
                 }
                 GrTimerAction::Stop(t) => {
-                    if self.timers.get(&(t.peer, t.family)).is_some_and(|(x, _)| *x == t) {
-                        self.timers.remove(&(t.peer, t.family));
+                    if self.timers.get(&timer_key(&t)).is_some_and(|(x, _)| *x == t) {
+                        self.timers.remove(&timer_key(&t));
                     }
                 }
             }
@@ -369,13 +378,36 @@ impl RibRoutes {
         self.recovery_actions(actions)
     }
 
+    /// The peer's BoRR or EoRR (RFC 7313 §4): its routes of the family are
+    /// marked stale until its EoRR, or for at most `graceful_restart.stale_time`
+    /// (FRR bounds the wait with its stale-path time likewise).
+    pub(super) fn peer_route_refresh(&mut self, id: PeerId, msg: RouteRefreshMsg) -> Vec<Outbound> {
+        let name = self.peers.get(&id).map_or("?", |m| &m.name);
+        let out = match msg.subtype {
+            RouteRefreshSubtype::BoRR => {
+                info!("route refresh: BoRR from {name} for {:?}; its routes are stale", msg.family);
+                self.rib.begin_route_refresh(id, msg.family, self.gr.stale_time)
+            }
+            RouteRefreshSubtype::EoRR => {
+                info!(
+                    "route refresh: EoRR from {name} for {:?}; routes it did not re-advertise \
+                     removed",
+                    msg.family
+                );
+                self.rib.end_route_refresh(id, msg.family)
+            }
+            _ => return Vec::new(),
+        };
+        self.carry_out(out)
+    }
+
     /// Fires the timers due at `now`.
     pub(super) fn gr_timers_due(&mut self, now: Instant) -> Vec<Outbound> {
         let due: Vec<GrTimer> =
             self.gr.timers.values().filter(|(_, at)| *at <= now).map(|(t, _)| *t).collect();
         let mut out = Vec::new();
         for t in due {
-            self.gr.timers.remove(&(t.peer, t.family));
+            self.gr.timers.remove(&timer_key(&t));
             self.log_expiry(t);
             let o = self.rib.gr_timer_expired(t);
             out.extend(self.carry_out(o));
@@ -415,6 +447,12 @@ impl RibRoutes {
             (GrTimerKind::StalePath, _) => info!(
                 "graceful restart: no End-of-RIB from {name} for {:?} in time; stale routes removed",
                 t.family
+            ),
+            (GrTimerKind::RefreshStale, _) => info!(
+                "route refresh: no EoRR from {name} for {:?} within {}s of its BoRR; routes it \
+                 did not re-advertise removed",
+                t.family,
+                self.gr.stale_time.as_secs()
             ),
         }
     }
@@ -466,7 +504,7 @@ impl RibRoutes {
                 .gr
                 .timers
                 .iter()
-                .filter(|((p, _), _)| *p == id)
+                .filter(|((p, _, refresh), _)| *p == id && !refresh)
                 .map(|(_, (_, at))| GrDriver::secs_left(*at, now))
                 .min();
             let stale = self.stale_count(id, now);

@@ -385,26 +385,31 @@ fn recovery_does_not_wait_for_a_peer_that_goes_down() {
 
 #[test]
 fn first_start_without_kernel_routes_does_not_recover() {
-    #[derive(Debug)]
-    struct Fresh;
-    impl FibPort for Fresh {
-        fn start(&mut self, _inputs: mpsc::UnboundedSender<Input>) {}
-        fn apply(&mut self, _changes: Vec<FibChange>) {}
-        fn track(&mut self, _add: Vec<IpAddr>, _remove: Vec<IpAddr>) {}
-        fn resolves_next_hops(&self) -> bool {
-            false
-        }
-        fn restarting(&self) -> bool {
-            false
-        }
-    }
     let cfg = parse_str(CFG).unwrap();
-    let mut r = RibRoutes::new(&cfg, Box::new(Fresh));
+    // `fib.enabled = false` runs on NoFib: no kernel, nothing to recover.
+    let mut r = RibRoutes::new(&cfg, Box::new(NoFib));
     let (tx, _rx) = mpsc::unbounded_channel();
     r.start(tx);
     assert!(!r.recovering());
     let (tor, tor_up) = up_for(&cfg, TOR);
     assert_eq!(announced(&updates_for(&r.peer_up(&tor, &tor_up), tor.address, &tor_up)).len(), 2);
+}
+
+#[test]
+fn route_refresh_during_the_recovery_is_answered_without_end_of_rib() {
+    let cfg = parse_str(CFG).unwrap();
+    let (mut r, _seen) = recovering(&cfg);
+    let (tor, tor_up) = up_for(&cfg, TOR);
+    assert!(r.peer_up(&tor, &tor_up).is_empty(), "the table is deferred");
+    let ask =
+        RouteRefreshMsg { family: AfiSafi::IPV4_UNICAST, subtype: RouteRefreshSubtype::Normal };
+    let out = r.route_refresh(tor.address, ask);
+    let sent = updates_for(&out, tor.address, &tor_up);
+    assert_eq!(announced(&sent).len(), 2, "answered at once");
+    // No End-of-RIB: the peer, a helper for our restart, would sweep what
+    // the recovery has not selected yet.
+    assert!(sent.iter().all(|u| u.is_end_of_rib().is_none()), "{sent:?}");
+    assert!(r.recovering());
 }
 
 #[test]

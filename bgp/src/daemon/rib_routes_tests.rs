@@ -67,6 +67,11 @@ impl FibPort for Recorder {
     fn converged(&mut self) {
         self.seen.lock().unwrap().converged += 1;
     }
+    fn restarting(&self) -> bool {
+        // A kernel that held routes of a previous run: a start recovers
+        // (the tests of a fresh start use `NoFib`).
+        true
+    }
 }
 
 fn with_recorder(cfg: &ValidatedConfig, resolves: bool) -> (RibRoutes, Arc<Mutex<Recorded>>) {

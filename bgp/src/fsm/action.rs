@@ -15,6 +15,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::state::State;
 use crate::wire::{DecodeError, Message, Negotiated, NotificationMsg};
 
@@ -51,7 +53,7 @@ impl Timer {
 }
 
 /// Which side opened a TCP connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Direction {
     /// We dialed the peer (Tcp_CR_Acked).
     Outbound,
@@ -59,8 +61,9 @@ pub enum Direction {
     Inbound,
 }
 
-/// Why the state changed or the session went down.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why the state changed or the session went down. The session reports it
+/// to the owner as it is, so `show peer` classes the last error from it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reason {
     /// The event itself explains it (a start, a timer, TCP coming up or
     /// failing, an OPEN or KEEPALIVE received).

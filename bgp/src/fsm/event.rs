@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::action::Timer;
 use crate::wire::iana::{ErrorCode, OpenSubcode};
 use crate::wire::{DecodeError, NotificationMsg, OpenMsg, ParsedMessage};
@@ -80,7 +82,7 @@ pub enum Event {
 
 /// The name of an [`Event`] without its data: for logs and for the reason of
 /// a state change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs, reason = "one per Event variant, documented there")]
 pub enum EventKind {
     ManualStart,

@@ -65,6 +65,10 @@ pub enum RejectReason {
     LlgrStale,
     /// The next hop cannot be resolved (unusable until it can, §9.1.2).
     NextHopUnreachable,
+    /// The next hop is one of our own addresses: "semantically incorrect"
+    /// (RFC 4271 §6.3: it "MUST NOT be the IP address of the receiving
+    /// speaker"), so "the route SHOULD be ignored".
+    NextHopOwn,
     /// The local AS appears in AS_PATH more often than allowed (§9.1.2).
     AsLoop,
     /// ORIGINATOR_ID is our own BGP Identifier (RFC 4456 §8).
@@ -97,6 +101,7 @@ impl RejectReason {
             RejectReason::PathIdHigher => "higher path id",
             RejectReason::LlgrStale => "long-lived stale",
             RejectReason::NextHopUnreachable => "next hop unreachable",
+            RejectReason::NextHopOwn => "next hop is our own address",
             RejectReason::AsLoop => "AS loop",
             RejectReason::OriginatorIdLoop => "own originator id",
             RejectReason::ClusterLoop => "cluster loop",

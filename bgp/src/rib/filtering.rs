@@ -284,7 +284,8 @@ impl Rib {
                     Some(ImportMark { received: Some(r), .. }) => (**r).clone(),
                     _ => stored.attrs.clone(),
                 };
-                let reason = import_check(&received, &facts, router);
+                let reason = import_check(&received, &facts, router)
+                    .or(stored.next_hop.and_then(|nh| self.own_next_hop(slot, nh)));
                 let base =
                     self.intern(StoredAttrs { attrs: received, import: None, ..(*stored).clone() });
                 let v6 = stored.family == AfiSafi::IPV6_UNICAST;

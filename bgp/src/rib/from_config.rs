@@ -26,6 +26,13 @@ impl RibConfig {
             fib: cfg.fib.enabled,
             resolve_next_hops: true,
             ip_pools: cfg.ip_pools.clone(),
+            own_addrs: [
+                cfg.node.ipv4.map(|n| IpAddr::V4(n.addr())),
+                cfg.node.ipv6.map(|n| IpAddr::V6(n.addr())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         }
     }
 

@@ -134,6 +134,9 @@ pub enum GrTimerKind {
     StalePath,
     /// The long-lived stale time (RFC 9494).
     LongLived,
+    /// The wait for a peer's EoRR after its BoRR (RFC 7313 §4); not a
+    /// graceful restart phase, but run by the same timers.
+    RefreshStale,
 }
 
 /// A graceful restart timer: one per (peer, family).
@@ -227,6 +230,7 @@ impl Rib {
         if retained.is_empty() {
             return self.peer_down(peer);
         }
+        self.forget_refreshes(peer);
         self.leave_group(peer, slot);
         self.slots.remove(&peer);
         self.gr.deferred.retain(|p| *p != peer);
@@ -283,8 +287,14 @@ impl Rib {
     /// to long-lived retention if LLGR applies, else sweeps it ("If the
     /// session does not get re-established within the "Restart Time" ...
     /// the Receiving Speaker MUST delete all the stale routes", RFC 4724
-    /// §4.2); the other two sweep. Expiries that no longer apply are ignored.
+    /// §4.2); the StalePath and LongLived timers sweep, and so does a
+    /// RefreshStale one, for the routes an enhanced route refresh did not
+    /// renew (`refresh.rs`). Expiries that no longer apply are ignored.
     pub fn gr_timer_expired(&mut self, timer: GrTimer) -> Output {
+        if timer.kind == GrTimerKind::RefreshStale {
+            self.route_refresh_expired(timer.peer, timer.family);
+            return self.finish();
+        }
         let Some(gp) = self.gr.peers.get_mut(&timer.peer) else {
             return Output::default();
         };
@@ -549,7 +559,7 @@ impl Rib {
     }
 
     /// Removes the paths of `family` from `slot` still marked stale.
-    fn sweep(&mut self, slot: u32, family: AfiSafi) {
+    pub(super) fn sweep(&mut self, slot: u32, family: AfiSafi) {
         for prefix in self.stale_dests(slot, family) {
             debug_assert_eq!(family_of(prefix), family);
             self.apply(prefix, Change::RemoveStale { src: slot });

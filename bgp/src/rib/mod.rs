@@ -1,6 +1,7 @@
 //! The routing core: Adj-RIBs-In, best path, Loc-RIB, export groups,
 //! route reflection and origination (RFC 4271 §3.2, §9; RFC 4456; RFC 7911
-//! ADD-PATH; RFC 4724 End-of-RIB; RFC 7313 enhanced route refresh).
+//! ADD-PATH; RFC 4724 End-of-RIB; RFC 7313 enhanced route refresh, both
+//! directions: `refresh.rs` handles a peer's BoRR and EoRR).
 //!
 //! Pure and Sans-IO like the codec: every method takes values (a decoded
 //! UPDATE, a peer coming up, a next hop becoming reachable) and returns an
@@ -58,6 +59,7 @@ mod hash;
 mod intern;
 mod policy;
 mod recovery;
+mod refresh;
 mod table;
 mod types;
 
@@ -92,6 +94,7 @@ pub use self::types::{
     RouteView,
 };
 use crate::config::IpPool;
+use crate::wire::attr::MpNextHop;
 use crate::wire::attr::{AsPath, Origin, PathAttrs};
 use crate::wire::route_refresh::{RouteRefreshMsg, RouteRefreshSubtype};
 use crate::wire::{AfiSafi, Message, ParsedUpdate};
@@ -121,6 +124,8 @@ pub struct Rib {
     scratch_new: Vec<table::Path>,
     /// Graceful restart: peers in helper mode, our own deferral.
     gr: graceful::GrState,
+    /// Enhanced route refreshes in progress: a BoRR came, no EoRR yet.
+    refreshing: Vec<(PeerId, AfiSafi)>,
 }
 
 impl Rib {
@@ -152,6 +157,7 @@ impl Rib {
             scratch_old: Vec::new(),
             scratch_new: Vec::new(),
             gr: graceful::GrState::default(),
+            refreshing: Vec::new(),
         }
     }
 
@@ -266,6 +272,7 @@ impl Rib {
     pub fn peer_down(&mut self, peer: PeerId) -> Output {
         // Ends any graceful restart of the peer, sweeping what it left.
         self.gr_forget(peer);
+        self.forget_refreshes(peer);
         let Some(&slot) = self.slots.get(&peer) else {
             return self.finish();
         };
@@ -321,7 +328,8 @@ impl Rib {
             };
             let mut attrs = upd.update.attrs.clone();
             attrs.next_hop = None;
-            let import = import_check(&attrs, &facts, self.router());
+            let import =
+                import_check(&attrs, &facts, self.router()).or(self.own_next_hop(slot, nh));
             let id = self.intern(StoredAttrs {
                 src: slot,
                 family: fam,
@@ -348,6 +356,22 @@ impl Rib {
             self.attrs.decref(id);
         }
         self.finish()
+    }
+
+    /// [`RejectReason::NextHopOwn`] when `nh` is one of our addresses: the
+    /// node's, or our end of `slot`'s session. Such a route would send the
+    /// traffic back to us (RFC 4271 §6.3, §5.1.3: the NEXT_HOP "MUST NOT be
+    /// the IP address of the receiving speaker"); it is kept for `show
+    /// routes` but never selected, installed or passed on.
+    fn own_next_hop(&self, slot: u32, nh: MpNextHop) -> Option<RejectReason> {
+        let addr = engine::nh_addr(nh);
+        let session =
+            self.peers.get(slot as usize).and_then(Option::as_ref).map(|e| {
+                [e.info.local_addr_v4.map(IpAddr::V4), e.info.local_addr_v6.map(IpAddr::V6)]
+            });
+        let ours =
+            self.cfg.own_addrs.contains(&addr) || session.is_some_and(|s| s.contains(&Some(addr)));
+        ours.then_some(RejectReason::NextHopOwn)
     }
 
     /// Originates `prefix` (a local block, a service address, an elevated
@@ -411,6 +435,12 @@ impl Rib {
     /// `family`, between BoRR and EoRR if enhanced route refresh was
     /// negotiated (RFC 7313 §4: "the speaker MUST send a BoRR message
     /// before it re-advertises ... and MUST send an EoRR message after").
+    ///
+    /// A peer whose table is deferred (we are restarting, RFC 4724 §4.1)
+    /// is answered too, with what is selected so far and no markers: an
+    /// EoRR, like an End-of-RIB, would make it remove our routes that the
+    /// recovery has not selected yet. The deferral still ends with the
+    /// whole table and End-of-RIB.
     pub fn route_refresh(&mut self, peer: PeerId, family: AfiSafi) -> Output {
         let Some(entry) = self.slots.get(&peer).and_then(|&s| self.peers[s as usize].as_ref())
         else {
@@ -419,7 +449,8 @@ impl Rib {
         if !entry.info.families.contains(&family) {
             return Output::default();
         }
-        let (group, enhanced) = (entry.group, entry.info.enhanced_route_refresh);
+        let deferred = self.gr.deferred.contains(&peer);
+        let (group, enhanced) = (entry.group, entry.info.enhanced_route_refresh && !deferred);
         let marker = |subtype| Message::RouteRefresh(RouteRefreshMsg { family, subtype });
         let mut msgs = Vec::new();
         let ctx = self.group(group).ctx.clone();
@@ -431,7 +462,14 @@ impl Rib {
         if enhanced {
             msgs.extend(marker(RouteRefreshSubtype::EoRR).to_bytes(&ctx));
         }
-        self.send(peer, msgs);
+        if deferred {
+            // `send` holds everything back from a deferred peer.
+            if !msgs.is_empty() {
+                self.out.to_peers.push((peer, msgs));
+            }
+        } else {
+            self.send(peer, msgs);
+        }
         self.finish()
     }
 

@@ -282,6 +282,12 @@ pub(crate) fn export_attrs(
     if out.origin.is_none() {
         out.origin = Some(Origin::Igp);
     }
+    // RFC 4271 §5: an unrecognized optional transitive attribute "is
+    // retained for propagation to other BGP speakers" with "the Partial bit
+    // in the attribute flags octet ... set to 1" (and §9.1.3: it is passed
+    // on, whoever the peer); the decoder kept no other kind.
+    out.unknown =
+        out.unknown.iter().filter(|u| u.is_forwardable()).map(|u| u.for_forwarding()).collect();
     let mut path = out.as_path.take().unwrap_or_default();
     if to.class == PeerClass::Ebgp {
         // RFC 4271 §5.1.2: "the local system prepends its own AS number".

@@ -270,3 +270,21 @@ fn ebgp_peer_on_a_shared_subnet_gets_a_third_party_next_hop() {
     six.next_hop = Some(MpNextHop::Ipv6 { global: "fd00::2".parse().unwrap(), link_local: None });
     assert_eq!(nh(&six, IbgpNonClient, &on_subnet), v4([10, 0, 0, 1]));
 }
+
+#[test]
+fn unknown_optional_transitive_attribute_is_passed_on_with_the_partial_bit() {
+    use crate::wire::attr::{AttrFlags, UnknownAttr};
+    use crate::wire::iana::AttrType;
+    let mut s = learned(&[65001]);
+    let unknown = |flags| UnknownAttr {
+        flags: AttrFlags(flags),
+        attr_type: AttrType(99),
+        value: bytes::Bytes::from_static(&[1, 2]),
+    };
+    s.attrs.unknown = vec![unknown(0xc0)];
+    for to in [Ebgp, IbgpNonClient] {
+        let (a, _) =
+            export_attrs(&s, &facts(Ebgp), &target(to, NextHopMode::Auto), router(false)).unwrap();
+        assert_eq!(a.unknown, [unknown(0xe0)], "to {to:?}");
+    }
+}

@@ -41,6 +41,10 @@ pub struct RibConfig {
     pub resolve_next_hops: bool,
     /// Calico IP pools, for the export filter.
     pub ip_pools: Vec<IpPool>,
+    /// Our own addresses beyond each session's local address (the node's):
+    /// a received route whose next hop is one of them is ignored (RFC 4271
+    /// §6.3).
+    pub own_addrs: Vec<IpAddr>,
 }
 
 impl RibConfig {
@@ -55,6 +59,7 @@ impl RibConfig {
             fib: true,
             resolve_next_hops: false,
             ip_pools: Vec::new(),
+            own_addrs: Vec::new(),
         }
     }
 }

@@ -192,8 +192,8 @@ pub enum SessionEvent {
         from: State,
         /// After.
         to: State,
-        /// Why, for `show peers`.
-        reason: String,
+        /// Why, for `show peers` (its last error).
+        reason: crate::fsm::Reason,
     },
     /// Established: the owner may send routes for this epoch.
     Established(Box<Up>),
@@ -309,8 +309,9 @@ fn afi_safi(f: Family) -> AfiSafi {
 
 /// The FSM configuration of a configured peer: its AS numbers, timers and
 /// reconnect knobs, and the capabilities we advertise to it (multiprotocol
-/// per family, route refresh, enhanced route refresh, 4-octet AS, ADD-PATH
-/// as configured, graceful restart as [`gr_capability`] says, without the
+/// per family, route refresh, enhanced route refresh, 4-octet AS, extended
+/// messages unless turned off for the peer (RFC 8654), ADD-PATH as
+/// configured, graceful restart as [`gr_capability`] says, without the
 /// R bit, and long-lived graceful restart as [`llgr_capability`] says).
 pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
     let mut cfg = PeerConfig::new(peer.local_as, peer.remote_as, router_id);
@@ -320,6 +321,9 @@ pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
     caps.push(Capability::RouteRefresh);
     caps.push(Capability::EnhancedRouteRefresh);
     caps.push(Capability::FourOctetAs(peer.local_as));
+    if peer.extended_messages {
+        caps.push(Capability::ExtendedMessage);
+    }
     let mode = match peer.add_path {
         AddPath::Off => None,
         AddPath::Receive => Some(AddPathMode::Receive),

@@ -354,7 +354,7 @@ impl Task {
                 // changes nothing about the session the owner shows.
                 let other_than_up = self.up.is_some_and(|up| conn.is_some_and(|c| c != up));
                 if !other_than_up {
-                    self.report(SessionEvent::StateChange { from, to, reason: reason.to_string() });
+                    self.report(SessionEvent::StateChange { from, to, reason });
                 }
             }
             Action::Established(neg) => {

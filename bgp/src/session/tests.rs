@@ -318,3 +318,18 @@ fn llgr_capability_goes_with_gr_even_at_restart_time_zero_and_never_without_gr()
         Capability::LongLivedGracefulRestart(_) | Capability::GracefulRestart(_)
     )));
 }
+
+#[test]
+fn extended_message_capability_is_advertised_unless_turned_off_for_the_peer() {
+    let v = crate::config::parse_str(
+        "[node]\nname = \"a\"\nipv4 = \"10.0.0.1/24\"\n[mesh]\nenabled = false\n\
+         [[peers]]\nname = \"tor\"\naddress = \"10.0.0.9\"\nremote_as = 65000\n\
+         [[peers]]\nname = \"small\"\naddress = \"10.0.0.8\"\nremote_as = 65000\n\
+         extended_messages = false\n",
+    )
+    .unwrap();
+    let tor = peer_config(v.peer("10.0.0.9".parse().unwrap()).unwrap(), US);
+    assert!(tor.capabilities.contains(&Capability::ExtendedMessage));
+    let small = peer_config(v.peer("10.0.0.8".parse().unwrap()).unwrap(), US);
+    assert!(!small.capabilities.contains(&Capability::ExtendedMessage));
+}

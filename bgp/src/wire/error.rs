@@ -17,7 +17,7 @@ use super::notification::NotificationMsg;
 
 /// A message that cannot be accepted: carries the NOTIFICATION (code, subcode
 /// and the data the RFC says to send back) and a human reason for the log.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{notification}: {reason}")]
 pub struct DecodeError {
     /// What to send to the peer before closing the session.

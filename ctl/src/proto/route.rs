@@ -100,7 +100,8 @@ pub struct PathSnapshot {
     /// LARGE_COMMUNITY (RFC 8092) as `[global, local1, local2]`.
     #[serde(default)]
     pub large_communities: Vec<[u32; 3]>,
-    /// EXTENDED COMMUNITIES (RFC 4360), each 8 octets in hex.
+    /// EXTENDED COMMUNITIES (RFC 4360) as FRR writes them (`RT:65000:1`,
+    /// `SoO:10.0.0.1:7`, `ET:8`), others as `0x` and 16 hex digits.
     #[serde(default)]
     pub extended_communities: Vec<String>,
     /// ORIGINATOR_ID (RFC 4456).

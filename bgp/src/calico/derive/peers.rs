@@ -373,6 +373,7 @@ fn build(
         long_lived_stale_time: None,
         hold_time: None,
         keepalive_time: seconds(spec.keepalive_time, "keepaliveTime", problems),
+        extended_messages: None,
         allow_local_as: spec.num_allowed_local_as_numbers.unwrap_or(0),
         kind: scope,
         reachable_by: spec.reachable_by,

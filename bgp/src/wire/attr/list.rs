@@ -179,7 +179,13 @@ pub fn decode_attrs_for(block: &Bytes, ctx: &DecodeCtx, body_nlri: bool) -> Deco
                 // RFC 7606 §4: "fewer than three octets remain (or fewer than
                 // four octets, if the Attribute Flags field has the Extended
                 // Length bit set) when beginning to parse the attribute".
-                framing_error(&mut out, block, i, UpdateSubcode::MALFORMED_ATTRIBUTE_LIST);
+                framing_error(
+                    &mut out,
+                    block,
+                    i,
+                    UpdateSubcode::MALFORMED_ATTRIBUTE_LIST,
+                    body_nlri,
+                );
                 break;
             }
         };
@@ -187,7 +193,7 @@ pub fn decode_attrs_for(block: &Bytes, ctx: &DecodeCtx, body_nlri: bool) -> Deco
         if hdr + len > rest.len() {
             // RFC 7606 §4: "the length of the last encountered path attribute
             // would cause the Total Attribute Length to be exceeded".
-            framing_error(&mut out, block, i, UpdateSubcode::ATTRIBUTE_LENGTH_ERROR);
+            framing_error(&mut out, block, i, UpdateSubcode::ATTRIBUTE_LENGTH_ERROR, body_nlri);
             break;
         }
         let tlv = block.slice(i..i + hdr + len);
@@ -229,16 +235,27 @@ pub fn decode_attrs_for(block: &Bytes, ctx: &DecodeCtx, body_nlri: bool) -> Deco
     out
 }
 
-/// §4 framing error at offset `at`.
-fn framing_error(out: &mut DecodedAttrs, block: &Bytes, at: usize, subcode: UpdateSubcode) {
+/// §4 framing error at offset `at`; `body_nlri`: the UPDATE carries NLRI
+/// in its body.
+fn framing_error(
+    out: &mut DecodedAttrs,
+    block: &Bytes,
+    at: usize,
+    subcode: UpdateSubcode,
+    body_nlri: bool,
+) {
     let ty = AttrType(block.get(at + 1).copied().unwrap_or(0));
-    // §3.j: "in order to use the approach of 'treat-as-withdraw', the entire
-    // NLRI field and/or the MP_REACH_NLRI and MP_UNREACH_NLRI attributes need
-    // to be successfully parsed ... If this is not possible, ... the 'session
-    // reset' approach (or the 'AFI/SAFI disable' approach) MUST be followed."
-    // An MP attribute may hide in the unreadable rest unless one was already
-    // found: senders put it first (§5.1), and a second one would be a reset.
-    let d = if out.mp_located() {
+    // §4: in either case "the 'treat-as-withdraw' approach MUST be used ...
+    // and the Total Attribute Length MUST be relied upon to enable the
+    // beginning of the NLRI field to be located". So NLRI in the body are
+    // located whatever the attributes hold. Without them, §3.j applies: "in
+    // order to use the approach of 'treat-as-withdraw', the entire NLRI
+    // field and/or the MP_REACH_NLRI and MP_UNREACH_NLRI attributes need to
+    // be successfully parsed ... If this is not possible, ... the 'session
+    // reset' approach ... MUST be followed". An MP attribute may hide in
+    // the unreadable rest unless one was already found: senders put it
+    // first (§5.1), and a second one would be a reset.
+    let d = if body_nlri || out.mp_located() {
         AttrDefect::withdraw(subcode, "attribute overruns the attribute list")
     } else {
         AttrDefect::reset(subcode, "attribute overruns the attribute list")

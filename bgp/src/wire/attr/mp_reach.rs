@@ -145,8 +145,12 @@ pub fn decode(value: &[u8], ctx: &DecodeCtx) -> Result<MpDecoded<MpReach>, AttrD
         ));
     };
     let next_hop = decode_next_hop(family, nh, ctx)?;
+    // RFC 4760 §7: an incorrect MP_REACH_NLRI ends the session with
+    // "Optional Attribute Error", a prefix longer than the family allows or
+    // overrunning the attribute included (RFC 7606 §5.3 and §7.11 keep the
+    // reset); Invalid Network Field is for the UPDATE's own NLRI field.
     let nlri = nlri::decode(nlri_field, family, ctx).map_err(|e| {
-        malformed(UpdateSubcode::INVALID_NETWORK_FIELD, format!("MP_REACH_NLRI {family}: {e}"))
+        malformed(UpdateSubcode::OPTIONAL_ATTRIBUTE_ERROR, format!("MP_REACH_NLRI {family}: {e}"))
     })?;
     Ok(MpDecoded::Family(MpReach { family, next_hop, nlri }))
 }
@@ -368,11 +372,11 @@ mod tests {
     }
 
     #[test]
-    fn malformed_nlri_resets_session_with_invalid_network_field() {
+    fn prefix_longer_than_the_family_resets_session_with_optional_attribute_error() {
         let wire = hex::decode("00010104c000020100210a000000").unwrap();
         let err = decode(&wire, &DecodeCtx::default()).unwrap_err();
         assert_eq!(err.treatment, Treatment::SessionReset);
-        assert_eq!(err.subcode, UpdateSubcode::INVALID_NETWORK_FIELD);
+        assert_eq!(err.subcode, UpdateSubcode::OPTIONAL_ATTRIBUTE_ERROR);
     }
 
     #[test]

@@ -55,8 +55,9 @@ pub fn decode(value: &[u8], ctx: &DecodeCtx) -> Result<MpDecoded<MpUnreach>, Att
         return Ok(MpDecoded::Ignored(family));
     }
     let field = value.get(3..).unwrap_or_default();
+    // RFC 4760 §7: "Optional Attribute Error", as for MP_REACH_NLRI.
     let withdrawn = nlri::decode(field, family, ctx).map_err(|e| {
-        malformed(UpdateSubcode::INVALID_NETWORK_FIELD, format!("MP_UNREACH_NLRI {family}: {e}"))
+        malformed(UpdateSubcode::OPTIONAL_ATTRIBUTE_ERROR, format!("MP_UNREACH_NLRI {family}: {e}"))
     })?;
     Ok(MpDecoded::Family(MpUnreach { family, withdrawn }))
 }
@@ -139,7 +140,7 @@ mod tests {
     fn malformed_withdrawn_prefix_resets_session() {
         let err = decode(&hex::decode("000201812001").unwrap(), &DecodeCtx::default()).unwrap_err();
         assert_eq!(err.treatment, Treatment::SessionReset);
-        assert_eq!(err.subcode, UpdateSubcode::INVALID_NETWORK_FIELD);
+        assert_eq!(err.subcode, UpdateSubcode::OPTIONAL_ATTRIBUTE_ERROR);
     }
 
     #[test]
