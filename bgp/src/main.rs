@@ -241,12 +241,18 @@ fn check(path: &Path) -> ExitCode {
         && local.datastore.kind != config::DatastoreType::None
     {
         let env = config::DatastoreEnv::from_vars(|k| std::env::var(k).ok());
-        if let Err(errors) = config::effective_datastore(&local.datastore, &env) {
-            for e in errors.errors() {
-                eprintln!("{}: error: {e}", path.display());
+        let datastore = match config::effective_datastore(&local.datastore, &env) {
+            Ok(d) => d,
+            Err(errors) => {
+                for e in errors.errors() {
+                    eprintln!("{}: error: {e}", path.display());
+                }
+                eprintln!("{}: {} error(s)", path.display(), errors.errors().len());
+                return ExitCode::FAILURE;
             }
-            eprintln!("{}: {} error(s)", path.display(), errors.errors().len());
-            return ExitCode::FAILURE;
+        };
+        if let config::EffectiveDatastore::File(resources) = datastore {
+            return check_resources_file(path, &resources, local);
         }
         println!(
             "{}: datastore settings are valid; node {} is configured from the datastore",
@@ -274,6 +280,52 @@ fn check(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `--check` of a file whose datastore is a resources file: the
+/// configuration the daemon would run, derived and validated, every
+/// refused object printed.
+fn check_resources_file(path: &Path, resources: &Path, local: Config) -> ExitCode {
+    let text = match std::fs::read_to_string(resources) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: error: {}: {e}", path.display(), resources.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let (read, problems) = match Resources::from_yaml_file(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: error: {e}", resources.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let env = calico::Env::from_vars(std::env::vars());
+    let out = calico::configure_resources(&read, problems, &local, &env);
+    for p in &out.problems {
+        eprintln!("{}: problem: {p}", resources.display());
+    }
+    match out.config {
+        Ok(cfg) => {
+            for w in cfg.warnings() {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{}: configuration is valid with {}: {}",
+                path.display(),
+                resources.display(),
+                cfg.summary()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors.errors() {
+                eprintln!("{}: error: {e}", resources.display());
+            }
+            eprintln!("{}: {} error(s)", resources.display(), errors.errors().len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `--config`: run the daemon until SIGTERM. `bird_socket` (from `bird
 /// -s`) replaces the configured BIRD-dialect socket of its family
 /// (`true`: IPv6).
@@ -296,6 +348,7 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
         None => {}
     }
     init_logging(local.log_level);
+    let started_with = local.log_level;
     let recorder = match record {
         None => None,
         Some(file) => match daemon::Recorder::create(file) {
@@ -335,15 +388,24 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
         },
         config::EffectiveDatastore::Etcdv3(settings) => {
             let calico_env = calico::Env::from_vars(std::env::vars());
-            let started_with = local.log_level;
             let (cfg, follow) = runtime.block_on(daemon::first_config(settings, local, calico_env));
-            // Calico's logSeverityScreen, when it differs from the file's.
-            if cfg.config().log_level != started_with {
-                daemon::apply_log_level(cfg.config().log_level);
-            }
             (cfg, Some(follow))
         }
+        config::EffectiveDatastore::File(resources) => {
+            let calico_env = calico::Env::from_vars(std::env::vars());
+            match daemon::file_config(resources, local, calico_env) {
+                Ok((cfg, follow)) => (cfg, Some(follow)),
+                Err(e) => {
+                    eprintln!("{}: error: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
     };
+    // Calico's logSeverityScreen, when it differs from the file's.
+    if cfg.config().log_level != started_with {
+        daemon::apply_log_level(cfg.config().log_level);
+    }
     tracing::info!("calico-bgpd {} starting: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
     // A Calico route reflector is a node like any other and programs its
     // kernel (reflectors often run pods); only `fib.enabled = false` (a
@@ -367,8 +429,6 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
     ExitCode::SUCCESS
 }
 
-/// Logs to stderr at the configured level; RUST_LOG overrides it. A
-/// reload with a new `log_level` swaps the filter in place (unless RUST_LOG
 /// The filter of a `log_level`: the daemon's own events at that level; the
 /// etcd client's libraries (gRPC over HTTP/2) at most at `info`, since at
 /// `debug` they log every frame of the datastore connection.
@@ -379,6 +439,8 @@ fn level_filter(level: LogLevel) -> tracing_subscriber::EnvFilter {
     ))
 }
 
+/// Logs to stderr at the configured level; RUST_LOG overrides it. A
+/// reload with a new `log_level` swaps the filter in place (unless RUST_LOG
 /// is set, which keeps winning).
 fn init_logging(level: LogLevel) {
     use tracing_subscriber::layer::SubscriberExt;

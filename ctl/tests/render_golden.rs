@@ -85,6 +85,11 @@ fn show_status_says_which_datastore_revision_is_in_force_and_what_is_wrong() {
 }
 
 #[test]
+fn show_status_counts_the_reads_of_a_resources_file() {
+    golden("show-status-datastore-file.txt", &render::status(&status_datastore_file(), NOW));
+}
+
+#[test]
 fn reload_results_name_peers_and_errors() {
     golden("reload-applied.txt", &render::reload(&reload_ok()));
     golden("reload-refused.txt", &render::reload(&reload_refused()));

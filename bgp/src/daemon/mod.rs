@@ -46,6 +46,7 @@
 pub mod bird_compat;
 pub mod control;
 mod datastore;
+mod datastore_file;
 pub mod fib_port;
 mod listener;
 mod log_level;
@@ -71,7 +72,7 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter, Reply};
-pub use self::datastore::{DatastoreSnapshot, Follow, first_config};
+pub use self::datastore::{DatastoreSnapshot, Follow, file_config, first_config};
 pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
 pub use self::log_level::{LogLevelHook, apply as apply_log_level, set_log_level_hook};

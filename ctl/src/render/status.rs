@@ -91,20 +91,32 @@ pub fn status(s: &StatusSnapshot, now: u64) -> String {
 
 /// Where the configuration comes from: the datastore, the revision in
 /// force and what is wrong with the newest one.
+///
+/// A resources file (`kind` `file`) has no revisions: each good read of it
+/// counts as one, and "connected" means its last read succeeded.
 fn datastore(o: &mut String, d: &DatastoreView) {
-    let link = if d.connected { "connected to" } else { "not connected, trying" };
-    let _ = writeln!(o, "Configuration from datastore {} ({link} {})", d.kind, d.endpoint);
+    let (revision, newest) = if d.kind == "file" {
+        let state = if d.connected { "" } else { " (its last read failed)" };
+        let _ = writeln!(o, "Configuration from datastore file {}{state}", d.endpoint);
+        ("Read", "read")
+    } else {
+        let link = if d.connected { "connected to" } else { "not connected, trying" };
+        let _ = writeln!(o, "Configuration from datastore {} ({link} {})", d.kind, d.endpoint);
+        ("Revision", "revision")
+    };
     match (d.revision_applied, d.applied_at) {
         (Some(rev), Some(at)) => {
-            let _ = writeln!(o, "  Revision {rev} applied on {}", datetime(at));
+            let _ = writeln!(o, "  {revision} {rev} applied on {}", datetime(at));
         }
-        _ => o.push_str("  No revision applied yet\n"),
+        _ => {
+            let _ = writeln!(o, "  No {newest} applied yet");
+        }
     }
     if d.revision_applied != Some(d.revision_seen) && d.revision_seen > 0 {
-        let _ = writeln!(o, "  Newest revision seen: {}", d.revision_seen);
+        let _ = writeln!(o, "  Newest {newest} seen: {}", d.revision_seen);
     }
     if let Some(why) = &d.refused {
-        let _ = writeln!(o, "  Newest revision refused, previous configuration kept: {why}");
+        let _ = writeln!(o, "  Newest {newest} refused, previous configuration kept: {why}");
     }
     if let (Some(e), Some(at)) = (&d.last_error, d.last_error_at) {
         let _ = writeln!(o, "  Last datastore error at {}: {e}", datetime(at));

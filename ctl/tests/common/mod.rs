@@ -490,6 +490,29 @@ pub fn status_datastore() -> StatusSnapshot {
     }
 }
 
+/// Configured from a resources file: its second read in force, a third
+/// that failed to parse.
+pub fn status_datastore_file() -> StatusSnapshot {
+    StatusSnapshot {
+        unknown_connects: vec![],
+        datastore: Some(Box::new(DatastoreView {
+            kind: "file".into(),
+            endpoint: "/etc/calico-bgp/resources.yaml".into(),
+            connected: false,
+            revision_seen: 2,
+            revision_applied: Some(2),
+            applied_at: Some(NOW - 300),
+            refused: None,
+            last_error_at: Some(NOW - 5),
+            last_error: Some(
+                "/etc/calico-bgp/resources.yaml: document 3 (? ?): did not find expected node content at line 31 column 10".into(),
+            ),
+            problems: vec![],
+        })),
+        ..status()
+    }
+}
+
 pub fn reload_ok() -> ReloadResult {
     ReloadResult {
         result: ReconfigResult::Applied,
