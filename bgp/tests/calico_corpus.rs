@@ -37,18 +37,12 @@ const TWO_PORTS: (&str, &str) = (
     "two sessions to one address on different ports: sessions are keyed by neighbor address",
     "Global_10_192_0",
 );
-const MULTICAST_PEER: (&str, &str) = (
-    "the corpus peers with ffee::10 and ffee::11, inside ff00::/8 (multicast), which validation refuses",
-    "must be a unicast address",
-);
 
 /// Cases that cannot pass yet: name, (reason, text of every mismatch).
 const KNOWN_GAPS: &[(&str, (&str, &str))] = &[
     ("explicit_peering/global", TWO_PORTS),
     ("explicit_peering/global-external", TWO_PORTS),
     ("explicit_peering/local-as-global", TWO_PORTS),
-    ("reachable_by/global_peers", MULTICAST_PEER),
-    ("next_hop_mode/global_peers", MULTICAST_PEER),
 ];
 
 fn corpus() -> PathBuf {

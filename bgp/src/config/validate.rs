@@ -478,8 +478,19 @@ fn check_peers(c: &mut Checker, cfg: &Config) {
             c.err(at("name"), &p.name, format!("duplicate of peers[{j}].name"));
         }
         let family = Family::of(p.address);
-        if p.address.is_unspecified() || p.address.is_multicast() {
-            c.err(at("address"), p.address, "must be a unicast address");
+        if p.address.is_multicast() {
+            // Calico renders such a BGPPeer (its own examples peer with
+            // ffee::10) and BIRD runs it: a session that never connects.
+            // The file and the datastore share this check, so neither
+            // refuses what Calico would run.
+            c.warn(
+                at("address"),
+                p.address,
+                "a multicast address: no TCP connection reaches it, the session will stay down",
+            );
+        }
+        if p.address.is_unspecified() {
+            c.err(at("address"), p.address, "must be a peer's address, not unspecified");
         } else if node_addr(cfg, family) == Some(p.address) {
             c.err(at("address"), p.address, "is this node's own address");
         } else if let Some(j) = addrs.insert(p.address, i) {

@@ -626,3 +626,19 @@ fn filter_names_of_any_length_are_accepted() {
     ));
     assert_eq!(v.peer("10.0.0.9".parse().unwrap()).unwrap().filters, vec![long.to_owned()]);
 }
+
+#[test]
+fn a_multicast_peer_address_is_a_warning_and_unspecified_is_refused() {
+    // Calico's own examples peer with ffee::10 and BIRD runs the session.
+    let v = parse_str(
+        "[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\nipv6 = \"fd00::1/64\"\n\
+         [[peers]]\nname = \"rr\"\naddress = \"ffee::10\"\nremote_as = 65515\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v.peers().len(), 1);
+    let w = &v.warnings()[0];
+    assert_eq!(w.path, "peers[0].address");
+    assert!(w.message.contains("multicast"), "{w}");
+    let errs = errors(&peer(0, "0.0.0.0", ""));
+    assert_error(&errs, "peers[0].address", "unspecified");
+}
