@@ -48,6 +48,7 @@ pub mod control;
 mod datastore;
 mod datastore_file;
 pub mod fib_port;
+mod identify;
 mod listener;
 mod log_level;
 pub mod record;
@@ -79,7 +80,7 @@ pub use self::log_level::{LogLevelHook, apply as apply_log_level, set_log_level_
 pub use self::record::Recorder;
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
 pub use self::routes::{Outbound, RouteHandler};
-use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, ValidatedConfig};
+use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, PeerKey, ValidatedConfig};
 use crate::fsm::State;
 use crate::net::{self, PeerSockOpts};
 use crate::session::{self, SessionCmd, SessionEvent, SessionHandle, SessionReport, TcpDialer};
@@ -167,7 +168,7 @@ pub struct Owner<R: RouteHandler> {
     path: Option<PathBuf>,
     cfg: ValidatedConfig,
     routes: R,
-    peers: BTreeMap<IpAddr, Slot>,
+    peers: BTreeMap<PeerKey, Slot>,
     registry: Registry,
     listeners: Vec<Listener>,
     /// Refused sources: connection count and the Unix time of the last one.
@@ -691,11 +692,16 @@ impl<R: RouteHandler> Owner<R> {
             if md5_key.is_some() { ", TCP MD5" } else { "" },
         );
         let handle = session::spawn(spec, self.reports_tx.clone());
-        if let Ok(mut r) = self.registry.lock() {
-            r.insert(p.address, PeerEntry { tx: handle.sender(), ttl: p.ttl });
-        }
+        let entry = PeerEntry {
+            port: p.port,
+            tx: handle.sender(),
+            ttl: p.ttl,
+            remote_as: p.remote_as,
+            seen_id: None,
+        };
+        listener::register(&self.registry, p.key(), entry);
         self.peers.insert(
-            p.address,
+            p.key(),
             Slot {
                 cfg: p.clone(),
                 handle,
@@ -712,19 +718,19 @@ impl<R: RouteHandler> Owner<R> {
         );
     }
 
-    fn stop_peer(&mut self, addr: IpAddr, notification: NotificationMsg) {
-        let Some(slot) = self.peers.remove(&addr) else { return };
-        if let Ok(mut r) = self.registry.lock() {
-            r.remove(&addr);
-        }
-        if slot.has_md5 {
+    fn stop_peer(&mut self, key: PeerKey, notification: NotificationMsg) {
+        let Some(slot) = self.peers.remove(&key) else { return };
+        listener::unregister(&self.registry, key);
+        let addr = key.address;
+        // Sessions to one address share its key: removed with the last.
+        if slot.has_md5 && !self.peers.keys().any(|k| k.address == addr) {
             for l in &self.listeners {
                 let _ = l.set_md5(addr, b"");
             }
         }
-        info!(peer = %addr, "peer {addr} ({}): stopping: {notification}", slot.cfg.bird_protocol_name());
+        info!(peer = %addr, "peer {key} ({}): stopping: {notification}", slot.cfg.bird_protocol_name());
         slot.handle.send(SessionCmd::Shutdown(notification));
-        let out = self.routes.peer_down(addr, false);
+        let out = self.routes.peer_down(key, false);
         self.dispatch(out);
         self.stopping.push(slot.handle);
     }
@@ -743,10 +749,13 @@ impl<R: RouteHandler> Owner<R> {
     }
 
     fn on_report(&mut self, r: SessionReport) {
-        let Some(slot) = self.peers.get_mut(&r.peer) else { return };
-        if slot.handle.id() != r.id {
-            return; // a session replaced by a reload, winding down
-        }
+        // The sessions to the report's address, one per port; a report of
+        // a session replaced by a reload, winding down, matches none.
+        let at = PeerKey { address: r.peer, port: 0 }..=PeerKey { address: r.peer, port: u16::MAX };
+        let Some((&key, slot)) = self.peers.range_mut(at).find(|(_, s)| s.handle.id() == r.id)
+        else {
+            return;
+        };
         match r.event {
             SessionEvent::StateChange { to, reason, .. } => {
                 if (to == State::Established) != (slot.state == State::Established) {
@@ -763,6 +772,7 @@ impl<R: RouteHandler> Owner<R> {
                 }
             }
             SessionEvent::Established(up) => {
+                listener::note_peer_id(&self.registry, key, up.negotiated.peer_bgp_id);
                 slot.up = Some(up.epoch);
                 slot.prefix_warned = false;
                 slot.session = Some((up.clone(), ctl::server::unix_now()));
@@ -774,7 +784,7 @@ impl<R: RouteHandler> Owner<R> {
                 slot.up = None;
                 slot.session = None;
                 slot.flaps += 1;
-                let out = self.routes.peer_down(r.peer, graceful);
+                let out = self.routes.peer_down(key, graceful);
                 self.dispatch(out);
             }
             SessionEvent::Update { epoch, update } => {
@@ -782,23 +792,22 @@ impl<R: RouteHandler> Owner<R> {
                     return;
                 }
                 let eor = update.is_end_of_rib();
-                let out = self.routes.update(r.peer, update);
+                let out = self.routes.update(key, update);
                 self.dispatch(out);
                 if let Some(family) = eor {
                     info!(
                         peer = %r.peer,
-                        "peer {}: End-of-RIB {family:?}, {} prefixes received",
-                        r.peer,
-                        self.routes.received_prefixes(r.peer)
+                        "peer {key}: End-of-RIB {family:?}, {} prefixes received",
+                        self.routes.received_prefixes(key)
                     );
                 }
-                self.check_max_prefix(r.peer);
+                self.check_max_prefix(key);
             }
             SessionEvent::RouteRefresh { epoch, request } => {
                 if slot.up != Some(epoch) {
                     return;
                 }
-                let out = self.routes.route_refresh(r.peer, request);
+                let out = self.routes.route_refresh(key, request);
                 self.dispatch(out);
             }
             SessionEvent::Finished => {}
@@ -808,9 +817,10 @@ impl<R: RouteHandler> Owner<R> {
     /// The max-prefix limit: warn once, or tear down with Cease / Maximum
     /// Number of Prefixes Reached, whose data is "AFI (2 octets), SAFI
     /// (1 octet), and the prefix upper bound (4 octets)" (RFC 4486 §4).
-    fn check_max_prefix(&mut self, peer: IpAddr) {
-        let count = self.routes.received_prefixes(peer);
-        let Some(slot) = self.peers.get_mut(&peer) else { return };
+    fn check_max_prefix(&mut self, key: PeerKey) {
+        let count = self.routes.received_prefixes(key);
+        let peer = key.address;
+        let Some(slot) = self.peers.get_mut(&key) else { return };
         let Some(mp) = &slot.cfg.max_prefix else { return };
         if count <= mp.limit as usize {
             return;
@@ -935,13 +945,13 @@ impl<R: RouteHandler> Owner<R> {
         );
         for p in &d.removed {
             self.stop_peer(
-                p.address,
+                p.key(),
                 NotificationMsg::cease(CeaseSubcode::PEER_DECONFIGURED, bytes::Bytes::new()),
             );
         }
         for c in &d.changed {
             self.stop_peer(
-                c.old.address,
+                c.old.key(),
                 NotificationMsg::cease(
                     CeaseSubcode::OTHER_CONFIGURATION_CHANGE,
                     bytes::Bytes::new(),
