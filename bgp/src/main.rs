@@ -348,7 +348,6 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
         None => {}
     }
     init_logging(local.log_level);
-    let started_with = local.log_level;
     let recorder = match record {
         None => None,
         Some(file) => match daemon::Recorder::create(file) {
@@ -369,14 +368,15 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
     };
     // With a datastore the file is only the base: the configuration that
     // runs is derived from Calico's objects, and routing starts once a
-    // first snapshot gives one that validates.
-    let (cfg, follow) = match datastore {
+    // first snapshot gives one that validates (the control socket answers
+    // meanwhile).
+    let start = match datastore {
         config::EffectiveDatastore::None => match config::validate(local) {
             Ok(cfg) => {
                 for w in cfg.warnings() {
                     tracing::warn!("{}: {w}", path.display());
                 }
-                (cfg, None)
+                daemon::Start::Ready(cfg, None)
             }
             Err(errors) => {
                 for e in errors.errors() {
@@ -387,14 +387,13 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
             }
         },
         config::EffectiveDatastore::Etcdv3(settings) => {
-            let calico_env = calico::Env::from_vars(std::env::vars());
-            let (cfg, follow) = runtime.block_on(daemon::first_config(settings, local, calico_env));
-            (cfg, Some(follow))
+            let env = calico::Env::from_vars(std::env::vars());
+            daemon::Start::Etcd { settings, local, env }
         }
         config::EffectiveDatastore::File(resources) => {
             let calico_env = calico::Env::from_vars(std::env::vars());
             match daemon::file_config(resources, local, calico_env) {
-                Ok((cfg, follow)) => (cfg, Some(follow)),
+                Ok((cfg, follow)) => daemon::Start::Ready(cfg, Some(follow)),
                 Err(e) => {
                     eprintln!("{}: error: {e}", path.display());
                     return ExitCode::FAILURE;
@@ -402,11 +401,13 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
             }
         }
     };
-    // Calico's logSeverityScreen, when it differs from the file's.
-    if cfg.config().log_level != started_with {
-        daemon::apply_log_level(cfg.config().log_level);
-    }
-    tracing::info!("calico-bgpd {} starting: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
+    runtime.block_on(daemon::run(path.to_owned(), start, routes, recorder, bird_sockets));
+    ExitCode::SUCCESS
+}
+
+/// The route handler of `cfg`: the RIB, programming the kernel unless
+/// `fib.enabled = false`.
+async fn routes(cfg: &ValidatedConfig) -> RibRoutes {
     // A Calico route reflector is a node like any other and programs its
     // kernel (reflectors often run pods); only `fib.enabled = false` (a
     // dedicated reflector host) leaves the routing table alone.
@@ -414,19 +415,17 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
         tracing::info!("fib.enabled = false: the kernel routing table is not touched");
         Box::new(NoFib)
     } else {
-        let mut fib = KernelFib::new(&cfg);
+        let mut fib = KernelFib::new(cfg);
         // Read before any session starts: it decides whether our OPENs
         // carry the R bit (graceful restart recovery).
-        let previous = runtime.block_on(fib_port::previous_run_routes(cfg.config().fib.table));
+        let previous = fib_port::previous_run_routes(cfg.config().fib.table).await;
         if previous > 0 {
             tracing::info!("{previous} route(s) of a previous run in the kernel: recovering");
         }
         fib.set_previous_run(previous);
         Box::new(fib)
     };
-    let routes = RibRoutes::new(&cfg, fib);
-    runtime.block_on(daemon::run(path.to_owned(), cfg, routes, recorder, bird_sockets, follow));
-    ExitCode::SUCCESS
+    RibRoutes::new(cfg, fib)
 }
 
 /// The filter of a `log_level`: the daemon's own events at that level; the

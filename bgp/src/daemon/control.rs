@@ -229,7 +229,7 @@ impl ctl::server::Handler for CtlHandler {
 }
 
 /// The status answered before the owner's first publication.
-fn starting_status() -> StatusSnapshot {
+pub(super) fn starting_status() -> StatusSnapshot {
     let now = ctl::server::unix_now();
     StatusSnapshot {
         version: version(),
@@ -246,6 +246,7 @@ fn starting_status() -> StatusSnapshot {
         event_loop_lag_max_secs: 0.0,
         unknown_connects: Vec::new(),
         datastore: None,
+        waiting: None,
     }
 }
 

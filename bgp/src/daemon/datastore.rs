@@ -13,10 +13,10 @@
 //! node and holds what only the node decides (control socket, FIB table,
 //! timers, metrics). Calico's objects give the rest, as confd renders
 //! BIRD's files from them. The daemon starts routing only once the
-//! datastore gives a configuration that validates ([`first_config`],
-//! [`file_config`]): a node that started with no peers would end its
-//! graceful-restart recovery at once and remove the routes a previous run
-//! left in the kernel.
+//! datastore gives a configuration that validates ([`file_config`], and
+//! for etcd `super::startup`): a node that started with no peers would end
+//! its graceful-restart recovery at once and remove the routes a previous
+//! run left in the kernel.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -103,6 +103,15 @@ pub struct Follow {
 }
 
 impl Follow {
+    /// Follows Calico's etcd from now on (the source is a task of the
+    /// runtime), nothing received yet.
+    pub(super) fn etcd(settings: EtcdSettings, local: Config, env: calico::Env) -> Follow {
+        let source = EtcdSource::spawn(settings);
+        let etcd =
+            Source::Etcd { updates: source.updates(), status: source.status(), _source: source };
+        Follow::new(local, env, etcd)
+    }
+
     fn new(local: Config, env: calico::Env, source: Source) -> Follow {
         Follow {
             local,
@@ -172,14 +181,14 @@ impl Follow {
 
     /// Takes `contents` as the newest and derives on them with the current
     /// base: the configuration, or why it cannot run (kept as `refused`).
-    fn derive(&mut self, contents: Contents) -> Result<ValidatedConfig, String> {
+    pub(super) fn derive(&mut self, contents: Contents) -> Result<ValidatedConfig, String> {
         self.last = Some(contents);
         self.derive_last().unwrap_or_else(|| Err("nothing received yet".into()))
     }
 
     /// Derives on the newest contents with the current base; `None` before
     /// any.
-    fn derive_last(&mut self) -> Option<Result<ValidatedConfig, String>> {
+    pub(super) fn derive_last(&mut self) -> Option<Result<ValidatedConfig, String>> {
         let last = self.last.as_ref()?;
         let revision = last.revision;
         let out = calico::configure_resources(
@@ -202,7 +211,7 @@ impl Follow {
     }
 
     /// The newest contents are in force from now.
-    fn applied_now(&mut self) {
+    pub(super) fn applied_now(&mut self) {
         self.applied = Some((self.last_revision(), ctl::server::unix_now()));
         self.refused = None;
     }
@@ -215,49 +224,6 @@ fn one_line(errors: &crate::config::ValidationErrors) -> String {
 
 fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-/// How often a daemon still waiting for its first configuration says why.
-const WAITING_REPORT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Starts following etcd and waits for the first snapshot whose
-/// configuration validates; every other one is logged with the reason.
-/// Must run inside the runtime (the source is a task of it).
-pub async fn first_config(
-    settings: EtcdSettings,
-    local: Config,
-    env: calico::Env,
-) -> (ValidatedConfig, Follow) {
-    let source = EtcdSource::spawn(settings);
-    let etcd = Source::Etcd { updates: source.updates(), status: source.status(), _source: source };
-    let mut follow = Follow::new(local, env, etcd);
-    info!("datastore: waiting for the first snapshot of Calico's resources");
-    loop {
-        let snap = tokio::select! {
-            s = follow.next() => s,
-            () = tokio::time::sleep(WAITING_REPORT) => {
-                if let Source::Etcd { status, .. } = &follow.source {
-                    let s = status.borrow().clone();
-                    match (&s.last_error, s.connected) {
-                        (Some(e), false) => warn!("datastore: still waiting ({}): {e}", s.endpoint),
-                        _ => info!("datastore: still waiting for a first snapshot ({})", s.endpoint),
-                    }
-                }
-                continue;
-            }
-        };
-        let revision = snap.revision;
-        match follow.derive((&snap).into()) {
-            Ok(cfg) => {
-                follow.applied_now();
-                info!("datastore: revision {revision} applied: {}", cfg.summary());
-                return (cfg, follow);
-            }
-            Err(why) => {
-                error!("datastore revision {revision}: cannot run this configuration yet: {why}");
-            }
-        }
-    }
 }
 
 /// Reads the resources file at `path` and derives the first configuration

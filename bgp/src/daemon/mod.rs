@@ -54,6 +54,7 @@ mod log_level;
 pub mod record;
 pub mod rib_routes;
 pub mod routes;
+mod startup;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -73,13 +74,15 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter, Reply};
-pub use self::datastore::{DatastoreSnapshot, Follow, file_config, first_config};
+pub use self::datastore::{DatastoreSnapshot, Follow, file_config};
 pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
-pub use self::log_level::{LogLevelHook, apply as apply_log_level, set_log_level_hook};
+pub use self::log_level::{LogLevelHook, set_log_level_hook};
 pub use self::record::Recorder;
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
 pub use self::routes::{Outbound, RouteHandler};
+use self::startup::Channels;
+pub use self::startup::Start;
 use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, PeerKey, ValidatedConfig};
 use crate::fsm::State;
 use crate::net::{self, PeerSockOpts};
@@ -211,37 +214,33 @@ fn notify(what: &str, r: std::io::Result<()>) {
     }
 }
 
-/// Runs the daemon for the configuration at `path` (already loaded as
-/// `cfg`) until SIGTERM or SIGINT: the owner task, the control socket and,
-/// when `metrics.listen` is set, the metrics endpoint.
+/// Runs the daemon for the configuration file at `path` from `start` until
+/// SIGTERM or SIGINT: the owner task, the control socket and, when
+/// `metrics.listen` is set, the metrics endpoint. `make_routes` builds the
+/// route handler once the configuration is known.
 ///
 /// The control socket and the metrics listener are bound before the owner
 /// starts, so READY=1 (sent by the owner once the BGP listeners are bound)
-/// means every listener is up. Failing to bind either is logged and the
-/// daemon runs on without it: routing matters more than its observability.
+/// means every listener is up; with [`Start::Etcd`] they answer while the
+/// datastore's first configuration is awaited ([`startup`]). Failing to
+/// bind either is logged and the daemon runs on without it: routing matters
+/// more than its observability.
 ///
 /// With `recorder` (`--record`), every input is written as a JSON line.
 /// `bird_sockets` are the BIRD-dialect sockets to serve: `[bird_compat]`,
-/// or what the `bird` command line (`-s`) says. With `follow`, `cfg` came
-/// from a datastore, which the daemon keeps following.
+/// or what the `bird` command line (`-s`) says.
 pub async fn run<R: RouteHandler>(
     path: PathBuf,
-    cfg: ValidatedConfig,
-    routes: R,
+    start: Start,
+    make_routes: impl AsyncFnOnce(&ValidatedConfig) -> R,
     recorder: Option<Recorder>,
     bird_sockets: config::BirdCompat,
-    follow: Option<Follow>,
 ) {
-    let socket = cfg.config().control_socket.clone();
-    let metrics_addr = cfg.config().metrics.listen;
-    let mut owner = Owner::new(Some(path), cfg, routes);
-    if let Some(r) = recorder {
-        owner.record(r);
-    }
-    if let Some(f) = follow {
-        owner.follow(f);
-    }
-    let handler = Arc::new(owner.ctl_handler());
+    let local = start.local();
+    let (socket, metrics_addr) = (local.control_socket.clone(), local.metrics.listen);
+    let started_level = local.log_level;
+    let mut channels = Channels::new();
+    let handler = Arc::new(channels.handler());
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -282,7 +281,7 @@ pub async fn run<R: RouteHandler>(
             Err(e) => error!("cannot listen for metrics on {addr}: {e}"),
         }
     }
-    let tx = owner.inputs();
+    let tx = channels.inputs_tx.clone();
     match (
         signal(SignalKind::hangup()),
         signal(SignalKind::terminate()),
@@ -304,7 +303,30 @@ pub async fn run<R: RouteHandler>(
         }
         _ => error!("cannot install signal handlers; SIGHUP reload is unavailable"),
     }
-    owner.run().await;
+    let ready = match start {
+        Start::Ready(cfg, follow) => Some((cfg, follow)),
+        Start::Etcd { settings, local, env } => {
+            startup::first_config(settings, local, env, &path, &mut channels)
+                .await
+                .map(|(cfg, follow)| (cfg, Some(follow)))
+        }
+    };
+    if let Some((cfg, follow)) = ready {
+        // Calico's logSeverityScreen, when it differs from the file's.
+        if cfg.config().log_level != started_level {
+            log_level::apply(cfg.config().log_level);
+        }
+        info!("{} starting: {}", control::version(), cfg.summary());
+        let routes = make_routes(&cfg).await;
+        let mut owner = Owner::with_channels(Some(path), cfg, routes, channels);
+        if let Some(r) = recorder {
+            owner.record(r);
+        }
+        if let Some(f) = follow {
+            owner.follow(f);
+        }
+        owner.run().await;
+    }
     let _ = stop_tx.send(true);
     if let Some(t) = ctl_task {
         let _ = t.await;
@@ -318,8 +340,12 @@ impl<R: RouteHandler> Owner<R> {
     /// An owner for `cfg`; nothing runs until [`Owner::run`]. `path` is the
     /// file a reload re-reads.
     pub fn new(path: Option<PathBuf>, cfg: ValidatedConfig, routes: R) -> Self {
-        let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
-        let (queries_tx, queries_rx) = mpsc::unbounded_channel();
+        Owner::with_channels(path, cfg, routes, Channels::new())
+    }
+
+    /// [`Owner::new`] on channels the control socket already serves.
+    fn with_channels(path: Option<PathBuf>, cfg: ValidatedConfig, routes: R, ch: Channels) -> Self {
+        let Channels { inputs_tx, inputs_rx, queries_tx, queries_rx, snapshots } = ch;
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
         Owner {
             path,
@@ -338,7 +364,7 @@ impl<R: RouteHandler> Owner<R> {
             reports_rx,
             stopping: Vec::new(),
             started_at: ctl::server::unix_now(),
-            snapshots: watch::Sender::new(Arc::new(DaemonSnapshot::default())),
+            snapshots,
             dirty: true,
             last_publish: None,
             routes_walk: None,
@@ -360,11 +386,6 @@ impl<R: RouteHandler> Owner<R> {
     /// The handler answering `calico-bgpctl` and the metrics endpoint.
     pub fn ctl_handler(&self) -> CtlHandler {
         CtlHandler::new(self.snapshots.subscribe(), self.inputs_tx.clone(), self.queries_tx.clone())
-    }
-
-    /// A sender of inputs (signals, control requests, tests).
-    pub fn inputs(&self) -> mpsc::UnboundedSender<Input> {
-        self.inputs_tx.clone()
     }
 
     /// Binds the listeners, starts a session per effective peer and
@@ -579,6 +600,7 @@ impl<R: RouteHandler> Owner<R> {
                 })
                 .collect(),
             datastore: self.follow.as_ref().map(|f| Box::new(f.view())),
+            waiting: None,
         };
         let fib = self.routes.fib_snapshot();
         status.fib = fib.stats.clone();

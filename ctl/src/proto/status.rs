@@ -54,6 +54,10 @@ pub struct StatusSnapshot {
     /// `None` when the file is the whole configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datastore: Option<Box<DatastoreView>>,
+    /// Set while the daemon waits for the datastore's first configuration
+    /// it can run: why not yet. No session runs meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 /// The datastore the configuration is derived from, as the daemon sees it.

@@ -418,6 +418,7 @@ pub fn status() -> StatusSnapshot {
             last: NOW - 20,
         }],
         datastore: None,
+        waiting: None,
     }
 }
 
@@ -440,6 +441,7 @@ pub fn status_recovering() -> StatusSnapshot {
         }),
         unknown_connects: vec![],
         datastore: None,
+        waiting: None,
         ..status()
     }
 }
@@ -464,6 +466,7 @@ pub fn status_helping() -> StatusSnapshot {
         ],
         unknown_connects: vec![],
         datastore: None,
+        waiting: None,
         ..status()
     }
 }
