@@ -12,7 +12,8 @@
 //! there is `unchanged`, and `filters_changed` says to re-evaluate.
 //!
 //! Other sections only need re-evaluation, not session restarts: pools and
-//! blocks change what is exported and programmed, `fib` how routes are
+//! blocks change what is exported and programmed, a peer's `reachable_by`
+//! its static route, `fib` how routes are
 //! installed, `listen` which sockets are bound (rebound without touching
 //! established sessions, unlike BIRD where a `listen` change needs a restart).
 
@@ -97,7 +98,8 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
         routing_changed: o.ip_pools != n.ip_pools
             || o.node.blocks != n.node.blocks
             || o.services != n.services
-            || o.prefix_advertisements != n.prefix_advertisements,
+            || o.prefix_advertisements != n.prefix_advertisements
+            || static_routes(o) != static_routes(n),
         fib_changed: o.fib != n.fib,
         log_level: (o.log_level != n.log_level).then_some(n.log_level),
         control_socket_changed: o.control_socket != n.control_socket
@@ -130,6 +132,13 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
         .map(|(_, p)| (*p).clone())
         .collect();
     d
+}
+
+/// The peers' `reachable_by` gateways: static routes beside the sessions,
+/// which a change re-programs without touching a session (BIRD keeps them
+/// in its static protocol).
+fn static_routes(c: &super::Config) -> Vec<(std::net::IpAddr, std::net::IpAddr)> {
+    c.peers.iter().filter_map(|p| Some((p.address, p.reachable_by?))).collect()
 }
 
 /// Whether two settings of a peer differ at most in `filters`, which a
@@ -318,6 +327,19 @@ mod tests {
             proptest::prop_assert_eq!(d.changed.len(), (p1 & p2 & (f1 ^ f2)).count_ones() as usize);
             proptest::prop_assert!(diff(&new, &new).is_empty());
         }
+    }
+
+    #[test]
+    fn a_changed_reachable_by_reprograms_without_touching_the_session() {
+        let old = parse_str(BASE).unwrap();
+        let new = parse_str(&BASE.replace(
+            "remote_as = 65000",
+            "remote_as = 65000\n        reachable_by = \"10.0.0.1\"",
+        ))
+        .unwrap();
+        let d = diff(&old, &new);
+        assert!(d.routing_changed, "{d:?}");
+        assert!(d.changed.is_empty() && d.added.is_empty() && d.removed.is_empty(), "{d:?}");
     }
 
     #[test]

@@ -545,6 +545,18 @@ fn check_peers(c: &mut Checker, cfg: &Config) {
             c.asn(&at("local_as"), l);
         }
         c.port(&at("port"), p.port);
+        if let Some(gw) = p.reachable_by {
+            // BIRD refuses a static route through a gateway of the other
+            // family, so confd's render of it would never load.
+            if gw.is_ipv4() != p.address.is_ipv4() || gw.is_unspecified() {
+                c.err(
+                    at("reachable_by"),
+                    gw,
+                    "must be a gateway address of the peer's family (the static route to the \
+                     peer goes through it)",
+                );
+            }
+        }
         match p.source_address {
             SourceAddress::NodeIp if node_addr(cfg, family).is_none() => c.err(
                 at("source_address"),

@@ -680,3 +680,11 @@ fn a_multicast_peer_address_is_a_warning_and_unspecified_is_refused() {
     let errs = errors(&peer(0, "0.0.0.0", ""));
     assert_error(&errs, "peers[0].address", "unspecified");
 }
+
+#[test]
+fn reachable_by_must_be_a_gateway_of_the_peers_family() {
+    let errs = errors(&peer(0, "10.0.0.9", "reachable_by = \"fd00::1\""));
+    assert_error(&errs, "peers[0].reachable_by", "peer's family");
+    let v = valid(&peer(0, "10.0.0.9", "reachable_by = \"10.0.0.254\""));
+    assert_eq!(v.config().peers[0].reachable_by, Some("10.0.0.254".parse().unwrap()));
+}

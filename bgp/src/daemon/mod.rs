@@ -55,6 +55,7 @@ pub mod record;
 pub mod rib_routes;
 pub mod routes;
 mod startup;
+mod static_routes;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};

@@ -43,6 +43,7 @@ use tracing::{info, warn};
 
 use super::Input;
 use super::routes::{Outbound, RouteHandler};
+use super::static_routes::{self, StaticRoutes};
 use crate::config::{BgpFilter, CommunityValue, EffectivePeer, PeerKey, ValidatedConfig};
 use crate::rib::filter::PeerFilters;
 use crate::rib::{
@@ -159,6 +160,8 @@ pub struct RibRoutes {
     /// Peers whose session ended, as they last were: their stale paths
     /// are still shown as theirs.
     away: HashMap<PeerId, PeerMeta>,
+    /// Calico `reachableBy` routes, winning over the RIB's in the FIB.
+    statics: StaticRoutes,
 }
 
 impl std::fmt::Debug for RibRoutes {
@@ -208,6 +211,7 @@ impl RibRoutes {
             converged: false,
             gr: gr::GrDriver::new(cfg),
             away: HashMap::new(),
+            statics: StaticRoutes::default(),
         };
         r.set_config(cfg);
         // No peer is up yet: only FIB changes (the blackholes) come out.
@@ -242,6 +246,10 @@ impl RibRoutes {
         self.expected = cfg.peers().iter().map(EffectivePeer::key).collect();
         self.filter_defs = cfg.config().filters.clone();
         self.gr.set_config(cfg);
+        let statics = self.statics.set(static_routes::of(cfg));
+        if !statics.is_empty() {
+            self.fib.apply(statics);
+        }
     }
 
     /// Gives every session whose filters `cfg` changes its new ones: the
@@ -349,7 +357,8 @@ impl RibRoutes {
             warn!(peer = %key, "route not sent to {key}: {e}");
         }
         if !out.fib.is_empty() {
-            self.fib.apply(out.fib);
+            let fib = self.statics.filter(out.fib);
+            self.fib.apply(fib);
         }
         self.gr.apply_timers(out.gr_timers);
         self.gr.nexthops_tracked(&out.track_nexthops, &out.untrack_nexthops);
