@@ -7,7 +7,8 @@
 //!        Start::Etcd --first_config: snapshots until one derives----+--> routes, Owner (same Channels)
 //!                      meanwhile: show status "Waiting for the datastore: <why>",
 //!                      BIRD `0013 Reconfiguration in progress`, `check ready` fails,
-//!                      reload re-reads the file, SIGTERM ends the wait
+//!                      systemd's start timeout extended, reload re-reads the file,
+//!                      SIGTERM ends the wait
 //! ```
 //!
 //! A node whose Node object is not written yet, or whose etcd is away,
@@ -176,6 +177,10 @@ pub(super) async fn first_config(
             },
             _ = refresh.tick() => {}
             _ = report.tick() => {
+                // Waiting is start-up: systemd's start timeout must not end it.
+                if let Err(e) = ctl::sdnotify::extend_timeout(3 * WAITING_REPORT) {
+                    warn!("sd_notify EXTEND_TIMEOUT_USEC: {e}");
+                }
                 let view = follow.view();
                 match (&view.last_error, view.connected) {
                     (Some(e), false) => warn!("datastore: still waiting ({}): {e}", view.endpoint),
