@@ -240,6 +240,9 @@ pub fn file_config(
     let cfg = follow.derive(contents)?;
     follow.applied_now();
     if let Source::File(f) = &follow.source {
+        for w in cfg.warnings() {
+            warn!("datastore: {}: {w}", f.path().display());
+        }
         info!("datastore: {} read: {}", f.path().display(), cfg.summary());
     }
     Ok((cfg, follow))

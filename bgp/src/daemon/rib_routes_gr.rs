@@ -423,11 +423,13 @@ impl RibRoutes {
     pub(super) fn gr_recovery_snapshot(&self) -> Option<ctl::proto::GrRecovery> {
         let r = self.gr.recovery.as_ref().filter(|r| r.recovering())?;
         let st = r.status(self.gr.millis(Instant::now()));
+        // By address, as the BIRD-dialect view and `show status` match it
+        // (two sessions to one address both read as waiting while one is).
         let name = |id: &PeerId| {
             self.ids
                 .iter()
                 .find(|(_, i)| *i == id)
-                .map_or_else(|| format!("{id:?}"), |(a, _)| a.to_string())
+                .map_or_else(|| format!("{id:?}"), |(k, _)| k.address.to_string())
         };
         Some(ctl::proto::GrRecovery {
             waiting_for: st.waiting_for.iter().chain(&st.pending).map(name).collect(),

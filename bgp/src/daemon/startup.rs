@@ -123,6 +123,9 @@ pub(super) async fn first_config(
                 match follow.derive((&snap).into()) {
                     Ok(cfg) => {
                         follow.applied_now();
+                        for w in cfg.warnings() {
+                            warn!("datastore revision {revision}: {w}");
+                        }
                         info!("datastore: revision {revision} applied: {}", cfg.summary());
                         return Some((cfg, follow));
                     }
