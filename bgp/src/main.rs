@@ -241,12 +241,18 @@ fn check(path: &Path) -> ExitCode {
         && local.datastore.kind != config::DatastoreType::None
     {
         let env = config::DatastoreEnv::from_vars(|k| std::env::var(k).ok());
-        if let Err(errors) = config::effective_datastore(&local.datastore, &env) {
-            for e in errors.errors() {
-                eprintln!("{}: error: {e}", path.display());
+        let datastore = match config::effective_datastore(&local.datastore, &env) {
+            Ok(d) => d,
+            Err(errors) => {
+                for e in errors.errors() {
+                    eprintln!("{}: error: {e}", path.display());
+                }
+                eprintln!("{}: {} error(s)", path.display(), errors.errors().len());
+                return ExitCode::FAILURE;
             }
-            eprintln!("{}: {} error(s)", path.display(), errors.errors().len());
-            return ExitCode::FAILURE;
+        };
+        if let config::EffectiveDatastore::File(resources) = datastore {
+            return check_resources_file(path, &resources, local);
         }
         println!(
             "{}: datastore settings are valid; node {} is configured from the datastore",
@@ -272,6 +278,52 @@ fn check(path: &Path) -> ExitCode {
     }
     println!("{}: configuration is valid: {}", path.display(), cfg.summary());
     ExitCode::SUCCESS
+}
+
+/// `--check` of a file whose datastore is a resources file: the
+/// configuration the daemon would run, derived and validated, every
+/// refused object printed.
+fn check_resources_file(path: &Path, resources: &Path, local: Config) -> ExitCode {
+    let text = match std::fs::read_to_string(resources) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: error: {}: {e}", path.display(), resources.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let (read, problems) = match Resources::from_yaml_file(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: error: {e}", resources.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let env = calico::Env::from_vars(std::env::vars());
+    let out = calico::configure_resources(&read, problems, &local, &env);
+    for p in &out.problems {
+        eprintln!("{}: problem: {p}", resources.display());
+    }
+    match out.config {
+        Ok(cfg) => {
+            for w in cfg.warnings() {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{}: configuration is valid with {}: {}",
+                path.display(),
+                resources.display(),
+                cfg.summary()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors.errors() {
+                eprintln!("{}: error: {e}", resources.display());
+            }
+            eprintln!("{}: {} error(s)", resources.display(), errors.errors().len());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `--config`: run the daemon until SIGTERM. `bird_socket` (from `bird
@@ -316,14 +368,15 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
     };
     // With a datastore the file is only the base: the configuration that
     // runs is derived from Calico's objects, and routing starts once a
-    // first snapshot gives one that validates.
-    let (cfg, follow) = match datastore {
+    // first snapshot gives one that validates (the control socket answers
+    // meanwhile).
+    let start = match datastore {
         config::EffectiveDatastore::None => match config::validate(local) {
             Ok(cfg) => {
                 for w in cfg.warnings() {
                     tracing::warn!("{}: {w}", path.display());
                 }
-                (cfg, None)
+                daemon::Start::Ready(cfg, None)
             }
             Err(errors) => {
                 for e in errors.errors() {
@@ -334,17 +387,27 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
             }
         },
         config::EffectiveDatastore::Etcdv3(settings) => {
+            let env = calico::Env::from_vars(std::env::vars());
+            daemon::Start::Etcd { settings, local, env }
+        }
+        config::EffectiveDatastore::File(resources) => {
             let calico_env = calico::Env::from_vars(std::env::vars());
-            let started_with = local.log_level;
-            let (cfg, follow) = runtime.block_on(daemon::first_config(settings, local, calico_env));
-            // Calico's logSeverityScreen, when it differs from the file's.
-            if cfg.config().log_level != started_with {
-                daemon::apply_log_level(cfg.config().log_level);
+            match daemon::file_config(resources, local, calico_env) {
+                Ok((cfg, follow)) => daemon::Start::Ready(cfg, Some(follow)),
+                Err(e) => {
+                    eprintln!("{}: error: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
             }
-            (cfg, Some(follow))
         }
     };
-    tracing::info!("calico-bgpd {} starting: {}", env!("CARGO_PKG_VERSION"), cfg.summary());
+    runtime.block_on(daemon::run(path.to_owned(), start, routes, recorder, bird_sockets));
+    ExitCode::SUCCESS
+}
+
+/// The route handler of `cfg`: the RIB, programming the kernel unless
+/// `fib.enabled = false`.
+async fn routes(cfg: &ValidatedConfig) -> RibRoutes {
     // A Calico route reflector is a node like any other and programs its
     // kernel (reflectors often run pods); only `fib.enabled = false` (a
     // dedicated reflector host) leaves the routing table alone.
@@ -352,23 +415,19 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
         tracing::info!("fib.enabled = false: the kernel routing table is not touched");
         Box::new(NoFib)
     } else {
-        let mut fib = KernelFib::new(&cfg);
+        let mut fib = KernelFib::new(cfg);
         // Read before any session starts: it decides whether our OPENs
         // carry the R bit (graceful restart recovery).
-        let previous = runtime.block_on(fib_port::previous_run_routes(cfg.config().fib.table));
+        let previous = fib_port::previous_run_routes(cfg.config().fib.table).await;
         if previous > 0 {
             tracing::info!("{previous} route(s) of a previous run in the kernel: recovering");
         }
         fib.set_previous_run(previous);
         Box::new(fib)
     };
-    let routes = RibRoutes::new(&cfg, fib);
-    runtime.block_on(daemon::run(path.to_owned(), cfg, routes, recorder, bird_sockets, follow));
-    ExitCode::SUCCESS
+    RibRoutes::new(cfg, fib)
 }
 
-/// Logs to stderr at the configured level; RUST_LOG overrides it. A
-/// reload with a new `log_level` swaps the filter in place (unless RUST_LOG
 /// The filter of a `log_level`: the daemon's own events at that level; the
 /// etcd client's libraries (gRPC over HTTP/2) at most at `info`, since at
 /// `debug` they log every frame of the datastore connection.
@@ -379,6 +438,8 @@ fn level_filter(level: LogLevel) -> tracing_subscriber::EnvFilter {
     ))
 }
 
+/// Logs to stderr at the configured level; RUST_LOG overrides it. A
+/// reload with a new `log_level` swaps the filter in place (unless RUST_LOG
 /// is set, which keeps winning).
 fn init_logging(level: LogLevel) {
     use tracing_subscriber::layer::SubscriberExt;

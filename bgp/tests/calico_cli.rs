@@ -142,3 +142,39 @@ fn calico_router_id_comes_from_the_environment() {
     assert!(out.status.success());
     assert!(stdout.contains("router_id = \"hash\""), "{stdout}");
 }
+
+#[test]
+fn check_of_a_file_datastore_derives_and_validates_the_resources_file() {
+    let resources = temp_file("check-ds", "yaml", RESOURCES);
+    let config = temp_file(
+        "check-ds",
+        "toml",
+        &format!(
+            "[node]\nname = \"kube-master\"\n[datastore]\ntype = \"file\"\npath = \"{}\"\n",
+            resources.display()
+        ),
+    );
+    let (ok, stdout, stderr) = run(&["--check", config.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("configuration is valid with"), "{stdout}");
+    assert!(stderr.contains("bgppeers") || stderr.contains("broken"), "{stderr}");
+
+    let missing = temp_file(
+        "check-ds-missing",
+        "toml",
+        "[node]\nname = \"kube-node-9\"\n[datastore]\ntype = \"file\"\npath = \"/nonexistent/r.yaml\"\n",
+    );
+    let (ok, _, stderr) = run(&["--check", missing.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("/nonexistent/r.yaml"), "{stderr}");
+
+    let no_node = temp_file(
+        "check-ds-no-node",
+        "toml",
+        &format!(
+            "[node]\nname = \"kube-node-9\"\n[datastore]\ntype = \"file\"\npath = \"{}\"\n",
+            resources.display()
+        ),
+    );
+    let (ok, _, stderr) = run(&["--check", no_node.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("node.name"), "{stderr}");
+}

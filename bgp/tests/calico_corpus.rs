@@ -31,25 +31,10 @@ use bgp::config::{
 use golden::{Kernel, Meaning, PeerFacts, read_golden};
 use ipnet::IpNet;
 
-/// Why a known gap exists, and the text every mismatch of such a case
-/// contains (so a gap case that goes wrong in any other way still fails).
-const TWO_PORTS: (&str, &str) = (
-    "two sessions to one address on different ports: sessions are keyed by neighbor address",
-    "Global_10_192_0",
-);
-const MULTICAST_PEER: (&str, &str) = (
-    "the corpus peers with ffee::10 and ffee::11, inside ff00::/8 (multicast), which validation refuses",
-    "must be a unicast address",
-);
-
-/// Cases that cannot pass yet: name, (reason, text of every mismatch).
-const KNOWN_GAPS: &[(&str, (&str, &str))] = &[
-    ("explicit_peering/global", TWO_PORTS),
-    ("explicit_peering/global-external", TWO_PORTS),
-    ("explicit_peering/local-as-global", TWO_PORTS),
-    ("reachable_by/global_peers", MULTICAST_PEER),
-    ("next_hop_mode/global_peers", MULTICAST_PEER),
-];
+/// Cases that cannot pass yet: name, (why, the text every mismatch of the
+/// case contains, so that a gap case going wrong in any other way still
+/// fails). Empty: every case the etcd datastore can express passes.
+const KNOWN_GAPS: &[(&str, (&str, &str))] = &[];
 
 fn corpus() -> PathBuf {
     let path = std::env::var_os("CALICO_CONFD_CORPUS").map(PathBuf::from).unwrap_or_else(|| {

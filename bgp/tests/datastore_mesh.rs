@@ -18,7 +18,9 @@
 //! configuration it cannot derive until its Node is back.
 //!
 //! `etcd_peers_outage_and_compaction`: a node started before its Node exists
-//! waits and starts once it is written; BGPPeers (by nodeSelector, then global)
+//! waits, its control socket and BIRD-dialect socket answering that it does
+//! (`show status`, `check ready` fails, BIRD's `Reconfiguration in
+//! progress`), and starts once the Node is written; BGPPeers (by nodeSelector, then global)
 //! start sessions with an FRR ToR; etcd killed leaves the sessions up and the
 //! error in `show status`, and after the restart a new write arrives; a node cut
 //! from etcd while its history is compacted lists again and loses nothing.
@@ -38,6 +40,8 @@ use interop_tests::{Lan, Netns, Workdir, wait_until};
 use serde_json::Value;
 
 const UP: Duration = Duration::from_secs(30);
+/// BIRD 1.6's client, as calico-node's liveness probe runs it.
+const BIRDC: &str = "/opt/bird16/usr/sbin/birdc";
 const LAN: &str = "10.0.9.0/24";
 const ETCD_IP: &str = "10.0.9.100";
 const TOR_IP: &str = "10.0.9.254";
@@ -322,8 +326,15 @@ fn etcd_peers_outage_and_compaction() {
     c.tor = Some(tor);
     c.tor_ns = Some(tor_ns);
     // n2 starts before its Node exists, as a node joining the cluster: it
-    // waits for a snapshot it can run.
+    // waits for a snapshot it can run, with its sockets up.
     let n2_node = calico::node_key("n2");
+    let n2 = c.node("n2");
+    let with_bird = format!(
+        "{}[bird_compat]\nipv4_socket = \"{}\"\n",
+        std::fs::read_to_string(&n2.config).unwrap(),
+        n2.dir.join("bird.ctl").display()
+    );
+    n2.write_config(&with_bird);
     for kv in kvs.iter().filter(|kv| kv.key != n2_node) {
         c.put(kv);
     }
@@ -332,6 +343,25 @@ fn etcd_peers_outage_and_compaction() {
     }
     let n2 = c.node("n2");
     c.wait("n2 to wait for its Node", || n2.log().contains("cannot run this configuration yet"));
+    // Meanwhile its control socket and BIRD-dialect socket answer and say why.
+    c.wait("n2's show status to say it waits for its Node", || {
+        show_status(n2)["waiting"].as_str().is_some_and(|w| w.contains("no Calico Node"))
+    });
+    let text = String::from_utf8_lossy(&n2.ctl(&["show", "status"]).stdout).into_owned();
+    assert!(text.contains("Waiting for the datastore: "), "{text}\n{}", c.dump());
+    let ready = n2.ctl(&["check", "ready"]);
+    let why = String::from_utf8_lossy(&ready.stderr).into_owned();
+    assert!(!ready.status.success() && why.contains("waiting for the datastore"), "{why}");
+    assert!(n2.ctl(&["check", "live"]).status.success(), "{}", c.dump());
+    let birdc = std::process::Command::new(BIRDC)
+        .arg("-s")
+        .arg(n2.dir.join("bird.ctl"))
+        .args(["show", "status"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let bird = String::from_utf8_lossy(&birdc.stdout).into_owned();
+    assert!(bird.starts_with("BIRD") && bird.contains("Reconfiguration in progress"), "{bird}");
     c.wait("n1 without peers", || running_alone(c.node("n1")));
     c.put(kvs.iter().find(|kv| kv.key == n2_node).unwrap());
     c.wait_sessions("n1", &[&i2]);

@@ -336,8 +336,12 @@ fn keepalive_time_from_the_config_reaches_the_fsm_global_and_per_peer() {
         "#,
     )
     .unwrap();
-    let pc =
-        |a: &str| bgp::session::peer_config(cfg.peer(a.parse().unwrap()).unwrap(), cfg.router_id());
+    let pc = |a: &str| {
+        bgp::session::peer_config(
+            cfg.peer(a.parse::<std::net::IpAddr>().unwrap()).unwrap(),
+            cfg.router_id(),
+        )
+    };
     assert_eq!(pc("10.0.0.254").keepalive_time, Some(20));
     assert_eq!(pc("10.0.0.253").keepalive_time, Some(5));
     // Through the FSM: the ToR offers 240, so the configured 20 stands.

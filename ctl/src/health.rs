@@ -2,7 +2,9 @@
 //! probes decide them (calico `node/pkg/health/health.go`), computed from the
 //! snapshots so `calico-bgpctl check ready` can replace those probes.
 //!
-//! - live: the daemon answers `show status` (the probe's own timeout applies).
+//! - live: the daemon answers `show status` (the probe's own timeout applies),
+//!   also while it waits for the datastore's first configuration;
+//! - not ready while it waits for that configuration;
 //! - ready, strict (the first minutes after the node started): every peer is
 //!   Established and graceful-restart recovery is over;
 //! - ready, relaxed (later): at least one peer is Established, or there are no
@@ -24,6 +26,9 @@ pub enum NotReady {
     /// The daemon is shutting down.
     #[error("shutdown in progress")]
     ShuttingDown,
+    /// No configuration yet: the datastore has not given one that runs.
+    #[error("waiting for the datastore: {0}")]
+    WaitingForDatastore(String),
 }
 
 fn join(addrs: &[IpAddr]) -> String {
@@ -38,6 +43,9 @@ pub fn readiness(
 ) -> Result<(), NotReady> {
     if status.shutting_down {
         return Err(NotReady::ShuttingDown);
+    }
+    if let Some(why) = &status.waiting {
+        return Err(NotReady::WaitingForDatastore(why.clone()));
     }
     let down: Vec<IpAddr> = peers
         .iter()
@@ -84,6 +92,7 @@ mod tests {
             event_loop_lag_max_secs: 0.0,
             unknown_connects: vec![],
             datastore: None,
+            waiting: None,
         }
     }
 
@@ -161,5 +170,12 @@ mod tests {
         let mut s = status();
         s.shutting_down = true;
         assert_eq!(readiness(&s, &[], false), Err(NotReady::ShuttingDown));
+    }
+
+    #[test]
+    fn a_daemon_waiting_for_the_datastore_is_not_ready() {
+        let s = StatusSnapshot { waiting: Some("no Calico Node n1".into()), ..status() };
+        let e = readiness(&s, &[], false).unwrap_err();
+        assert_eq!(e.to_string(), "waiting for the datastore: no Calico Node n1");
     }
 }

@@ -6,7 +6,8 @@
 //! Sequence the daemon follows:
 //!
 //! ```text
-//!   start ── listeners bound, FIB read ──> ready()
+//!   start ── waiting for the datastore: status(), extend_timeout() every 10 s
+//!         ── listeners bound, FIB read ──> ready()
 //!   every watchdog_interval()/2 while the event loop runs ──> watchdog()
 //!   SIGHUP ──> reloading() ── config applied or refused ──> ready()
 //!   SIGTERM ──> stopping()
@@ -48,6 +49,13 @@ pub fn status(text: &str) -> io::Result<()> {
     sd_notify::notify(&[NotifyState::Status(text)])
 }
 
+/// `EXTEND_TIMEOUT_USEC=...`: start-up legitimately takes longer (waiting
+/// for the datastore); systemd waits at least `by` more from now.
+pub fn extend_timeout(by: Duration) -> io::Result<()> {
+    let usec = u32::try_from(by.as_micros()).unwrap_or(u32::MAX);
+    sd_notify::notify(&[NotifyState::ExtendTimeoutUsec(usec)])
+}
+
 /// The interval at which to call [`watchdog`]: half of `WatchdogSec`, or
 /// `None` when the watchdog is off.
 pub fn watchdog_interval() -> Option<Duration> {
@@ -71,6 +79,7 @@ mod tests {
         super::reloading().unwrap();
         super::watchdog().unwrap();
         super::status("3/3 peers established").unwrap();
+        super::extend_timeout(Duration::from_secs(30)).unwrap();
         super::stopping().unwrap();
     }
 
@@ -89,7 +98,7 @@ mod tests {
         assert!(status.success());
         let mut got = Vec::new();
         let mut buf = [0u8; 512];
-        for _ in 0..5 {
+        for _ in 0..6 {
             let n = sock.recv(&mut buf).unwrap();
             got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
         }
@@ -97,7 +106,8 @@ mod tests {
         assert!(got[1].starts_with("RELOADING=1\nMONOTONIC_USEC="), "{:?}", got[1]);
         assert_eq!(got[2], "WATCHDOG=1\n");
         assert_eq!(got[3], "STATUS=3/3 peers established\n");
-        assert_eq!(got[4], "STOPPING=1\n");
+        assert_eq!(got[4], "EXTEND_TIMEOUT_USEC=30000000\n");
+        assert_eq!(got[5], "STOPPING=1\n");
     }
 
     #[test]

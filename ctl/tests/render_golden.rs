@@ -85,6 +85,26 @@ fn show_status_says_which_datastore_revision_is_in_force_and_what_is_wrong() {
 }
 
 #[test]
+fn show_status_says_why_the_daemon_waits_for_the_datastore() {
+    let mut s = status_datastore();
+    let why = "node.name = n1: no Calico Node of this name in the datastore";
+    s.waiting = Some(why.into());
+    // Nothing runs yet: no router id, no routes.
+    (s.router_id, s.last_reconfig, s.rib) = (std::net::Ipv4Addr::UNSPECIFIED, None, vec![]);
+    s.fib = Default::default();
+    if let Some(d) = s.datastore.as_mut() {
+        (d.revision_applied, d.applied_at) = (None, None);
+        d.refused = Some(why.into());
+    }
+    golden("show-status-waiting.txt", &render::status(&s, NOW));
+}
+
+#[test]
+fn show_status_counts_the_reads_of_a_resources_file() {
+    golden("show-status-datastore-file.txt", &render::status(&status_datastore_file(), NOW));
+}
+
+#[test]
 fn reload_results_name_peers_and_errors() {
     golden("reload-applied.txt", &render::reload(&reload_ok()));
     golden("reload-refused.txt", &render::reload(&reload_refused()));

@@ -35,7 +35,7 @@ use crate::netlink::{Kernel, NetlinkError};
 use crate::plan::{KernelModel, Op, Orphans, plan_key};
 use crate::policy::{
     BestRoute, Decision, EncapMode, IpPool, NodeContext, ProgramClusterRoutes, SkipReason,
-    TunnelDevs, Vtep, decide,
+    StaticRoute, TunnelDevs, Vtep, decide, static_underlay,
 };
 use crate::route::{IfIndex, MAIN_TABLE, Route, RouteKey};
 
@@ -70,6 +70,9 @@ pub struct FibConfig {
     /// After the first change of a burst, wait this long before writing, so the rest
     /// of the burst joins the same batch.
     pub coalesce: Duration,
+    /// Static routes to peers (Calico `reachableBy`): next hops inside them resolve
+    /// through their gateway. The routes themselves come as best routes.
+    pub static_routes: Vec<StaticRoute>,
 }
 
 impl Default for FibConfig {
@@ -84,6 +87,7 @@ impl Default for FibConfig {
             resync_every: Duration::from_secs(300),
             stale_timeout: Duration::from_secs(240),
             coalesce: Duration::from_millis(5),
+            static_routes: Vec::new(),
         }
     }
 }
@@ -157,6 +161,7 @@ type WriteJob =
 enum Control {
     Converged,
     SetPools(Vec<IpPool>, ProgramClusterRoutes),
+    SetStaticRoutes(Vec<StaticRoute>),
     Flush(oneshot::Sender<()>),
     Status(oneshot::Sender<FibStatus>),
     Track(Vec<IpAddr>, Vec<IpAddr>),
@@ -352,6 +357,13 @@ impl Fib {
                 self.cfg.pools = pools;
                 self.cfg.program = program;
                 if let Err(e) = self.refresh_context(true).await {
+                    self.note_error(format!("reading node context: {e}"));
+                }
+                self.redecide_all().await;
+            }
+            Control::SetStaticRoutes(statics) => {
+                self.cfg.static_routes = statics;
+                if let Err(e) = self.refresh_context(false).await {
                     self.note_error(format!("reading node context: {e}"));
                 }
                 self.redecide_all().await;
@@ -874,9 +886,12 @@ impl Fib {
 
     /// Rereads addresses, underlay routes and tunnels. True if the context changed.
     async fn refresh_context(&mut self, ensure: bool) -> Result<bool, NetlinkError> {
+        let addrs = self.kernel.dump_addrs().await?;
+        let mut underlay = self.kernel.dump_underlay().await?;
+        underlay.extend(static_underlay(&self.cfg.static_routes, &addrs));
         let mut ctx = NodeContext {
-            addrs: self.kernel.dump_addrs().await?,
-            underlay: self.kernel.dump_underlay().await?,
+            addrs,
+            underlay,
             pools: self.cfg.pools.clone(),
             program: self.cfg.program,
             manage_vxlan: self.cfg.manage_vxlan,

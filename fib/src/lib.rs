@@ -38,7 +38,7 @@ pub use actor::{Fib, FibConfig, FibEvent, FibRoutes, FibSender, FibStatus, NextH
 pub use plan::{KernelModel, Op, Orphans, plan, plan_key};
 pub use policy::{
     BestRoute, Decision, EncapMode, IpPool, NodeAddr, NodeContext, ProgramClusterRoutes,
-    SkipReason, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide,
+    SkipReason, StaticRoute, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide, static_underlay,
 };
 pub use route::{
     DesiredRoute, IfIndex, KernelRoute, MAIN_TABLE, NextHop, RTPROT_BIRD, Route, RouteKey,

@@ -140,6 +140,34 @@ pub struct UnderlayRoute {
     pub via: Option<IpAddr>,
 }
 
+/// A static route to one BGP peer through a gateway (Calico `reachableBy`:
+/// confd renders `route <peer>/32 via <gateway>` in BIRD's static protocol).
+/// It is installed like any route of ours, and next hops inside it resolve
+/// through it, as BIRD's recursive next hops resolve through its static routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StaticRoute {
+    /// The peer's host prefix (`/32`, `/128`).
+    pub prefix: IpNet,
+    /// The gateway it is reached through.
+    pub gateway: IpAddr,
+}
+
+/// The static routes whose gateway is on a connected subnet, as underlay routes
+/// for the next-hop lookup: BIRD's static protocol takes a `via` only when the
+/// gateway is a neighbour, and so does this lookup.
+pub fn static_underlay(statics: &[StaticRoute], addrs: &[NodeAddr]) -> Vec<UnderlayRoute> {
+    statics
+        .iter()
+        .filter_map(|s| {
+            let a = addrs
+                .iter()
+                .filter(|a| a.net.contains(&s.gateway))
+                .max_by_key(|a| a.net.prefix_len())?;
+            Some(UnderlayRoute { dst: s.prefix, dev: a.dev, via: Some(s.gateway) })
+        })
+        .collect()
+}
+
 /// A tunnel device kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tunnel {

@@ -7,7 +7,8 @@
 //! the work dir and it is killed by PID. [`Etcd::kill`] and
 //! [`Etcd::restart`] keep the data dir and ports, as a crashed and restarted
 //! member would. [`EtcdTls::generate`] makes a CA and server and client
-//! certificates with the `openssl` CLI, for `--client-cert-auth`.
+//! certificates with the `openssl` CLI, for `--client-cert-auth`, on loopback
+//! or ([`Etcd::start_in_tls`]) in a namespace.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -48,6 +49,12 @@ pub struct EtcdTls {
 impl EtcdTls {
     /// A fresh CA, server and client certificate (P-256, valid one day) in `dir`.
     pub fn generate(dir: &Path) -> Result<EtcdTls> {
+        EtcdTls::generate_for(dir, &[])
+    }
+
+    /// [`EtcdTls::generate`], the server certificate also valid for `addrs`
+    /// (an etcd listening on a namespace's address).
+    pub fn generate_for(dir: &Path, addrs: &[IpAddr]) -> Result<EtcdTls> {
         let p = |n: &str| dir.join(n);
         let s = |p: &PathBuf| p.to_string_lossy().into_owned();
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -68,13 +75,12 @@ impl EtcdTls {
             ]
             .concat(),
         )?;
+        let extra: String = addrs.iter().map(|a| format!(",IP:{a}")).collect();
+        let server_ext = format!(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost{extra}\nextendedKeyUsage=serverAuth\n"
+        );
         for (name, cert, key, ext) in [
-            (
-                "server",
-                &tls.server_cert,
-                &tls.server_key,
-                "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-            ),
+            ("server", &tls.server_cert, &tls.server_key, server_ext.as_str()),
             ("client", &tls.client_cert, &tls.client_key, "extendedKeyUsage=clientAuth\n"),
         ] {
             let csr = p(&format!("{name}.csr"));
@@ -156,6 +162,18 @@ impl Etcd {
     /// `ns`) on ports [`CLIENT_PORT`] and [`PEER_PORT`]; etcdctl runs in `ns` too.
     /// `ns` must outlive the returned value.
     pub fn start_in(dir: &Path, ns: &Netns, addr: IpAddr) -> Result<Etcd> {
+        Etcd::start_in_tls(dir, ns, addr, None)
+    }
+
+    /// [`Etcd::start_in`], requiring client certificates signed by `tls`'s CA
+    /// when given (its server certificate must name `addr`:
+    /// [`EtcdTls::generate_for`]).
+    pub fn start_in_tls(
+        dir: &Path,
+        ns: &Netns,
+        addr: IpAddr,
+        tls: Option<EtcdTls>,
+    ) -> Result<Etcd> {
         let mut etcd = Etcd {
             daemon: None,
             dir: dir.to_owned(),
@@ -163,7 +181,7 @@ impl Etcd {
             host: addr,
             client_port: CLIENT_PORT,
             peer_port: PEER_PORT,
-            tls: None,
+            tls,
             user: None,
             starts: 0,
         };

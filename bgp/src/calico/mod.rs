@@ -23,4 +23,4 @@ pub mod snapshot;
 pub use derive::{Derived, Env, derive};
 pub use resources::{ResourceProblem, Resources};
 pub use selector::{Selector, SelectorError};
-pub use snapshot::{Configured, configure};
+pub use snapshot::{Configured, configure, configure_resources};

@@ -6,7 +6,9 @@
 //! that do not parse are problems (with their key) and left out, as confd
 //! skips what it cannot read; the rest is derived. Whether the result is
 //! applied is the caller's decision: an invalid configuration must leave
-//! the running one in force.
+//! the running one in force. A resources file (`[datastore] type =
+//! "file"`) is read into [`Resources`] by its own reader and goes through
+//! the same [`configure_resources`].
 
 use super::{Env, ResourceProblem, Resources, derive};
 use crate::config::{Config, ConfigError, ValidatedConfig, ValidationErrors, validate};
@@ -28,7 +30,18 @@ pub fn configure<'a>(
     local: &Config,
     env: &Env,
 ) -> Configured {
-    let (resources, mut problems) = Resources::from_kvs(kvs);
+    let (resources, problems) = Resources::from_kvs(kvs);
+    configure_resources(&resources, problems, local, env)
+}
+
+/// [`configure`] on resources already read (from a resources file, or
+/// from key/values), `problems` being those of the reading.
+pub fn configure_resources(
+    resources: &Resources,
+    mut problems: Vec<ResourceProblem>,
+    local: &Config,
+    env: &Env,
+) -> Configured {
     let name = &local.node.name;
     if !resources.nodes.contains_key(name) {
         // confd renders nothing for a node the datastore does not hold;
@@ -37,7 +50,7 @@ pub fn configure<'a>(
             ConfigError::new("node.name", name, "no Calico Node of this name in the datastore");
         return Configured { config: Err(ValidationErrors(vec![missing])), problems };
     }
-    let derived = derive(&resources, local, env);
+    let derived = derive(resources, local, env);
     problems.extend(derived.problems);
     Configured { config: validate(derived.config), problems }
 }

@@ -6,10 +6,13 @@
 //! `ETCD_CA_CERT_FILE`, `ETCD_CERT_FILE`, `ETCD_KEY_FILE`, `ETCD_USERNAME`,
 //! `ETCD_PASSWORD`, as libcalico-go reads them), so a variable that is set and not
 //! empty wins over the file's key. The datastore type itself comes from the file
-//! only: `ETCD_*` are ignored while `type = "none"`. A problem names the variable or
-//! the key that supplied the bad value.
+//! only: `ETCD_*` are ignored unless `type = "etcdv3"`. A problem names the variable
+//! or the key that supplied the bad value.
+//!
+//! `type = "file"` reads Calico's resources from `path` instead (the multi-document
+//! YAML `calicoctl apply -f` takes), for operators who keep them in git.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::error::{ConfigError, ValidationErrors};
 use super::model::{Datastore, DatastoreType, Password};
@@ -77,6 +80,8 @@ pub enum EffectiveDatastore {
     None,
     /// Follow Calico's etcd v3 datastore.
     Etcdv3(EtcdSettings),
+    /// Read Calico's resources from this file at start and on every reload.
+    File(PathBuf),
 }
 
 /// Combines the file's `[datastore]` with the environment and checks the result.
@@ -84,10 +89,25 @@ pub fn effective_datastore(
     file: &Datastore,
     env: &DatastoreEnv,
 ) -> Result<EffectiveDatastore, ValidationErrors> {
-    if file.kind == DatastoreType::None {
-        return Ok(EffectiveDatastore::None);
+    let path_misplaced = || {
+        ConfigError::new(
+            "datastore.path",
+            file.path.as_deref().unwrap_or(Path::new("")).display(),
+            "read only with type = \"file\"",
+        )
+    };
+    match file.kind {
+        DatastoreType::None if file.path.is_some() => {
+            return Err(ValidationErrors(vec![path_misplaced()]));
+        }
+        DatastoreType::None => return Ok(EffectiveDatastore::None),
+        DatastoreType::File => return file_datastore(file),
+        DatastoreType::Etcdv3 => {}
     }
     let mut errors = Vec::new();
+    if file.path.is_some() {
+        errors.push(path_misplaced());
+    }
     // (URL, the key that supplied it)
     let endpoints: Vec<(String, String)> = match &env.etcd_endpoints {
         Some(list) => list
@@ -204,6 +224,34 @@ pub fn effective_datastore(
         client_cert,
         credentials,
     }))
+}
+
+/// `type = "file"`: a path, and no etcd key (they would be ignored).
+fn file_datastore(file: &Datastore) -> Result<EffectiveDatastore, ValidationErrors> {
+    let mut errors = Vec::new();
+    match &file.path {
+        Some(p) if !p.as_os_str().is_empty() => {}
+        _ => errors.push(ConfigError::new(
+            "datastore.path",
+            "(unset)",
+            "type = \"file\" needs the path of a Calico resources file",
+        )),
+    }
+    let etcd_keys = [
+        ("datastore.etcd_endpoints", !file.etcd_endpoints.is_empty()),
+        ("datastore.etcd_ca_cert_file", file.etcd_ca_cert_file.is_some()),
+        ("datastore.etcd_cert_file", file.etcd_cert_file.is_some()),
+        ("datastore.etcd_key_file", file.etcd_key_file.is_some()),
+        ("datastore.etcd_username", file.etcd_username.is_some()),
+        ("datastore.etcd_password", file.etcd_password.is_some()),
+    ];
+    for (key, _) in etcd_keys.iter().filter(|(_, set)| *set) {
+        errors.push(ConfigError::new(*key, "(set)", "read only with type = \"etcdv3\""));
+    }
+    match (errors.is_empty(), &file.path) {
+        (true, Some(p)) => Ok(EffectiveDatastore::File(p.clone())),
+        _ => Err(ValidationErrors(errors)),
+    }
 }
 
 enum Scheme {
@@ -330,6 +378,41 @@ mod tests {
             &env(&[("ETCD_USERNAME", "calico"), ("ETCD_PASSWORD", "s3cret")]),
         );
         assert_eq!(s.credentials, Some(("calico".to_owned(), Password("s3cret".to_owned()))));
+    }
+
+    #[test]
+    fn type_file_needs_a_path_and_ignores_the_etcd_variables() {
+        let file = Datastore {
+            kind: DatastoreType::File,
+            path: Some("/etc/calico-bgp/resources.yaml".into()),
+            ..Datastore::default()
+        };
+        let e = env(&[("ETCD_ENDPOINTS", "not a url")]);
+        assert_eq!(
+            effective_datastore(&file, &e),
+            Ok(EffectiveDatastore::File("/etc/calico-bgp/resources.yaml".into()))
+        );
+        let bare = Datastore { path: None, ..file.clone() };
+        let e = effective_datastore(&bare, &DatastoreEnv::default()).unwrap_err();
+        assert!(e.has_path("datastore.path"), "{e}");
+    }
+
+    #[test]
+    fn keys_of_another_type_are_refused() {
+        let file = Datastore {
+            kind: DatastoreType::File,
+            path: Some("/r.yaml".into()),
+            etcd_endpoints: vec!["http://127.0.0.1:2379".into()],
+            ..Datastore::default()
+        };
+        let e = effective_datastore(&file, &DatastoreEnv::default()).unwrap_err();
+        assert!(e.has_path("datastore.etcd_endpoints"), "{e}");
+        let etcd_with_path = Datastore { path: Some("/r.yaml".into()), ..etcd(&["http://a:1"]) };
+        let e = effective_datastore(&etcd_with_path, &DatastoreEnv::default()).unwrap_err();
+        assert!(e.has_path("datastore.path"), "{e}");
+        let none_with_path = Datastore { path: Some("/r.yaml".into()), ..Datastore::default() };
+        let e = effective_datastore(&none_with_path, &DatastoreEnv::default()).unwrap_err();
+        assert!(e.has_path("datastore.path"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What a reload changes: the pure half of SIGHUP handling.
 //!
-//! Peers are matched by neighbor address (unique in a validated
-//! configuration). A peer whose effective settings differ in any way is
+//! Peers are matched by neighbor address and port ([`PeerKey`], unique in
+//! a validated configuration). A peer whose effective settings differ in any way is
 //! `changed` and is restarted; BIRD does the same for any protocol whose
 //! configuration differs. A new router id or local AS changes every OPEN, so
 //! every surviving peer is then `changed` too. Sessions in `unchanged` stay up.
@@ -12,15 +12,15 @@
 //! there is `unchanged`, and `filters_changed` says to re-evaluate.
 //!
 //! Other sections only need re-evaluation, not session restarts: pools and
-//! blocks change what is exported and programmed, `fib` how routes are
+//! blocks change what is exported and programmed, a peer's `reachable_by`
+//! its static route, `fib` how routes are
 //! installed, `listen` which sockets are bound (rebound without touching
 //! established sessions, unlike BIRD where a `listen` change needs a restart).
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use super::model::LogLevel;
-use super::peers::EffectivePeer;
+use super::peers::{EffectivePeer, PeerKey};
 use super::validate::ValidatedConfig;
 
 /// A peer present in both configurations whose settings differ.
@@ -42,8 +42,8 @@ pub struct ConfigDiff {
     pub removed: Vec<EffectivePeer>,
     /// Peers to restart with their new settings.
     pub changed: Vec<PeerChange>,
-    /// Addresses of peers left running as they are.
-    pub unchanged: Vec<IpAddr>,
+    /// Peers left running as they are.
+    pub unchanged: Vec<PeerKey>,
     /// Router id or local AS differ: every session's OPEN differs.
     pub identity_changed: bool,
     /// Listen addresses or port differ: rebind the listener.
@@ -53,9 +53,9 @@ pub struct ConfigDiff {
     pub routing_changed: bool,
     /// Kernel table, protocol or programming mode differ.
     pub fib_changed: bool,
-    /// Addresses of peers left running whose filters differ (the list, or
-    /// a listed `[[filters]]` entry): their routes are judged again.
-    pub filters_changed: Vec<IpAddr>,
+    /// Peers left running whose filters differ (the list, or a listed
+    /// `[[filters]]` entry): their routes are judged again.
+    pub filters_changed: Vec<PeerKey>,
     /// New log level, when it differs.
     pub log_level: Option<LogLevel>,
     /// Control socket path or a BIRD-dialect socket path differs: rebound
@@ -83,14 +83,14 @@ impl ConfigDiff {
 }
 
 /// Computes what turning `old` into `new` requires. Lists are sorted by
-/// peer address.
+/// peer address and port.
 pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
     let (o, n) = (old.config(), new.config());
     let identity_changed = old.router_id() != new.router_id() || o.node.local_as != n.node.local_as;
-    let old_peers: BTreeMap<IpAddr, &EffectivePeer> =
-        old.peers().iter().map(|p| (p.address, p)).collect();
-    let new_peers: BTreeMap<IpAddr, &EffectivePeer> =
-        new.peers().iter().map(|p| (p.address, p)).collect();
+    let old_peers: BTreeMap<PeerKey, &EffectivePeer> =
+        old.peers().iter().map(|p| (p.key(), p)).collect();
+    let new_peers: BTreeMap<PeerKey, &EffectivePeer> =
+        new.peers().iter().map(|p| (p.key(), p)).collect();
 
     let mut d = ConfigDiff {
         identity_changed,
@@ -98,7 +98,8 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
         routing_changed: o.ip_pools != n.ip_pools
             || o.node.blocks != n.node.blocks
             || o.services != n.services
-            || o.prefix_advertisements != n.prefix_advertisements,
+            || o.prefix_advertisements != n.prefix_advertisements
+            || static_routes(o) != static_routes(n),
         fib_changed: o.fib != n.fib,
         log_level: (o.log_level != n.log_level).then_some(n.log_level),
         control_socket_changed: o.control_socket != n.control_socket
@@ -106,8 +107,8 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
         metrics_changed: o.metrics != n.metrics,
         ..ConfigDiff::default()
     };
-    for (addr, old_peer) in &old_peers {
-        match new_peers.get(addr) {
+    for (key, old_peer) in &old_peers {
+        match new_peers.get(key) {
             None => d.removed.push((*old_peer).clone()),
             Some(new_peer) if identity_changed || !same_session(new_peer, old_peer) => {
                 d.changed.push(PeerChange { old: (*old_peer).clone(), new: (*new_peer).clone() })
@@ -119,18 +120,25 @@ pub fn diff(old: &ValidatedConfig, new: &ValidatedConfig) -> ConfigDiff {
                 let differ = new_peer.filters != old_peer.filters
                     || new_peer.filters.iter().any(|f| def(o, f) != def(n, f));
                 if differ {
-                    d.filters_changed.push(*addr);
+                    d.filters_changed.push(*key);
                 }
-                d.unchanged.push(*addr)
+                d.unchanged.push(*key)
             }
         }
     }
     d.added = new_peers
         .iter()
-        .filter(|(addr, _)| !old_peers.contains_key(addr))
+        .filter(|(key, _)| !old_peers.contains_key(key))
         .map(|(_, p)| (*p).clone())
         .collect();
     d
+}
+
+/// The peers' `reachable_by` gateways: static routes beside the sessions,
+/// which a change re-programs without touching a session (BIRD keeps them
+/// in its static protocol).
+fn static_routes(c: &super::Config) -> Vec<(std::net::IpAddr, std::net::IpAddr)> {
+    c.peers.iter().filter_map(|p| Some((p.address, p.reachable_by?))).collect()
 }
 
 /// Whether two settings of a peer differ at most in `filters`, which a
@@ -141,6 +149,8 @@ fn same_session(a: &EffectivePeer, b: &EffectivePeer) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
     use crate::config::parse_str;
 
@@ -164,12 +174,16 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn key(s: &str) -> PeerKey {
+        PeerKey::from(ip(s))
+    }
+
     #[test]
     fn identical_configs_diff_to_nothing() {
         let a = parse_str(BASE).unwrap();
         let d = diff(&a, &a.clone());
         assert!(d.is_empty(), "{d:?}");
-        assert_eq!(d.unchanged, [ip("10.0.0.2"), ip("10.0.0.3"), ip("10.0.0.254")]);
+        assert_eq!(d.unchanged, [key("10.0.0.2"), key("10.0.0.3"), key("10.0.0.254")]);
     }
 
     #[test]
@@ -209,12 +223,12 @@ mod tests {
         let new = parse_str(&listed).unwrap();
         let d = diff(&old, &new);
         assert!(d.changed.is_empty(), "{d:?}");
-        assert_eq!(d.filters_changed, [ip("10.0.0.254")]);
+        assert_eq!(d.filters_changed, [key("10.0.0.254")]);
         assert_eq!(d.unchanged.len(), 3);
         let edited = parse_str(&listed.replace("\"Reject\"", "\"Accept\"")).unwrap();
         let d = diff(&new, &edited);
         assert!(d.changed.is_empty(), "{d:?}");
-        assert_eq!(d.filters_changed, [ip("10.0.0.254")]);
+        assert_eq!(d.filters_changed, [key("10.0.0.254")]);
         let both = parse_str(&listed.replace("remote_as = 65000", "remote_as = 65001")).unwrap();
         assert_eq!(diff(&new, &both).changed.len(), 1);
     }
@@ -228,7 +242,7 @@ mod tests {
         let d = diff(&old, &new);
         assert_eq!(d.changed.len(), 1);
         assert!(!d.changed[0].old.passive && d.changed[0].new.passive);
-        assert_eq!(d.unchanged, [ip("10.0.0.2"), ip("10.0.0.3")]);
+        assert_eq!(d.unchanged, [key("10.0.0.2"), key("10.0.0.3")]);
     }
 
     #[test]
@@ -244,7 +258,7 @@ mod tests {
             (d.changed[0].old.long_lived_stale_time, d.changed[0].new.long_lived_stale_time),
             (0, 60)
         );
-        assert_eq!(d.unchanged, [ip("10.0.0.2"), ip("10.0.0.3")]);
+        assert_eq!(d.unchanged, [key("10.0.0.2"), key("10.0.0.3")]);
     }
 
     #[test]
@@ -297,22 +311,35 @@ mod tests {
         ) {
             let (old, new) = (config_of(m1, p1, f1), config_of(m2, p2, f2));
             let d = diff(&old, &new);
-            let mut old_side: Vec<IpAddr> = d.removed.iter().map(|p| p.address)
-                .chain(d.changed.iter().map(|c| c.old.address))
+            let mut old_side: Vec<PeerKey> = d.removed.iter().map(EffectivePeer::key)
+                .chain(d.changed.iter().map(|c| c.old.key()))
                 .chain(d.unchanged.iter().copied())
                 .collect();
             old_side.sort();
-            let mut new_side: Vec<IpAddr> = d.added.iter().map(|p| p.address)
-                .chain(d.changed.iter().map(|c| c.new.address))
+            let mut new_side: Vec<PeerKey> = d.added.iter().map(EffectivePeer::key)
+                .chain(d.changed.iter().map(|c| c.new.key()))
                 .chain(d.unchanged.iter().copied())
                 .collect();
             new_side.sort();
-            proptest::prop_assert_eq!(old_side, old.peers().iter().map(|p| p.address).collect::<Vec<_>>());
-            proptest::prop_assert_eq!(new_side, new.peers().iter().map(|p| p.address).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(old_side, old.peers().iter().map(EffectivePeer::key).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(new_side, new.peers().iter().map(EffectivePeer::key).collect::<Vec<_>>());
             // Only explicit peers present in both with a different flag change.
             proptest::prop_assert_eq!(d.changed.len(), (p1 & p2 & (f1 ^ f2)).count_ones() as usize);
             proptest::prop_assert!(diff(&new, &new).is_empty());
         }
+    }
+
+    #[test]
+    fn a_changed_reachable_by_reprograms_without_touching_the_session() {
+        let old = parse_str(BASE).unwrap();
+        let new = parse_str(&BASE.replace(
+            "remote_as = 65000",
+            "remote_as = 65000\n        reachable_by = \"10.0.0.1\"",
+        ))
+        .unwrap();
+        let d = diff(&old, &new);
+        assert!(d.routing_changed, "{d:?}");
+        assert!(d.changed.is_empty() && d.added.is_empty() && d.removed.is_empty(), "{d:?}");
     }
 
     #[test]

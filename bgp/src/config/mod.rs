@@ -46,7 +46,9 @@ pub use model::{
     PeerScope, PrefixAdvertisement, ProgramClusterRoutes, RouteReflector, Services, SourceAddress,
     Timers,
 };
-pub use peers::{EffectivePeer, PasswordSource, PeerKind, SessionTimers, TtlMode, mesh_passive};
+pub use peers::{
+    EffectivePeer, PasswordSource, PeerKey, PeerKind, SessionTimers, TtlMode, mesh_passive,
+};
 pub use router_id::{RouterIdSpec, hashed_router_id};
 pub use validate::{Summary, ValidatedConfig, validate};
 

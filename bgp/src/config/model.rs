@@ -26,7 +26,7 @@
 //! [fib]               enabled, table, program_cluster_routes, manage_vxlan, manage_tunl0
 //! [metrics]           listen
 //! [bird_compat]       ipv4_socket, ipv6_socket
-//! [datastore]         type, etcd_endpoints, etcd_ca_cert_file, etcd_cert_file,
+//! [datastore]         type, path, etcd_endpoints, etcd_ca_cert_file, etcd_cert_file,
 //!                     etcd_key_file, etcd_username, etcd_password
 //! ```
 //!
@@ -864,6 +864,10 @@ pub struct Datastore {
     /// Which datastore (Calico `DATASTORE_TYPE`); `none` uses this file only.
     #[serde(default, rename = "type")]
     pub kind: DatastoreType,
+    /// `type = "file"`: the Calico resources file (the multi-document YAML
+    /// `calicoctl apply -f` takes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
     /// etcd v3 client URLs, `http://host:port` or `https://host:port`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub etcd_endpoints: Vec<String>,
@@ -893,4 +897,6 @@ pub enum DatastoreType {
     None,
     /// Calico's etcd v3 datastore.
     Etcdv3,
+    /// A file of Calico resources, read at start and on every reload.
+    File,
 }

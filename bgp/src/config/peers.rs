@@ -19,11 +19,22 @@
 //!   Mesh_10_0_0_2 { passive on }  <--  Mesh_10_0_0_1 { dials }
 //! ```
 //!
-//! Explicit peers win over mesh entries with the same address.
+//! Explicit peers win over mesh entries with the same address and port.
+//!
+//! # Sessions are keyed by address and port
+//!
+//! A session is its neighbor's address and TCP port ([`PeerKey`]), as a
+//! BIRD protocol is its `neighbor A port P`: two Calico BGPPeers may name
+//! one address on two ports (two speakers on one host), and both run.
+//! Which of them an incoming connection belongs to is decided by the
+//! listener (`daemon::listener`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use super::model::{
     AddPath, Config, DEFAULT_MULTIHOP_TTL, DEFAULT_PORT, Family, MaxPrefix, NextHopMode, Password,
@@ -36,6 +47,34 @@ use super::model::{
 /// any two distinct nodes exactly one of them dials.
 pub fn mesh_passive(local: IpAddr, peer: IpAddr) -> bool {
     peer.to_string() > local.to_string()
+}
+
+/// A session's identity: the neighbor's address and TCP port, unique among
+/// the sessions of a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PeerKey {
+    /// The neighbor address.
+    pub address: IpAddr,
+    /// The neighbor's TCP port.
+    pub port: u16,
+}
+
+/// The session to an address on the BGP port.
+impl From<IpAddr> for PeerKey {
+    fn from(address: IpAddr) -> PeerKey {
+        PeerKey { address, port: DEFAULT_PORT }
+    }
+}
+
+/// The address, with ` port P` (BIRD's `neighbor` syntax) unless it is 179.
+impl fmt::Display for PeerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.port == DEFAULT_PORT {
+            write!(f, "{}", self.address)
+        } else {
+            write!(f, "{} port {}", self.address, self.port)
+        }
+    }
 }
 
 /// Where a peer comes from.
@@ -107,9 +146,9 @@ pub struct EffectivePeer {
     pub name: String,
     /// Mesh or explicit.
     pub kind: PeerKind,
-    /// The neighbor address (the key of a peer: unique in the list).
+    /// The neighbor address.
     pub address: IpAddr,
-    /// The neighbor's TCP port.
+    /// The neighbor's TCP port (with `address`, the session's [`PeerKey`]).
     pub port: u16,
     /// AS we announce on this session.
     pub local_as: u32,
@@ -151,6 +190,11 @@ pub struct EffectivePeer {
 }
 
 impl EffectivePeer {
+    /// The session's identity: address and port.
+    pub fn key(&self) -> PeerKey {
+        PeerKey { address: self.address, port: self.port }
+    }
+
     /// Internal (same AS) session.
     pub fn is_ibgp(&self) -> bool {
         self.local_as == self.remote_as
@@ -187,7 +231,7 @@ pub(super) fn keepalive_for(hold_time: u16, keepalive: Option<u16>) -> u16 {
 /// is meaningless (e.g. a node-ip source address that does not exist is
 /// left unset).
 pub(super) fn effective_peers(cfg: &Config) -> Vec<EffectivePeer> {
-    let mut out: BTreeMap<IpAddr, EffectivePeer> = BTreeMap::new();
+    let mut out: BTreeMap<PeerKey, EffectivePeer> = BTreeMap::new();
     let t = &cfg.timers;
     let global_timers = SessionTimers {
         hold_time: t.hold_time,
@@ -213,13 +257,14 @@ pub(super) fn effective_peers(cfg: &Config) -> Vec<EffectivePeer> {
             for remote in addrs.into_iter().flatten() {
                 let family = Family::of(remote);
                 let Some(local) = node_addr(family) else { continue };
+                let port = n.port.unwrap_or(cfg.listen.port);
                 out.insert(
-                    remote,
+                    PeerKey { address: remote, port },
                     EffectivePeer {
                         name: n.name.clone(),
                         kind: PeerKind::Mesh,
                         address: remote,
-                        port: n.port.unwrap_or(cfg.listen.port),
+                        port,
                         local_as: cfg.node.local_as,
                         remote_as: n.remote_as.unwrap_or(cfg.node.local_as),
                         source_address: Some(local),
@@ -251,11 +296,9 @@ pub(super) fn effective_peers(cfg: &Config) -> Vec<EffectivePeer> {
     }
 
     for p in &cfg.peers {
-        // Explicit wins: replaces a mesh entry with the same address.
-        out.insert(
-            p.address,
-            explicit_peer(cfg, p, global_timers, node_addr(Family::of(p.address))),
-        );
+        // Explicit wins: replaces a mesh entry with the same address and port.
+        let peer = explicit_peer(cfg, p, global_timers, node_addr(Family::of(p.address)));
+        out.insert(peer.key(), peer);
     }
     out.into_values().collect()
 }
@@ -372,7 +415,7 @@ mod tests {
         let v = parse_str(MESH).unwrap();
         let names: Vec<_> = v.peers().iter().map(|p| p.bird_protocol_name()).collect();
         assert_eq!(names, ["Mesh_10_0_0_2", "Mesh_10_0_0_3", "Mesh_fd00__2"]);
-        let b6 = v.peer(ip("fd00::2")).unwrap();
+        let b6 = v.peer(PeerKey::from(ip("fd00::2"))).unwrap();
         assert_eq!(b6.families, [Family::Ipv6Unicast]);
         assert_eq!(b6.source_address, Some(ip("fd00::1")));
         assert!(b6.is_ibgp());
@@ -389,7 +432,7 @@ mod tests {
             "{MESH}\n[[peers]]\nname = \"tor\"\naddress = \"10.0.0.3\"\nremote_as = 65001\n"
         );
         let v = parse_str(&text).unwrap();
-        let p = v.peer(ip("10.0.0.3")).unwrap();
+        let p = v.peer(PeerKey::from(ip("10.0.0.3"))).unwrap();
         assert_eq!(p.kind, PeerKind::Explicit);
         assert_eq!(p.name, "tor");
         assert!(!p.is_ibgp());
@@ -413,12 +456,12 @@ mod tests {
              graceful_restart = false\n"
         );
         let v = parse_str(&text).unwrap();
-        assert_eq!(v.peer(ip("10.0.0.2")).unwrap().long_lived_stale_time, 3600);
-        assert_eq!(v.peer(ip("10.0.0.9")).unwrap().long_lived_stale_time, 86400);
+        assert_eq!(v.peer(PeerKey::from(ip("10.0.0.2"))).unwrap().long_lived_stale_time, 3600);
+        assert_eq!(v.peer(PeerKey::from(ip("10.0.0.9"))).unwrap().long_lived_stale_time, 86400);
         // RFC 9494 §3: LLGR rides on GR, so a peer without GR has none.
-        assert_eq!(v.peer(ip("10.0.0.8")).unwrap().long_lived_stale_time, 0);
+        assert_eq!(v.peer(PeerKey::from(ip("10.0.0.8"))).unwrap().long_lived_stale_time, 0);
         let off = parse_str(MESH).unwrap();
-        assert_eq!(off.peer(ip("10.0.0.2")).unwrap().long_lived_stale_time, 0);
+        assert_eq!(off.peer(PeerKey::from(ip("10.0.0.2"))).unwrap().long_lived_stale_time, 0);
     }
 
     #[test]
@@ -445,9 +488,9 @@ mod tests {
             "#,
         )
         .unwrap();
-        let fast = v.peer(ip("10.0.0.9")).unwrap();
+        let fast = v.peer(PeerKey::from(ip("10.0.0.9"))).unwrap();
         assert_eq!((fast.timers.hold_time, fast.timers.keepalive_time), (9, 3));
-        let dflt = v.peer(ip("10.0.0.8")).unwrap();
+        let dflt = v.peer(PeerKey { address: ip("10.0.0.8"), port: 1179 }).unwrap();
         assert_eq!((dflt.timers.hold_time, dflt.timers.keepalive_time), (90, 20));
         assert_eq!(dflt.ttl, TtlMode::Security { hops: 1 });
         assert_eq!(dflt.bird_protocol_name(), "Node_10_0_0_8_port_1179");
@@ -461,10 +504,13 @@ mod tests {
              [[peers]]\nname = \"n\"\naddress = \"10.0.0.8\"\nremote_as = 65001\nkind = \"node\"\n",
         )
         .unwrap();
-        let g = v.peer(ip("10.0.0.9")).unwrap();
+        let g = v.peer(PeerKey::from(ip("10.0.0.9"))).unwrap();
         assert_eq!(g.kind, PeerKind::Global);
         assert_eq!(g.bird_protocol_name(), "Global_10_0_0_9");
-        assert_eq!(v.peer(ip("10.0.0.8")).unwrap().bird_protocol_name(), "Node_10_0_0_8");
+        assert_eq!(
+            v.peer(PeerKey::from(ip("10.0.0.8"))).unwrap().bird_protocol_name(),
+            "Node_10_0_0_8"
+        );
         let mesh = parse_str(&format!("{MESH}\n[listen]\nport = 177\n")).unwrap();
         let names: Vec<_> = mesh.peers().iter().map(|p| p.bird_protocol_name()).collect();
         assert_eq!(

@@ -16,9 +16,9 @@ use ipnet::IpNet;
 
 use super::error::{ConfigError, ValidationErrors};
 use super::model::{
-    CommunityValue, Config, EncapMode, Family, MaxPrefixAction, Password, SourceAddress,
+    CommunityValue, Config, EncapMode, Family, MaxPrefixAction, Password, Peer, SourceAddress,
 };
-use super::peers::{EffectivePeer, PeerKind, effective_peers};
+use super::peers::{EffectivePeer, PeerKey, PeerKind, effective_peers};
 use super::router_id::{RouterIdSpec, hashed_router_id};
 
 /// RFC 6793 §9: AS_TRANS, "a reserved 2-octet AS number".
@@ -57,14 +57,16 @@ impl ValidatedConfig {
         self.cluster_id
     }
 
-    /// Every session, mesh and explicit, sorted by address.
+    /// Every session, mesh and explicit, sorted by address and port.
     pub fn peers(&self) -> &[EffectivePeer] {
         &self.peers
     }
 
-    /// The session with this neighbor address.
-    pub fn peer(&self, address: IpAddr) -> Option<&EffectivePeer> {
-        self.peers.iter().find(|p| p.address == address)
+    /// The session to this address and port (an address alone: on the
+    /// BGP port).
+    pub fn peer(&self, key: impl Into<PeerKey>) -> Option<&EffectivePeer> {
+        let key = key.into();
+        self.peers.iter().find(|p| p.key() == key)
     }
 
     /// Things that are allowed but probably not meant.
@@ -466,9 +468,46 @@ fn check_mesh(c: &mut Checker, cfg: &Config, router_id: Option<Ipv4Addr>) {
     }
 }
 
+/// Sessions to one address on different ports share its TCP MD5 key: the
+/// kernel keys MD5 by remote address (`TCP_MD5SIG`), not by port.
+fn check_shared_md5(c: &mut Checker, cfg: &Config, i: usize, p: &Peer) {
+    let mine = (&p.password, &p.password_file);
+    let earlier = cfg.peers[..i]
+        .iter()
+        .enumerate()
+        .find(|(_, q)| q.address == p.address && (&q.password, &q.password_file) != mine);
+    if let Some((j, _)) = earlier {
+        c.err(
+            format!("peers[{i}].password"),
+            "(hidden)",
+            format!(
+                "peers[{j}] has the same address and another password: the kernel's TCP MD5 \
+                 key is per address, so the sessions to one address must share it"
+            ),
+        );
+        return;
+    }
+    // A mesh session on the same port is replaced by the peer: no conflict.
+    let mesh_node = cfg.mesh.enabled
+        && !cfg.route_reflector.enabled
+        && cfg.mesh.nodes.iter().any(|n| {
+            let at = n.ipv4.map(IpAddr::V4) == Some(p.address)
+                || n.ipv6.map(IpAddr::V6) == Some(p.address);
+            at && n.port.unwrap_or(cfg.listen.port) != p.port
+        });
+    if mesh_node && (&cfg.mesh.password, &cfg.mesh.password_file) != mine {
+        c.err(
+            format!("peers[{i}].password"),
+            "(hidden)",
+            "a mesh node has this address and the mesh password differs: the kernel's TCP MD5 \
+             key is per address, so the sessions to one address must share it",
+        );
+    }
+}
+
 fn check_peers(c: &mut Checker, cfg: &Config) {
     let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut addrs: HashMap<IpAddr, usize> = HashMap::new();
+    let mut addrs: HashMap<(IpAddr, u16), usize> = HashMap::new();
     for (i, p) in cfg.peers.iter().enumerate() {
         let base = format!("peers[{i}]");
         let at = |key: &str| format!("{base}.{key}");
@@ -478,18 +517,46 @@ fn check_peers(c: &mut Checker, cfg: &Config) {
             c.err(at("name"), &p.name, format!("duplicate of peers[{j}].name"));
         }
         let family = Family::of(p.address);
-        if p.address.is_unspecified() || p.address.is_multicast() {
-            c.err(at("address"), p.address, "must be a unicast address");
+        if p.address.is_multicast() {
+            // Calico renders such a BGPPeer (its own examples peer with
+            // ffee::10) and BIRD runs it: a session that never connects.
+            // The file and the datastore share this check, so neither
+            // refuses what Calico would run.
+            c.warn(
+                at("address"),
+                p.address,
+                "a multicast address: no TCP connection reaches it, the session will stay down",
+            );
+        }
+        if p.address.is_unspecified() {
+            c.err(at("address"), p.address, "must be a peer's address, not unspecified");
         } else if node_addr(cfg, family) == Some(p.address) {
             c.err(at("address"), p.address, "is this node's own address");
-        } else if let Some(j) = addrs.insert(p.address, i) {
-            c.err(at("address"), p.address, format!("duplicate of peers[{j}].address"));
+        } else if let Some(j) = addrs.insert((p.address, p.port), i) {
+            c.err(
+                at("address"),
+                p.address,
+                format!("duplicate of peers[{j}]: one session per address and port"),
+            );
         }
+        check_shared_md5(c, cfg, i, p);
         c.asn(&at("remote_as"), p.remote_as);
         if let Some(l) = p.local_as {
             c.asn(&at("local_as"), l);
         }
         c.port(&at("port"), p.port);
+        if let Some(gw) = p.reachable_by {
+            // BIRD refuses a static route through a gateway of the other
+            // family, so confd's render of it would never load.
+            if gw.is_ipv4() != p.address.is_ipv4() || gw.is_unspecified() {
+                c.err(
+                    at("reachable_by"),
+                    gw,
+                    "must be a gateway address of the peer's family (the static route to the \
+                     peer goes through it)",
+                );
+            }
+        }
         match p.source_address {
             SourceAddress::NodeIp if node_addr(cfg, family).is_none() => c.err(
                 at("source_address"),

@@ -88,6 +88,41 @@ fn duplicate_peer_addresses_are_refused() {
 }
 
 #[test]
+fn two_peers_at_one_address_on_different_ports_are_two_sessions() {
+    let v = valid(&format!(
+        "{}{}{}",
+        peer(0, "10.0.0.9", "port = 150"),
+        peer(1, "10.0.0.9", "port = 166"),
+        "[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.9\"\n"
+    ));
+    let keys: Vec<String> = v.peers().iter().map(|p| p.key().to_string()).collect();
+    assert_eq!(keys, ["10.0.0.9 port 150", "10.0.0.9 port 166", "10.0.0.9"]);
+    let names: Vec<String> = v.peers().iter().map(EffectivePeer::bird_protocol_name).collect();
+    assert_eq!(names, ["Node_10_0_0_9_port_150", "Node_10_0_0_9_port_166", "Mesh_10_0_0_9"]);
+}
+
+#[test]
+fn peers_at_one_address_share_its_md5_password() {
+    let errs = errors(&format!(
+        "{}{}",
+        peer(0, "10.0.0.9", "port = 150\npassword = \"a\""),
+        peer(1, "10.0.0.9", "port = 166\npassword = \"b\"")
+    ));
+    assert_error(&errs, "peers[1].password", "per address");
+    let errs = errors(&format!(
+        "{}[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.9\"\n",
+        peer(0, "10.0.0.9", "port = 150\npassword = \"a\"")
+    ));
+    assert_error(&errs, "peers[0].password", "mesh password");
+    // The same password on both is one key: fine.
+    valid(&format!(
+        "{}{}",
+        peer(0, "10.0.0.9", "port = 150\npassword = \"a\""),
+        peer(1, "10.0.0.9", "port = 166\npassword = \"a\"")
+    ));
+}
+
+#[test]
 fn duplicate_peer_names_are_refused() {
     let text = format!("{}{}", peer(0, "10.0.0.9", ""), peer(0, "10.0.0.8", ""));
     assert_error(&errors(&text), "peers[1].name", "duplicate");
@@ -609,9 +644,9 @@ fn a_peer_with_a_valid_filter_keeps_its_list_and_mesh_peers_get_none() {
         "{FILTER}[[filters.import_v4]]\naction = \"Accept\"\ncidr = \"10.0.0.0/8\"\nmatch_operator = \"In\"\nprefix_length = {{ max = 24 }}\n{}[[mesh.nodes]]\nname = \"n2\"\nipv4 = \"10.0.0.2\"\n",
         peer(0, "10.0.0.9", "filters = [\"f\"]")
     ));
-    let p = v.peer("10.0.0.9".parse().unwrap()).unwrap();
+    let p = v.peer("10.0.0.9".parse::<std::net::IpAddr>().unwrap()).unwrap();
     assert_eq!(p.filters, vec!["f".to_owned()]);
-    let m = v.peer("10.0.0.2".parse().unwrap()).unwrap();
+    let m = v.peer("10.0.0.2".parse::<std::net::IpAddr>().unwrap()).unwrap();
     assert!(m.filters.is_empty());
 }
 
@@ -624,5 +659,32 @@ fn filter_names_of_any_length_are_accepted() {
         "[[filters]]\nname = \"{long}\"\n[[filters]]\nname = \"45characters.exactly.so.should.not.truncate-1\"\n{}",
         peer(0, "10.0.0.9", &format!("filters = [\"{long}\"]"))
     ));
-    assert_eq!(v.peer("10.0.0.9".parse().unwrap()).unwrap().filters, vec![long.to_owned()]);
+    assert_eq!(
+        v.peer("10.0.0.9".parse::<std::net::IpAddr>().unwrap()).unwrap().filters,
+        vec![long.to_owned()]
+    );
+}
+
+#[test]
+fn a_multicast_peer_address_is_a_warning_and_unspecified_is_refused() {
+    // Calico's own examples peer with ffee::10 and BIRD runs the session.
+    let v = parse_str(
+        "[node]\nname = \"n1\"\nipv4 = \"10.0.0.1/24\"\nipv6 = \"fd00::1/64\"\n\
+         [[peers]]\nname = \"rr\"\naddress = \"ffee::10\"\nremote_as = 65515\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v.peers().len(), 1);
+    let w = &v.warnings()[0];
+    assert_eq!(w.path, "peers[0].address");
+    assert!(w.message.contains("multicast"), "{w}");
+    let errs = errors(&peer(0, "0.0.0.0", ""));
+    assert_error(&errs, "peers[0].address", "unspecified");
+}
+
+#[test]
+fn reachable_by_must_be_a_gateway_of_the_peers_family() {
+    let errs = errors(&peer(0, "10.0.0.9", "reachable_by = \"fd00::1\""));
+    assert_error(&errs, "peers[0].reachable_by", "peer's family");
+    let v = valid(&peer(0, "10.0.0.9", "reachable_by = \"10.0.0.254\""));
+    assert_eq!(v.config().peers[0].reachable_by, Some("10.0.0.254".parse().unwrap()));
 }

@@ -244,7 +244,7 @@ impl ctl::server::Handler for CtlHandler {
 }
 
 /// The status answered before the owner's first publication.
-fn starting_status() -> StatusSnapshot {
+pub(super) fn starting_status() -> StatusSnapshot {
     let now = ctl::server::unix_now();
     StatusSnapshot {
         version: version(),
@@ -261,6 +261,7 @@ fn starting_status() -> StatusSnapshot {
         event_loop_lag_max_secs: 0.0,
         unknown_connects: Vec::new(),
         datastore: None,
+        waiting: None,
     }
 }
 
@@ -341,14 +342,14 @@ impl<R: RouteHandler> Owner<R> {
                 .and_then(|(up, _)| timer(up.negotiated.hold_time, ShownTimer::Hold)),
             keepalive_timer: session
                 .and_then(|(up, _)| timer(up.negotiated.keepalive, ShownTimer::Keepalive)),
-            prefixes: self.routes.peer_counts(cfg.address),
+            prefixes: self.routes.peer_counts(cfg.key()),
             messages: ctl::proto::MessageCounters {
                 received: counts(&stats.received),
                 sent: counts(&stats.sent),
             },
             flaps: slot.flaps,
             uptime_secs: session.map(|(_, at)| now.saturating_sub(*at)),
-            graceful_restart: self.routes.peer_gr(cfg.address).unwrap_or(
+            graceful_restart: self.routes.peer_gr(cfg.key()).unwrap_or(
                 ctl::proto::PeerGracefulRestart {
                     state: match session {
                         Some((up, _))
@@ -364,7 +365,7 @@ impl<R: RouteHandler> Owner<R> {
                 },
             ),
             filters: cfg.filters.clone(),
-            filter_rules: self.routes.peer_filter_rules(cfg.address),
+            filter_rules: self.routes.peer_filter_rules(cfg.key()),
         }
     }
 }

@@ -119,6 +119,10 @@ pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
             .into_iter()
             .chain(c.node.ipv6.map(|n| IpAddr::V6(n.addr())))
             .collect(),
+        static_routes: super::static_routes::of(cfg)
+            .into_iter()
+            .map(|(prefix, gateway)| fib::StaticRoute { prefix, gateway })
+            .collect(),
         ..FibConfig::default()
     }
 }
@@ -321,6 +325,12 @@ impl FibPort for KernelFib {
             warn!(
                 "fib.manage_vxlan / fib.manage_tunl0 changes take effect when the daemon restarts"
             );
+        }
+        if new.static_routes != self.cfg.static_routes {
+            if let Some(s) = &self.sender {
+                s.set_static_routes(new.static_routes.clone());
+            }
+            self.cfg.static_routes = new.static_routes;
         }
         if new.pools != self.cfg.pools || new.program != self.cfg.program {
             if let Some(s) = &self.sender {

@@ -3,41 +3,85 @@
 //!
 //! ```text
 //!   accept(remote) --canonical address--> Registry lookup
-//!        found:   peer TTL options on the socket -> SessionCmd::Accepted -> session
-//!        missing: log "not a configured peer: wrong node IP?", Input::Refused
+//!        one session:    peer TTL options on the socket -> SessionCmd::Accepted -> session
+//!        several (ports): identify by the OPEN (module identify), then the same;
+//!                         unidentified: logged and closed
+//!        none:           log "not a configured peer: wrong node IP?", Input::Refused
 //! ```
 //!
 //! RFC 4271 §8.1 events 14/15 (TcpConnection_Valid, Tcp_CR_Invalid) happen
 //! here: the FSM only hears of connections from configured peers. TCP MD5
-//! keys are installed on each listening socket per peer (the kernel checks
-//! the SYN against them), and refreshed by the owner on reload.
+//! keys are installed on each listening socket per peer address (the kernel
+//! checks the SYN against them; sessions to one address share the key), and
+//! refreshed by the owner on reload.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use super::Input;
-use crate::config::TtlMode;
+use super::identify::{self, Candidate, Replayed};
+use crate::config::{PeerKey, TtlMode};
 use crate::net;
 use crate::session::{Connection, SessionCmd};
 
 /// Where the listener delivers a configured peer's connections.
 #[derive(Clone, Debug)]
 pub(crate) struct PeerEntry {
+    /// The peer's port: with the address, the session's key.
+    pub(crate) port: u16,
     pub(crate) tx: mpsc::UnboundedSender<SessionCmd>,
     pub(crate) ttl: TtlMode,
+    /// The AS the session expects (tells sessions to one address apart).
+    pub(crate) remote_as: u32,
+    /// The BGP Identifier the peer sent when last Established.
+    pub(crate) seen_id: Option<Ipv4Addr>,
 }
 
-/// Configured peers by address, shared by the owner (writes) and the
-/// listeners (lookups).
-pub(crate) type Registry = Arc<Mutex<HashMap<IpAddr, PeerEntry>>>;
+/// Configured sessions by address, sorted by port, shared by the owner
+/// (writes) and the listeners (lookups).
+pub(crate) type Registry = Arc<Mutex<HashMap<IpAddr, Vec<PeerEntry>>>>;
+
+/// Adds (or replaces) the session `key`.
+pub(crate) fn register(registry: &Registry, key: PeerKey, entry: PeerEntry) {
+    if let Ok(mut r) = registry.lock() {
+        let at = r.entry(key.address).or_default();
+        at.retain(|e| e.port != key.port);
+        at.push(entry);
+        at.sort_by_key(|e| e.port);
+    }
+}
+
+/// Removes the session `key`.
+pub(crate) fn unregister(registry: &Registry, key: PeerKey) {
+    if let Ok(mut r) = registry.lock() {
+        if let Some(at) = r.get_mut(&key.address) {
+            at.retain(|e| e.port != key.port);
+            if at.is_empty() {
+                r.remove(&key.address);
+            }
+        }
+    }
+}
+
+/// Records the BGP Identifier of `key`'s peer, once Established: later
+/// connections from a shared address are matched by it.
+pub(crate) fn note_peer_id(registry: &Registry, key: PeerKey, bgp_id: Ipv4Addr) {
+    if let Ok(mut r) = registry.lock() {
+        let entry =
+            r.get_mut(&key.address).and_then(|at| at.iter_mut().find(|e| e.port == key.port));
+        if let Some(e) = entry {
+            e.seen_id = Some(bgp_id);
+        }
+    }
+}
 
 /// One listening socket and its accept task.
 #[derive(Debug)]
@@ -96,25 +140,76 @@ async fn accept_loop(
             }
         };
         let ip = net::canonical(remote.ip());
-        let entry = registry.lock().ok().and_then(|r| r.get(&ip).cloned());
-        let Some(entry) = entry else {
-            warn!(
-                remote = %ip,
-                "refused BGP connection from {ip}: not a configured peer: wrong node IP?"
-            );
-            let _ = inputs.send(Input::Refused { remote: ip });
-            continue;
-        };
-        if let Err(e) = net::apply_ttl(&stream, remote.is_ipv6(), entry.ttl) {
-            warn!(peer = %ip, "cannot set TTL options on the connection from {ip}: {e}");
-        }
-        let _ = stream.set_nodelay(true);
-        match Connection::tcp(stream) {
-            Ok(c) => {
-                debug!(peer = %ip, "accepted {} -> {}", c.remote, c.local);
-                let _ = entry.tx.send(SessionCmd::Accepted(c));
+        let entries = registry.lock().ok().and_then(|r| r.get(&ip).cloned()).unwrap_or_default();
+        match entries.as_slice() {
+            [] => {
+                warn!(
+                    remote = %ip,
+                    "refused BGP connection from {ip}: not a configured peer: wrong node IP?"
+                );
+                let _ = inputs.send(Input::Refused { remote: ip });
             }
-            Err(e) => debug!(peer = %ip, "accepted connection already gone: {e}"),
+            [one] => hand_over(stream, remote, one, None),
+            _ => {
+                tokio::spawn(identify_and_hand_over(stream, remote, entries));
+            }
         }
+    }
+}
+
+/// Gives the connection its session's TTL options and the session.
+/// `head` is what was read to identify the peer, replayed first.
+fn hand_over(stream: TcpStream, remote: SocketAddr, entry: &PeerEntry, head: Option<bytes::Bytes>) {
+    let ip = net::canonical(remote.ip());
+    if let Err(e) = net::apply_ttl(&stream, remote.is_ipv6(), entry.ttl) {
+        warn!(peer = %ip, "cannot set TTL options on the connection from {ip}: {e}");
+    }
+    let _ = stream.set_nodelay(true);
+    let connection = match head {
+        None => Connection::tcp(stream),
+        Some(head) => stream.local_addr().map(|local| Connection {
+            stream: Box::new(Replayed::new(head, stream)),
+            local,
+            remote,
+        }),
+    };
+    match connection {
+        Ok(c) => {
+            debug!(peer = %ip, "accepted {} -> {}", c.remote, c.local);
+            let _ = entry.tx.send(SessionCmd::Accepted(c));
+        }
+        Err(e) => debug!(peer = %ip, "accepted connection already gone: {e}"),
+    }
+}
+
+/// Several sessions share the address: the peer's OPEN says which one the
+/// connection is for (module [`identify`]).
+async fn identify_and_hand_over(
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    entries: Vec<PeerEntry>,
+) {
+    let ip = net::canonical(remote.ip());
+    let candidates: Vec<Candidate> = entries
+        .iter()
+        .map(|e| Candidate { port: e.port, remote_as: e.remote_as, seen_id: e.seen_id })
+        .collect();
+    let who = identify::describe(ip, &candidates);
+    let read = tokio::time::timeout(identify::OPEN_WAIT, identify::read_open(&mut stream)).await;
+    let (speaker, head) = match read {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => return debug!(peer = %ip, "connection from {who} dropped: {e}"),
+        Err(_) => {
+            return debug!(peer = %ip, "connection from {who}: no OPEN in {:?}", identify::OPEN_WAIT);
+        }
+    };
+    match identify::choose(&candidates, speaker) {
+        Ok(port) => {
+            let Some(entry) = entries.iter().find(|e| e.port == port) else { return };
+            debug!(peer = %ip, "connection from {who}: AS {} is the session on port {port}", speaker.asn);
+            hand_over(stream, remote, entry, Some(head));
+        }
+        // Not counted with the unknown sources: the address is a peer's.
+        Err(why) => warn!(peer = %ip, "refused BGP connection from {who}: {why}"),
     }
 }

@@ -46,12 +46,16 @@
 pub mod bird_compat;
 pub mod control;
 mod datastore;
+mod datastore_file;
 pub mod fib_port;
+mod identify;
 mod listener;
 mod log_level;
 pub mod record;
 pub mod rib_routes;
 pub mod routes;
+mod startup;
+mod static_routes;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -71,14 +75,16 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 pub use self::control::{Control, CtlHandler, DaemonSnapshot, LagMeter, Reply};
-pub use self::datastore::{DatastoreSnapshot, Follow, first_config};
+pub use self::datastore::{DatastoreSnapshot, Follow, file_config};
 pub use self::fib_port::KernelFib;
 use self::listener::{Listener, PeerEntry, Registry};
-pub use self::log_level::{LogLevelHook, apply as apply_log_level, set_log_level_hook};
+pub use self::log_level::{LogLevelHook, set_log_level_hook};
 pub use self::record::Recorder;
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
 pub use self::routes::{Outbound, RouteHandler};
-use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, ValidatedConfig};
+use self::startup::Channels;
+pub use self::startup::Start;
+use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, PeerKey, ValidatedConfig};
 use crate::fsm::State;
 use crate::net::{self, PeerSockOpts};
 use crate::session::{self, SessionCmd, SessionEvent, SessionHandle, SessionReport, TcpDialer};
@@ -166,7 +172,7 @@ pub struct Owner<R: RouteHandler> {
     path: Option<PathBuf>,
     cfg: ValidatedConfig,
     routes: R,
-    peers: BTreeMap<IpAddr, Slot>,
+    peers: BTreeMap<PeerKey, Slot>,
     registry: Registry,
     listeners: Vec<Listener>,
     /// Refused sources: connection count and the Unix time of the last one.
@@ -209,37 +215,33 @@ fn notify(what: &str, r: std::io::Result<()>) {
     }
 }
 
-/// Runs the daemon for the configuration at `path` (already loaded as
-/// `cfg`) until SIGTERM or SIGINT: the owner task, the control socket and,
-/// when `metrics.listen` is set, the metrics endpoint.
+/// Runs the daemon for the configuration file at `path` from `start` until
+/// SIGTERM or SIGINT: the owner task, the control socket and, when
+/// `metrics.listen` is set, the metrics endpoint. `make_routes` builds the
+/// route handler once the configuration is known.
 ///
 /// The control socket and the metrics listener are bound before the owner
 /// starts, so READY=1 (sent by the owner once the BGP listeners are bound)
-/// means every listener is up. Failing to bind either is logged and the
-/// daemon runs on without it: routing matters more than its observability.
+/// means every listener is up; with [`Start::Etcd`] they answer while the
+/// datastore's first configuration is awaited ([`startup`]). Failing to
+/// bind either is logged and the daemon runs on without it: routing matters
+/// more than its observability.
 ///
 /// With `recorder` (`--record`), every input is written as a JSON line.
 /// `bird_sockets` are the BIRD-dialect sockets to serve: `[bird_compat]`,
-/// or what the `bird` command line (`-s`) says. With `follow`, `cfg` came
-/// from a datastore, which the daemon keeps following.
+/// or what the `bird` command line (`-s`) says.
 pub async fn run<R: RouteHandler>(
     path: PathBuf,
-    cfg: ValidatedConfig,
-    routes: R,
+    start: Start,
+    make_routes: impl AsyncFnOnce(&ValidatedConfig) -> R,
     recorder: Option<Recorder>,
     bird_sockets: config::BirdCompat,
-    follow: Option<Follow>,
 ) {
-    let socket = cfg.config().control_socket.clone();
-    let metrics_addr = cfg.config().metrics.listen;
-    let mut owner = Owner::new(Some(path), cfg, routes);
-    if let Some(r) = recorder {
-        owner.record(r);
-    }
-    if let Some(f) = follow {
-        owner.follow(f);
-    }
-    let handler = Arc::new(owner.ctl_handler());
+    let local = start.local();
+    let (socket, metrics_addr) = (local.control_socket.clone(), local.metrics.listen);
+    let started_level = local.log_level;
+    let mut channels = Channels::new();
+    let handler = Arc::new(channels.handler());
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -280,7 +282,7 @@ pub async fn run<R: RouteHandler>(
             Err(e) => error!("cannot listen for metrics on {addr}: {e}"),
         }
     }
-    let tx = owner.inputs();
+    let tx = channels.inputs_tx.clone();
     match (
         signal(SignalKind::hangup()),
         signal(SignalKind::terminate()),
@@ -302,7 +304,30 @@ pub async fn run<R: RouteHandler>(
         }
         _ => error!("cannot install signal handlers; SIGHUP reload is unavailable"),
     }
-    owner.run().await;
+    let ready = match start {
+        Start::Ready(cfg, follow) => Some((cfg, follow)),
+        Start::Etcd { settings, local, env } => {
+            startup::first_config(settings, local, env, &path, &mut channels)
+                .await
+                .map(|(cfg, follow)| (cfg, Some(follow)))
+        }
+    };
+    if let Some((cfg, follow)) = ready {
+        // Calico's logSeverityScreen, when it differs from the file's.
+        if cfg.config().log_level != started_level {
+            log_level::apply(cfg.config().log_level);
+        }
+        info!("{} starting: {}", control::version(), cfg.summary());
+        let routes = make_routes(&cfg).await;
+        let mut owner = Owner::with_channels(Some(path), cfg, routes, channels);
+        if let Some(r) = recorder {
+            owner.record(r);
+        }
+        if let Some(f) = follow {
+            owner.follow(f);
+        }
+        owner.run().await;
+    }
     let _ = stop_tx.send(true);
     if let Some(t) = ctl_task {
         let _ = t.await;
@@ -316,8 +341,12 @@ impl<R: RouteHandler> Owner<R> {
     /// An owner for `cfg`; nothing runs until [`Owner::run`]. `path` is the
     /// file a reload re-reads.
     pub fn new(path: Option<PathBuf>, cfg: ValidatedConfig, routes: R) -> Self {
-        let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
-        let (queries_tx, queries_rx) = mpsc::unbounded_channel();
+        Owner::with_channels(path, cfg, routes, Channels::new())
+    }
+
+    /// [`Owner::new`] on channels the control socket already serves.
+    fn with_channels(path: Option<PathBuf>, cfg: ValidatedConfig, routes: R, ch: Channels) -> Self {
+        let Channels { inputs_tx, inputs_rx, queries_tx, queries_rx, snapshots } = ch;
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
         Owner {
             path,
@@ -336,7 +365,7 @@ impl<R: RouteHandler> Owner<R> {
             reports_rx,
             stopping: Vec::new(),
             started_at: ctl::server::unix_now(),
-            snapshots: watch::Sender::new(Arc::new(DaemonSnapshot::default())),
+            snapshots,
             dirty: true,
             last_publish: None,
             routes_walk: None,
@@ -358,11 +387,6 @@ impl<R: RouteHandler> Owner<R> {
     /// The handler answering `calico-bgpctl` and the metrics endpoint.
     pub fn ctl_handler(&self) -> CtlHandler {
         CtlHandler::new(self.snapshots.subscribe(), self.inputs_tx.clone(), self.queries_tx.clone())
-    }
-
-    /// A sender of inputs (signals, control requests, tests).
-    pub fn inputs(&self) -> mpsc::UnboundedSender<Input> {
-        self.inputs_tx.clone()
     }
 
     /// Binds the listeners, starts a session per effective peer and
@@ -590,6 +614,7 @@ impl<R: RouteHandler> Owner<R> {
                 })
                 .collect(),
             datastore: self.follow.as_ref().map(|f| Box::new(f.view())),
+            waiting: None,
         };
         let fib = self.routes.fib_snapshot();
         status.fib = fib.stats.clone();
@@ -703,11 +728,16 @@ impl<R: RouteHandler> Owner<R> {
             if md5_key.is_some() { ", TCP MD5" } else { "" },
         );
         let handle = session::spawn(spec, self.reports_tx.clone());
-        if let Ok(mut r) = self.registry.lock() {
-            r.insert(p.address, PeerEntry { tx: handle.sender(), ttl: p.ttl });
-        }
+        let entry = PeerEntry {
+            port: p.port,
+            tx: handle.sender(),
+            ttl: p.ttl,
+            remote_as: p.remote_as,
+            seen_id: None,
+        };
+        listener::register(&self.registry, p.key(), entry);
         self.peers.insert(
-            p.address,
+            p.key(),
             Slot {
                 cfg: p.clone(),
                 handle,
@@ -724,19 +754,19 @@ impl<R: RouteHandler> Owner<R> {
         );
     }
 
-    fn stop_peer(&mut self, addr: IpAddr, notification: NotificationMsg) {
-        let Some(slot) = self.peers.remove(&addr) else { return };
-        if let Ok(mut r) = self.registry.lock() {
-            r.remove(&addr);
-        }
-        if slot.has_md5 {
+    fn stop_peer(&mut self, key: PeerKey, notification: NotificationMsg) {
+        let Some(slot) = self.peers.remove(&key) else { return };
+        listener::unregister(&self.registry, key);
+        let addr = key.address;
+        // Sessions to one address share its key: removed with the last.
+        if slot.has_md5 && !self.peers.keys().any(|k| k.address == addr) {
             for l in &self.listeners {
                 let _ = l.set_md5(addr, b"");
             }
         }
-        info!(peer = %addr, "peer {addr} ({}): stopping: {notification}", slot.cfg.bird_protocol_name());
+        info!(peer = %addr, "peer {key} ({}): stopping: {notification}", slot.cfg.bird_protocol_name());
         slot.handle.send(SessionCmd::Shutdown(notification));
-        let out = self.routes.peer_down(addr, false);
+        let out = self.routes.peer_down(key, false);
         self.dispatch(out);
         self.stopping.push(slot.handle);
     }
@@ -755,10 +785,13 @@ impl<R: RouteHandler> Owner<R> {
     }
 
     fn on_report(&mut self, r: SessionReport) {
-        let Some(slot) = self.peers.get_mut(&r.peer) else { return };
-        if slot.handle.id() != r.id {
-            return; // a session replaced by a reload, winding down
-        }
+        // The sessions to the report's address, one per port; a report of
+        // a session replaced by a reload, winding down, matches none.
+        let at = PeerKey { address: r.peer, port: 0 }..=PeerKey { address: r.peer, port: u16::MAX };
+        let Some((&key, slot)) = self.peers.range_mut(at).find(|(_, s)| s.handle.id() == r.id)
+        else {
+            return;
+        };
         match r.event {
             SessionEvent::StateChange { to, reason, .. } => {
                 if (to == State::Established) != (slot.state == State::Established) {
@@ -775,6 +808,7 @@ impl<R: RouteHandler> Owner<R> {
                 }
             }
             SessionEvent::Established(up) => {
+                listener::note_peer_id(&self.registry, key, up.negotiated.peer_bgp_id);
                 slot.up = Some(up.epoch);
                 slot.prefix_warned = false;
                 slot.session = Some((up.clone(), ctl::server::unix_now()));
@@ -786,7 +820,7 @@ impl<R: RouteHandler> Owner<R> {
                 slot.up = None;
                 slot.session = None;
                 slot.flaps += 1;
-                let out = self.routes.peer_down(r.peer, graceful);
+                let out = self.routes.peer_down(key, graceful);
                 self.dispatch(out);
             }
             SessionEvent::Update { epoch, update } => {
@@ -794,23 +828,22 @@ impl<R: RouteHandler> Owner<R> {
                     return;
                 }
                 let eor = update.is_end_of_rib();
-                let out = self.routes.update(r.peer, update);
+                let out = self.routes.update(key, update);
                 self.dispatch(out);
                 if let Some(family) = eor {
                     info!(
                         peer = %r.peer,
-                        "peer {}: End-of-RIB {family:?}, {} prefixes received",
-                        r.peer,
-                        self.routes.received_prefixes(r.peer)
+                        "peer {key}: End-of-RIB {family:?}, {} prefixes received",
+                        self.routes.received_prefixes(key)
                     );
                 }
-                self.check_max_prefix(r.peer);
+                self.check_max_prefix(key);
             }
             SessionEvent::RouteRefresh { epoch, request } => {
                 if slot.up != Some(epoch) {
                     return;
                 }
-                let out = self.routes.route_refresh(r.peer, request);
+                let out = self.routes.route_refresh(key, request);
                 self.dispatch(out);
             }
             SessionEvent::Finished => {}
@@ -820,9 +853,10 @@ impl<R: RouteHandler> Owner<R> {
     /// The max-prefix limit: warn once, or tear down with Cease / Maximum
     /// Number of Prefixes Reached, whose data is "AFI (2 octets), SAFI
     /// (1 octet), and the prefix upper bound (4 octets)" (RFC 4486 §4).
-    fn check_max_prefix(&mut self, peer: IpAddr) {
-        let count = self.routes.received_prefixes(peer);
-        let Some(slot) = self.peers.get_mut(&peer) else { return };
+    fn check_max_prefix(&mut self, key: PeerKey) {
+        let count = self.routes.received_prefixes(key);
+        let peer = key.address;
+        let Some(slot) = self.peers.get_mut(&key) else { return };
         let Some(mp) = &slot.cfg.max_prefix else { return };
         if count <= mp.limit as usize {
             return;
@@ -947,13 +981,13 @@ impl<R: RouteHandler> Owner<R> {
         );
         for p in &d.removed {
             self.stop_peer(
-                p.address,
+                p.key(),
                 NotificationMsg::cease(CeaseSubcode::PEER_DECONFIGURED, bytes::Bytes::new()),
             );
         }
         for c in &d.changed {
             self.stop_peer(
-                c.old.address,
+                c.old.key(),
                 NotificationMsg::cease(
                     CeaseSubcode::OTHER_CONFIGURATION_CHANGE,
                     bytes::Bytes::new(),

@@ -43,7 +43,8 @@ use tracing::{info, warn};
 
 use super::Input;
 use super::routes::{Outbound, RouteHandler};
-use crate::config::{BgpFilter, CommunityValue, EffectivePeer, ValidatedConfig};
+use super::static_routes::{self, StaticRoutes};
+use crate::config::{BgpFilter, CommunityValue, EffectivePeer, PeerKey, ValidatedConfig};
 use crate::rib::filter::PeerFilters;
 use crate::rib::{
     FibChange, LocalRoute, Output, PeerId, PeerInfo, RejectReason, Rib, RibConfig, RouteView,
@@ -118,7 +119,7 @@ impl FibPort for NoFib {
 /// One Established session as the handler knows it.
 #[derive(Debug)]
 struct PeerMeta {
-    addr: IpAddr,
+    key: PeerKey,
     name: String,
     families: Vec<AfiSafi>,
     /// Families the peer has closed with End-of-RIB in this session.
@@ -151,17 +152,19 @@ pub struct RibRoutes {
     /// What is originated now, with why (`block`, `advertise`, `service`)
     /// and the route handed to the RIB.
     originated: BTreeMap<IpNet, (&'static str, LocalRoute)>,
-    ids: HashMap<IpAddr, PeerId>,
+    ids: HashMap<PeerKey, PeerId>,
     peers: HashMap<PeerId, PeerMeta>,
     next_id: u32,
     /// Configured peers, for convergence.
-    expected: BTreeSet<IpAddr>,
+    expected: BTreeSet<PeerKey>,
     converged: bool,
     /// Graceful restart: helper timers and our recovery.
     gr: gr::GrDriver,
     /// Peers whose session ended, as they last were: their stale paths
     /// are still shown as theirs.
     away: HashMap<PeerId, PeerMeta>,
+    /// Calico `reachableBy` routes, winning over the RIB's in the FIB.
+    statics: StaticRoutes,
 }
 
 impl std::fmt::Debug for RibRoutes {
@@ -211,6 +214,7 @@ impl RibRoutes {
             converged: false,
             gr: gr::GrDriver::new(cfg),
             away: HashMap::new(),
+            statics: StaticRoutes::default(),
         };
         r.set_config(cfg);
         // No peer is up yet: only FIB changes (the blackholes) come out.
@@ -242,9 +246,13 @@ impl RibRoutes {
             .iter()
             .map(|a| (a.cidr.trunc(), a.parsed().collect()))
             .collect();
-        self.expected = cfg.peers().iter().map(|p| p.address).collect();
+        self.expected = cfg.peers().iter().map(EffectivePeer::key).collect();
         self.filter_defs = cfg.config().filters.clone();
         self.gr.set_config(cfg);
+        let statics = self.statics.set(static_routes::of(cfg));
+        if !statics.is_empty() {
+            self.fib.apply(statics);
+        }
     }
 
     /// Gives every session whose filters `cfg` changes its new ones: the
@@ -252,12 +260,12 @@ impl RibRoutes {
     /// session reset.
     fn refilter(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound> {
         let mut out = Vec::new();
-        let up: Vec<(PeerId, IpAddr)> = self.peers.iter().map(|(id, m)| (*id, m.addr)).collect();
-        for (id, addr) in up {
-            let Some(p) = cfg.peer(addr) else { continue };
+        let up: Vec<(PeerId, PeerKey)> = self.peers.iter().map(|(id, m)| (*id, m.key)).collect();
+        for (id, key) in up {
+            let Some(p) = cfg.peer(key) else { continue };
             let new = PeerFilters::for_peer(&self.filter_defs, &p.filters);
             if self.rib.peer_filters(id) != Some(&new) {
-                info!(peer = %addr, "filters changed: routes judged again");
+                info!(peer = %key, "filters changed: routes judged again");
                 let o = self.rib.set_filters(id, new);
                 out.extend(self.carry_out(o));
             }
@@ -265,15 +273,15 @@ impl RibRoutes {
         out
     }
 
-    /// The RIB's id for `addr`, the same across its sessions (a restarting
+    /// The RIB's id for `key`, the same across its sessions (a restarting
     /// peer's stale routes are kept under it).
-    fn id_of(&mut self, addr: IpAddr) -> PeerId {
-        if let Some(id) = self.ids.get(&addr) {
+    fn id_of(&mut self, key: PeerKey) -> PeerId {
+        if let Some(id) = self.ids.get(&key) {
             return *id;
         }
         self.next_id += 1;
         let id = PeerId(self.next_id);
-        self.ids.insert(addr, id);
+        self.ids.insert(key, id);
         id
     }
 
@@ -348,11 +356,12 @@ impl RibRoutes {
     /// Hands the kernel side its part of `out` and returns the messages.
     fn carry_out(&mut self, out: Output) -> Vec<Outbound> {
         for (peer, e) in &out.errors {
-            let addr = self.peers.get(peer).map(|m| m.addr.to_string()).unwrap_or_default();
-            warn!(peer = %addr, "route not sent to {addr}: {e}");
+            let key = self.peers.get(peer).map(|m| m.key.to_string()).unwrap_or_default();
+            warn!(peer = %key, "route not sent to {key}: {e}");
         }
         if !out.fib.is_empty() {
-            self.fib.apply(out.fib);
+            let fib = self.statics.filter(out.fib);
+            self.fib.apply(fib);
         }
         self.gr.apply_timers(out.gr_timers);
         self.gr.nexthops_tracked(&out.track_nexthops, &out.untrack_nexthops);
@@ -362,7 +371,7 @@ impl RibRoutes {
         out.to_peers
             .into_iter()
             .filter_map(|(id, messages)| {
-                let peer = self.peers.get(&id)?.addr;
+                let peer = self.peers.get(&id)?.key;
                 Some(Outbound { peer, messages })
             })
             .collect()
@@ -390,7 +399,7 @@ impl RibRoutes {
     fn path(&self, v: &RouteView) -> PathSnapshot {
         let (source, since) = match v.peer.and_then(|id| self.peers.get(&id).or(self.away.get(&id)))
         {
-            Some(m) => (RouteSource::Bgp { peer: m.addr, name: m.name.clone() }, m.since),
+            Some(m) => (RouteSource::Bgp { peer: m.key.address, name: m.name.clone() }, m.since),
             None => {
                 let why = self.originated.get(&v.prefix).map_or("block", |(w, _)| *w);
                 (RouteSource::Local { origin: why.to_owned() }, 0)
@@ -456,7 +465,7 @@ impl RouteHandler for RibRoutes {
     }
 
     fn peer_up(&mut self, peer: &EffectivePeer, up: &Up) -> Vec<Outbound> {
-        let id = self.id_of(peer.address);
+        let id = self.id_of(peer.key());
         let local = crate::net::canonical(up.local.ip());
         let mut info = PeerInfo::from_session(peer, &up.negotiated, local);
         info.filters = PeerFilters::for_peer(&self.filter_defs, &peer.filters);
@@ -470,7 +479,7 @@ impl RouteHandler for RibRoutes {
         self.peers.insert(
             id,
             PeerMeta {
-                addr: peer.address,
+                key: peer.key(),
                 name: peer.bird_protocol_name(),
                 families: up.negotiated.families.clone(),
                 eor: BTreeSet::new(),
@@ -484,7 +493,7 @@ impl RouteHandler for RibRoutes {
         merge_outbound(sent)
     }
 
-    fn peer_down(&mut self, peer: IpAddr, graceful: bool) -> Vec<Outbound> {
+    fn peer_down(&mut self, peer: PeerKey, graceful: bool) -> Vec<Outbound> {
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
         // A peer removed while away after a graceful restart: its stale
         // routes go now.
@@ -501,7 +510,7 @@ impl RouteHandler for RibRoutes {
         out
     }
 
-    fn update(&mut self, peer: IpAddr, update: ParsedUpdate) -> Vec<Outbound> {
+    fn update(&mut self, peer: PeerKey, update: ParsedUpdate) -> Vec<Outbound> {
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
         let out = self.rib.update(id, &update);
         let mut sent = self.carry_out(out);
@@ -515,7 +524,7 @@ impl RouteHandler for RibRoutes {
         merge_outbound(sent)
     }
 
-    fn route_refresh(&mut self, peer: IpAddr, request: RouteRefreshMsg) -> Vec<Outbound> {
+    fn route_refresh(&mut self, peer: PeerKey, request: RouteRefreshMsg) -> Vec<Outbound> {
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
         // A subtype 0 message asks us for our routes; BoRR and EoRR frame
         // the peer's re-advertisement of its own (RFC 7313 §4).
@@ -551,8 +560,8 @@ impl RouteHandler for RibRoutes {
         self.fib.reconfigure(cfg);
         let before = self.expected.clone();
         self.set_config(cfg);
-        let added: Vec<IpAddr> = self.expected.difference(&before).copied().collect();
-        let removed: Vec<IpAddr> = before.difference(&self.expected).copied().collect();
+        let added: Vec<PeerKey> = self.expected.difference(&before).copied().collect();
+        let removed: Vec<PeerKey> = before.difference(&self.expected).copied().collect();
         out.extend(self.gr_peers_changed(&added, &removed));
         out.extend(self.refilter(cfg));
         out.extend(self.sync_origination());
@@ -560,7 +569,7 @@ impl RouteHandler for RibRoutes {
         merge_outbound(out)
     }
 
-    fn received_prefixes(&self, peer: IpAddr) -> usize {
+    fn received_prefixes(&self, peer: PeerKey) -> usize {
         self.ids
             .get(&peer)
             .and_then(|id| self.rib.peer_stats(*id))
@@ -633,7 +642,7 @@ impl RouteHandler for RibRoutes {
             .collect()
     }
 
-    fn peer_counts(&self, peer: IpAddr) -> Vec<FamilyCounts> {
+    fn peer_counts(&self, peer: PeerKey) -> Vec<FamilyCounts> {
         let Some(id) = self.ids.get(&peer) else { return Vec::new() };
         let (Some(m), Some(s)) = (self.peers.get(id), self.rib.peer_stats(*id)) else {
             return Vec::new();
@@ -656,7 +665,7 @@ impl RouteHandler for RibRoutes {
             .collect()
     }
 
-    fn peer_filter_rules(&self, peer: IpAddr) -> Vec<ctl::proto::FilterRulePaths> {
+    fn peer_filter_rules(&self, peer: PeerKey) -> Vec<ctl::proto::FilterRulePaths> {
         let Some(id) = self.ids.get(&peer) else { return Vec::new() };
         self.rib
             .import_rule_paths(*id)
@@ -700,7 +709,7 @@ impl RouteHandler for RibRoutes {
         self.gr_recovery_snapshot()
     }
 
-    fn peer_gr(&self, peer: IpAddr) -> Option<ctl::proto::PeerGracefulRestart> {
+    fn peer_gr(&self, peer: PeerKey) -> Option<ctl::proto::PeerGracefulRestart> {
         self.gr_peer_snapshot(peer)
     }
 }

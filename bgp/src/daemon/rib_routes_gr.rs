@@ -44,7 +44,7 @@ use tokio::time::Instant;
 use tracing::info;
 
 use super::RibRoutes;
-use crate::config::EffectivePeer;
+use crate::config::{EffectivePeer, PeerKey};
 use crate::daemon::routes::Outbound;
 use crate::fsm::Millis;
 use crate::rib::{
@@ -233,8 +233,8 @@ impl RibRoutes {
     }
 
     fn expected_ids(&mut self) -> Vec<PeerId> {
-        let addrs: Vec<IpAddr> = self.expected.iter().copied().collect();
-        addrs.into_iter().map(|a| self.id_of(a)).collect()
+        let keys: Vec<PeerKey> = self.expected.iter().copied().collect();
+        keys.into_iter().map(|k| self.id_of(k)).collect()
     }
 
     /// Carries out what the recovery asks for.
@@ -356,8 +356,8 @@ impl RibRoutes {
     /// ones, not for the removed ones.
     pub(super) fn gr_peers_changed(
         &mut self,
-        added: &[IpAddr],
-        removed: &[IpAddr],
+        added: &[PeerKey],
+        removed: &[PeerKey],
     ) -> Vec<Outbound> {
         if !self.gr.recovering() {
             return Vec::new();
@@ -461,11 +461,13 @@ impl RibRoutes {
     pub(super) fn gr_recovery_snapshot(&self) -> Option<ctl::proto::GrRecovery> {
         let r = self.gr.recovery.as_ref().filter(|r| r.recovering())?;
         let st = r.status(self.gr.millis(Instant::now()));
+        // By address, as the BIRD-dialect view and `show status` match it
+        // (two sessions to one address both read as waiting while one is).
         let name = |id: &PeerId| {
             self.ids
                 .iter()
                 .find(|(_, i)| *i == id)
-                .map_or_else(|| format!("{id:?}"), |(a, _)| a.to_string())
+                .map_or_else(|| format!("{id:?}"), |(k, _)| k.address.to_string())
         };
         Some(ctl::proto::GrRecovery {
             waiting_for: st.waiting_for.iter().chain(&st.pending).map(name).collect(),
@@ -476,7 +478,7 @@ impl RibRoutes {
         })
     }
 
-    /// `show peer`: a restart in progress involving `addr`.
+    /// `show peer`: a restart in progress involving `key`.
     /// The stale paths kept from `id`, counted at most every
     /// [`STALE_COUNT_EVERY`] (and twenty times what a count costs).
     fn stale_count(&self, id: PeerId, now: Instant) -> u64 {
@@ -495,9 +497,9 @@ impl RibRoutes {
         n
     }
 
-    pub(super) fn gr_peer_snapshot(&self, addr: IpAddr) -> Option<ctl::proto::PeerGracefulRestart> {
+    pub(super) fn gr_peer_snapshot(&self, key: PeerKey) -> Option<ctl::proto::PeerGracefulRestart> {
         use ctl::proto::{GrPeerState, PeerGracefulRestart};
-        let id = *self.ids.get(&addr)?;
+        let id = *self.ids.get(&key)?;
         let now = Instant::now();
         if let Some(s) = self.rib.gr_status_of(id, false) {
             let time_left = self

@@ -80,11 +80,8 @@ fn setup(cfg: &ValidatedConfig, b_llgr: bool) -> Setup {
     let (b, b_up) = if b_llgr { up_for(cfg, B) } else { up_without_llgr(cfg, B) };
     r.peer_up(&tor, &tor_up);
     r.peer_up(&b, &b_up);
-    r.update(
-        tor.address,
-        from_tor(&tor_up, &["10.244.50.0/26", "10.244.60.0/26"], vec![65000], TOR),
-    );
-    r.update(tor.address, eor(&tor_up));
+    r.update(tor.key(), from_tor(&tor_up, &["10.244.50.0/26", "10.244.60.0/26"], vec![65000], TOR));
+    r.update(tor.key(), eor(&tor_up));
     assert_eq!(fib_state(&seen, "10.244.50.0/26"), Some(true));
     Setup { r, seen, tor, tor_up, b, b_up }
 }
@@ -92,14 +89,14 @@ fn setup(cfg: &ValidatedConfig, b_llgr: bool) -> Setup {
 #[test]
 fn peer_down_graceful_keeps_routes_stale() {
     let mut s = setup(&cfg_llgr(0), true);
-    let out = s.r.peer_down(s.tor.address, true);
+    let out = s.r.peer_down(s.tor.key(), true);
     // RFC 4724 §4.2: nothing changes for the network meanwhile.
     assert!(withdrawn(&updates_for(&out, s.b.address, &s.b_up)).is_empty());
     assert_eq!(fib_state(&s.seen, "10.244.50.0/26"), Some(true));
     assert_eq!(fib_deletes(&s.seen, "10.244.50.0/26"), 0);
     let p = path_of(&s.r, "10.244.50.0/26").unwrap();
     assert!(p.stale && p.best, "{p:?}");
-    let gr = s.r.peer_gr(s.tor.address).unwrap();
+    let gr = s.r.peer_gr(s.tor.key()).unwrap();
     assert_eq!(gr.state, ctl::proto::GrPeerState::PeerRestarting);
     assert_eq!(gr.stale_routes, 2);
     assert!(gr.time_left_secs.is_some_and(|t| (119..=120).contains(&t)), "{gr:?}");
@@ -109,11 +106,11 @@ fn peer_down_graceful_keeps_routes_stale() {
 #[test]
 fn peer_down_not_graceful_drops_routes_at_once() {
     let mut s = setup(&cfg_llgr(0), true);
-    let out = s.r.peer_down(s.tor.address, false);
+    let out = s.r.peer_down(s.tor.key(), false);
     let w = withdrawn(&updates_for(&out, s.b.address, &s.b_up));
     assert_eq!(w.len(), 2, "{w:?}");
     assert_eq!(fib_state(&s.seen, "10.244.50.0/26"), Some(false));
-    assert_eq!(s.r.peer_gr(s.tor.address), None);
+    assert_eq!(s.r.peer_gr(s.tor.key()), None);
     assert_eq!(s.r.next_timer(), None);
 }
 
@@ -124,46 +121,46 @@ fn peer_without_gr_configured_drops_routes_even_on_a_graceful_end() {
     )
     .unwrap();
     let mut s = setup(&cfg, true);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     assert_eq!(fib_state(&s.seen, "10.244.50.0/26"), Some(false));
 }
 
 #[test]
 fn restart_timer_expiry_sweeps_stale_routes() {
     let mut s = setup(&cfg_llgr(0), true);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     assert!(s.r.timers_due(after(60)).is_empty(), "not yet");
     assert_eq!(fib_state(&s.seen, "10.244.50.0/26"), Some(true));
     let out = s.r.timers_due(after(120));
     assert_eq!(withdrawn(&updates_for(&out, s.b.address, &s.b_up)).len(), 2);
     assert_eq!(fib_state(&s.seen, "10.244.50.0/26"), Some(false));
     assert_eq!(fib_state(&s.seen, "10.244.60.0/26"), Some(false));
-    assert_eq!(s.r.peer_gr(s.tor.address), None);
+    assert_eq!(s.r.peer_gr(s.tor.key()), None);
     assert_eq!(s.r.next_timer(), None);
 }
 
 #[test]
 fn end_of_rib_sweeps_only_unrefreshed_routes() {
     let mut s = setup(&cfg_llgr(0), true);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     s.r.peer_up(&s.tor, &s.tor_up);
     // Back, but its table is not complete: the stale routes stay in use.
-    let gr = s.r.peer_gr(s.tor.address).unwrap();
+    let gr = s.r.peer_gr(s.tor.key()).unwrap();
     assert_eq!(gr.state, ctl::proto::GrPeerState::PeerRestarting);
-    s.r.update(s.tor.address, from_tor(&s.tor_up, &["10.244.50.0/26"], vec![65000], TOR));
+    s.r.update(s.tor.key(), from_tor(&s.tor_up, &["10.244.50.0/26"], vec![65000], TOR));
     assert!(!path_of(&s.r, "10.244.50.0/26").unwrap().stale, "refreshed");
     assert!(path_of(&s.r, "10.244.60.0/26").unwrap().stale);
-    let out = s.r.update(s.tor.address, eor(&s.tor_up));
+    let out = s.r.update(s.tor.key(), eor(&s.tor_up));
     assert_eq!(withdrawn(&updates_for(&out, s.b.address, &s.b_up)), [net("10.244.60.0/26")]);
     assert_eq!(fib_state(&s.seen, "10.244.60.0/26"), Some(false));
     assert_eq!(fib_deletes(&s.seen, "10.244.50.0/26"), 0, "the refreshed route never left");
-    assert_eq!(s.r.peer_gr(s.tor.address), None);
+    assert_eq!(s.r.peer_gr(s.tor.key()), None);
 }
 
 #[test]
 fn restart_timer_expiry_enters_long_lived_stale_when_llgr_negotiated() {
     let mut s = setup(&cfg_llgr(3600), true);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     let out = s.r.timers_due(after(120));
     // RFC 9494: kept, marked LLGR_STALE, and re-advertised so to a peer
     // that advertised LLGR.
@@ -174,7 +171,7 @@ fn restart_timer_expiry_enters_long_lived_stale_when_llgr_negotiated() {
     assert!(to_b.iter().all(|u| u.update.attrs.communities.contains(&Community::LLGR_STALE)));
     let p = path_of(&s.r, "10.244.50.0/26").unwrap();
     assert!(p.stale && p.best && p.communities.contains(&[0xffff, 6]), "{p:?}");
-    let gr = s.r.peer_gr(s.tor.address).unwrap();
+    let gr = s.r.peer_gr(s.tor.key()).unwrap();
     assert_eq!(gr.state, ctl::proto::GrPeerState::LongLivedStale);
     assert_eq!(gr.stale_routes, 2);
     assert!(gr.time_left_secs.is_some_and(|t| t > 3000 && t <= 3600), "{gr:?}");
@@ -183,7 +180,7 @@ fn restart_timer_expiry_enters_long_lived_stale_when_llgr_negotiated() {
 #[test]
 fn long_lived_stale_routes_are_withdrawn_from_peers_without_llgr() {
     let mut s = setup(&cfg_llgr(3600), false);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     let out = s.r.timers_due(after(120));
     let to_b = updates_for(&out, s.b.address, &s.b_up);
     assert_eq!(withdrawn(&to_b).len(), 2, "{to_b:?}");
@@ -198,43 +195,43 @@ fn no_llgr_routes_are_dropped_not_kept() {
     let (mut r, seen) = with_recorder(&cfg, false);
     let (tor, tor_up) = up_for(&cfg, TOR);
     r.peer_up(&tor, &tor_up);
-    r.update(tor.address, from_tor_with(&tor_up, &["10.244.50.0/26"], vec![Community::NO_LLGR]));
-    r.update(tor.address, from_tor_with(&tor_up, &["10.244.60.0/26"], vec![]));
-    r.peer_down(tor.address, true);
+    r.update(tor.key(), from_tor_with(&tor_up, &["10.244.50.0/26"], vec![Community::NO_LLGR]));
+    r.update(tor.key(), from_tor_with(&tor_up, &["10.244.60.0/26"], vec![]));
+    r.peer_down(tor.key(), true);
     // Kept through the restart time like any other ...
     assert_eq!(fib_state(&seen, "10.244.50.0/26"), Some(true));
     r.timers_due(after(120));
     // ... but "MUST NOT be retained" past it (RFC 9494).
     assert_eq!(fib_state(&seen, "10.244.50.0/26"), Some(false));
     assert_eq!(fib_state(&seen, "10.244.60.0/26"), Some(true));
-    assert_eq!(r.peer_gr(tor.address).unwrap().stale_routes, 1);
+    assert_eq!(r.peer_gr(tor.key()).unwrap().stale_routes, 1);
 }
 
 #[test]
 fn long_lived_stale_time_expiry_sweeps_the_routes() {
     let mut s = setup(&cfg_llgr(3600), true);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     s.r.timers_due(after(120));
     assert!(s.r.timers_due(after(1800)).is_empty(), "halfway");
     let out = s.r.timers_due(after(120 + 3600));
     assert_eq!(withdrawn(&updates_for(&out, s.b.address, &s.b_up)).len(), 2);
     assert_eq!(fib_state(&s.seen, "10.244.50.0/26"), Some(false));
-    assert_eq!(s.r.peer_gr(s.tor.address), None);
+    assert_eq!(s.r.peer_gr(s.tor.key()), None);
     assert_eq!(s.r.next_timer(), None);
 }
 
 #[test]
 fn long_lived_stale_routes_are_refreshed_by_the_returning_peer() {
     let mut s = setup(&cfg_llgr(3600), true);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     s.r.timers_due(after(120));
     s.r.peer_up(&s.tor, &s.tor_up);
-    let out = s.r.update(s.tor.address, from_tor(&s.tor_up, &["10.244.50.0/26"], vec![65000], TOR));
+    let out = s.r.update(s.tor.key(), from_tor(&s.tor_up, &["10.244.50.0/26"], vec![65000], TOR));
     // Fresh again: re-advertised to b without LLGR_STALE.
     let to_b = updates_for(&out, s.b.address, &s.b_up);
     assert_eq!(announced(&to_b), [net("10.244.50.0/26")]);
     assert!(!to_b[0].update.attrs.communities.contains(&Community::LLGR_STALE));
-    s.r.update(s.tor.address, eor(&s.tor_up));
+    s.r.update(s.tor.key(), eor(&s.tor_up));
     assert_eq!(fib_state(&s.seen, "10.244.60.0/26"), Some(false), "not refreshed: swept");
     assert_eq!(fib_deletes(&s.seen, "10.244.50.0/26"), 0);
 }
@@ -251,8 +248,8 @@ fn without_our_llgr_capability_the_peers_llst_is_ignored() {
         stale_time: 3600,
     }]);
     r.peer_up(&tor, &tor_up);
-    r.update(tor.address, from_tor(&tor_up, &["10.244.50.0/26"], vec![65000], TOR));
-    r.peer_down(tor.address, true);
+    r.update(tor.key(), from_tor(&tor_up, &["10.244.50.0/26"], vec![65000], TOR));
+    r.peer_down(tor.key(), true);
     r.timers_due(after(120));
     assert_eq!(fib_state(&seen, "10.244.50.0/26"), Some(false));
 }
@@ -286,11 +283,11 @@ fn restart_time_zero_with_llgr_goes_long_lived_at_once() {
     ))
     .unwrap();
     let mut s = setup(&cfg, true);
-    let out = s.r.peer_down(s.tor.address, true);
+    let out = s.r.peer_down(s.tor.key(), true);
     let to_b = updates_for(&out, s.b.address, &s.b_up);
     assert!(to_b.iter().all(|u| u.update.attrs.communities.contains(&Community::LLGR_STALE)));
     assert_eq!(announced(&to_b).len(), 2);
-    let gr = s.r.peer_gr(s.tor.address).unwrap();
+    let gr = s.r.peer_gr(s.tor.key()).unwrap();
     assert_eq!(gr.state, ctl::proto::GrPeerState::LongLivedStale);
     assert!(gr.time_left_secs.is_some_and(|t| t <= 600 && t > 590), "{gr:?}");
     assert_eq!(fib_state(&s.seen, "10.244.50.0/26"), Some(true));
@@ -300,20 +297,20 @@ fn restart_time_zero_with_llgr_goes_long_lived_at_once() {
 fn restart_time_zero_without_llgr_drops_routes_at_once() {
     let cfg = parse_str(&format!("{CFG}\n[graceful_restart]\nrestart_time = 0\n")).unwrap();
     let mut s = setup(&cfg, true);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     assert_eq!(fib_state(&s.seen, "10.244.50.0/26"), Some(false));
 }
 
 #[test]
 fn a_second_drop_while_awaiting_end_of_rib_keeps_the_still_stale_routes() {
     let mut s = setup(&cfg_llgr(0), true);
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     s.r.peer_up(&s.tor, &s.tor_up);
-    s.r.update(s.tor.address, from_tor(&s.tor_up, &["10.244.50.0/26"], vec![65000], TOR));
+    s.r.update(s.tor.key(), from_tor(&s.tor_up, &["10.244.50.0/26"], vec![65000], TOR));
     // felix#1592: dropping again before End-of-RIB loses nothing.
-    s.r.peer_down(s.tor.address, true);
+    s.r.peer_down(s.tor.key(), true);
     assert_eq!(fib_state(&s.seen, "10.244.60.0/26"), Some(true));
-    assert_eq!(s.r.peer_gr(s.tor.address).unwrap().stale_routes, 2);
+    assert_eq!(s.r.peer_gr(s.tor.key()).unwrap().stale_routes, 2);
 }
 
 // ===== restarting speaker =====
@@ -340,11 +337,11 @@ fn recovery_defers_the_table_until_end_of_rib_from_every_gr_peer() {
     let st = r.gr_recovery().unwrap();
     assert_eq!(st.waiting_for.len(), 2, "{st:?}");
     assert_eq!(
-        r.peer_gr(tor.address).map(|g| g.state),
+        r.peer_gr(tor.key()).map(|g| g.state),
         Some(ctl::proto::GrPeerState::WaitingEndOfRib)
     );
-    assert!(updates_for(&r.update(tor.address, eor(&tor_up)), tor.address, &tor_up).is_empty());
-    let out = r.update(b.address, eor(&b_up));
+    assert!(updates_for(&r.update(tor.key(), eor(&tor_up)), tor.address, &tor_up).is_empty());
+    let out = r.update(b.key(), eor(&b_up));
     let to_tor = updates_for(&out, tor.address, &tor_up);
     assert_eq!(announced(&to_tor).len(), 2, "our blocks, at last");
     assert_eq!(to_tor.last().and_then(|u| u.is_end_of_rib()), Some(AfiSafi::IPV4_UNICAST));
@@ -376,9 +373,9 @@ fn recovery_does_not_wait_for_a_peer_that_goes_down() {
     let (b, b_up) = up_for(&cfg, B);
     r.peer_up(&tor, &tor_up);
     r.peer_up(&b, &b_up);
-    r.update(tor.address, eor(&tor_up));
+    r.update(tor.key(), eor(&tor_up));
     assert!(r.recovering());
-    let out = r.peer_down(b.address, false);
+    let out = r.peer_down(b.key(), false);
     assert!(!r.recovering(), "b was the last one waited for");
     assert_eq!(announced(&updates_for(&out, tor.address, &tor_up)).len(), 2);
 }
@@ -403,7 +400,7 @@ fn route_refresh_during_the_recovery_is_answered_without_end_of_rib() {
     assert!(r.peer_up(&tor, &tor_up).is_empty(), "the table is deferred");
     let ask =
         RouteRefreshMsg { family: AfiSafi::IPV4_UNICAST, subtype: RouteRefreshSubtype::Normal };
-    let out = r.route_refresh(tor.address, ask);
+    let out = r.route_refresh(tor.key(), ask);
     let sent = updates_for(&out, tor.address, &tor_up);
     assert_eq!(announced(&sent).len(), 2, "answered at once");
     // No End-of-RIB: the peer, a helper for our restart, would sweep what
@@ -417,7 +414,7 @@ fn llgr_capability_is_advertised_only_with_a_long_lived_stale_time() {
     let on = cfg_llgr(3600);
     let off = cfg_llgr(0);
     let has = |cfg: &ValidatedConfig| {
-        peer_config(cfg.peer(TOR.parse().unwrap()).unwrap(), cfg.router_id())
+        peer_config(cfg.peer(TOR.parse::<std::net::IpAddr>().unwrap()).unwrap(), cfg.router_id())
             .capabilities
             .iter()
             .any(|c| matches!(c, Capability::LongLivedGracefulRestart(_)))

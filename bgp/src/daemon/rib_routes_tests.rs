@@ -81,7 +81,7 @@ fn with_recorder(cfg: &ValidatedConfig, resolves: bool) -> (RibRoutes, Arc<Mutex
 }
 
 fn up_for(cfg: &ValidatedConfig, addr: &str) -> (EffectivePeer, Up) {
-    let p = cfg.peer(addr.parse().unwrap()).unwrap().clone();
+    let p = cfg.peer(addr.parse::<std::net::IpAddr>().unwrap()).unwrap().clone();
     let pc = peer_config(&p, cfg.router_id());
     let local = pc.local_open();
     let remote =
@@ -104,7 +104,7 @@ fn decode(b: &Bytes, up: &Up) -> ParsedUpdate {
 /// The UPDATEs `out` holds for the peer of `up`.
 fn updates_for(out: &[Outbound], peer: IpAddr, up: &Up) -> Vec<ParsedUpdate> {
     out.iter()
-        .filter(|o| o.peer == peer)
+        .filter(|o| o.peer.address == peer)
         .flat_map(|o| o.messages.iter().map(|m| decode(m, up)))
         .collect()
 }
@@ -183,13 +183,13 @@ fn received_prefixes_count_announcements_minus_withdrawals() {
     let (p, up) = up_for(&cfg, "10.0.0.254");
     r.peer_up(&p, &up);
     let u = from_tor(&up, &["192.0.2.0/24", "198.51.100.0/24"], vec![65000], "10.0.0.254");
-    r.update(p.address, u.clone());
-    r.update(p.address, u);
-    assert_eq!(r.received_prefixes(p.address), 2);
-    let counts = r.peer_counts(p.address);
+    r.update(p.key(), u.clone());
+    r.update(p.key(), u);
+    assert_eq!(r.received_prefixes(p.key()), 2);
+    let counts = r.peer_counts(p.key());
     assert_eq!((counts[0].family, counts[0].received, counts[0].accepted), (Family::Ipv4, 2, 2));
-    r.peer_down(p.address, false);
-    assert_eq!(r.received_prefixes(p.address), 0);
+    r.peer_down(p.key(), false);
+    assert_eq!(r.received_prefixes(p.key()), 0);
 }
 
 #[test]
@@ -255,7 +255,7 @@ fn learned_route_waits_for_its_next_hop_then_reaches_the_fib_and_the_mesh() {
     let nh: IpAddr = "10.0.0.254".parse().unwrap();
     // Inside the IP pool, so Calico's export filter lets it to the mesh.
     let out =
-        r.update(tor.address, from_tor(&tor_up, &["10.244.50.0/26"], vec![65000], "10.0.0.254"));
+        r.update(tor.key(), from_tor(&tor_up, &["10.244.50.0/26"], vec![65000], "10.0.0.254"));
     assert!(announced(&updates_for(&out, b.address, &b_up)).is_empty(), "next hop not resolved");
     assert!(seen.lock().unwrap().tracked.contains(&nh), "the RIB asked for the next hop");
     let shown = r.routes_snapshot();
@@ -278,7 +278,7 @@ fn learned_route_waits_for_its_next_hop_then_reaches_the_fib_and_the_mesh() {
     assert_eq!(tor_path.source.peer(), Some(nh));
 
     // The ToR going down withdraws it from the mesh and the kernel.
-    let out = r.peer_down(tor.address, false);
+    let out = r.peer_down(tor.key(), false);
     assert_eq!(withdrawn(&updates_for(&out, b.address, &b_up)), [net("10.244.50.0/26")]);
     let last = seen.lock().unwrap().fib.last().cloned().unwrap();
     assert_eq!((last.prefix, last.route), (net("10.244.50.0/26"), None));
@@ -292,11 +292,11 @@ fn losing_path_shows_why_it_lost() {
     let (b, b_up) = up_for(&cfg, "10.0.0.2");
     r.peer_up(&tor, &tor_up);
     r.peer_up(&b, &b_up);
-    r.update(tor.address, from_tor(&tor_up, &["192.0.2.0/24"], vec![65000, 65100], "10.0.0.254"));
+    r.update(tor.key(), from_tor(&tor_up, &["192.0.2.0/24"], vec![65000, 65100], "10.0.0.254"));
     // The same prefix from the mesh peer with a shorter path, over iBGP.
     let mut u = from_tor(&b_up, &["192.0.2.0/24"], vec![65100], "10.0.0.2");
     u.update.attrs.local_pref = Some(100);
-    r.update(b.address, u);
+    r.update(b.key(), u);
     let shown = r.routes_snapshot();
     let route = shown.iter().find(|x| x.prefix == net("192.0.2.0/24")).unwrap();
     assert_eq!(route.paths.len(), 2);
@@ -312,12 +312,12 @@ fn convergence_waits_for_end_of_rib_from_every_configured_peer() {
     let (tor, tor_up) = up_for(&cfg, "10.0.0.254");
     let (b, b_up) = up_for(&cfg, "10.0.0.2");
     r.peer_up(&tor, &tor_up);
-    r.update(tor.address, eor(&tor_up));
+    r.update(tor.key(), eor(&tor_up));
     assert_eq!(seen.lock().unwrap().converged, 0, "b has not sent its table");
     r.peer_up(&b, &b_up);
-    r.update(b.address, eor(&b_up));
+    r.update(b.key(), eor(&b_up));
     assert_eq!(seen.lock().unwrap().converged, 1);
-    r.update(b.address, eor(&b_up));
+    r.update(b.key(), eor(&b_up));
     assert_eq!(seen.lock().unwrap().converged, 1, "said once");
 }
 
@@ -356,7 +356,7 @@ fn dedicated_reflector_reflects_between_clients_with_originator_id_and_cluster_l
     r.peer_up(&c, &c_up);
     let mut u = from_tor(&b_up, &["10.244.2.0/26"], vec![], "10.0.0.2");
     u.update.attrs.local_pref = Some(100);
-    let out = r.update(b.address, u);
+    let out = r.update(b.key(), u);
     let to_c = updates_for(&out, c.address, &c_up);
     assert_eq!(announced(&to_c), [net("10.244.2.0/26")]);
     let a = &to_c[0].update.attrs;
@@ -379,7 +379,7 @@ fn tor_on_the_node_subnet_gets_the_mesh_node_as_third_party_next_hop() {
     let (b, b_up) = up_for(&cfg, "10.0.0.2");
     r.peer_up(&b, &b_up);
     // Node b's block, learned over the mesh with b as next hop.
-    r.update(b.address, from_tor(&b_up, &["10.244.5.0/26"], vec![], "10.0.0.2"));
+    r.update(b.key(), from_tor(&b_up, &["10.244.5.0/26"], vec![], "10.0.0.2"));
     let msgs = updates_for(&r.peer_up(&tor, &tor_up), tor.address, &tor_up);
     let nh_of = |p: &str| {
         msgs.iter()
@@ -390,7 +390,7 @@ fn tor_on_the_node_subnet_gets_the_mesh_node_as_third_party_next_hop() {
     assert_eq!(nh_of("10.244.5.0/26"), Some("10.0.0.2".parse().unwrap()));
     assert_eq!(nh_of("10.244.1.0/26"), Some("10.0.0.1".parse().unwrap()), "ours: self");
     // A change later keeps it too.
-    let out = r.update(b.address, from_tor(&b_up, &["10.244.6.0/26"], vec![], "10.0.0.2"));
+    let out = r.update(b.key(), from_tor(&b_up, &["10.244.6.0/26"], vec![], "10.0.0.2"));
     let msgs = updates_for(&out, tor.address, &tor_up);
     assert_eq!(msgs[0].update.attrs.next_hop, Some("10.0.0.2".parse().unwrap()));
 }
@@ -478,7 +478,7 @@ fn show_routes_query_looks_up_one_prefix_and_filters_by_peer_and_family() {
     let (mut r, _seen) = with_recorder(&cfg, true);
     let (tor, tor_up) = up_for(&cfg, "10.0.0.254");
     r.peer_up(&tor, &tor_up);
-    r.update(tor.address, from_tor(&tor_up, &["10.244.50.0/26"], vec![65000], "10.0.0.254"));
+    r.update(tor.key(), from_tor(&tor_up, &["10.244.50.0/26"], vec![65000], "10.0.0.254"));
     let q = |prefix: Option<&str>, peer: Option<IpAddr>, family| RouteQuery {
         prefix: prefix.map(net),
         peer,
@@ -512,12 +512,12 @@ fn rib_sizes_are_counted_not_walked_and_match_the_table() {
     let (tor, tor_up) = up_for(&cfg, "10.0.0.254");
     r.peer_up(&tor, &tor_up);
     r.update(
-        tor.address,
+        tor.key(),
         from_tor(&tor_up, &["10.244.50.0/26", "10.244.1.0/26"], vec![65000], "10.0.0.254"),
     );
     let walked = crate::daemon::control::rib_sizes(&r.routes_snapshot());
     assert_eq!(r.rib_sizes(), walked);
     assert_eq!((walked[0].prefixes, walked[0].paths), (3, 4));
-    r.peer_down(tor.address, false);
+    r.peer_down(tor.key(), false);
     assert_eq!(r.rib_sizes(), crate::daemon::control::rib_sizes(&r.routes_snapshot()));
 }

@@ -2,7 +2,8 @@
 //!
 //! The owner calls it for every session event that concerns routes and
 //! writes what it returns to the sessions; the handler never sees a socket
-//! or a session channel. The daemon runs [`super::RibRoutes`], the RIB
+//! or a session channel. Sessions are named by [`PeerKey`] (address and
+//! port): two may share an address. The daemon runs [`super::RibRoutes`], the RIB
 //! (`bgp::rib`) with the FIB beside it; tests may plug in anything else.
 //!
 //! ```text
@@ -25,15 +26,15 @@ use bytes::Bytes;
 use ctl::proto::{FamilyCounts, RibSize, RouteQuery, RouteSnapshot};
 use ipnet::IpNet;
 
-use crate::config::{EffectivePeer, ValidatedConfig};
+use crate::config::{EffectivePeer, PeerKey, ValidatedConfig};
 use crate::session::Up;
 use crate::wire::{ParsedUpdate, RouteRefreshMsg};
 
 /// Encoded messages for one peer's current session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outbound {
-    /// The peer.
-    pub peer: IpAddr,
+    /// The session.
+    pub peer: PeerKey,
     /// Whole UPDATE messages, encoded for that peer's negotiated context.
     pub messages: Vec<Bytes>,
 }
@@ -48,15 +49,15 @@ pub trait RouteHandler: Send + 'static {
     /// A session left Established or its peer was removed: forget what it
     /// sent, or keep it stale when `graceful` (the FSM's `Down::graceful`:
     /// a graceful restart of the peer, RFC 4724 §4.2, RFC 8538 §4).
-    fn peer_down(&mut self, peer: IpAddr, graceful: bool) -> Vec<Outbound>;
+    fn peer_down(&mut self, peer: PeerKey, graceful: bool) -> Vec<Outbound>;
     /// An UPDATE from an Established peer, with its RFC 7606 treatment.
-    fn update(&mut self, peer: IpAddr, update: ParsedUpdate) -> Vec<Outbound>;
+    fn update(&mut self, peer: PeerKey, update: ParsedUpdate) -> Vec<Outbound>;
     /// The peer asked for our routes again (RFC 2918).
-    fn route_refresh(&mut self, peer: IpAddr, request: RouteRefreshMsg) -> Vec<Outbound>;
+    fn route_refresh(&mut self, peer: PeerKey, request: RouteRefreshMsg) -> Vec<Outbound>;
     /// A reload changed what this node originates.
     fn reconfigure(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound>;
     /// Prefixes currently accepted from `peer`, for its max-prefix limit.
-    fn received_prefixes(&self, peer: IpAddr) -> usize;
+    fn received_prefixes(&self, peer: PeerKey) -> usize;
     /// `calico-bgpctl advertise add|del`: start (`add`) or stop originating
     /// `prefix` at run time, returning the UPDATEs that announce or
     /// withdraw it.
@@ -84,13 +85,13 @@ pub trait RouteHandler: Send + 'static {
     }
     /// Paths held from one peer per import filter rule that judged them
     /// (read only, for `show peer` and the metrics).
-    fn peer_filter_rules(&self, peer: IpAddr) -> Vec<ctl::proto::FilterRulePaths> {
+    fn peer_filter_rules(&self, peer: PeerKey) -> Vec<ctl::proto::FilterRulePaths> {
         let _ = peer;
         Vec::new()
     }
     /// Prefix counters of one peer per family (read only, for `show peer`
     /// and the metrics).
-    fn peer_counts(&self, peer: IpAddr) -> Vec<FamilyCounts> {
+    fn peer_counts(&self, peer: PeerKey) -> Vec<FamilyCounts> {
         let _ = peer;
         Vec::new()
     }
@@ -143,7 +144,7 @@ pub trait RouteHandler: Send + 'static {
     /// The graceful restart state of `peer` for `show peer`, when one is in
     /// progress (the peer's routes are kept stale, or its End-of-RIB is
     /// awaited for our recovery).
-    fn peer_gr(&self, peer: IpAddr) -> Option<ctl::proto::PeerGracefulRestart> {
+    fn peer_gr(&self, peer: PeerKey) -> Option<ctl::proto::PeerGracefulRestart> {
         let _ = peer;
         None
     }

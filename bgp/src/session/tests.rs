@@ -302,7 +302,7 @@ fn llgr_capability_goes_with_gr_even_at_restart_time_zero_and_never_without_gr()
          graceful_restart = false\n",
     )
     .unwrap();
-    let tor = peer_config(v.peer("10.0.0.9".parse().unwrap()).unwrap(), US);
+    let tor = peer_config(v.peer("10.0.0.9".parse::<std::net::IpAddr>().unwrap()).unwrap(), US);
     let llgr = LlgrFamily { family: AfiSafi::IPV4_UNICAST, forwarding: true, stale_time: 3600 };
     assert!(tor.capabilities.contains(&Capability::LongLivedGracefulRestart(vec![llgr])));
     // RFC 9494: a Restart Time of 0 with LLGR means long-lived
@@ -312,7 +312,7 @@ fn llgr_capability_goes_with_gr_even_at_restart_time_zero_and_never_without_gr()
             .iter()
             .any(|c| matches!(c, Capability::GracefulRestart(g) if g.restart_time == 0))
     );
-    let nogr = peer_config(v.peer("10.0.0.8".parse().unwrap()).unwrap(), US);
+    let nogr = peer_config(v.peer("10.0.0.8".parse::<std::net::IpAddr>().unwrap()).unwrap(), US);
     assert!(!nogr.capabilities.iter().any(|c| matches!(
         c,
         Capability::LongLivedGracefulRestart(_) | Capability::GracefulRestart(_)
@@ -328,8 +328,8 @@ fn extended_message_capability_is_advertised_unless_turned_off_for_the_peer() {
          extended_messages = false\n",
     )
     .unwrap();
-    let tor = peer_config(v.peer("10.0.0.9".parse().unwrap()).unwrap(), US);
+    let tor = peer_config(v.peer("10.0.0.9".parse::<std::net::IpAddr>().unwrap()).unwrap(), US);
     assert!(tor.capabilities.contains(&Capability::ExtendedMessage));
-    let small = peer_config(v.peer("10.0.0.8".parse().unwrap()).unwrap(), US);
+    let small = peer_config(v.peer("10.0.0.8".parse::<std::net::IpAddr>().unwrap()).unwrap(), US);
     assert!(!small.capabilities.contains(&Capability::ExtendedMessage));
 }

@@ -92,15 +92,22 @@ impl Node {
 
     /// Starts the daemon (again); each run logs to its own file.
     pub fn start(&mut self) {
+        self.start_env(&[]);
+    }
+
+    /// [`Node::start`] with environment variables (Calico's `ETCD_*`, ...).
+    pub fn start_env(&mut self, env: &[(&str, &str)]) {
         self.runs += 1;
         let name = format!("bgpd-{}-{}", self.name, self.runs);
         let config = self.config.to_str().unwrap().to_owned();
         let d = if self.container {
+            assert!(env.is_empty(), "containers take no environment here");
             let argv = ["/usr/bin/calico-bgpd", "--config", &config];
             let image = interop_tests::container::BGPD_IMAGE;
             Daemon::spawn_container(&self.ns, &name, &self.dir, image, &[], &argv).unwrap()
         } else {
-            Daemon::spawn(&self.ns, &name, &self.dir, &[BIN, "--config", &config]).unwrap()
+            let argv = [BIN, "--config", &config];
+            Daemon::spawn_env(&self.ns, &name, &self.dir, &argv, env).unwrap()
         };
         self.daemon = Some(d);
     }

@@ -2,7 +2,8 @@
 //! `graceful_restart_show_status`): version, router id, the three times in
 //! `YYYY-MM-DD HH:MM:SS`, the `0024` block while our own graceful-restart
 //! recovery runs (calico-node's readiness fails while it is there), and
-//! the `0013` result line.
+//! the `0013` result line (`Reconfiguration in progress` while the
+//! datastore's first configuration is awaited).
 
 use super::{Line, VERSION, View};
 use crate::proto::ReconfigResult;
@@ -33,9 +34,13 @@ pub fn show_status(v: &View<'_>) -> Vec<Line> {
             format!("  Wait timer is {}/{}", gr.wait_left_secs, gr.wait_total_secs),
         ));
     }
-    out.push(Line::last(
-        13,
-        if s.shutting_down { "Shutdown in progress" } else { "Daemon is up and running" },
-    ));
+    // BIRD's three answers; while the datastore's first configuration is
+    // awaited, the configuration is being loaded.
+    let state = match (s.shutting_down, s.waiting.is_some()) {
+        (true, _) => "Shutdown in progress",
+        (false, true) => "Reconfiguration in progress",
+        (false, false) => "Daemon is up and running",
+    };
+    out.push(Line::last(13, state));
     out
 }

@@ -39,6 +39,7 @@ pub(super) fn status() -> StatusSnapshot {
         event_loop_lag_max_secs: 0.0,
         unknown_connects: vec![],
         datastore: None,
+        waiting: None,
     }
 }
 
@@ -287,6 +288,13 @@ fn show_status_matches_bird_byte_for_byte() {
     let got = text(&ask("show status", &status(), &peers(), T0 + 300));
     let want = golden("bird-02-show-status").replace("BIRD 1.6.8", &format!("BIRD {VERSION}"));
     assert_eq!(got, want.split_once('\n').unwrap().1);
+}
+
+#[test]
+fn show_status_while_waiting_for_the_datastore_says_reconfiguration_in_progress() {
+    let waiting = StatusSnapshot { waiting: Some("no Calico Node n1".into()), ..status() };
+    let got = ask("show status", &waiting, &[], T0 + 300);
+    assert_eq!(got.last(), Some(&Line::last(13, "Reconfiguration in progress")));
 }
 
 #[test]

@@ -54,18 +54,23 @@ pub struct StatusSnapshot {
     /// `None` when the file is the whole configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datastore: Option<Box<DatastoreView>>,
+    /// Set while the daemon waits for the datastore's first configuration
+    /// it can run: why not yet. No session runs meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 /// The datastore the configuration is derived from, as the daemon sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DatastoreView {
-    /// `etcdv3`.
+    /// `etcdv3`, or `file` for a resources file.
     pub kind: String,
-    /// The endpoint in use, or being tried.
+    /// The endpoint in use, or being tried; the path of a resources file.
     pub endpoint: String,
-    /// A list or watch works right now.
+    /// A list or watch works right now; for a file, its last read succeeded.
     pub connected: bool,
-    /// Revision of the newest snapshot received (0: none yet).
+    /// Revision of the newest snapshot received (0: none yet); for a file,
+    /// the number of its good reads.
     pub revision_seen: i64,
     /// Revision of the snapshot whose configuration is in force.
     #[serde(default)]

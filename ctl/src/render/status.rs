@@ -31,7 +31,7 @@ pub fn status(s: &StatusSnapshot, now: u64) -> String {
         }
     }
     if let Some(d) = &s.datastore {
-        datastore(&mut o, d);
+        datastore(&mut o, d, s.waiting.is_some());
     }
     if let Some(gr) = &s.graceful_restart {
         o.push_str("Graceful restart recovery in progress\n");
@@ -81,30 +81,53 @@ pub fn status(s: &StatusSnapshot, now: u64) -> String {
             clock(u.last)
         );
     }
-    o.push_str(if s.shutting_down {
-        "Shutdown in progress\n"
-    } else {
-        "Daemon is up and running\n"
-    });
+    match (&s.waiting, s.shutting_down) {
+        (_, true) => o.push_str("Shutdown in progress\n"),
+        (Some(why), false) => {
+            let _ = writeln!(o, "Waiting for the datastore: {why}");
+        }
+        (None, false) => o.push_str("Daemon is up and running\n"),
+    }
     o
 }
 
 /// Where the configuration comes from: the datastore, the revision in
 /// force and what is wrong with the newest one.
-fn datastore(o: &mut String, d: &DatastoreView) {
-    let link = if d.connected { "connected to" } else { "not connected, trying" };
-    let _ = writeln!(o, "Configuration from datastore {} ({link} {})", d.kind, d.endpoint);
+///
+/// A resources file (`kind` `file`) has no revisions: each good read of it
+/// counts as one, and "connected" means its last read succeeded.
+///
+/// While `waiting`, no configuration runs yet: a refused revision keeps
+/// nothing.
+fn datastore(o: &mut String, d: &DatastoreView, waiting: bool) {
+    let (revision, newest) = if d.kind == "file" {
+        let state = if d.connected { "" } else { " (its last read failed)" };
+        let _ = writeln!(o, "Configuration from datastore file {}{state}", d.endpoint);
+        ("Read", "read")
+    } else {
+        let link = if d.connected { "connected to" } else { "not connected, trying" };
+        let _ = writeln!(o, "Configuration from datastore {} ({link} {})", d.kind, d.endpoint);
+        ("Revision", "revision")
+    };
     match (d.revision_applied, d.applied_at) {
         (Some(rev), Some(at)) => {
-            let _ = writeln!(o, "  Revision {rev} applied on {}", datetime(at));
+            let _ = writeln!(o, "  {revision} {rev} applied on {}", datetime(at));
         }
-        _ => o.push_str("  No revision applied yet\n"),
+        _ => {
+            let _ = writeln!(o, "  No {newest} applied yet");
+        }
     }
     if d.revision_applied != Some(d.revision_seen) && d.revision_seen > 0 {
-        let _ = writeln!(o, "  Newest revision seen: {}", d.revision_seen);
+        let _ = writeln!(o, "  Newest {newest} seen: {}", d.revision_seen);
     }
-    if let Some(why) = &d.refused {
-        let _ = writeln!(o, "  Newest revision refused, previous configuration kept: {why}");
+    match (&d.refused, waiting) {
+        (Some(why), false) => {
+            let _ = writeln!(o, "  Newest {newest} refused, previous configuration kept: {why}");
+        }
+        (Some(why), true) => {
+            let _ = writeln!(o, "  Newest {newest} cannot run: {why}");
+        }
+        (None, _) => {}
     }
     if let (Some(e), Some(at)) = (&d.last_error, d.last_error_at) {
         let _ = writeln!(o, "  Last datastore error at {}: {e}", datetime(at));

@@ -418,6 +418,7 @@ pub fn status() -> StatusSnapshot {
             last: NOW - 20,
         }],
         datastore: None,
+        waiting: None,
     }
 }
 
@@ -440,6 +441,7 @@ pub fn status_recovering() -> StatusSnapshot {
         }),
         unknown_connects: vec![],
         datastore: None,
+        waiting: None,
         ..status()
     }
 }
@@ -464,6 +466,7 @@ pub fn status_helping() -> StatusSnapshot {
         ],
         unknown_connects: vec![],
         datastore: None,
+        waiting: None,
         ..status()
     }
 }
@@ -485,6 +488,29 @@ pub fn status_datastore() -> StatusSnapshot {
             problems: vec![
                 "/calico/resources/v3/projectcalico.org/ippools/broken: expected value at line 1 column 2".into(),
             ],
+        })),
+        ..status()
+    }
+}
+
+/// Configured from a resources file: its second read in force, a third
+/// that failed to parse.
+pub fn status_datastore_file() -> StatusSnapshot {
+    StatusSnapshot {
+        unknown_connects: vec![],
+        datastore: Some(Box::new(DatastoreView {
+            kind: "file".into(),
+            endpoint: "/etc/calico-bgp/resources.yaml".into(),
+            connected: false,
+            revision_seen: 2,
+            revision_applied: Some(2),
+            applied_at: Some(NOW - 300),
+            refused: None,
+            last_error_at: Some(NOW - 5),
+            last_error: Some(
+                "/etc/calico-bgp/resources.yaml: document 3 (? ?): did not find expected node content at line 31 column 10".into(),
+            ),
+            problems: vec![],
         })),
         ..status()
     }

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use super::{Control, FibEvent, FibRoutes, FibStatus, NextHopReach, Pending};
-use crate::policy::{BestRoute, IpPool, ProgramClusterRoutes};
+use crate::policy::{BestRoute, IpPool, ProgramClusterRoutes, StaticRoute};
 
 /// The RIB's handle on the FIB. Cheap to clone; no method waits for the kernel.
 #[derive(Clone)]
@@ -76,6 +76,11 @@ impl FibSender {
     /// rewrites routes in place).
     pub fn set_pools(&self, pools: Vec<IpPool>, program: ProgramClusterRoutes) {
         let _ = self.ctrl.send(Control::SetPools(pools, program));
+    }
+
+    /// New static routes to peers: next hops are resolved again through them.
+    pub fn set_static_routes(&self, statics: Vec<StaticRoute>) {
+        let _ = self.ctrl.send(Control::SetStaticRoutes(statics));
     }
 
     /// Waits until every change sent before this call has been written.

@@ -612,3 +612,25 @@ fn vtep_mac_is_derived_from_the_address() {
     assert_eq!(m, vtep_mac(ip("fd01::7")));
     assert_ne!(m, vtep_mac(ip("fd01::8")));
 }
+
+#[test]
+fn a_static_route_resolves_next_hops_inside_it_through_its_gateway() {
+    let addrs = [NodeAddr { net: "10.0.5.1/24".parse().unwrap(), dev: 2 }];
+    let statics = [
+        StaticRoute { prefix: "10.0.15.2/32".parse().unwrap(), gateway: ip("10.0.5.254") },
+        // A gateway that is no neighbour: BIRD leaves the route out.
+        StaticRoute { prefix: "10.0.16.2/32".parse().unwrap(), gateway: ip("10.9.9.9") },
+    ];
+    let underlay = static_underlay(&statics, &addrs);
+    assert_eq!(
+        underlay,
+        [UnderlayRoute {
+            dst: "10.0.15.2/32".parse().unwrap(),
+            dev: 2,
+            via: Some(ip("10.0.5.254"))
+        }]
+    );
+    let ctx = NodeContext { addrs: addrs.to_vec(), underlay, ..NodeContext::default() };
+    assert_eq!(ctx.reach(ip("10.0.15.2")), Some(Reach { dev: 2, via: Some(ip("10.0.5.254")) }));
+    assert_eq!(ctx.reach(ip("10.0.16.2")), None);
+}

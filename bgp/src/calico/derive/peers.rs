@@ -10,7 +10,9 @@
 //!   has that address and AS; `peerSelector` gives one peer per selected
 //!   node and family, with its AS, port and cluster id;
 //! - our own addresses are skipped; a `Node_` peer is dropped where a
-//!   `Global_` peer has the same address and port;
+//!   `Global_` peer has the same address and port; two peers at one
+//!   address on different ports are two sessions (BIRD's `neighbor A
+//!   port P`);
 //! - unless `reversePeering: Manual`, the remote nodes (`peerSelector`, or
 //!   the node owning `peerIP` and AS) get `Node_` peerings back to the
 //!   local side (`node`/`nodeSelector`, else every node): both families
@@ -268,11 +270,13 @@ pub(super) fn bgp_peers(
         if peer.kind == PeerScope::Node && globals.contains(&(peer.address, peer.port)) {
             continue;
         }
-        if let Some(kept) = out.iter().find(|p| p.address == peer.address) {
+        // BIRD would run both protocols, dialing the same socket twice:
+        // a session is its address and port, so only the first is kept.
+        if let Some(kept) = out.iter().find(|p| (p.address, p.port) == (peer.address, peer.port)) {
             problems.push(ResourceProblem::new(
                 format!("BGPPeer {source}"),
                 format!(
-                    "{} is a second session to {} (port {}) next to {}: calico-bgpd keys sessions by neighbor address, so only the first is configured",
+                    "{} is a second session to {} port {} next to {}: one session per address and port, so only the first is configured",
                     peer.name, peer.address, peer.port, kept.name
                 ),
             ));

@@ -172,15 +172,26 @@ fn peer_ip_without_port_borrows_the_calico_nodes_listen_port() {
 }
 
 #[test]
-fn second_port_to_the_same_address_is_a_problem_not_a_silent_drop() {
+fn a_second_port_to_the_same_address_is_a_second_session() {
     let d = on_master(&format!(
         "{DEFAULT_NO_MESH}---\nkind: BGPPeer\nmetadata:\n  name: a\nspec:\n  peerIP: 10.192.0.9:166\n  asNumber: 64512\n---\n\
+         kind: BGPPeer\nmetadata:\n  name: b\nspec:\n  peerIP: 10.192.0.9\n  asNumber: 64512\n"
+    ));
+    let names: Vec<&str> = d.config.peers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["Global_10_192_0_9", "Global_10_192_0_9_port_166"]);
+    assert!(d.problems.is_empty(), "{:?}", d.problems);
+}
+
+#[test]
+fn a_second_peer_to_the_same_address_and_port_is_a_problem_not_a_silent_drop() {
+    let d = on_master(&format!(
+        "{DEFAULT_NO_MESH}---\nkind: BGPPeer\nmetadata:\n  name: a\nspec:\n  peerIP: 10.192.0.9:179\n  asNumber: 64512\n---\n\
          kind: BGPPeer\nmetadata:\n  name: b\nspec:\n  peerIP: 10.192.0.9\n  asNumber: 64512\n"
     ));
     assert_eq!(d.config.peers.len(), 1);
     assert_eq!(d.config.peers[0].name, "Global_10_192_0_9");
     assert!(
-        d.problems.iter().any(|p| p.reason.contains("Global_10_192_0_9_port_166")),
+        d.problems.iter().any(|p| p.reason.contains("Global_10_192_0_9_port_179")),
         "{:?}",
         d.problems
     );

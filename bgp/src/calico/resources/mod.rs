@@ -103,6 +103,27 @@ impl Resources {
     /// of other kinds (Kubernetes objects, ...) are problems too, so that
     /// nothing is dropped silently.
     pub fn from_yaml(text: &str) -> (Resources, Vec<ResourceProblem>) {
+        let (out, mut problems, syntax) = Resources::read_yaml(text);
+        problems.extend(syntax);
+        (out, problems)
+    }
+
+    /// [`Resources::from_yaml`] for a file that is the whole datastore: a
+    /// YAML syntax error refuses the file (the documents after it cannot be
+    /// read, and running on the ones before would drop what they hold),
+    /// while an object that does not parse is still a problem left out.
+    pub fn from_yaml_file(
+        text: &str,
+    ) -> Result<(Resources, Vec<ResourceProblem>), ResourceProblem> {
+        match Resources::read_yaml(text) {
+            (_, _, Some(syntax)) => Err(syntax),
+            (out, problems, None) => Ok((out, problems)),
+        }
+    }
+
+    /// The objects read, the problems, and the syntax error that ended the
+    /// stream, if any.
+    fn read_yaml(text: &str) -> (Resources, Vec<ResourceProblem>, Option<ResourceProblem>) {
         let mut out = Resources::default();
         let mut problems = Vec::new();
         for (i, doc) in serde_norway::Deserializer::from_str(text).enumerate() {
@@ -111,9 +132,8 @@ impl Resources {
                 Ok(serde_norway::Value::Null) => continue,
                 Ok(v) => v,
                 Err(e) => {
-                    problems.push(ResourceProblem::new(at("?", "?"), e));
                     // A syntax error ends the stream: nothing after it can be located.
-                    break;
+                    return (out, problems, Some(ResourceProblem::new(at("?", "?"), e)));
                 }
             };
             let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("").to_owned();
@@ -134,7 +154,7 @@ impl Resources {
                 problems.push(ResourceProblem::new(at(&kind, &name), reason));
             }
         }
-        (out, problems)
+        (out, problems, None)
     }
 
     /// Reads Calico's etcd v3 key/values. Keys outside the resource and

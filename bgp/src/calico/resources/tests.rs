@@ -116,3 +116,25 @@ fn kdd_block_affinity_documents_are_read() {
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(r.block_affinities[0].state, AffinityState::Pending);
 }
+
+#[test]
+fn a_resources_file_with_a_syntax_error_is_refused_whole() {
+    let text = "kind: Node\napiVersion: projectcalico.org/v3\nmetadata:\n  name: n1\n---\n\
+                kind: [unclosed\n";
+    let e = Resources::from_yaml_file(text).unwrap_err();
+    assert!(e.key.starts_with("document 2"), "{e}");
+    // The offline reader keeps what came before and reports the rest.
+    let (r, problems) = Resources::from_yaml(text);
+    assert_eq!((r.nodes.len(), problems.len()), (1, 1));
+}
+
+#[test]
+fn a_resources_file_with_a_bad_object_keeps_the_others() {
+    let text = "kind: Node\napiVersion: projectcalico.org/v3\nmetadata:\n  name: n1\n---\n\
+                kind: IPPool\napiVersion: projectcalico.org/v3\nmetadata:\n  name: p\n\
+                spec:\n  cidr: not-a-cidr\n";
+    let (r, problems) = Resources::from_yaml_file(text).unwrap();
+    assert_eq!(r.nodes.len(), 1);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].key.contains("IPPool p"), "{}", problems[0]);
+}
