@@ -439,6 +439,22 @@ fn pool_filter_decides_what_learned_routes_are_exported() {
 }
 
 #[test]
+fn learned_routes_inside_a_service_range_are_sent_on() {
+    // confd's calico_export_to_bgp_peers: `if ( net ~ 10.96.0.0/12 ) then { accept; }`
+    // for each advertised range, so another node's (or a ToR's) Service /32 is passed on.
+    let cfg = RibConfig { service_ranges: vec![net("10.96.0.0/12")], ..RibConfig::new(AS, ME) };
+    let mut r = Rib::new(cfg);
+    r.peer_up(PeerId(2), peer(2, AS));
+    r.peer_up(PeerId(3), PeerInfo { export: ExportPolicy::default(), ..peer(3, 65003) });
+    let out =
+        r.update(PeerId(2), &announce(attrs(&[], ip(2)), &["10.96.0.10/32", "10.112.0.0/24"]));
+    assert_eq!(prefixes(&seen(&out, 3)), vec![net("10.96.0.10/32")], "outside: not sent");
+    // Reload: the range is gone, and so is the route it let through.
+    let out = r.set_export_ranges(Vec::new(), Vec::new());
+    assert_eq!(seen(&out, 3).withdrawn, vec![Nlri::new(net("10.96.0.10/32"))]);
+}
+
+#[test]
 fn priority_travels_as_local_pref_and_returns_as_metric() {
     let mut r = rib();
     r.peer_up(PeerId(2), peer(2, AS));

@@ -9,7 +9,9 @@
 //!    policy::decide  per changed prefix  -> desired
 //!    plan::plan_key  desired vs kernel model -> ops  -> RouteWriter (blocking thread)
 //!    monitor: someone else's change to a key we hold -> plan_key again (repair)
-//!             link / address change -> new NodeContext -> re-decide every prefix
+//!             link / address change -> new NodeContext -> re-decide the prefixes it
+//!             affects (a next hop inside a changed subnet; every prefix after a
+//!             pool, switch or tunnel change)
 //!             ENOBUFS -> full resync (dump + plan)
 //!    slow timer: full resync, the safety net only
 //! ```
@@ -34,8 +36,8 @@ use crate::netlink::writer::RouteWriter;
 use crate::netlink::{Kernel, NetlinkError};
 use crate::plan::{KernelModel, Op, Orphans, plan_key};
 use crate::policy::{
-    BestRoute, Decision, EncapMode, IpPool, NodeContext, ProgramClusterRoutes, SkipReason,
-    TunnelDevs, Vtep, decide,
+    BestRoute, ContextChange, Decision, EncapMode, IpPool, NodeContext, ProgramClusterRoutes,
+    SkipReason, TunnelDevs, Vtep, decide, excluded_interface,
 };
 use crate::route::{IfIndex, MAIN_TABLE, Route, RouteKey};
 
@@ -49,12 +51,16 @@ pub use sender::FibSender;
 pub struct FibConfig {
     /// IP pools.
     pub pools: Vec<IpPool>,
+    /// Service ranges: routes inside them are never programmed (kube-proxy's).
+    pub service_ranges: Vec<IpNet>,
     /// Who programs cluster routes.
     pub program: ProgramClusterRoutes,
     /// Table to install into.
     pub table: u32,
-    /// Node underlay addresses: VXLAN `local` and the VTEP MAC are derived from them.
-    pub node_ips: Vec<IpAddr>,
+    /// The node's configured addresses with their prefix lengths (`node.ipv4`,
+    /// `node.ipv6`): their networks are the node's own subnets CrossSubnet compares
+    /// next hops with, and VXLAN `local` and the VTEP MAC come from the addresses.
+    pub node_addrs: Vec<IpNet>,
     /// Program VXLAN pools here and create/fix `vxlan.calico` / `vxlan-v6.calico`
     /// (derived MAC, VTEP neighbour and FDB entries): a node without Felix. Off, VXLAN
     /// pools and devices are Felix's and never touched.
@@ -76,9 +82,10 @@ impl Default for FibConfig {
     fn default() -> Self {
         FibConfig {
             pools: Vec::new(),
+            service_ranges: Vec::new(),
             program: ProgramClusterRoutes::Enabled,
             table: MAIN_TABLE,
-            node_ips: Vec::new(),
+            node_addrs: Vec::new(),
             manage_vxlan: false,
             manage_tunl0: false,
             resync_every: Duration::from_secs(300),
@@ -107,8 +114,12 @@ pub enum FibEvent {
         /// Ops it needed.
         ops: usize,
     },
-    /// The node context changed (address, link, pools); every route was re-decided.
-    ContextChanged,
+    /// The node context changed (address, link, pools); the routes it affects were
+    /// decided again.
+    ContextChanged {
+        /// How many prefixes were decided again (0: the change touched no next hop).
+        prefixes: usize,
+    },
 }
 
 /// A snapshot of the FIB's state.
@@ -156,7 +167,7 @@ type WriteJob =
 
 enum Control {
     Converged,
-    SetPools(Vec<IpPool>, ProgramClusterRoutes),
+    Reconfigure(FibConfig),
     Flush(oneshot::Sender<()>),
     Status(oneshot::Sender<FibStatus>),
     Track(Vec<IpAddr>, Vec<IpAddr>),
@@ -215,6 +226,8 @@ pub struct Fib {
     model: KernelModel,
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
+    /// Interface names, for leaving Calico's excluded interfaces out.
+    names: HashMap<IfIndex, String>,
     /// Desired next hops per output device: which links carry our routes.
     dev_refs: FastMap<IfIndex, usize>,
     repairs_of: HashMap<RouteKey, (Instant, u32)>,
@@ -255,6 +268,7 @@ impl Fib {
         };
         let ctx = NodeContext {
             pools: cfg.pools.clone(),
+            service_ranges: cfg.service_ranges.clone(),
             program: cfg.program,
             table: cfg.table,
             ..NodeContext::default()
@@ -277,6 +291,7 @@ impl Fib {
             model: KernelModel::default(),
             tunnels: Vec::new(),
             links: HashMap::new(),
+            names: HashMap::new(),
             dev_refs: FastMap::default(),
             repairs_of: HashMap::new(),
             tracked: HashMap::new(),
@@ -348,9 +363,12 @@ impl Fib {
                 tracing::info!(after = ?self.started.elapsed(), "fib: converged; removing stale routes");
                 self.resync("converged").await;
             }
-            Control::SetPools(pools, program) => {
-                self.cfg.pools = pools;
-                self.cfg.program = program;
+            Control::Reconfigure(new) => {
+                // The reloadable part; the table and the opt-ins are read at start.
+                self.cfg.pools = new.pools;
+                self.cfg.service_ranges = new.service_ranges;
+                self.cfg.program = new.program;
+                self.cfg.node_addrs = new.node_addrs;
                 if let Err(e) = self.refresh_context(true).await {
                     self.note_error(format!("reading node context: {e}"));
                 }
@@ -751,6 +769,11 @@ impl Fib {
                 }
             }
             KernelEvent::Link { link, deleted } => {
+                if deleted {
+                    self.names.remove(&link.index);
+                } else {
+                    self.names.insert(link.index, link.name.clone());
+                }
                 let now = (!deleted).then_some((link.up, link.mtu));
                 let before = match now {
                     Some(st) => self.links.insert(link.index, st),
@@ -786,6 +809,11 @@ impl Fib {
                     self.resync("link state").await;
                 }
             }
+            // Link-local and loopback addresses, and those of the interfaces Calico
+            // leaves out (a pod's veth, kube-ipvs0's cluster IPs), cannot change how a
+            // next hop is reached: no context to reread.
+            KernelEvent::Addr { addr: None, .. } => {}
+            KernelEvent::Addr { addr: Some(a), .. } if self.excluded(a.dev) => {}
             KernelEvent::Addr { .. } => self.context_event(false).await,
             KernelEvent::Overflow => {
                 tracing::debug!("fib: kernel notifications overflowed; resync scheduled");
@@ -851,45 +879,76 @@ impl Fib {
             || self.dev_refs.contains_key(&index)
     }
 
-    async fn context_event(&mut self, ensure_tunnels: bool) {
-        match self.refresh_context(ensure_tunnels).await {
-            Ok(true) => {
-                self.redecide_all().await;
-                let _ = self.events.send(FibEvent::ContextChanged);
-            }
-            Ok(false) => {}
-            Err(e) => self.note_error(format!("reading node context: {e}")),
-        }
+    /// Whether interface `dev` is one whose addresses Calico leaves out.
+    fn excluded(&self, dev: IfIndex) -> bool {
+        self.names.get(&dev).is_some_and(|n| excluded_interface(n))
     }
 
-    async fn redecide_all(&mut self) {
+    async fn context_event(&mut self, ensure_tunnels: bool) {
+        let change = match self.refresh_context(ensure_tunnels).await {
+            Ok(c) => c,
+            Err(e) => return self.note_error(format!("reading node context: {e}")),
+        };
+        let prefixes = match &change {
+            ContextChange::None => return,
+            ContextChange::All => self.redecide_all().await,
+            ContextChange::Reach(_) => {
+                // A connected subnet or underlay route came or went: only routes with a
+                // next hop inside it can change (a docker bridge's address touches none).
+                let mut affected: Vec<IpNet> = self
+                    .rib
+                    .iter()
+                    .filter(|(_, b)| change.affects(&b.next_hops))
+                    .map(|(p, _)| *p)
+                    .collect();
+                affected.sort_unstable();
+                let n = affected.len();
+                self.apply_prefixes(affected.into_iter().map(|p| (p, Redo::Held))).await;
+                n
+            }
+        };
+        tracing::debug!("fib: node context changed ({change:?}); {prefixes} prefix(es) re-decided");
+        let _ = self.events.send(FibEvent::ContextChanged { prefixes });
+    }
+
+    /// Decides every prefix again; returns how many.
+    async fn redecide_all(&mut self) -> usize {
         let mut prefixes: Vec<IpNet> = self.rib.keys().copied().collect();
         // Prefixes whose best route is gone but whose route is still desired cannot
         // exist; but a table change leaves old keys: include everything we hold.
         prefixes.extend(self.desired.keys().map(|k| k.prefix));
         prefixes.sort_unstable();
         prefixes.dedup();
+        let n = prefixes.len();
         self.apply_prefixes(prefixes.into_iter().map(|p| (p, Redo::Held))).await;
+        n
     }
 
-    /// Rereads addresses, underlay routes and tunnels. True if the context changed.
-    async fn refresh_context(&mut self, ensure: bool) -> Result<bool, NetlinkError> {
+    /// Rereads addresses, underlay routes and tunnels; says what changed.
+    async fn refresh_context(&mut self, ensure: bool) -> Result<ContextChange, NetlinkError> {
+        // The names first: the addresses of Calico's excluded interfaces are left out.
+        let links = self.kernel.dump_links().await?;
+        self.names = links.iter().map(|l| (l.index, l.name.clone())).collect();
+        let mut addrs = self.kernel.dump_addrs().await?;
+        addrs.retain(|a| !self.excluded(a.dev));
         let mut ctx = NodeContext {
-            addrs: self.kernel.dump_addrs().await?,
+            subnets: self.cfg.node_addrs.iter().map(IpNet::trunc).collect(),
+            addrs,
             underlay: self.kernel.dump_underlay().await?,
             pools: self.cfg.pools.clone(),
+            service_ranges: self.cfg.service_ranges.clone(),
             program: self.cfg.program,
             manage_vxlan: self.cfg.manage_vxlan,
             tunnels: TunnelDevs::default(),
             table: self.cfg.table,
         };
-        ctx.tunnels = self.tunnels_for(&ctx, ensure).await;
-        let changed = ctx != self.ctx;
+        ctx.tunnels = self.tunnels_for(&ctx, links, ensure).await;
+        let change = self.ctx.change_to(&ctx);
         self.ctx = ctx;
-        if changed {
+        if change != ContextChange::None {
             self.recheck_next_hops();
         }
-        Ok(changed)
+        Ok(change)
     }
 
     /// Looks up the tunnel devices the pools need; with `ensure` (start, pool change) or
@@ -897,7 +956,12 @@ impl Fib {
     /// (`manage_tunl0`, `manage_vxlan`). Link events only look up: fixing a device raises
     /// a link event of its own, which must not loop. Devices Felix owns are only looked
     /// up, never created, changed or deleted.
-    async fn tunnels_for(&mut self, ctx: &NodeContext, ensure: bool) -> TunnelDevs {
+    async fn tunnels_for(
+        &mut self,
+        ctx: &NodeContext,
+        links: Vec<crate::netlink::Link>,
+        ensure: bool,
+    ) -> TunnelDevs {
         let used = |f: fn(&IpPool) -> bool| {
             ctx.pools.iter().any(|p| f(p) && ctx.program.admits(p, ctx.manage_vxlan))
         };
@@ -905,7 +969,6 @@ impl Fib {
         let need_vxlan = used(|p| p.vxlan_mode != EncapMode::Never);
         let mut devs = TunnelDevs::default();
         let mut statuses = Vec::new();
-        let links = self.kernel.dump_links().await.unwrap_or_default();
         self.links = links.iter().map(|l| (l.index, (l.up, l.mtu))).collect();
         let mtu_of = |dev| links.iter().find(|l| l.index == dev).map(|l| l.mtu).unwrap_or(1500);
         if need_ipip {
@@ -944,7 +1007,7 @@ impl Fib {
             statuses.push(st);
         }
         if need_vxlan {
-            for ip in self.cfg.node_ips.clone() {
+            for ip in self.cfg.node_addrs.iter().map(IpNet::addr).collect::<Vec<_>>() {
                 let Some(reach) = ctx.reach(ip) else { continue };
                 let spec = VxlanSpec::calico(ip, reach.dev, mtu_of(reach.dev));
                 let existing = links.iter().find(|l| l.name == spec.name);

@@ -37,8 +37,8 @@ pub mod route;
 pub use actor::{Fib, FibConfig, FibEvent, FibRoutes, FibSender, FibStatus, NextHopReach};
 pub use plan::{KernelModel, Op, Orphans, plan, plan_key};
 pub use policy::{
-    BestRoute, Decision, EncapMode, IpPool, NodeAddr, NodeContext, ProgramClusterRoutes,
-    SkipReason, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide,
+    BestRoute, ContextChange, Decision, EncapMode, IpPool, NodeAddr, NodeContext,
+    ProgramClusterRoutes, SkipReason, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide,
 };
 pub use route::{
     DesiredRoute, IfIndex, KernelRoute, MAIN_TABLE, NextHop, RTPROT_BIRD, Route, RouteKey,

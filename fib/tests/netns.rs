@@ -52,7 +52,7 @@ fn cfg(pools: Vec<IpPool>) -> FibConfig {
         pools,
         program: ProgramClusterRoutes::Enabled,
         manage_vxlan: true,
-        node_ips: vec!["10.0.0.5".parse().unwrap(), "fd00::5".parse().unwrap()],
+        node_addrs: vec![net("10.0.0.5/24"), net("fd00::5/64")],
         // Far away: every repair in these tests must come from kernel events.
         resync_every: Duration::from_secs(3600),
         stale_timeout: Duration::from_secs(3600),
@@ -399,10 +399,7 @@ fn mode_switch_rewrites_routes_in_place() {
                 .spawn()
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(200)).await;
-            fib.set_pools(
-                vec![pool("10.244.0.0/16", CrossSubnet, Never)],
-                ProgramClusterRoutes::Enabled,
-            );
+            fib.reconfigure(cfg(vec![pool("10.244.0.0/16", CrossSubnet, Never)]));
             fib.flush().await;
             tokio::time::sleep(Duration::from_millis(200)).await;
             let _ = Command::new("kill").arg(mon.id().to_string()).status();
@@ -530,16 +527,27 @@ fn address_and_link_changes_re_evaluate_routes() {
             let show = |p: &str| ip(&["route", "show", p, "proto", "bird"]).trim().to_string();
             fib.update(best("10.244.2.0/26", &["10.1.0.7"])); // CrossSubnet, other subnet
             fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.update(best("10.246.2.0/26", &["10.1.0.8"])); // no encap, via the gateway
             fib.flush().await;
             assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev tunl0 onlink");
+            assert_eq!(show("10.246.2.0/26"), "10.246.2.0/26 via 10.0.0.1 dev eth0");
             let mut ev = fib.subscribe();
 
-            // The node gains an address in 10.1.0.0/24: the next hop is now in its own
-            // subnet, so the CrossSubnet route drops the tunnel, rewritten in place.
+            // The host gains an address in 10.1.0.0/24 (a second subnet on eth0): the
+            // next hops there are now reached directly, but the node's own subnet is
+            // still node.ipv4's 10.0.0.0/24, so CrossSubnet keeps the tunnel, as
+            // Calico's `bgp_next_hop ~ network_v4` does. Only those two prefixes are
+            // decided again.
             ip(&["addr", "add", "10.1.0.5/24", "dev", "eth0"]);
-            wait_for(&mut ev, "context change", |e| *e == FibEvent::ContextChanged).await;
+            wait_for(
+                &mut ev,
+                "context change",
+                |e| matches!(e, FibEvent::ContextChanged { prefixes: n } if *n > 0),
+            )
+            .await;
             fib.flush().await;
-            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev eth0");
+            assert_eq!(show("10.246.2.0/26"), "10.246.2.0/26 via 10.1.0.8 dev eth0");
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev tunl0 onlink");
 
             // eth0 down: the kernel drops IPv4 routes through it without telling
             // anyone route by route. Back up: the FIB reinstalls them.
@@ -552,7 +560,54 @@ fn address_and_link_changes_re_evaluate_routes() {
                 assert!(tokio::time::Instant::now() < deadline, "not restored after the flap");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev eth0");
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev tunl0 onlink");
+        })
+    });
+}
+
+#[test]
+fn addresses_on_unrelated_interfaces_decide_no_route_again() {
+    let ns = Netns::new();
+    ns.node();
+    ns.fake_tunl0();
+    let name = ns.name.clone();
+    with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            let ip = |args: &[&str]| common::sh(Command::new("ip").arg("-n").arg(&name).args(args));
+            fib.update(best("10.244.2.0/26", &["10.1.0.7"]));
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            let mut ev = fib.subscribe();
+            // kube-ipvs0 (a bridge stands in: no dummy module here) gets an address per
+            // cluster IP; Calico's BIRD leaves it out, and so do we: no reread at all.
+            ip(&["link", "add", "kube-ipvs0", "type", "bridge"]);
+            for i in 1..=20 {
+                ip(&["addr", "add", &format!("10.96.0.{i}/32"), "dev", "kube-ipvs0"]);
+            }
+            // A docker bridge: its subnet holds no next hop, so nothing is decided again.
+            ip(&["link", "add", "docker0", "type", "bridge"]);
+            ip(&["addr", "add", "172.17.0.1/16", "dev", "docker0"]);
+            // A marker that does matter: 10.1.0.0/24 becomes connected.
+            ip(&["addr", "add", "10.1.0.5/24", "dev", "eth0"]);
+            let mut seen = Vec::new();
+            tokio::time::timeout(Duration::from_secs(3), async {
+                loop {
+                    if let Ok(FibEvent::ContextChanged { prefixes }) = ev.recv().await {
+                        seen.push(prefixes);
+                        if prefixes > 0 {
+                            return;
+                        }
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("no re-decision for 10.1.0.0/24 within 3 s: {seen:?}"));
+            // docker0's address (and its link-down subnet route) decided nothing again;
+            // kube-ipvs0's twenty addresses were not even looked at; the marker decided
+            // exactly the one prefix whose next hop is in 10.1.0.0/24.
+            assert!(seen.len() <= 3, "{seen:?}");
+            assert_eq!(seen.last(), Some(&1), "{seen:?}");
+            assert!(seen[..seen.len() - 1].iter().all(|n| *n == 0), "{seen:?}");
         })
     });
 }

@@ -103,6 +103,8 @@ pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
     let c = cfg.config();
     FibConfig {
         pools: pools(&c.ip_pools),
+        // Calico's kernel filter rejects every range, advertised or not.
+        service_ranges: c.services.all().map(|(_, r)| r.trunc()).collect(),
         program: program(c.fib.program_cluster_routes),
         manage_vxlan: c.fib.manage_vxlan,
         manage_tunl0: c.fib.manage_tunl0,
@@ -112,12 +114,13 @@ pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
         stale_timeout: std::time::Duration::from_secs(
             u64::from(c.graceful_restart.stale_time) + 30,
         ),
-        node_ips: c
+        // Calico's `network_v4` / `network_v6` are these addresses' networks.
+        node_addrs: c
             .node
             .ipv4
-            .map(|n| IpAddr::V4(n.addr()))
+            .map(IpNet::V4)
             .into_iter()
-            .chain(c.node.ipv6.map(|n| IpAddr::V6(n.addr())))
+            .chain(c.node.ipv6.map(IpNet::V6))
             .collect(),
         ..FibConfig::default()
     }
@@ -322,12 +325,17 @@ impl FibPort for KernelFib {
                 "fib.manage_vxlan / fib.manage_tunl0 changes take effect when the daemon restarts"
             );
         }
-        if new.pools != self.cfg.pools || new.program != self.cfg.program {
+        let reloadable = |c: &FibConfig| {
+            (c.pools.clone(), c.service_ranges.clone(), c.program, c.node_addrs.clone())
+        };
+        if reloadable(&new) != reloadable(&self.cfg) {
             if let Some(s) = &self.sender {
-                s.set_pools(new.pools.clone(), new.program);
+                s.reconfigure(new.clone());
             }
             self.cfg.pools = new.pools;
+            self.cfg.service_ranges = new.service_ranges;
             self.cfg.program = new.program;
+            self.cfg.node_addrs = new.node_addrs;
         }
     }
 
@@ -439,7 +447,7 @@ mod tests {
         assert_eq!(f.table, 100);
         assert_eq!(f.program, fib::ProgramClusterRoutes::EnabledNoEncapOnly);
         assert_eq!(f.pools[0].vxlan_mode, fib::EncapMode::CrossSubnet);
-        assert_eq!(f.node_ips, ["10.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(f.node_addrs, ["10.0.0.1/24".parse::<IpNet>().unwrap()]);
         assert!(!f.manage_vxlan && !f.manage_tunl0, "Felix's by default");
     }
 

@@ -179,9 +179,10 @@ fn rib_config(cfg: &ValidatedConfig, fib: &dyn FibPort) -> RibConfig {
     c
 }
 
-/// The RIB settings that only a new RIB can take (everything but the pools).
+/// The RIB settings that only a new RIB can take (everything but the pools
+/// and service ranges).
 fn identity(c: &RibConfig) -> RibConfig {
-    RibConfig { ip_pools: Vec::new(), ..c.clone() }
+    RibConfig { ip_pools: Vec::new(), service_ranges: Vec::new(), ..c.clone() }
 }
 
 impl RibRoutes {
@@ -538,8 +539,9 @@ impl RouteHandler for RibRoutes {
                 );
             }
         }
-        if new.ip_pools != self.rib.config().ip_pools {
-            let o = self.rib.set_pools(new.ip_pools.clone());
+        let ranges = |c: &RibConfig| (c.ip_pools.clone(), c.service_ranges.clone());
+        if ranges(&new) != ranges(self.rib.config()) {
+            let o = self.rib.set_export_ranges(new.ip_pools.clone(), new.service_ranges.clone());
             out.extend(self.carry_out(o));
         }
         self.fib.reconfigure(cfg);

@@ -497,7 +497,8 @@ impl Rib {
     }
 
     /// Queues each group's export changes; with `old_pools` the old paths
-    /// are judged under the pools in force before a reload.
+    /// are judged under the pools and service ranges in force before a
+    /// reload.
     pub(super) fn diff_groups(
         &mut self,
         prefix: IpNet,
@@ -594,9 +595,12 @@ impl Rib {
             // `calico_export_to_bgp_peers()`: the pool rule is not asked.
             Verdict::Accept(rule) => self.derived(gi, p.attrs, rule)?,
             Verdict::NoMatch => {
-                let pools = if old_pools { &self.old_pools } else { &self.pools };
+                let (pools, services) = match old_pools {
+                    true => (&self.old_pools, &self.old_services),
+                    false => (&self.pools, &self.services),
+                };
                 let g = self.groups[gi].as_ref()?;
-                if learned && !g.policy.allows_learned(prefix, pools) {
+                if learned && !g.policy.allows_learned(prefix, pools, services) {
                     return None;
                 }
                 p.attrs

@@ -26,6 +26,7 @@ impl RibConfig {
             fib: cfg.fib.enabled,
             resolve_next_hops: true,
             ip_pools: cfg.ip_pools.clone(),
+            service_ranges: cfg.services.all().map(|(_, r)| r.trunc()).collect(),
         }
     }
 

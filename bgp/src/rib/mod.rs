@@ -100,9 +100,12 @@ use crate::wire::{AfiSafi, Message, ParsedUpdate};
 #[derive(Debug)]
 pub struct Rib {
     cfg: RibConfig,
-    /// The IP pools in force, and (during `set_pools` only) the previous ones.
+    /// The IP pools and service ranges in force, and (during
+    /// `set_export_ranges` only) the previous ones.
     pools: Vec<IpPool>,
     old_pools: Vec<IpPool>,
+    services: Vec<IpNet>,
+    old_services: Vec<IpNet>,
     /// Peers by internal slot; slot 0 is the local router.
     peers: Vec<Option<PeerEntry>>,
     slots: FxHashMap<PeerId, u32>,
@@ -136,6 +139,8 @@ impl Rib {
         Rib {
             pools: cfg.ip_pools.clone(),
             old_pools: Vec::new(),
+            services: cfg.service_ranges.clone(),
+            old_services: Vec::new(),
             cfg,
             peers: vec![None],
             slots: FxHashMap::default(),
@@ -438,14 +443,24 @@ impl Rib {
     /// Replaces the IP pools (configuration reload): learned routes that
     /// the export filter now refuses are withdrawn, newly allowed ones sent.
     pub fn set_pools(&mut self, pools: Vec<IpPool>) -> Output {
+        self.set_export_ranges(pools, self.services.clone())
+    }
+
+    /// Replaces the IP pools and the advertised service ranges
+    /// (configuration reload): learned routes that the export filter now
+    /// refuses are withdrawn, newly allowed ones sent.
+    pub fn set_export_ranges(&mut self, pools: Vec<IpPool>, services: Vec<IpNet>) -> Output {
         self.old_pools = std::mem::replace(&mut self.pools, pools);
+        self.old_services = std::mem::replace(&mut self.services, services);
         self.cfg.ip_pools = self.pools.clone();
+        self.cfg.service_ranges = self.services.clone();
         let learned = self.table.collect_where(|paths| paths.iter().any(|p| p.src != 0));
         for (prefix, id) in learned {
             let paths = self.table.paths(id).to_vec();
             self.diff_groups(prefix, &paths, &paths, true);
         }
         self.old_pools = Vec::new();
+        self.old_services = Vec::new();
         self.finish()
     }
 

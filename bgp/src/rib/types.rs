@@ -41,6 +41,9 @@ pub struct RibConfig {
     pub resolve_next_hops: bool,
     /// Calico IP pools, for the export filter.
     pub ip_pools: Vec<IpPool>,
+    /// The advertised service ranges (`[services]`): learned routes inside
+    /// them are sent on, as confd's export filter accepts them.
+    pub service_ranges: Vec<IpNet>,
 }
 
 impl RibConfig {
@@ -55,6 +58,7 @@ impl RibConfig {
             fib: true,
             resolve_next_hops: false,
             ip_pools: Vec::new(),
+            service_ranges: Vec::new(),
         }
     }
 }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use ipnet::IpNet;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
-use super::{Control, FibEvent, FibRoutes, FibStatus, NextHopReach, Pending};
-use crate::policy::{BestRoute, IpPool, ProgramClusterRoutes};
+use super::{Control, FibConfig, FibEvent, FibRoutes, FibStatus, NextHopReach, Pending};
+use crate::policy::BestRoute;
 
 /// The RIB's handle on the FIB. Cheap to clone; no method waits for the kernel.
 #[derive(Clone)]
@@ -72,10 +72,11 @@ impl FibSender {
         let _ = self.ctrl.send(Control::Converged);
     }
 
-    /// New pools or `programClusterRoutes`: every route is re-decided (a mode switch
-    /// rewrites routes in place).
-    pub fn set_pools(&self, pools: Vec<IpPool>, program: ProgramClusterRoutes) {
-        let _ = self.ctrl.send(Control::SetPools(pools, program));
+    /// A reload: new pools, service ranges, `programClusterRoutes` or node addresses
+    /// are taken and every route is decided again (a mode switch rewrites routes in
+    /// place). The table and the `manage_*` opt-ins are read at start and kept.
+    pub fn reconfigure(&self, cfg: FibConfig) {
+        let _ = self.ctrl.send(Control::Reconfigure(cfg));
     }
 
     /// Waits until every change sent before this call has been written.
