@@ -47,11 +47,13 @@ fn routes(ns: &Netns, fam: &str) -> BTreeMap<String, Value> {
 
 /// The FIB of a node without Felix for the VXLAN datapath (`manage_vxlan`); `tunl0`
 /// stays the test's (a stand-in: no ipip module here), looked up, never managed.
+/// Learning is on, as the daemon runs it (resyncs dump the whole table).
 fn cfg(pools: Vec<IpPool>) -> FibConfig {
     FibConfig {
         pools,
         program: ProgramClusterRoutes::Enabled,
         manage_vxlan: true,
+        learn: true,
         node_addrs: vec![net("10.0.0.5/24"), net("fd00::5/64")],
         // Far away: every repair in these tests must come from kernel events.
         resync_every: Duration::from_secs(3600),
@@ -753,4 +755,120 @@ fn proto_bird_routes_in_other_tables_are_never_touched() {
     assert!(table100.contains("10.99.1.0/24"), "{table100}");
     assert!(table100.contains("10.99.2.0/24"), "{table100}");
     assert_eq!(routes(&ns, "-4").len(), 1);
+}
+
+/// The next batch of learned-route changes, as (prefix, metric, device) or (prefix, None).
+async fn next_learned(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<fib::LearnedChange>>,
+) -> Vec<(String, Option<(u32, Option<String>)>)> {
+    let batch = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .expect("a learned-route change within 3 s")
+        .expect("the FIB is running");
+    batch
+        .into_iter()
+        .map(|c| (c.prefix.to_string(), c.route.map(|r| (r.metric, r.device))))
+        .collect()
+}
+
+#[test]
+fn other_agents_routes_are_learned_and_forgotten_with_the_kernel() {
+    let ns = Netns::new();
+    ns.node();
+    let name = ns.name.clone();
+    with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            let ip = |args: &[&str]| common::sh(Command::new("ip").arg("-n").arg(&name).args(args));
+            let mut rx = fib.watch_learned();
+            // The whole set first: the default routes `ip route add` gave proto boot; the
+            // kernel's connected subnets (proto kernel) are not learned.
+            let first = next_learned(&mut rx).await;
+            let prefixes: Vec<&str> = first.iter().map(|(p, _)| p.as_str()).collect();
+            assert_eq!(prefixes, ["0.0.0.0/0", "::/0"], "{first:?}");
+
+            // Felix's workload route for a borrowed address.
+            ip(&["link", "add", "cali1234abcd", "type", "veth", "peer", "name", "cali1234p"]);
+            ip(&["link", "set", "cali1234abcd", "up"]);
+            ip(&[
+                "route",
+                "add",
+                "10.244.2.7/32",
+                "dev",
+                "cali1234abcd",
+                "scope",
+                "link",
+                "proto",
+                "80",
+                "metric",
+                "1024",
+            ]);
+            let c = next_learned(&mut rx).await;
+            assert_eq!(c, [("10.244.2.7/32".into(), Some((1024, Some("cali1234abcd".into()))))]);
+            // An elevated copy wins; its removal brings the normal one back.
+            ip(&[
+                "route",
+                "add",
+                "10.244.2.7/32",
+                "dev",
+                "cali1234abcd",
+                "proto",
+                "80",
+                "metric",
+                "512",
+            ]);
+            assert_eq!(next_learned(&mut rx).await[0].1, Some((512, Some("cali1234abcd".into()))));
+            ip(&["route", "del", "10.244.2.7/32", "proto", "80", "metric", "512"]);
+            assert_eq!(next_learned(&mut rx).await[0].1, Some((1024, Some("cali1234abcd".into()))));
+            // Felix removes it: forgotten.
+            ip(&["route", "del", "10.244.2.7/32", "proto", "80", "metric", "1024"]);
+            assert_eq!(next_learned(&mut rx).await, [("10.244.2.7/32".into(), None)]);
+            // Ours are never learned.
+            fib.update(best("10.244.3.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            // The pod goes: its veth is deleted, and the kernel drops the route silently.
+            ip(&["route", "add", "10.244.2.8/32", "dev", "cali1234abcd", "proto", "80"]);
+            assert_eq!(next_learned(&mut rx).await[0].0, "10.244.2.8/32");
+            ip(&["link", "del", "cali1234abcd"]);
+            assert_eq!(next_learned(&mut rx).await, [("10.244.2.8/32".into(), None)]);
+            // A veth that goes down loses its IPv4 routes, unannounced, likewise.
+            ip(&["link", "add", "cali7777abcd", "type", "veth", "peer", "name", "cali7777p"]);
+            ip(&["link", "set", "cali7777abcd", "up"]);
+            ip(&["route", "add", "10.244.2.9/32", "dev", "cali7777abcd", "proto", "80"]);
+            assert_eq!(next_learned(&mut rx).await[0].0, "10.244.2.9/32");
+            ip(&["link", "set", "cali7777abcd", "down"]);
+            assert_eq!(next_learned(&mut rx).await, [("10.244.2.9/32".into(), None)]);
+            assert!(rx.try_recv().is_err(), "nothing about our own 10.244.3.0/26");
+        })
+    });
+}
+
+#[test]
+fn learning_reads_only_the_configured_table() {
+    let ns = Netns::new();
+    ns.node();
+    ns.ip(&["route", "add", "10.244.2.7/32", "dev", "eth0", "proto", "80", "table", "1000"]);
+    ns.ip(&["route", "add", "10.244.2.8/32", "dev", "eth0", "proto", "80"]);
+    let name = ns.name.clone();
+    let table1000 = FibConfig { table: 1000, ..cfg(standard_pools()) };
+    with_fib(&ns, table1000, move |fib| {
+        Box::pin(async move {
+            let mut rx = fib.watch_learned();
+            assert_eq!(
+                next_learned(&mut rx).await,
+                [("10.244.2.7/32".into(), Some((0, Some("eth0".into()))))]
+            );
+            // Ours in table 1000 (a resync's dump of the table) are not learned either.
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            fib.converged();
+            fib.flush().await;
+            common::sh(
+                Command::new("ip")
+                    .args(["-n", &name, "route", "add", "10.244.2.9/32"])
+                    .args(["dev", "eth0", "proto", "80", "table", "1000"]),
+            );
+            assert_eq!(next_learned(&mut rx).await[0].0, "10.244.2.9/32");
+            assert!(rx.try_recv().is_err());
+        })
+    });
 }

@@ -4,7 +4,9 @@
 //! ```text
 //!   RibRoutes ─apply(FibChange)──► FibSender::update/withdraw ─► Fib task ─► kernel
 //!             ─track/untrack─────► FibSender::track
-//!   owner ◄─Input::NextHop── forwarder ◄── FibSender::watch_next_hops ◄─┘
+//!   owner ◄─Input::NextHop── forwarder ◄── FibSender::watch_next_hops ◄─┤
+//!   owner ◄─Input::KernelRoutes── forwarder ◄── FibSender::watch_learned ◄┘
+//!         (other agents' routes of the table: BIRD's `learn`, `fib.learn`)
 //!   show status ◄─ counters (Arc<Mutex>) ◄── poller ◄── FibSender::status
 //!   show fib ◄─ query (on request) ◄── FibSender::routes/status
 //! ```
@@ -108,6 +110,7 @@ pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
         program: program(c.fib.program_cluster_routes),
         manage_vxlan: c.fib.manage_vxlan,
         manage_tunl0: c.fib.manage_tunl0,
+        learn: c.fib.learn,
         table: c.fib.table,
         // Our recovery ends by `graceful_restart.stale_time` at the latest
         // and calls `converged()`; this is only the FIB's own safety net.
@@ -252,21 +255,34 @@ impl FibPort for KernelFib {
             }
         };
         info!(
-            "fib: table {}, {} pool(s), {:?}, manage_vxlan {}, manage_tunl0 {}",
+            "fib: table {}, {} pool(s), {:?}, manage_vxlan {}, manage_tunl0 {}, learn {}",
             self.cfg.table,
             self.cfg.pools.len(),
             self.cfg.program,
             self.cfg.manage_vxlan,
-            self.cfg.manage_tunl0
+            self.cfg.manage_tunl0,
+            self.cfg.learn
         );
         let mut reach = sender.watch_next_hops();
+        let to_owner = inputs.clone();
         tokio::spawn(async move {
             while let Some(r) = reach.recv().await {
-                if inputs.send(Input::NextHop { addr: r.addr, cost: r.cost }).is_err() {
+                if to_owner.send(Input::NextHop { addr: r.addr, cost: r.cost }).is_err() {
                     return;
                 }
             }
         });
+        if self.cfg.learn {
+            let mut learned = sender.watch_learned();
+            tokio::spawn(async move {
+                while let Some(batch) = learned.recv().await {
+                    let changes = batch.into_iter().map(Into::into).collect();
+                    if inputs.send(Input::KernelRoutes(changes)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
         send(&sender, std::mem::take(&mut self.early));
         sender.track(std::mem::take(&mut self.early_track), Vec::new());
         self.sender = Some(sender);
@@ -320,9 +336,12 @@ impl FibPort for KernelFib {
         if new.table != self.cfg.table {
             warn!("fib.table changes take effect when the daemon restarts");
         }
-        if (new.manage_vxlan, new.manage_tunl0) != (self.cfg.manage_vxlan, self.cfg.manage_tunl0) {
+        if (new.manage_vxlan, new.manage_tunl0, new.learn)
+            != (self.cfg.manage_vxlan, self.cfg.manage_tunl0, self.cfg.learn)
+        {
             warn!(
-                "fib.manage_vxlan / fib.manage_tunl0 changes take effect when the daemon restarts"
+                "fib.manage_vxlan / fib.manage_tunl0 / fib.learn changes take effect when the \
+                 daemon restarts"
             );
         }
         let reloadable = |c: &FibConfig| {
@@ -449,6 +468,7 @@ mod tests {
         assert_eq!(f.pools[0].vxlan_mode, fib::EncapMode::CrossSubnet);
         assert_eq!(f.node_addrs, ["10.0.0.1/24".parse::<IpNet>().unwrap()]);
         assert!(!f.manage_vxlan && !f.manage_tunl0, "Felix's by default");
+        assert!(f.learn, "Calico's BIRD learns the kernel's routes");
     }
 
     #[test]

@@ -56,6 +56,7 @@ mod from_config;
 mod graceful;
 mod hash;
 mod intern;
+mod kernel;
 mod policy;
 mod recovery;
 mod table;
@@ -77,6 +78,8 @@ pub use self::graceful::{
 use self::hash::FxHashMap;
 use self::intern::Interner;
 pub use self::intern::{AttrId, StoredAttrs};
+use self::kernel::KERNEL_RX_ID;
+pub use self::kernel::{KernelExport, KernelExportRules, KernelRoute, kernel_export};
 pub use self::policy::{
     DEFAULT_LOCAL_PREF, ExportPolicy, NORMAL_ROUTE_PRIORITY, PeerClass, local_pref_from_priority,
     may_send, priority_from_local_pref,
@@ -115,6 +118,8 @@ pub struct Rib {
     attrs: Interner,
     nexthops: FxHashMap<IpAddr, NhState>,
     local: FxHashMap<IpNet, LocalRoute>,
+    /// Routes learned from the kernel (`kernel.rs`).
+    kernel: FxHashMap<IpNet, KernelRoute>,
     /// Per-call state: queued exports per group, the output being built.
     pending: Vec<Pending>,
     out: Output,
@@ -150,6 +155,7 @@ impl Rib {
             attrs: Interner::default(),
             nexthops: FxHashMap::default(),
             local: FxHashMap::default(),
+            kernel: FxHashMap::default(),
             pending: Vec::new(),
             out: Output::default(),
             seq: 0,
@@ -381,6 +387,39 @@ impl Rib {
         self.finish()
     }
 
+    /// The route the kernel holds for `prefix` from another agent changed (`None`: it
+    /// has none any more): see `kernel.rs`. A route whose export verdict changed is
+    /// withdrawn and announced again, so every group is judged afresh.
+    pub fn learn_kernel(&mut self, prefix: IpNet, route: Option<KernelRoute>) -> Output {
+        let prefix = prefix.trunc();
+        // A withdrawal is judged under the verdict the route was sent with: the
+        // map entry goes after it.
+        let Some(route) = route else {
+            if self.kernel.contains_key(&prefix) {
+                self.apply(prefix, Change::Remove { src: 0, rx_id: KERNEL_RX_ID });
+                self.kernel.remove(&prefix);
+            }
+            return self.finish();
+        };
+        if self.kernel.get(&prefix).is_some_and(|old| old.export != route.export) {
+            self.apply(prefix, Change::Remove { src: 0, rx_id: KERNEL_RX_ID });
+        }
+        let attrs = PathAttrs {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            local_pref: Some(local_pref_from_priority(route.metric)),
+            communities: route.communities.clone(),
+            large_communities: route.large_communities.clone(),
+            ..PathAttrs::default()
+        };
+        let family = family_of(prefix);
+        self.kernel.insert(prefix, route);
+        let id = self.intern(StoredAttrs { src: 0, family, next_hop: None, attrs, import: None });
+        self.apply(prefix, Change::Upsert { src: 0, rx_id: KERNEL_RX_ID, attrs: id, import: None });
+        self.attrs.decref(id);
+        self.finish()
+    }
+
     /// Stops originating `prefix`.
     pub fn withdraw_local(&mut self, prefix: IpNet) -> Output {
         let prefix = prefix.trunc();
@@ -564,6 +603,7 @@ impl Rib {
         RouteView {
             prefix,
             peer: self.peers.get(p.src as usize).and_then(|e| e.as_ref()).map(|e| e.id),
+            kernel: p.is_kernel(),
             rx_path_id: p.rx_id,
             tx_path_id: p.tx_id,
             attrs: self.attrs.get(p.attrs).clone(),

@@ -250,6 +250,8 @@ pub struct RouteView {
     pub prefix: IpNet,
     /// The peer it came from; `None` for a local route.
     pub peer: Option<PeerId>,
+    /// Learned from the kernel (`peer` is `None`).
+    pub kernel: bool,
     /// ADD-PATH path identifier received (0 without).
     pub rx_path_id: u32,
     /// ADD-PATH path identifier we send it with.

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use super::{Control, FibConfig, FibEvent, FibRoutes, FibStatus, NextHopReach, Pending};
+use crate::learn::LearnedChange;
 use crate::policy::BestRoute;
 
 /// The RIB's handle on the FIB. Cheap to clone; no method waits for the kernel.
@@ -111,6 +112,15 @@ impl FibSender {
     pub fn watch_next_hops(&self) -> mpsc::UnboundedReceiver<NextHopReach> {
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = self.ctrl.send(Control::WatchNextHops(tx));
+        rx
+    }
+
+    /// The stream of learned-route changes (with [`FibConfig::learn`]): the whole set
+    /// first, then each change as the kernel reports it. One consumer: a later call
+    /// replaces the earlier stream.
+    pub fn watch_learned(&self) -> mpsc::UnboundedReceiver<Vec<LearnedChange>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = self.ctrl.send(Control::WatchLearned(tx));
         rx
     }
 
