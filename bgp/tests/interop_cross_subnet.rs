@@ -36,8 +36,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use daemon_common::{FAST_TIMERS, Node};
-use interop_tests::kroutes::{dump, flags, rename_to_eth0, wait_bird_route};
-use interop_tests::{Lan, Netns, Pod, Workdir};
+use interop_tests::kroutes::{bird_route, dump, flags, rename_to_eth0, wait_bird_route};
+use interop_tests::{Lan, Netns, Pod, Workdir, wait_until};
 
 const UP: Duration = Duration::from_secs(30);
 
@@ -169,6 +169,104 @@ fn cross_subnet_goes_direct_inside_a_subnet_and_over_vxlan_across_and_pods_ping(
     assert_eq!((r["gateway"].as_str(), r["dev"].as_str()), (Some(ib1), Some("tunl0")), "{r}");
     assert!(flags(&r).contains(&"onlink".to_owned()), "{r}");
     for n in [&mut a1, &mut a2, &mut b1] {
+        assert!(n.stop().success());
+    }
+}
+
+fn ipip_node(name: &str, me: &str, blocks: &[&str], others: &[(&str, &str)]) -> String {
+    let blocks: Vec<String> = blocks.iter().map(|b| format!("\"{b}\"")).collect();
+    let mut s = format!(
+        "log_level = \"debug\"\n[node]\nname = \"{name}\"\nipv4 = \"{me}\"\nblocks = [{}]\n\
+         {FAST_TIMERS}[[ip_pools]]\ncidr = \"10.246.0.0/16\"\nipip_mode = \"CrossSubnet\"\n",
+        blocks.join(", ")
+    );
+    for (n, ip) in others {
+        s.push_str(&format!("[[mesh.nodes]]\nname = \"{n}\"\nipv4 = \"{ip}\"\n"));
+    }
+    s
+}
+
+/// The `N prefix(es) re-decided` counts of the FIB's context changes in `log`.
+fn redecided(log: &str) -> Vec<usize> {
+    log.lines()
+        .filter_map(|l| {
+            l.split(" prefix(es) re-decided").next().filter(|_| l.contains("re-decided"))
+        })
+        .filter_map(|head| head.rsplit(' ').next()?.parse().ok())
+        .collect()
+}
+
+/// Calico's rule, not the host's addresses: CrossSubnet compares the next hop with
+/// the network of `node.ipv4` (confd's `network_v4`). Node a is configured as
+/// 10.0.53.1/25 on a /24 LAN: c (10.0.53.130) shares a's link but not a's node
+/// subnet, so c's IPIP block goes over `tunl0`, b's (10.0.53.2) goes direct. Then
+/// addresses on kube-ipvs0 and a docker bridge decide no route again; an address on
+/// eth0 whose subnet holds c's next hop decides exactly c's block again, which keeps
+/// its tunnel.
+///
+/// ```text
+///  LAN 10.0.53.0/24 (one L2 segment)
+///  a .1 (node.ipv4 10.0.53.1/25)   b .2 10.246.2.0/26   c .130 10.246.3.0/26
+///  pool 10.246.0.0/16 ipip_mode CrossSubnet; tunl0 on a: a bridge stands in
+/// ```
+#[test]
+fn cross_subnet_compares_next_hops_with_node_ipv4s_network_not_the_hosts_addresses() {
+    let wd = Workdir::new("xsub-node").unwrap();
+    let mut lan = Lan::new("xsn", "10.0.53.0/24", "").unwrap();
+    let (mut a, mut b, mut c) = (Node::new(&wd, "a"), Node::new(&wd, "b"), Node::new(&wd, "c"));
+    for (n, host) in [(&a.ns, 1), (&b.ns, 2), (&c.ns, 130)] {
+        let i = lan.attach_host(n, host).unwrap();
+        rename_to_eth0(n, &i).unwrap();
+    }
+    a.ns.ip(&["link", "add", "tunl0", "type", "bridge"]).unwrap();
+    a.ns.ip(&["link", "set", "tunl0", "up"]).unwrap();
+    let (ia, ib, ic) = ("10.0.53.1", "10.0.53.2", "10.0.53.130");
+    a.write_config(&ipip_node("a", "10.0.53.1/25", &[], &[("b", ib), ("c", ic)]));
+    b.write_config(&ipip_node("b", "10.0.53.2/24", &["10.246.2.0/26"], &[("a", ia), ("c", ic)]));
+    c.write_config(&ipip_node("c", "10.0.53.130/24", &["10.246.3.0/26"], &[("a", ia), ("b", ib)]));
+    a.ns.wait_reachable(ic.parse().unwrap(), UP).unwrap();
+    for n in [&mut a, &mut b, &mut c] {
+        n.start();
+    }
+    let fail = |e: &dyn std::fmt::Display, a: &Node| -> String {
+        format!("{e}\n{}\n--- log of a ---\n{}", dump(&a.ns), a.log())
+    };
+
+    // b is in a's node subnet: direct. c is on a's link, in no node subnet of a's: tunl0.
+    let r =
+        wait_bird_route(&a.ns, "10.246.2.0/26", UP).unwrap_or_else(|e| panic!("{}", fail(&e, &a)));
+    assert_eq!((r["gateway"].as_str(), r["dev"].as_str()), (Some(ib), Some("eth0")), "{r}");
+    assert!(!flags(&r).contains(&"onlink".to_owned()), "{r}");
+    let r =
+        wait_bird_route(&a.ns, "10.246.3.0/26", UP).unwrap_or_else(|e| panic!("{}", fail(&e, &a)));
+    assert_eq!((r["gateway"].as_str(), r["dev"].as_str()), (Some(ic), Some("tunl0")), "{r}");
+    assert!(flags(&r).contains(&"onlink".to_owned()), "{r}");
+
+    // Addresses on interfaces that hold no next hop: kube-ipvs0 (a bridge stands in;
+    // no dummy module here), one per cluster IP, and a docker bridge.
+    let before = redecided(&a.log()).len();
+    a.ns.ip(&["link", "add", "kube-ipvs0", "type", "bridge"]).unwrap();
+    for i in 1..=20 {
+        a.ns.ip(&["addr", "add", &format!("10.96.0.{i}/32"), "dev", "kube-ipvs0"]).unwrap();
+    }
+    a.ns.ip(&["link", "add", "docker0", "type", "bridge"]).unwrap();
+    a.ns.ip(&["addr", "add", "172.17.0.1/16", "dev", "docker0"]).unwrap();
+    a.ns.ip(&["link", "set", "docker0", "up"]).unwrap();
+    // The marker: 10.0.53.128/25 becomes a connected subnet of eth0, holding c's next hop.
+    a.ns.ip(&["addr", "add", "10.0.53.200/25", "dev", "eth0"]).unwrap();
+    wait_until(UP, "the marker's re-decision in a's log", || {
+        Ok(redecided(&a.log())[before..].contains(&1))
+    })
+    .unwrap_or_else(|e| panic!("{}", fail(&e, &a)));
+    let seen = redecided(&a.log())[before..].to_vec();
+    // Events are handled in order: everything before the marker decided nothing again,
+    // and kube-ipvs0's twenty addresses were not even looked at.
+    assert_eq!(seen.last(), Some(&1), "{seen:?}\n{}", a.log());
+    assert!(seen.len() <= 3 && seen[..seen.len() - 1].iter().all(|n| *n == 0), "{seen:?}");
+    // c's next hop is now on a connected subnet, but not in a's node subnet: still tunl0.
+    let r = bird_route(&a.ns, "10.246.3.0/26").unwrap().unwrap();
+    assert_eq!((r["gateway"].as_str(), r["dev"].as_str()), (Some(ic), Some("tunl0")), "{r}");
+    for n in [&mut a, &mut b, &mut c] {
         assert!(n.stop().success());
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!   golden pcap --decode in session context--> Input::Session(Update | Established | ...)
-//!   hand-built  --------------------------->   Refused, Reload, Control, NextHop, Datastore, Shutdown
+//!   hand-built  --------------------------->   Refused, Reload, Control, NextHop, KernelRoutes,
+//!                                              Datastore, Shutdown
 //!        |                                          |
 //!        +--> serde_json (one line each) --> from_str --> assert_eq with the original
 //! ```
@@ -21,7 +22,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use bgp::daemon::{Control, DatastoreSnapshot, Input, Reply};
+use bgp::daemon::{
+    Control, DatastoreSnapshot, Input, KernelRouteChange, LearnedKernelRoute, Reply,
+};
 use bgp::fsm::{EventKind, Reason, State};
 use bgp::session::{SessionEvent, SessionReport, Up};
 use bgp::wire::attr::{AttrFlags, AttrTypeSet};
@@ -75,12 +78,13 @@ fn variant(i: &Input) -> &'static str {
         Input::Control(Control::Reload { .. }) => "Control/Reload",
         Input::Control(Control::Advertise { .. }) => "Control/Advertise",
         Input::NextHop { .. } => "NextHop",
+        Input::KernelRoutes(_) => "KernelRoutes",
         Input::Datastore(_) => "Datastore",
         Input::Shutdown => "Shutdown",
     }
 }
 
-const ALL_VARIANTS: [&str; 13] = [
+const ALL_VARIANTS: [&str; 14] = [
     "Session/StateChange",
     "Session/Established",
     "Session/Down",
@@ -92,6 +96,7 @@ const ALL_VARIANTS: [&str; 13] = [
     "Control/Reload",
     "Control/Advertise",
     "NextHop",
+    "KernelRoutes",
     "Datastore",
     "Shutdown",
 ];
@@ -236,6 +241,16 @@ fn one_of_each() -> Vec<Input> {
         }),
         Input::NextHop { addr: "10.0.0.3".parse().unwrap(), cost: Some(20) },
         Input::NextHop { addr: "fd00::3".parse().unwrap(), cost: None },
+        Input::KernelRoutes(vec![
+            KernelRouteChange {
+                prefix: "10.244.2.7/32".parse().unwrap(),
+                route: Some(LearnedKernelRoute {
+                    metric: 1024,
+                    device: Some("cali1234abcd".into()),
+                }),
+            },
+            KernelRouteChange { prefix: "fd10::7/128".parse().unwrap(), route: None },
+        ]),
         Input::Datastore(DatastoreSnapshot {
             revision: 42,
             kvs: std::sync::Arc::new(

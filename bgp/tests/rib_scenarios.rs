@@ -7,7 +7,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use bgp::config::{IpPool, NextHopMode};
 use bgp::rib::{
-    ExportPolicy, FibRoute, LocalRoute, Output, PeerId, PeerInfo, RejectReason, Rib, RibConfig,
+    ExportPolicy, FibChange, FibRoute, KernelExport, KernelRoute, LocalRoute, Output, PeerId,
+    PeerInfo, RejectReason, Rib, RibConfig,
 };
 use bgp::wire::attr::{AsPath, ClusterList, Community, MpNextHop, Origin, PathAttrs};
 use bgp::wire::route_refresh::RouteRefreshSubtype;
@@ -437,6 +438,69 @@ fn pool_filter_decides_what_learned_routes_are_exported() {
     let s = seen(&out, 3);
     assert_eq!(s.withdrawn, vec![Nlri::new(net("10.244.2.0/26"))]);
     assert_eq!(prefixes(&s), vec![net("172.16.0.0/24")]);
+}
+
+#[test]
+fn learned_routes_inside_a_service_range_are_sent_on() {
+    // confd's calico_export_to_bgp_peers: `if ( net ~ 10.96.0.0/12 ) then { accept; }`
+    // for each advertised range, so another node's (or a ToR's) Service /32 is passed on.
+    let cfg = RibConfig { service_ranges: vec![net("10.96.0.0/12")], ..RibConfig::new(AS, ME) };
+    let mut r = Rib::new(cfg);
+    r.peer_up(PeerId(2), peer(2, AS));
+    r.peer_up(PeerId(3), PeerInfo { export: ExportPolicy::default(), ..peer(3, 65003) });
+    let out =
+        r.update(PeerId(2), &announce(attrs(&[], ip(2)), &["10.96.0.10/32", "10.112.0.0/24"]));
+    assert_eq!(prefixes(&seen(&out, 3)), vec![net("10.96.0.10/32")], "outside: not sent");
+    // Reload: the range is gone, and so is the route it let through.
+    let out = r.set_export_ranges(Vec::new(), Vec::new());
+    assert_eq!(seen(&out, 3).withdrawn, vec![Nlri::new(net("10.96.0.10/32"))]);
+}
+
+fn kernel_route(export: KernelExport) -> KernelRoute {
+    KernelRoute { metric: 1024, export, communities: Vec::new(), large_communities: Vec::new() }
+}
+
+#[test]
+fn a_bgp_path_wins_over_a_kernel_route_which_is_never_programmed() {
+    // BIRD's preferences: BGP 100 over the kernel protocol's 10.
+    let p = net("10.244.2.0/26");
+    let mut r = rib();
+    r.peer_up(PeerId(2), peer(2, AS));
+    let out = r.learn_kernel(p, Some(kernel_route(KernelExport::All)));
+    assert!(out.fib.is_empty(), "the kernel holds it already");
+    assert_eq!(prefixes(&seen(&out, 2)), vec![p]);
+    let out = r.update(PeerId(3), &announce(attrs(&[], ip(3)), &["10.244.2.0/26"]));
+    assert!(out.is_empty(), "no session with 3");
+    r.peer_up(PeerId(3), peer(3, AS));
+    let out = r.update(PeerId(3), &announce(attrs(&[], ip(3)), &["10.244.2.0/26"]));
+    assert_eq!(out.fib[0].route.as_ref().unwrap().next_hops, [IpAddr::V4(ip(3))]);
+    let paths = r.routes(p);
+    assert!(paths[0].best && !paths[0].kernel);
+    assert_eq!((paths[1].kernel, paths[1].reason), (true, Some(RejectReason::KernelRouteLower)));
+    // The BGP path goes: the kernel route is best again, and ours leaves the kernel.
+    let out = r.update(PeerId(3), &withdraw(&["10.244.2.0/26"]));
+    assert_eq!(out.fib, [FibChange { prefix: p, route: None }]);
+    assert!(r.best(p).unwrap().kernel);
+    // Felix removes it: withdrawn.
+    let out = r.learn_kernel(p, None);
+    assert_eq!(seen(&out, 2).withdrawn.len(), 1);
+    assert!(r.is_empty());
+}
+
+#[test]
+fn a_felix_tunnel_route_goes_to_external_peers_only() {
+    let mut r = rib();
+    r.peer_up(PeerId(2), peer(2, AS));
+    r.peer_up(PeerId(3), peer(3, 65003));
+    let out = r.learn_kernel(net("10.244.9.0/26"), Some(kernel_route(KernelExport::Ebgp)));
+    assert!(seen(&out, 2).announced.is_empty(), "not over iBGP");
+    assert_eq!(prefixes(&seen(&out, 3)), vec![net("10.244.9.0/26")]);
+    // A reload makes it everyone's (another verdict): the iBGP peer gets it now.
+    let out = r.learn_kernel(net("10.244.9.0/26"), Some(kernel_route(KernelExport::All)));
+    assert_eq!(prefixes(&seen(&out, 2)), vec![net("10.244.9.0/26")]);
+    let out = r.learn_kernel(net("10.244.9.0/26"), Some(kernel_route(KernelExport::None)));
+    assert_eq!(seen(&out, 2).withdrawn.len(), 1);
+    assert_eq!(seen(&out, 3).withdrawn.len(), 1);
 }
 
 #[test]

@@ -9,7 +9,9 @@
 //!    policy::decide  per changed prefix  -> desired
 //!    plan::plan_key  desired vs kernel model -> ops  -> RouteWriter (blocking thread)
 //!    monitor: someone else's change to a key we hold -> plan_key again (repair)
-//!             link / address change -> new NodeContext -> re-decide every prefix
+//!             link / address change -> new NodeContext -> re-decide the prefixes it
+//!             affects (a next hop inside a changed subnet; every prefix after a
+//!             pool, switch or tunnel change)
 //!             ENOBUFS -> full resync (dump + plan)
 //!    slow timer: full resync, the safety net only
 //! ```
@@ -28,17 +30,19 @@ use ipnet::IpNet;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use crate::hash::FastMap;
+use crate::learn::{Alien, Learned, LearnedChange, LearnedRoute};
 use crate::netlink::monitor::{KernelEvent, Monitor};
-use crate::netlink::tunnel::{self, TunnelStatus, VxlanSpec};
+use crate::netlink::tunnel::{self, TunnelStatus};
 use crate::netlink::writer::RouteWriter;
 use crate::netlink::{Kernel, NetlinkError};
 use crate::plan::{KernelModel, Op, Orphans, plan_key};
 use crate::policy::{
-    BestRoute, Decision, EncapMode, IpPool, NodeContext, ProgramClusterRoutes, SkipReason,
-    StaticRoute, TunnelDevs, Vtep, decide, static_underlay,
+    BestRoute, Decision, IpPool, NodeContext, ProgramClusterRoutes, SkipReason, StaticRoute, Vtep,
+    decide,
 };
 use crate::route::{IfIndex, MAIN_TABLE, Route, RouteKey};
 
+mod context;
 mod pending;
 mod sender;
 use pending::Pending;
@@ -49,12 +53,16 @@ pub use sender::FibSender;
 pub struct FibConfig {
     /// IP pools.
     pub pools: Vec<IpPool>,
+    /// Service ranges: routes inside them are never programmed (kube-proxy's).
+    pub service_ranges: Vec<IpNet>,
     /// Who programs cluster routes.
     pub program: ProgramClusterRoutes,
     /// Table to install into.
     pub table: u32,
-    /// Node underlay addresses: VXLAN `local` and the VTEP MAC are derived from them.
-    pub node_ips: Vec<IpAddr>,
+    /// The node's configured addresses with their prefix lengths (`node.ipv4`,
+    /// `node.ipv6`): their networks are the node's own subnets CrossSubnet compares
+    /// next hops with, and VXLAN `local` and the VTEP MAC come from the addresses.
+    pub node_addrs: Vec<IpNet>,
     /// Program VXLAN pools here and create/fix `vxlan.calico` / `vxlan-v6.calico`
     /// (derived MAC, VTEP neighbour and FDB entries): a node without Felix. Off, VXLAN
     /// pools and devices are Felix's and never touched.
@@ -62,6 +70,9 @@ pub struct FibConfig {
     /// Create/fix `tunl0`: a node without Felix. Off, IPIP routes use the `tunl0` Felix
     /// made, and the device is never created, changed or deleted.
     pub manage_tunl0: bool,
+    /// Learn other agents' routes of the table (BIRD's `learn`) and report them on
+    /// [`FibSender::watch_learned`].
+    pub learn: bool,
     /// The safety-net full resync period (repair is event-driven; this is not the
     /// mechanism).
     pub resync_every: Duration,
@@ -79,11 +90,13 @@ impl Default for FibConfig {
     fn default() -> Self {
         FibConfig {
             pools: Vec::new(),
+            service_ranges: Vec::new(),
             program: ProgramClusterRoutes::Enabled,
             table: MAIN_TABLE,
-            node_ips: Vec::new(),
+            node_addrs: Vec::new(),
             manage_vxlan: false,
             manage_tunl0: false,
+            learn: false,
             resync_every: Duration::from_secs(300),
             stale_timeout: Duration::from_secs(240),
             coalesce: Duration::from_millis(5),
@@ -111,8 +124,12 @@ pub enum FibEvent {
         /// Ops it needed.
         ops: usize,
     },
-    /// The node context changed (address, link, pools); every route was re-decided.
-    ContextChanged,
+    /// The node context changed (address, link, pools); the routes it affects were
+    /// decided again.
+    ContextChanged {
+        /// How many prefixes were decided again (0: the change touched no next hop).
+        prefixes: usize,
+    },
 }
 
 /// A snapshot of the FIB's state.
@@ -160,12 +177,13 @@ type WriteJob =
 
 enum Control {
     Converged,
-    SetPools(Vec<IpPool>, ProgramClusterRoutes),
+    Reconfigure(FibConfig),
     SetStaticRoutes(Vec<StaticRoute>),
     Flush(oneshot::Sender<()>),
     Status(oneshot::Sender<FibStatus>),
     Track(Vec<IpAddr>, Vec<IpAddr>),
     WatchNextHops(mpsc::UnboundedSender<NextHopReach>),
+    WatchLearned(mpsc::UnboundedSender<Vec<LearnedChange>>),
     Routes(oneshot::Sender<FibRoutes>),
     Stop,
 }
@@ -220,12 +238,17 @@ pub struct Fib {
     model: KernelModel,
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
+    /// Interface names, for leaving Calico's excluded interfaces out.
+    names: HashMap<IfIndex, String>,
     /// Desired next hops per output device: which links carry our routes.
     dev_refs: FastMap<IfIndex, usize>,
     repairs_of: HashMap<RouteKey, (Instant, u32)>,
     /// Next hops the RIB resolves through us, with the cost last reported.
     tracked: HashMap<IpAddr, Option<u32>>,
     nh_watch: Option<mpsc::UnboundedSender<NextHopReach>>,
+    /// Other agents' routes of the table (with `learn`), and who is told of them.
+    learned: Learned,
+    learned_watch: Option<mpsc::UnboundedSender<Vec<LearnedChange>>>,
     monitor_alive: bool,
     resync_due: Option<tokio::time::Instant>,
     overflow_since: Option<tokio::time::Instant>,
@@ -260,6 +283,7 @@ impl Fib {
         };
         let ctx = NodeContext {
             pools: cfg.pools.clone(),
+            service_ranges: cfg.service_ranges.clone(),
             program: cfg.program,
             table: cfg.table,
             ..NodeContext::default()
@@ -282,10 +306,13 @@ impl Fib {
             model: KernelModel::default(),
             tunnels: Vec::new(),
             links: HashMap::new(),
+            names: HashMap::new(),
             dev_refs: FastMap::default(),
             repairs_of: HashMap::new(),
             tracked: HashMap::new(),
             nh_watch: None,
+            learned: Learned::default(),
+            learned_watch: None,
             monitor_alive: true,
             resync_due: None,
             overflow_since: None,
@@ -353,9 +380,12 @@ impl Fib {
                 tracing::info!(after = ?self.started.elapsed(), "fib: converged; removing stale routes");
                 self.resync("converged").await;
             }
-            Control::SetPools(pools, program) => {
-                self.cfg.pools = pools;
-                self.cfg.program = program;
+            Control::Reconfigure(new) => {
+                // The reloadable part; the table and the opt-ins are read at start.
+                self.cfg.pools = new.pools;
+                self.cfg.service_ranges = new.service_ranges;
+                self.cfg.program = new.program;
+                self.cfg.node_addrs = new.node_addrs;
                 if let Err(e) = self.refresh_context(true).await {
                     self.note_error(format!("reading node context: {e}"));
                 }
@@ -399,6 +429,11 @@ impl Fib {
                     self.report_next_hop(a, c);
                 }
             }
+            Control::WatchLearned(tx) => {
+                self.learned_watch = Some(tx);
+                let all = self.learned.all();
+                self.report_learned(all);
+            }
             Control::Routes(tx) => {
                 let mut wanted: Vec<Route> = self.desired.values().cloned().collect();
                 wanted.sort_unstable_by_key(|r| r.key());
@@ -433,6 +468,30 @@ impl Fib {
                 self.nh_watch = None;
             }
         }
+    }
+
+    fn report_learned(&mut self, changes: Vec<LearnedChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(tx) = &self.learned_watch {
+            if tx.send(changes).is_err() {
+                self.learned_watch = None;
+            }
+        }
+    }
+
+    /// A learned route as reported: the device's name added.
+    fn learned_route(&self, a: Alien) -> LearnedRoute {
+        let device = a.dev.and_then(|d| self.names.get(&d).cloned());
+        LearnedRoute { prefix: a.key.prefix, metric: a.metric, dev: a.dev, device }
+    }
+
+    /// Takes a dump's other-agent routes as the whole learned set.
+    fn learn_dump(&mut self, alien: Vec<Alien>) {
+        let routes = alien.into_iter().map(|a| self.learned_route(a)).collect();
+        let changes = self.learned.replace_all(routes);
+        self.report_learned(changes);
     }
 
     /// After a context change: reports the tracked next hops whose
@@ -698,7 +757,13 @@ impl Fib {
         // Any resync covers a pending overflow.
         self.resync_due = None;
         self.overflow_since = None;
-        let dumped = match self.kernel.dump_ours().await {
+        // Learning: one dump of the table gives ours and the others' routes (at a
+        // million routes each walk of the table costs most of a second).
+        let dumped = match self.cfg.learn {
+            true => self.kernel.dump_table(self.ctx.table).await.map(|(o, a)| (o, Some(a))),
+            false => self.kernel.dump_ours().await.map(|o| (o, None)),
+        };
+        let (dumped, alien) = match dumped {
             Ok(d) => d,
             Err(e) => {
                 self.note_error(format!("dump: {e}"));
@@ -729,6 +794,9 @@ impl Fib {
         deletes.sort_unstable_by_key(|op| op.route().key());
         replaces.extend(deletes);
         let n = Box::pin(self.write(replaces)).await;
+        if let Some(alien) = alien {
+            self.learn_dump(alien);
+        }
         let _ = self.events.send(FibEvent::Resynced { reason, ops: n });
     }
 
@@ -736,7 +804,17 @@ impl Fib {
         match ev {
             KernelEvent::Route { sender, .. } if sender == self.writer_port => {}
             KernelEvent::Route { key, .. } if key.table != self.ctx.table => {}
-            KernelEvent::Route { key, route, ours, deleted, metric, .. } => {
+            KernelEvent::Route { key, route, ours, alien, deleted, metric, .. } => {
+                if let (true, Some(a)) = (self.cfg.learn, alien) {
+                    let change = match deleted {
+                        true => self.learned.remove(a.key.prefix, a.metric),
+                        false => {
+                            let r = self.learned_route(a);
+                            self.learned.upsert(r)
+                        }
+                    };
+                    self.report_learned(change.into_iter().collect());
+                }
                 let wanted = self.desired.contains_key(&key);
                 if !wanted && !self.model.contains(&key) && !ours {
                     return;
@@ -763,6 +841,17 @@ impl Fib {
                 }
             }
             KernelEvent::Link { link, deleted } => {
+                if deleted {
+                    self.names.remove(&link.index);
+                } else {
+                    self.names.insert(link.index, link.name.clone());
+                }
+                // Routes through a deleted device go, and IPv4 ones through a device
+                // that went down, unannounced (a pod's veth and its workload route).
+                if self.cfg.learn && (deleted || !link.up) {
+                    let gone = self.learned.remove_dev(link.index, !deleted);
+                    self.report_learned(gone);
+                }
                 let now = (!deleted).then_some((link.up, link.mtu));
                 let before = match now {
                     Some(st) => self.links.insert(link.index, st),
@@ -798,6 +887,11 @@ impl Fib {
                     self.resync("link state").await;
                 }
             }
+            // Link-local and loopback addresses, and those of the interfaces Calico
+            // leaves out (a pod's veth, kube-ipvs0's cluster IPs), cannot change how a
+            // next hop is reached: no context to reread.
+            KernelEvent::Addr { addr: None, .. } => {}
+            KernelEvent::Addr { addr: Some(a), .. } if self.excluded(a.dev) => {}
             KernelEvent::Addr { .. } => self.context_event(false).await,
             KernelEvent::Overflow => {
                 tracing::debug!("fib: kernel notifications overflowed; resync scheduled");
@@ -850,133 +944,5 @@ impl Fib {
         let now = tokio::time::Instant::now();
         let first = *self.overflow_since.get_or_insert(now);
         self.resync_due = Some((now + OVERFLOW_QUIET).min(first + OVERFLOW_MAX_DELAY));
-    }
-
-    fn link_matters(&self, index: IfIndex, name: &str) -> bool {
-        let t = &self.ctx.tunnels;
-        name == tunnel::TUNL0
-            || name == tunnel::VXLAN_V4
-            || name == tunnel::VXLAN_V6
-            || [t.tunl0, t.vxlan_v4, t.vxlan_v6].contains(&Some(index))
-            || self.ctx.addrs.iter().any(|a| a.dev == index)
-            || self.ctx.underlay.iter().any(|u| u.dev == index)
-            || self.dev_refs.contains_key(&index)
-    }
-
-    async fn context_event(&mut self, ensure_tunnels: bool) {
-        match self.refresh_context(ensure_tunnels).await {
-            Ok(true) => {
-                self.redecide_all().await;
-                let _ = self.events.send(FibEvent::ContextChanged);
-            }
-            Ok(false) => {}
-            Err(e) => self.note_error(format!("reading node context: {e}")),
-        }
-    }
-
-    async fn redecide_all(&mut self) {
-        let mut prefixes: Vec<IpNet> = self.rib.keys().copied().collect();
-        // Prefixes whose best route is gone but whose route is still desired cannot
-        // exist; but a table change leaves old keys: include everything we hold.
-        prefixes.extend(self.desired.keys().map(|k| k.prefix));
-        prefixes.sort_unstable();
-        prefixes.dedup();
-        self.apply_prefixes(prefixes.into_iter().map(|p| (p, Redo::Held))).await;
-    }
-
-    /// Rereads addresses, underlay routes and tunnels. True if the context changed.
-    async fn refresh_context(&mut self, ensure: bool) -> Result<bool, NetlinkError> {
-        let addrs = self.kernel.dump_addrs().await?;
-        let mut underlay = self.kernel.dump_underlay().await?;
-        underlay.extend(static_underlay(&self.cfg.static_routes, &addrs));
-        let mut ctx = NodeContext {
-            addrs,
-            underlay,
-            pools: self.cfg.pools.clone(),
-            program: self.cfg.program,
-            manage_vxlan: self.cfg.manage_vxlan,
-            tunnels: TunnelDevs::default(),
-            table: self.cfg.table,
-        };
-        ctx.tunnels = self.tunnels_for(&ctx, ensure).await;
-        let changed = ctx != self.ctx;
-        self.ctx = ctx;
-        if changed {
-            self.recheck_next_hops();
-        }
-        Ok(changed)
-    }
-
-    /// Looks up the tunnel devices the pools need; with `ensure` (start, pool change) or
-    /// when one is missing, creates or fixes the ones this daemon manages
-    /// (`manage_tunl0`, `manage_vxlan`). Link events only look up: fixing a device raises
-    /// a link event of its own, which must not loop. Devices Felix owns are only looked
-    /// up, never created, changed or deleted.
-    async fn tunnels_for(&mut self, ctx: &NodeContext, ensure: bool) -> TunnelDevs {
-        let used = |f: fn(&IpPool) -> bool| {
-            ctx.pools.iter().any(|p| f(p) && ctx.program.admits(p, ctx.manage_vxlan))
-        };
-        let need_ipip = used(|p| p.ipip_mode != EncapMode::Never && matches!(p.cidr, IpNet::V4(_)));
-        let need_vxlan = used(|p| p.vxlan_mode != EncapMode::Never);
-        let mut devs = TunnelDevs::default();
-        let mut statuses = Vec::new();
-        let links = self.kernel.dump_links().await.unwrap_or_default();
-        self.links = links.iter().map(|l| (l.index, (l.up, l.mtu))).collect();
-        let mtu_of = |dev| links.iter().find(|l| l.index == dev).map(|l| l.mtu).unwrap_or(1500);
-        if need_ipip {
-            let existing = links.iter().find(|l| l.name == tunnel::TUNL0);
-            let st = if let (false, Some(l)) = (ensure, existing) {
-                TunnelStatus::Ready { index: l.index, mtu: l.mtu }
-            } else if self.cfg.manage_tunl0 {
-                let uplink_mtu = ctx
-                    .addrs
-                    .iter()
-                    .find(|a| matches!(a.net, IpNet::V4(_)))
-                    .map(|a| mtu_of(a.dev))
-                    .unwrap_or(1500);
-                tunnel::ensure_ipip(&self.kernel, uplink_mtu).await
-            } else {
-                match existing {
-                    Some(l) => TunnelStatus::Ready { index: l.index, mtu: l.mtu },
-                    None => TunnelStatus::Failed {
-                        device: tunnel::TUNL0.into(),
-                        reason: "absent (Felix creates it; fib.manage_tunl0 = true on a node \
-                                 without Felix); IPIP routes go in unencapsulated until it exists"
-                            .into(),
-                    },
-                }
-            };
-            // Once per change, not at every address or link event.
-            match &st {
-                TunnelStatus::Unsupported { reason, .. } | TunnelStatus::Failed { reason, .. }
-                    if !self.tunnels.contains(&st) =>
-                {
-                    tracing::warn!("fib: tunl0 unavailable: {reason}");
-                }
-                _ => {}
-            }
-            devs.tunl0 = st.index();
-            statuses.push(st);
-        }
-        if need_vxlan {
-            for ip in self.cfg.node_ips.clone() {
-                let Some(reach) = ctx.reach(ip) else { continue };
-                let spec = VxlanSpec::calico(ip, reach.dev, mtu_of(reach.dev));
-                let existing = links.iter().find(|l| l.name == spec.name);
-                let st = if let (false, Some(l)) = (ensure, existing) {
-                    TunnelStatus::Ready { index: l.index, mtu: l.mtu }
-                } else {
-                    tunnel::ensure_vxlan(&self.kernel, &spec).await
-                };
-                if ip.is_ipv4() {
-                    devs.vxlan_v4 = st.index();
-                } else {
-                    devs.vxlan_v6 = st.index();
-                }
-                statuses.push(st);
-            }
-        }
-        self.tunnels = statuses;
-        devs
     }
 }

@@ -20,6 +20,7 @@
 //! | [`netlink`] | route codec, batched writer, dumps, monitor, tunnel devices | netlink |
 //! | [`actor`] | the `Fib` task fed by the RIB | tokio |
 //! | [`hash`] | seeded fast hasher for the 1M-entry maps | none |
+//! | [`learn`] | other agents' routes of the table, learned as BIRD's `learn` does | none |
 //!
 //! See `docs/fib.md` for the design and `docs/performance.md` for figures.
 
@@ -29,16 +30,19 @@
 
 pub mod actor;
 pub mod hash;
+pub mod learn;
 pub mod netlink;
 pub mod plan;
 pub mod policy;
 pub mod route;
 
 pub use actor::{Fib, FibConfig, FibEvent, FibRoutes, FibSender, FibStatus, NextHopReach};
+pub use learn::{LearnedChange, LearnedRoute};
 pub use plan::{KernelModel, Op, Orphans, plan, plan_key};
 pub use policy::{
-    BestRoute, Decision, EncapMode, IpPool, NodeAddr, NodeContext, ProgramClusterRoutes,
-    SkipReason, StaticRoute, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide, static_underlay,
+    BestRoute, ContextChange, Decision, EncapMode, IpPool, NodeAddr, NodeContext,
+    ProgramClusterRoutes, SkipReason, StaticRoute, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide,
+    static_underlay,
 };
 pub use route::{
     DesiredRoute, IfIndex, KernelRoute, MAIN_TABLE, NextHop, RTPROT_BIRD, Route, RouteKey,

@@ -10,14 +10,15 @@
 //! ```text
 //!  best route (prefix, next hops, local block?, priority)
 //!        |
+//!        +-- inside a service range ------------------> Skip(ServiceRange)
 //!        +-- local block -----------------------------> blackhole P proto bird
 //!        +-- in a pool the switch does not give us ---> Skip(NotOurs)
 //!        |   (a VXLAN pool: unless manage_vxlan)
 //!        `-- per next hop NH:
 //!              encap = pool.vxlan_mode / pool.ipip_mode (VXLAN first; IPv6: no IPIP)
-//!                Always                       -> tunnel
-//!                CrossSubnet, NH in own subnet -> none
-//!                CrossSubnet, NH elsewhere     -> tunnel
+//!                Always                          -> tunnel
+//!                CrossSubnet, NH in node subnet  -> none   (node.ipv4's network only)
+//!                CrossSubnet, NH elsewhere       -> tunnel
 //!                Never / no pool               -> none
 //!              none  -> P via GW dev UPLINK          (GW = NH, or the underlay gateway to NH)
 //!              IPIP  -> P via NH dev tunl0 onlink    (the original BGP next hop, never resolved)
@@ -53,7 +54,29 @@
 //! then under every value but `Disabled`. Prefixes outside every pool
 //! (routes from top-of-rack peers, service addresses) are always installed. A pool's
 //! `disable_bgp_export` only affects export, never programming.
+//!
+//! # Service ranges
+//!
+//! confd puts a reject of every `BGPConfiguration` `serviceClusterIPs`,
+//! `serviceExternalIPs` and `serviceLoadBalancerIPs` range first in BIRD's kernel filter
+//! (`if ( net ~ 10.96.0.0/12 ) then { reject; }`): a route inside one, learned from a
+//! peer (another node's `/32` for a Service with local endpoints, a ToR's aggregate), is
+//! accepted and advertised on, but never programmed, since kube-proxy answers for those
+//! addresses on every node. [`NodeContext::service_ranges`] are those ranges.
+//!
+//! # The node's subnet
+//!
+//! CrossSubnet compares a next hop with the node's own subnet only: the network of the
+//! address the node is configured with (`node.ipv4`, Calico's `Node.spec.bgp.ipv4Address`,
+//! which confd hands BIRD as `network_v4`), never with the other addresses of the host
+//! (docker bridges, `kube-ipvs0`, a second NIC). Those addresses only say how a next hop
+//! is reached ([`NodeContext::reach`]), so a change to one re-decides just the routes
+//! whose next hops lie inside it ([`NodeContext::change_to`]). Addresses on `cali*` and
+//! `kube-ipvs*` interfaces are not connected subnets at all, as in Calico's BIRD
+//! (`protocol direct { interface -"cali*", -"kube-ipvs*", "*"; }`): see
+//! [`excluded_interface`].
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -68,7 +91,7 @@ pub enum EncapMode {
     Never,
     /// Always encapsulate.
     Always,
-    /// Encapsulate only when the next hop is outside the node's own subnets.
+    /// Encapsulate only when the next hop is outside the node's own subnet.
     CrossSubnet,
 }
 
@@ -119,10 +142,10 @@ impl ProgramClusterRoutes {
     }
 }
 
-/// One of the node's own addresses, with its prefix length and device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An address of the host, with its prefix length and device: a connected subnet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NodeAddr {
-    /// Address and prefix length (`10.0.0.5/24`): the subnet is the node's own.
+    /// Address and prefix length (`10.0.0.5/24`).
     pub net: IpNet,
     /// The device it is configured on.
     pub dev: IfIndex,
@@ -130,7 +153,7 @@ pub struct NodeAddr {
 
 /// A non-BGP kernel route used to resolve a next hop that is not on a connected
 /// subnet (the uplink lookup, like `ip route get NH`). A default route is `0.0.0.0/0`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UnderlayRoute {
     /// Destination.
     pub dst: IpNet,
@@ -200,17 +223,23 @@ impl TunnelDevs {
     }
 }
 
-/// Everything about the node the decision depends on. A change here (address, link,
-/// pool mode, switch) re-evaluates every route.
+/// Everything about the node the decision depends on. [`NodeContext::change_to`] says
+/// which routes a new context re-decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeContext {
-    /// The node's own addresses: their subnets decide CrossSubnet, and a next hop inside
-    /// one is reached directly on that address's device.
+    /// The node's own subnets, one per family at most: the networks of `node.ipv4` /
+    /// `node.ipv6` (Calico's `network_v4` / `network_v6`). CrossSubnet compares next hops
+    /// with these alone.
+    pub subnets: Vec<IpNet>,
+    /// The host's addresses (connected subnets): a next hop inside one is reached
+    /// directly on that address's device. They never decide CrossSubnet.
     pub addrs: Vec<NodeAddr>,
     /// Underlay routes for next hops outside the connected subnets (longest match).
     pub underlay: Vec<UnderlayRoute>,
     /// The IP pools.
     pub pools: Vec<IpPool>,
+    /// The service ranges (`[services]`): no route inside one is programmed.
+    pub service_ranges: Vec<IpNet>,
     /// Who programs cluster routes.
     pub program: ProgramClusterRoutes,
     /// VXLAN pools are programmed here (device, VTEP entries, routes): a node without
@@ -225,15 +254,51 @@ pub struct NodeContext {
 impl Default for NodeContext {
     fn default() -> Self {
         NodeContext {
+            subnets: Vec::new(),
             addrs: Vec::new(),
             underlay: Vec::new(),
             pools: Vec::new(),
+            service_ranges: Vec::new(),
             program: ProgramClusterRoutes::Enabled,
             manage_vxlan: false,
             tunnels: TunnelDevs::default(),
             table: crate::route::MAIN_TABLE,
         }
     }
+}
+
+/// What a new [`NodeContext`] changes for the routes already decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextChange {
+    /// Nothing a decision reads.
+    None,
+    /// Connected subnets or underlay routes only: a route is affected only through a
+    /// next hop inside one of these prefixes (the ones added or removed).
+    Reach(Vec<IpNet>),
+    /// Pools, service ranges, `programClusterRoutes`, the own subnets, tunnels or the
+    /// table: every route.
+    All,
+}
+
+impl ContextChange {
+    /// Whether a route with these next hops must be decided again.
+    pub fn affects(&self, next_hops: &[IpAddr]) -> bool {
+        match self {
+            ContextChange::None => false,
+            ContextChange::All => true,
+            ContextChange::Reach(nets) => {
+                next_hops.iter().any(|nh| nets.iter().any(|n| n.contains(nh)))
+            }
+        }
+    }
+}
+
+/// Whether the addresses of interface `name` are left out of the connected subnets, as
+/// Calico's BIRD leaves them out (`protocol direct { interface -"cali*", -"kube-ipvs*",
+/// "*"; }`): workload veths, and kube-proxy's IPVS device, which gets an address for every
+/// cluster IP in use. Their address changes are ignored.
+pub fn excluded_interface(name: &str) -> bool {
+    name.starts_with("cali") || name.starts_with("kube-ipvs")
 }
 
 /// How a next hop is reached on the underlay.
@@ -251,13 +316,43 @@ impl NodeContext {
         self.pools.iter().filter(|p| p.cidr.contains(prefix)).max_by_key(|p| p.cidr.prefix_len())
     }
 
-    /// Whether `ip` lies in one of the node's own subnets.
+    /// Whether `ip` lies in the node's own subnet of its family (`bgp_next_hop ~
+    /// network_v4` in confd's kernel filter).
     pub fn in_own_subnet(&self, ip: IpAddr) -> bool {
-        self.addrs.iter().any(|a| a.net.contains(&ip))
+        self.subnets.iter().any(|n| n.contains(&ip))
     }
 
     fn has_own_subnet(&self, v4: bool) -> bool {
-        self.addrs.iter().any(|a| matches!(a.net, IpNet::V4(_)) == v4)
+        self.subnets.iter().any(|n| matches!(n, IpNet::V4(_)) == v4)
+    }
+
+    /// What replacing `self` by `new` changes for routes already decided: everything
+    /// when pools, service ranges, the switch, the own subnets, tunnels or table differ; otherwise only
+    /// the routes with a next hop inside an added or removed connected subnet or
+    /// underlay route ([`NodeContext::reach`] reads nothing else).
+    pub fn change_to(&self, new: &NodeContext) -> ContextChange {
+        fn policy(
+            c: &NodeContext,
+        ) -> (&[IpNet], &[IpPool], &[IpNet], ProgramClusterRoutes, bool, TunnelDevs, u32) {
+            (&c.subnets, &c.pools, &c.service_ranges, c.program, c.manage_vxlan, c.tunnels, c.table)
+        }
+        if policy(self) != policy(new) {
+            return ContextChange::All;
+        }
+        let mut nets: Vec<IpNet> = Vec::new();
+        let addrs = |c: &NodeContext| c.addrs.iter().copied().collect::<HashSet<NodeAddr>>();
+        let (old_a, new_a) = (addrs(self), addrs(new));
+        nets.extend(old_a.symmetric_difference(&new_a).map(|a| a.net));
+        let underlay =
+            |c: &NodeContext| c.underlay.iter().copied().collect::<HashSet<UnderlayRoute>>();
+        let (old_u, new_u) = (underlay(self), underlay(new));
+        nets.extend(old_u.symmetric_difference(&new_u).map(|u| u.dst));
+        if nets.is_empty() {
+            return ContextChange::None;
+        }
+        nets.sort_unstable();
+        nets.dedup();
+        ContextChange::Reach(nets)
     }
 
     /// The uplink lookup: connected subnets first (longest), then underlay routes.
@@ -310,6 +405,9 @@ pub struct Vtep {
 pub enum SkipReason {
     /// A cluster route that `programClusterRoutes` leaves to another agent.
     NotOurs,
+    /// Inside a service range: kube-proxy answers for it (confd's kernel filter
+    /// rejects the ranges).
+    ServiceRange,
     /// No next hop and not a local block.
     NoNextHop,
     /// No next hop can be reached on the underlay (first one named).
@@ -387,6 +485,11 @@ pub const IP6_RT_PRIO_USER: u32 = 1024;
 
 /// Decides the kernel route for one best route.
 pub fn decide(best: &BestRoute, ctx: &NodeContext) -> Decision {
+    // First in confd's kernel filter, before the pools: "Don't program static routes
+    // into kernel."
+    if ctx.service_ranges.iter().any(|r| r.contains(&best.prefix)) {
+        return Decision::Skip(SkipReason::ServiceRange);
+    }
     let pool = ctx.pool_of(&best.prefix);
     if let Some(p) = pool {
         if !ctx.program.admits(p, ctx.manage_vxlan) {

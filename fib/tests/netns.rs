@@ -47,12 +47,14 @@ fn routes(ns: &Netns, fam: &str) -> BTreeMap<String, Value> {
 
 /// The FIB of a node without Felix for the VXLAN datapath (`manage_vxlan`); `tunl0`
 /// stays the test's (a stand-in: no ipip module here), looked up, never managed.
+/// Learning is on, as the daemon runs it (resyncs dump the whole table).
 fn cfg(pools: Vec<IpPool>) -> FibConfig {
     FibConfig {
         pools,
         program: ProgramClusterRoutes::Enabled,
         manage_vxlan: true,
-        node_ips: vec!["10.0.0.5".parse().unwrap(), "fd00::5".parse().unwrap()],
+        learn: true,
+        node_addrs: vec![net("10.0.0.5/24"), net("fd00::5/64")],
         // Far away: every repair in these tests must come from kernel events.
         resync_every: Duration::from_secs(3600),
         stale_timeout: Duration::from_secs(3600),
@@ -399,10 +401,7 @@ fn mode_switch_rewrites_routes_in_place() {
                 .spawn()
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(200)).await;
-            fib.set_pools(
-                vec![pool("10.244.0.0/16", CrossSubnet, Never)],
-                ProgramClusterRoutes::Enabled,
-            );
+            fib.reconfigure(cfg(vec![pool("10.244.0.0/16", CrossSubnet, Never)]));
             fib.flush().await;
             tokio::time::sleep(Duration::from_millis(200)).await;
             let _ = Command::new("kill").arg(mon.id().to_string()).status();
@@ -530,16 +529,27 @@ fn address_and_link_changes_re_evaluate_routes() {
             let show = |p: &str| ip(&["route", "show", p, "proto", "bird"]).trim().to_string();
             fib.update(best("10.244.2.0/26", &["10.1.0.7"])); // CrossSubnet, other subnet
             fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.update(best("10.246.2.0/26", &["10.1.0.8"])); // no encap, via the gateway
             fib.flush().await;
             assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev tunl0 onlink");
+            assert_eq!(show("10.246.2.0/26"), "10.246.2.0/26 via 10.0.0.1 dev eth0");
             let mut ev = fib.subscribe();
 
-            // The node gains an address in 10.1.0.0/24: the next hop is now in its own
-            // subnet, so the CrossSubnet route drops the tunnel, rewritten in place.
+            // The host gains an address in 10.1.0.0/24 (a second subnet on eth0): the
+            // next hops there are now reached directly, but the node's own subnet is
+            // still node.ipv4's 10.0.0.0/24, so CrossSubnet keeps the tunnel, as
+            // Calico's `bgp_next_hop ~ network_v4` does. Only those two prefixes are
+            // decided again.
             ip(&["addr", "add", "10.1.0.5/24", "dev", "eth0"]);
-            wait_for(&mut ev, "context change", |e| *e == FibEvent::ContextChanged).await;
+            wait_for(
+                &mut ev,
+                "context change",
+                |e| matches!(e, FibEvent::ContextChanged { prefixes: n } if *n > 0),
+            )
+            .await;
             fib.flush().await;
-            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev eth0");
+            assert_eq!(show("10.246.2.0/26"), "10.246.2.0/26 via 10.1.0.8 dev eth0");
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev tunl0 onlink");
 
             // eth0 down: the kernel drops IPv4 routes through it without telling
             // anyone route by route. Back up: the FIB reinstalls them.
@@ -552,7 +562,54 @@ fn address_and_link_changes_re_evaluate_routes() {
                 assert!(tokio::time::Instant::now() < deadline, "not restored after the flap");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev eth0");
+            assert_eq!(show("10.244.2.0/26"), "10.244.2.0/26 via 10.1.0.7 dev tunl0 onlink");
+        })
+    });
+}
+
+#[test]
+fn addresses_on_unrelated_interfaces_decide_no_route_again() {
+    let ns = Netns::new();
+    ns.node();
+    ns.fake_tunl0();
+    let name = ns.name.clone();
+    with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            let ip = |args: &[&str]| common::sh(Command::new("ip").arg("-n").arg(&name).args(args));
+            fib.update(best("10.244.2.0/26", &["10.1.0.7"]));
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            let mut ev = fib.subscribe();
+            // kube-ipvs0 (a bridge stands in: no dummy module here) gets an address per
+            // cluster IP; Calico's BIRD leaves it out, and so do we: no reread at all.
+            ip(&["link", "add", "kube-ipvs0", "type", "bridge"]);
+            for i in 1..=20 {
+                ip(&["addr", "add", &format!("10.96.0.{i}/32"), "dev", "kube-ipvs0"]);
+            }
+            // A docker bridge: its subnet holds no next hop, so nothing is decided again.
+            ip(&["link", "add", "docker0", "type", "bridge"]);
+            ip(&["addr", "add", "172.17.0.1/16", "dev", "docker0"]);
+            // A marker that does matter: 10.1.0.0/24 becomes connected.
+            ip(&["addr", "add", "10.1.0.5/24", "dev", "eth0"]);
+            let mut seen = Vec::new();
+            tokio::time::timeout(Duration::from_secs(3), async {
+                loop {
+                    if let Ok(FibEvent::ContextChanged { prefixes }) = ev.recv().await {
+                        seen.push(prefixes);
+                        if prefixes > 0 {
+                            return;
+                        }
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("no re-decision for 10.1.0.0/24 within 3 s: {seen:?}"));
+            // docker0's address (and its link-down subnet route) decided nothing again;
+            // kube-ipvs0's twenty addresses were not even looked at; the marker decided
+            // exactly the one prefix whose next hop is in 10.1.0.0/24.
+            assert!(seen.len() <= 3, "{seen:?}");
+            assert_eq!(seen.last(), Some(&1), "{seen:?}");
+            assert!(seen[..seen.len() - 1].iter().all(|n| *n == 0), "{seen:?}");
         })
     });
 }
@@ -698,4 +755,120 @@ fn proto_bird_routes_in_other_tables_are_never_touched() {
     assert!(table100.contains("10.99.1.0/24"), "{table100}");
     assert!(table100.contains("10.99.2.0/24"), "{table100}");
     assert_eq!(routes(&ns, "-4").len(), 1);
+}
+
+/// The next batch of learned-route changes, as (prefix, metric, device) or (prefix, None).
+async fn next_learned(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<fib::LearnedChange>>,
+) -> Vec<(String, Option<(u32, Option<String>)>)> {
+    let batch = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .expect("a learned-route change within 3 s")
+        .expect("the FIB is running");
+    batch
+        .into_iter()
+        .map(|c| (c.prefix.to_string(), c.route.map(|r| (r.metric, r.device))))
+        .collect()
+}
+
+#[test]
+fn other_agents_routes_are_learned_and_forgotten_with_the_kernel() {
+    let ns = Netns::new();
+    ns.node();
+    let name = ns.name.clone();
+    with_fib(&ns, cfg(standard_pools()), move |fib| {
+        Box::pin(async move {
+            let ip = |args: &[&str]| common::sh(Command::new("ip").arg("-n").arg(&name).args(args));
+            let mut rx = fib.watch_learned();
+            // The whole set first: the default routes `ip route add` gave proto boot; the
+            // kernel's connected subnets (proto kernel) are not learned.
+            let first = next_learned(&mut rx).await;
+            let prefixes: Vec<&str> = first.iter().map(|(p, _)| p.as_str()).collect();
+            assert_eq!(prefixes, ["0.0.0.0/0", "::/0"], "{first:?}");
+
+            // Felix's workload route for a borrowed address.
+            ip(&["link", "add", "cali1234abcd", "type", "veth", "peer", "name", "cali1234p"]);
+            ip(&["link", "set", "cali1234abcd", "up"]);
+            ip(&[
+                "route",
+                "add",
+                "10.244.2.7/32",
+                "dev",
+                "cali1234abcd",
+                "scope",
+                "link",
+                "proto",
+                "80",
+                "metric",
+                "1024",
+            ]);
+            let c = next_learned(&mut rx).await;
+            assert_eq!(c, [("10.244.2.7/32".into(), Some((1024, Some("cali1234abcd".into()))))]);
+            // An elevated copy wins; its removal brings the normal one back.
+            ip(&[
+                "route",
+                "add",
+                "10.244.2.7/32",
+                "dev",
+                "cali1234abcd",
+                "proto",
+                "80",
+                "metric",
+                "512",
+            ]);
+            assert_eq!(next_learned(&mut rx).await[0].1, Some((512, Some("cali1234abcd".into()))));
+            ip(&["route", "del", "10.244.2.7/32", "proto", "80", "metric", "512"]);
+            assert_eq!(next_learned(&mut rx).await[0].1, Some((1024, Some("cali1234abcd".into()))));
+            // Felix removes it: forgotten.
+            ip(&["route", "del", "10.244.2.7/32", "proto", "80", "metric", "1024"]);
+            assert_eq!(next_learned(&mut rx).await, [("10.244.2.7/32".into(), None)]);
+            // Ours are never learned.
+            fib.update(best("10.244.3.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            // The pod goes: its veth is deleted, and the kernel drops the route silently.
+            ip(&["route", "add", "10.244.2.8/32", "dev", "cali1234abcd", "proto", "80"]);
+            assert_eq!(next_learned(&mut rx).await[0].0, "10.244.2.8/32");
+            ip(&["link", "del", "cali1234abcd"]);
+            assert_eq!(next_learned(&mut rx).await, [("10.244.2.8/32".into(), None)]);
+            // A veth that goes down loses its IPv4 routes, unannounced, likewise.
+            ip(&["link", "add", "cali7777abcd", "type", "veth", "peer", "name", "cali7777p"]);
+            ip(&["link", "set", "cali7777abcd", "up"]);
+            ip(&["route", "add", "10.244.2.9/32", "dev", "cali7777abcd", "proto", "80"]);
+            assert_eq!(next_learned(&mut rx).await[0].0, "10.244.2.9/32");
+            ip(&["link", "set", "cali7777abcd", "down"]);
+            assert_eq!(next_learned(&mut rx).await, [("10.244.2.9/32".into(), None)]);
+            assert!(rx.try_recv().is_err(), "nothing about our own 10.244.3.0/26");
+        })
+    });
+}
+
+#[test]
+fn learning_reads_only_the_configured_table() {
+    let ns = Netns::new();
+    ns.node();
+    ns.ip(&["route", "add", "10.244.2.7/32", "dev", "eth0", "proto", "80", "table", "1000"]);
+    ns.ip(&["route", "add", "10.244.2.8/32", "dev", "eth0", "proto", "80"]);
+    let name = ns.name.clone();
+    let table1000 = FibConfig { table: 1000, ..cfg(standard_pools()) };
+    with_fib(&ns, table1000, move |fib| {
+        Box::pin(async move {
+            let mut rx = fib.watch_learned();
+            assert_eq!(
+                next_learned(&mut rx).await,
+                [("10.244.2.7/32".into(), Some((0, Some("eth0".into()))))]
+            );
+            // Ours in table 1000 (a resync's dump of the table) are not learned either.
+            fib.update(best("10.246.1.0/26", &["10.0.0.7"]));
+            fib.flush().await;
+            fib.converged();
+            fib.flush().await;
+            common::sh(
+                Command::new("ip")
+                    .args(["-n", &name, "route", "add", "10.244.2.9/32"])
+                    .args(["dev", "eth0", "proto", "80", "table", "1000"]),
+            );
+            assert_eq!(next_learned(&mut rx).await[0].0, "10.244.2.9/32");
+            assert!(rx.try_recv().is_err());
+        })
+    });
 }

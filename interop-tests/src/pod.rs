@@ -5,7 +5,9 @@
 //! default via the link-local gateway 169.254.1.1, which no one owns. The node's
 //! end, `cali<hash>`, answers ARP for it by proxy ARP and has the MAC
 //! `ee:ee:ee:ee:ee:ee`, so for IPv6 the gateway is that MAC's link-local address.
-//! The node reaches the pod by a /32 `scope link` route out of `cali<hash>`; the
+//! The node reaches the pod by a /32 `scope link` route out of `cali<hash>`, as Felix
+//! programs it (`proto 80`, metric 1024: Felix's normal route priority; a lower one
+//! would mark a live-migrating VM, which Calico's BIRD advertises on its own); the
 //! node's BGP speaker advertises the block the pod's address comes from.
 //!
 //! ```text
@@ -14,7 +16,8 @@
 //!  | eth0  10.244.1.2/32           |--------| cali1a2b3c4d5e6  ee:ee:ee:ee:ee:ee   |
 //!  |       fd10:244::1:2/128       |        |   proxy_arp=1, forwarding=1          |
 //!  | default via 169.254.1.1 onlink|        | 10.244.1.2/32 dev cali.. scope link  |
-//!  | default via fe80::ecee:eeff:  |        | fd10:244::1:2/128 dev cali..         |
+//!  |                               |        |   proto 80 metric 1024               |
+//!  | default via fe80::ecee:eeff:  |        | fd10:244::1:2/128 dev cali.. (same)  |
 //!  |             feee:eeee         |        | 169.254.1.1/32 dev lo (see below)    |
 //!  +-------------------------------+        +--------------------------------------+
 //! ```
@@ -96,9 +99,12 @@ impl Pod {
         node.enable_forwarding()?;
         node.ip(&["link", "set", h, "up"])?;
         node.ip(&["route", "replace", &format!("{GATEWAY_V4}/32"), "dev", "lo", "scope", "link"])?;
-        node.ip(&["route", "replace", &format!("{}/32", self.ipv4), "dev", h, "scope", "link"])?;
+        let felix = ["proto", "80", "metric", "1024"];
+        let v4 = format!("{}/32", self.ipv4);
+        node.ip(&[&["route", "replace", &v4, "dev", h, "scope", "link"][..], &felix].concat())?;
         if let Some(v6) = self.ipv6 {
-            node.ip(&["-6", "route", "replace", &format!("{v6}/128"), "dev", h])?;
+            let v6 = format!("{v6}/128");
+            node.ip(&[&["-6", "route", "replace", &v6, "dev", h][..], &felix].concat())?;
         }
         Ok(())
     }

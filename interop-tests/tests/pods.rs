@@ -10,7 +10,8 @@
 //!   default via 169.254.1.1 onlink / fe80::ecee:eeff:feee:eeee
 //! ```
 //!
-//! Checks: 1. the node has `/32 dev cali<hash> scope link` routes and proxy ARP on;
+//! Checks: 1. the node has Felix's `/32 dev cali<hash> proto 80 scope link metric 1024`
+//! routes and proxy ARP on;
 //! 2. a pod's IPv4 routes are only the default via 169.254.1.1;
 //! 3. pod a pings pod b over IPv4; 4. and over IPv6.
 
@@ -43,7 +44,7 @@ fn two_pods_on_one_node_ping_each_other_over_ipv4_and_ipv6() {
     // 1. The node side.
     let routes = node.routes().unwrap();
     for p in [&a, &b] {
-        let want = format!("{} dev {} scope link", p.ipv4(), p.host_iface());
+        let want = format!("{} dev {} proto 80 scope link metric 1024", p.ipv4(), p.host_iface());
         assert!(routes.contains(&want), "no {want:?} in\n{routes}");
         let key = format!("net.ipv4.conf.{}.proxy_arp", p.host_iface());
         assert_eq!(node.exec(&["sysctl", "-n", &key]).unwrap().trim(), "1", "{key}");

@@ -794,6 +794,11 @@ pub struct Fib {
     /// `tunl0` Felix creates.
     #[serde(default)]
     pub manage_tunl0: bool,
+    /// Learn other agents' routes of the table (BIRD's `learn`, which Calico's
+    /// kernel protocol sets): Felix's workload routes are exported as Calico's
+    /// BIRD exports them. Read at start.
+    #[serde(default = "yes")]
+    pub learn: bool,
 }
 
 impl Default for Fib {
@@ -804,6 +809,7 @@ impl Default for Fib {
             program_cluster_routes: ProgramClusterRoutes::default(),
             manage_vxlan: false,
             manage_tunl0: false,
+            learn: true,
         }
     }
 }

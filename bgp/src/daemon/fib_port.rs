@@ -4,7 +4,9 @@
 //! ```text
 //!   RibRoutes ─apply(FibChange)──► FibSender::update/withdraw ─► Fib task ─► kernel
 //!             ─track/untrack─────► FibSender::track
-//!   owner ◄─Input::NextHop── forwarder ◄── FibSender::watch_next_hops ◄─┘
+//!   owner ◄─Input::NextHop── forwarder ◄── FibSender::watch_next_hops ◄─┤
+//!   owner ◄─Input::KernelRoutes── forwarder ◄── FibSender::watch_learned ◄┘
+//!         (other agents' routes of the table: BIRD's `learn`, `fib.learn`)
 //!   show status ◄─ counters (Arc<Mutex>) ◄── poller ◄── FibSender::status
 //!   show fib ◄─ query (on request) ◄── FibSender::routes/status
 //! ```
@@ -103,21 +105,25 @@ pub fn fib_config(cfg: &ValidatedConfig) -> FibConfig {
     let c = cfg.config();
     FibConfig {
         pools: pools(&c.ip_pools),
+        // Calico's kernel filter rejects every range, advertised or not.
+        service_ranges: c.services.all().map(|(_, r)| r.trunc()).collect(),
         program: program(c.fib.program_cluster_routes),
         manage_vxlan: c.fib.manage_vxlan,
         manage_tunl0: c.fib.manage_tunl0,
+        learn: c.fib.learn,
         table: c.fib.table,
         // Our recovery ends by `graceful_restart.stale_time` at the latest
         // and calls `converged()`; this is only the FIB's own safety net.
         stale_timeout: std::time::Duration::from_secs(
             u64::from(c.graceful_restart.stale_time) + 30,
         ),
-        node_ips: c
+        // Calico's `network_v4` / `network_v6` are these addresses' networks.
+        node_addrs: c
             .node
             .ipv4
-            .map(|n| IpAddr::V4(n.addr()))
+            .map(IpNet::V4)
             .into_iter()
-            .chain(c.node.ipv6.map(|n| IpAddr::V6(n.addr())))
+            .chain(c.node.ipv6.map(IpNet::V6))
             .collect(),
         static_routes: super::static_routes::of(cfg)
             .into_iter()
@@ -253,21 +259,34 @@ impl FibPort for KernelFib {
             }
         };
         info!(
-            "fib: table {}, {} pool(s), {:?}, manage_vxlan {}, manage_tunl0 {}",
+            "fib: table {}, {} pool(s), {:?}, manage_vxlan {}, manage_tunl0 {}, learn {}",
             self.cfg.table,
             self.cfg.pools.len(),
             self.cfg.program,
             self.cfg.manage_vxlan,
-            self.cfg.manage_tunl0
+            self.cfg.manage_tunl0,
+            self.cfg.learn
         );
         let mut reach = sender.watch_next_hops();
+        let to_owner = inputs.clone();
         tokio::spawn(async move {
             while let Some(r) = reach.recv().await {
-                if inputs.send(Input::NextHop { addr: r.addr, cost: r.cost }).is_err() {
+                if to_owner.send(Input::NextHop { addr: r.addr, cost: r.cost }).is_err() {
                     return;
                 }
             }
         });
+        if self.cfg.learn {
+            let mut learned = sender.watch_learned();
+            tokio::spawn(async move {
+                while let Some(batch) = learned.recv().await {
+                    let changes = batch.into_iter().map(Into::into).collect();
+                    if inputs.send(Input::KernelRoutes(changes)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
         send(&sender, std::mem::take(&mut self.early));
         sender.track(std::mem::take(&mut self.early_track), Vec::new());
         self.sender = Some(sender);
@@ -321,23 +340,31 @@ impl FibPort for KernelFib {
         if new.table != self.cfg.table {
             warn!("fib.table changes take effect when the daemon restarts");
         }
-        if (new.manage_vxlan, new.manage_tunl0) != (self.cfg.manage_vxlan, self.cfg.manage_tunl0) {
+        if (new.manage_vxlan, new.manage_tunl0, new.learn)
+            != (self.cfg.manage_vxlan, self.cfg.manage_tunl0, self.cfg.learn)
+        {
             warn!(
-                "fib.manage_vxlan / fib.manage_tunl0 changes take effect when the daemon restarts"
+                "fib.manage_vxlan / fib.manage_tunl0 / fib.learn changes take effect when the \
+                 daemon restarts"
             );
         }
         if new.static_routes != self.cfg.static_routes {
             if let Some(s) = &self.sender {
                 s.set_static_routes(new.static_routes.clone());
             }
-            self.cfg.static_routes = new.static_routes;
+            self.cfg.static_routes = new.static_routes.clone();
         }
-        if new.pools != self.cfg.pools || new.program != self.cfg.program {
+        let reloadable = |c: &FibConfig| {
+            (c.pools.clone(), c.service_ranges.clone(), c.program, c.node_addrs.clone())
+        };
+        if reloadable(&new) != reloadable(&self.cfg) {
             if let Some(s) = &self.sender {
-                s.set_pools(new.pools.clone(), new.program);
+                s.reconfigure(new.clone());
             }
             self.cfg.pools = new.pools;
+            self.cfg.service_ranges = new.service_ranges;
             self.cfg.program = new.program;
+            self.cfg.node_addrs = new.node_addrs;
         }
     }
 
@@ -449,8 +476,9 @@ mod tests {
         assert_eq!(f.table, 100);
         assert_eq!(f.program, fib::ProgramClusterRoutes::EnabledNoEncapOnly);
         assert_eq!(f.pools[0].vxlan_mode, fib::EncapMode::CrossSubnet);
-        assert_eq!(f.node_ips, ["10.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(f.node_addrs, ["10.0.0.1/24".parse::<IpNet>().unwrap()]);
         assert!(!f.manage_vxlan && !f.manage_tunl0, "Felix's by default");
+        assert!(f.learn, "Calico's BIRD learns the kernel's routes");
     }
 
     #[test]

@@ -81,7 +81,7 @@ use self::listener::{Listener, PeerEntry, Registry};
 pub use self::log_level::{LogLevelHook, set_log_level_hook};
 pub use self::record::Recorder;
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
-pub use self::routes::{Outbound, RouteHandler};
+pub use self::routes::{KernelRouteChange, LearnedKernelRoute, Outbound, RouteHandler};
 use self::startup::Channels;
 pub use self::startup::Start;
 use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, PeerKey, ValidatedConfig};
@@ -140,6 +140,8 @@ pub enum Input {
         /// Its IGP cost, or `None` when the kernel cannot reach it.
         cost: Option<u32>,
     },
+    /// Routes other agents put in the kernel table changed (BIRD's `learn`).
+    KernelRoutes(Vec<KernelRouteChange>),
     /// Stop every session and return (SIGTERM, SIGINT).
     Shutdown,
 }
@@ -483,6 +485,10 @@ impl<R: RouteHandler> Owner<R> {
                 }
                 Input::NextHop { addr, cost } => {
                     let out = self.routes.nexthop_reachability(addr, cost);
+                    self.dispatch(out);
+                }
+                Input::KernelRoutes(changes) => {
+                    let out = self.routes.kernel_routes(changes);
                     self.dispatch(out);
                 }
                 Input::Shutdown => break,

@@ -24,6 +24,10 @@
 //! `[[prefix_advertisements]]` entry covering it (Calico's
 //! `prefixAdvertisements`); a reload that changes them re-announces it.
 //!
+//! Routes other agents put in the kernel table (Felix's workload routes)
+//! come from the FIB's learning and are exported as Calico's BIRD exports
+//! them (`rib_routes_kernel.rs`).
+//!
 //! Routing has converged (so the FIB may delete adopted routes that nothing
 //! wants, BIRD's `persist` sweep) once every configured peer has sent
 //! End-of-RIB (RFC 4724 §2) for each family of its session; peers that
@@ -42,7 +46,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use super::Input;
-use super::routes::{Outbound, RouteHandler};
+use super::routes::{KernelRouteChange, Outbound, RouteHandler};
 use super::static_routes::{self, StaticRoutes};
 use crate::config::{BgpFilter, CommunityValue, EffectivePeer, PeerKey, ValidatedConfig};
 use crate::rib::filter::PeerFilters;
@@ -145,6 +149,12 @@ pub struct RibRoutes {
     deleted: BTreeSet<IpNet>,
     /// The `[services]` ranges.
     services: Vec<IpNet>,
+    /// The IP pools.
+    pools: Vec<crate::config::IpPool>,
+    /// This daemon programs IPIP pools (else Felix does).
+    programs_ipip: bool,
+    /// Routes learned from the kernel, by prefix.
+    learned: BTreeMap<IpNet, kernel::Learned>,
     /// `[[prefix_advertisements]]`: communities per covering prefix.
     communities: Vec<(IpNet, Vec<CommunityValue>)>,
     /// `[[filters]]`, compiled per session from the names it lists.
@@ -185,9 +195,10 @@ fn rib_config(cfg: &ValidatedConfig, fib: &dyn FibPort) -> RibConfig {
     c
 }
 
-/// The RIB settings that only a new RIB can take (everything but the pools).
+/// The RIB settings that only a new RIB can take (everything but the pools
+/// and service ranges).
 fn identity(c: &RibConfig) -> RibConfig {
-    RibConfig { ip_pools: Vec::new(), ..c.clone() }
+    RibConfig { ip_pools: Vec::new(), service_ranges: Vec::new(), ..c.clone() }
 }
 
 impl RibRoutes {
@@ -204,6 +215,9 @@ impl RibRoutes {
             added: BTreeSet::new(),
             deleted: BTreeSet::new(),
             services: Vec::new(),
+            pools: Vec::new(),
+            programs_ipip: false,
+            learned: BTreeMap::new(),
             communities: Vec::new(),
             filter_defs: Vec::new(),
             originated: BTreeMap::new(),
@@ -240,6 +254,8 @@ impl RibRoutes {
             node.ipv4.map(IpNet::V4).into_iter().chain(node.ipv6.map(IpNet::V6)).collect();
         self.blocks = node.blocks.iter().map(IpNet::trunc).collect();
         self.services = cfg.config().services.all().map(|(_, c)| c.trunc()).collect();
+        self.pools = cfg.config().ip_pools.clone();
+        self.programs_ipip = kernel::programs_ipip(cfg);
         self.communities = cfg
             .config()
             .prefix_advertisements
@@ -400,6 +416,7 @@ impl RibRoutes {
         let (source, since) = match v.peer.and_then(|id| self.peers.get(&id).or(self.away.get(&id)))
         {
             Some(m) => (RouteSource::Bgp { peer: m.key.address, name: m.name.clone() }, m.since),
+            None if v.kernel => self.learned_source(v.prefix),
             None => {
                 let why = self.originated.get(&v.prefix).map_or("block", |(w, _)| *w);
                 (RouteSource::Local { origin: why.to_owned() }, 0)
@@ -421,6 +438,9 @@ fn ctl_reason(r: RejectReason) -> CtlReason {
     match r {
         RejectReason::LocalRoutePreferred => {
             CtlReason::Other("locally originated path preferred".into())
+        }
+        RejectReason::KernelRouteLower => {
+            CtlReason::Other("learned from the kernel, a BGP path preferred".into())
         }
         RejectReason::LocalPrefLower => CtlReason::LocalPrefLower,
         RejectReason::AsPathLonger => CtlReason::AsPathLonger,
@@ -538,6 +558,7 @@ impl RouteHandler for RibRoutes {
     fn reconfigure(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound> {
         let new = rib_config(cfg, self.fib.as_ref());
         let mut out = Vec::new();
+        let mut fresh = false;
         if identity(&new) != identity(self.rib.config()) {
             if self.peers.is_empty() {
                 // A new identity restarts every session, so by now no peer
@@ -545,6 +566,7 @@ impl RouteHandler for RibRoutes {
                 info!("routing identity changed: new RIB");
                 self.rib = Rib::new(new.clone());
                 self.originated.clear();
+                fresh = true;
             } else {
                 warn!(
                     "route_reflector / cluster_id changes take effect when the daemon restarts \
@@ -553,8 +575,9 @@ impl RouteHandler for RibRoutes {
                 );
             }
         }
-        if new.ip_pools != self.rib.config().ip_pools {
-            let o = self.rib.set_pools(new.ip_pools.clone());
+        let ranges = |c: &RibConfig| (c.ip_pools.clone(), c.service_ranges.clone());
+        if ranges(&new) != ranges(self.rib.config()) {
+            let o = self.rib.set_export_ranges(new.ip_pools.clone(), new.service_ranges.clone());
             out.extend(self.carry_out(o));
         }
         self.fib.reconfigure(cfg);
@@ -565,6 +588,7 @@ impl RouteHandler for RibRoutes {
         out.extend(self.gr_peers_changed(&added, &removed));
         out.extend(self.refilter(cfg));
         out.extend(self.sync_origination());
+        out.extend(self.rejudge_learned(fresh));
         self.check_converged();
         merge_outbound(out)
     }
@@ -590,6 +614,11 @@ impl RouteHandler for RibRoutes {
             }
         }
         self.sync_origination()
+    }
+
+    fn kernel_routes(&mut self, changes: Vec<KernelRouteChange>) -> Vec<Outbound> {
+        let out = self.learn(changes);
+        merge_outbound(out)
     }
 
     fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Vec<Outbound> {
@@ -716,6 +745,9 @@ impl RouteHandler for RibRoutes {
 
 #[path = "rib_routes_gr.rs"]
 mod gr;
+
+#[path = "rib_routes_kernel.rs"]
+mod kernel;
 
 #[cfg(test)]
 #[path = "rib_routes_tests.rs"]

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use super::*;
 use crate::config::parse_str;
+use crate::daemon::LearnedKernelRoute;
 use crate::rib::FibRoute;
 use crate::session::peer_config;
 use crate::wire::attr::{AsPath, Origin, PathAttrs};
@@ -520,4 +521,75 @@ fn rib_sizes_are_counted_not_walked_and_match_the_table() {
     assert_eq!((walked[0].prefixes, walked[0].paths), (3, 4));
     r.peer_down(tor.key(), false);
     assert_eq!(r.rib_sizes(), crate::daemon::control::rib_sizes(&r.routes_snapshot()));
+}
+
+fn learned(prefix: &str, metric: u32, device: &str) -> KernelRouteChange {
+    KernelRouteChange {
+        prefix: net(prefix),
+        route: Some(LearnedKernelRoute { metric, device: Some(device.into()) }),
+    }
+}
+
+#[test]
+fn felix_routes_learned_from_the_kernel_go_out_as_calicos_bird_sends_them() {
+    let cfg = parse_str(CFG).unwrap();
+    let (mut r, seen) = with_recorder(&cfg, false);
+    let (tor, tor_up) = up_for(&cfg, "10.0.0.254");
+    let (b, b_up) = up_for(&cfg, "10.0.0.2");
+    r.peer_up(&tor, &tor_up);
+    r.peer_up(&b, &b_up);
+    let out = r.kernel_routes(vec![
+        // A borrowed address of another node's block: to everyone.
+        learned("10.244.5.7/32", 1024, "cali1234abcd"),
+        // A workload of an own block: the block stands for it.
+        learned("10.244.1.5/32", 1024, "cali5678abcd"),
+        // Felix's VXLAN route to another node's block: never over iBGP.
+        learned("10.244.9.0/26", 0, "vxlan.calico"),
+        // Outside every pool: kept here.
+        learned("0.0.0.0/0", 0, "eth0"),
+    ]);
+    let to_tor = updates_for(&out, tor.address, &tor_up);
+    let mut got = announced(&to_tor);
+    got.sort();
+    assert_eq!(got, [net("10.244.5.7/32"), net("10.244.9.0/26")]);
+    let to_b = updates_for(&out, b.address, &b_up);
+    assert_eq!(announced(&to_b), [net("10.244.5.7/32")]);
+    let a = &to_b[0].update.attrs;
+    // The export prologue: bgp_local_pref = 2147483647 - krt_metric; next hop self.
+    assert_eq!(a.local_pref, Some(2_147_483_647 - 1024));
+    assert_eq!(
+        to_b[0].next_hop(AfiSafi::IPV4_UNICAST),
+        Some(crate::wire::attr::MpNextHop::Ipv4("10.0.0.1".parse().unwrap()))
+    );
+    // Never written back to the kernel.
+    assert!(seen.lock().unwrap().fib.iter().all(|c| c.prefix.addr().to_string() != "10.244.5.7"));
+    // `show routes` names the kernel and the device.
+    let q = RouteQuery { prefix: Some(net("10.244.5.7/32")), ..RouteQuery::default() };
+    let shown = r.routes_query(&q);
+    assert_eq!(shown[0].paths[0].source, RouteSource::Kernel { device: "cali1234abcd".into() });
+
+    // Felix removes the route: withdrawn.
+    let gone = KernelRouteChange { prefix: net("10.244.5.7/32"), route: None };
+    let out = r.kernel_routes(vec![gone]);
+    assert_eq!(withdrawn(&updates_for(&out, tor.address, &tor_up)), [net("10.244.5.7/32")]);
+    assert_eq!(withdrawn(&updates_for(&out, b.address, &b_up)), [net("10.244.5.7/32")]);
+}
+
+#[test]
+fn a_reload_judges_learned_routes_again() {
+    let cfg = parse_str(CFG).unwrap();
+    let mut r = RibRoutes::without_fib(&cfg);
+    let (tor, tor_up) = up_for(&cfg, "10.0.0.254");
+    r.peer_up(&tor, &tor_up);
+    r.kernel_routes(vec![learned("10.244.5.7/32", 1024, "cali1234abcd")]);
+    // The block becomes this node's: its workload routes stay behind it.
+    let new = parse_str(&CFG.replace("\"10.244.2.0/26\"", "\"10.244.5.0/26\"")).unwrap();
+    let msgs = updates_for(&r.reconfigure(&new), tor.address, &tor_up);
+    assert_eq!(withdrawn(&msgs), [net("10.244.2.0/26"), net("10.244.5.7/32")]);
+    assert_eq!(announced(&msgs), [net("10.244.5.0/26")]);
+    // And back.
+    let msgs = updates_for(&r.reconfigure(&cfg), tor.address, &tor_up);
+    let mut got = announced(&msgs);
+    got.sort();
+    assert_eq!(got, [net("10.244.2.0/26"), net("10.244.5.7/32")]);
 }

@@ -11,6 +11,7 @@
 //!   Established(peer, Up) -----> peer_up        --Outbound--> Send{epoch} to peer(s)
 //!   Update(peer, ParsedUpdate) > update         --Outbound--> reflection, eBGP
 //!   NextHop(addr, cost) -------> nexthop_reachability -----> (routes re-selected)
+//!   KernelRoutes(changes) -----> kernel_routes  --Outbound-->  (Felix's workload routes)
 //!   RouteRefresh ------------->  route_refresh  --Outbound-->
 //!   SessionDown / removed ---->  peer_down      --Outbound-->  (graceful: kept stale)
 //!   next_timer elapsed ------->  timers_due     --Outbound-->  (graceful restart timers)
@@ -29,6 +30,34 @@ use ipnet::IpNet;
 use crate::config::{EffectivePeer, PeerKey, ValidatedConfig};
 use crate::session::Up;
 use crate::wire::{ParsedUpdate, RouteRefreshMsg};
+
+/// Another agent's route in the kernel table changed, as the FIB learned it
+/// (BIRD's `learn`; `fib::learn`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KernelRouteChange {
+    /// The destination.
+    pub prefix: IpNet,
+    /// Its route now; `None` when the kernel has none any more.
+    pub route: Option<LearnedKernelRoute>,
+}
+
+/// A route learned from the kernel.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LearnedKernelRoute {
+    /// Its kernel metric (Felix: 1024 for a workload, less while a VM migrates).
+    pub metric: u32,
+    /// The output device (`cali1234abcd`); none for a blackhole or multipath route.
+    pub device: Option<String>,
+}
+
+impl From<fib::LearnedChange> for KernelRouteChange {
+    fn from(c: fib::LearnedChange) -> Self {
+        KernelRouteChange {
+            prefix: c.prefix,
+            route: c.route.map(|r| LearnedKernelRoute { metric: r.metric, device: r.device }),
+        }
+    }
+}
 
 /// Encoded messages for one peer's current session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,6 +135,12 @@ pub trait RouteHandler: Send + 'static {
     /// IGP cost (`None`: unreachable).
     fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Vec<Outbound> {
         let _ = (addr, cost);
+        Vec::new()
+    }
+    /// Routes other agents put in the kernel table changed (Felix's
+    /// workload routes): they are exported as Calico's BIRD exports them.
+    fn kernel_routes(&mut self, changes: Vec<KernelRouteChange>) -> Vec<Outbound> {
+        let _ = changes;
         Vec::new()
     }
     /// The FIB's counters (read only; shared, not copied, at each

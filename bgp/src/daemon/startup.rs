@@ -168,7 +168,11 @@ pub(super) async fn first_config(
                     let _ = reply.send(Err(CtlError::new(ErrorKind::Unavailable, why)));
                 }
                 // No session, listener or FIB runs yet.
-                Input::Session(_) | Input::Refused { .. } | Input::NextHop { .. } | Input::Datastore(_) => {}
+                Input::Session(_)
+                | Input::Refused { .. }
+                | Input::NextHop { .. }
+                | Input::KernelRoutes(_)
+                | Input::Datastore(_) => {}
             },
             Some(q) = ch.queries_rx.recv() => match q {
                 Query::Routes { reply, .. } => {

@@ -6,6 +6,7 @@
 //!  step  prefer                                   loser's RejectReason
 //!  ----  ---------------------------------------  --------------------
 //!   0    locally originated over learned          LocalRoutePreferred
+//!   0'   BGP over learned from the kernel         KernelRouteLower
 //!   1    highest LOCAL_PREF (§9.1.1)              LocalPrefLower
 //!   2    shortest AS_PATH (a)                     AsPathLonger
 //!   3    lowest ORIGIN (b)                        OriginWorse
@@ -40,6 +41,9 @@ pub enum RejectReason {
     /// A locally originated route for the prefix wins (BIRD's static
     /// routes have a higher preference than BGP ones).
     LocalRoutePreferred = 1,
+    /// A route learned from the kernel, where a BGP path exists (BIRD's
+    /// preferences: BGP 100, kernel 10).
+    KernelRouteLower,
     /// Lower LOCAL_PREF (RFC 4271 §9.1.1).
     LocalPrefLower,
     /// Longer AS_PATH (§9.1.2.2 a).
@@ -89,6 +93,7 @@ impl RejectReason {
     pub fn as_str(self) -> &'static str {
         match self {
             RejectReason::LocalRoutePreferred => "local route preferred",
+            RejectReason::KernelRouteLower => "kernel route, BGP preferred",
             RejectReason::LocalPrefLower => "lower local preference",
             RejectReason::AsPathLonger => "longer AS path",
             RejectReason::OriginWorse => "worse origin",
@@ -122,6 +127,8 @@ impl fmt::Display for RejectReason {
 pub struct Candidate {
     /// Locally originated.
     pub local: bool,
+    /// Learned from the kernel (loses to every other path).
+    pub kernel: bool,
     /// Effective LOCAL_PREF (the default for eBGP-learned routes).
     pub local_pref: u32,
     /// AS_PATH length as RFC 4271 §9.1.2.2 a counts it.
@@ -158,6 +165,7 @@ fn compare_with(a: &Candidate, b: &Candidate, med: bool) -> (Ordering, RejectRea
     use RejectReason as R;
     let steps = [
         (b.local.cmp(&a.local), R::LocalRoutePreferred),
+        (a.kernel.cmp(&b.kernel), R::KernelRouteLower),
         (b.local_pref.cmp(&a.local_pref), R::LocalPrefLower),
         (a.as_path_len.cmp(&b.as_path_len), R::AsPathLonger),
         (a.origin.cmp(&b.origin), R::OriginWorse),

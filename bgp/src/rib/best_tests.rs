@@ -9,6 +9,7 @@ use super::*;
 fn base() -> Candidate {
     Candidate {
         local: false,
+        kernel: false,
         local_pref: 100,
         as_path_len: 2,
         origin: Origin::Igp,
@@ -28,6 +29,7 @@ type Tweak = fn(&mut Candidate);
 /// (step name, make the winner, make the loser, expected reason).
 const STEPS: &[(&str, Tweak, Tweak, RejectReason)] = &[
     ("local", |c| c.local = true, |_| {}, RejectReason::LocalRoutePreferred),
+    ("kernel", |_| {}, |c| c.kernel = true, RejectReason::KernelRouteLower),
     ("local_pref", |c| c.local_pref = 200, |_| {}, RejectReason::LocalPrefLower),
     ("as_path", |_| {}, |c| c.as_path_len = 3, RejectReason::AsPathLonger),
     ("origin", |_| {}, |c| c.origin = Origin::Incomplete, RejectReason::OriginWorse),
@@ -160,6 +162,7 @@ fn arb_candidate() -> impl Strategy<Value = Candidate> {
         .prop_map(|((local, lp, len, origin), (med, nas, ebgp, cost), (rid, cl, addr, id))| {
             Candidate {
                 local,
+                kernel: false,
                 local_pref: lp,
                 as_path_len: len,
                 origin: [Origin::Igp, Origin::Egp, Origin::Incomplete][usize::from(origin)],

@@ -13,6 +13,7 @@ use super::filter::{Direction, PeerFilters, Prepared, RuleRef, Verdict};
 use super::filtering::filter_changed;
 use super::hash::FxHashMap;
 use super::intern::{AttrId, StoredAttrs};
+use super::kernel::KernelExport;
 use super::policy::{
     DEFAULT_LOCAL_PREF, ExportPolicy, ExportTarget, PeerClass, PeerFacts, export_attrs, may_send,
     priority_from_local_pref,
@@ -347,7 +348,8 @@ impl Rib {
         let f = self.facts(p.src);
         let path = a.as_path.as_ref();
         Candidate {
-            local: f.class == PeerClass::Local,
+            local: f.class == PeerClass::Local && !p.is_kernel(),
+            kernel: p.is_kernel(),
             // RFC 4271 §5.1.5: LOCAL_PREF from an external peer "MUST be
             // ignored"; one our import filter set (`set_priority`) counts.
             local_pref: match f.class {
@@ -452,8 +454,11 @@ impl Rib {
         self.diff_groups(prefix, old, new, false);
         if self.cfg.fib {
             let key = |p: &Path| (p.src, p.attrs, p.flags & BEST);
-            let was = old.iter().filter(|p| p.is(MULTIPATH)).map(key);
-            let now = new.iter().filter(|p| p.is(MULTIPATH)).map(key);
+            // A kernel route is never programmed: it counts only by displacing
+            // what would be.
+            let fib = |p: &&Path| p.is(MULTIPATH) && !p.is_kernel();
+            let was = old.iter().filter(fib).map(key);
+            let now = new.iter().filter(fib).map(key);
             if self.force_fib || !was.eq(now) {
                 let route = self.fib_route(prefix, new);
                 self.out.fib.push(FibChange { prefix, route });
@@ -497,7 +502,8 @@ impl Rib {
     }
 
     /// Queues each group's export changes; with `old_pools` the old paths
-    /// are judged under the pools in force before a reload.
+    /// are judged under the pools and service ranges in force before a
+    /// reload.
     pub(super) fn diff_groups(
         &mut self,
         prefix: IpNet,
@@ -593,10 +599,22 @@ impl Rib {
             // An accepting rule ends BIRD's export filter before
             // `calico_export_to_bgp_peers()`: the pool rule is not asked.
             Verdict::Accept(rule) => self.derived(gi, p.attrs, rule)?,
+            // confd's calico_export_to_bgp_peers(), judged when the route was learned.
+            Verdict::NoMatch if p.is_kernel() => {
+                let to = self.groups[gi].as_ref()?.target.class;
+                match self.kernel.get(&prefix)?.export {
+                    KernelExport::All => p.attrs,
+                    KernelExport::Ebgp if to == PeerClass::Ebgp => p.attrs,
+                    KernelExport::Ebgp | KernelExport::None => return None,
+                }
+            }
             Verdict::NoMatch => {
-                let pools = if old_pools { &self.old_pools } else { &self.pools };
+                let (pools, services) = match old_pools {
+                    true => (&self.old_pools, &self.old_services),
+                    false => (&self.pools, &self.services),
+                };
                 let g = self.groups[gi].as_ref()?;
-                if learned && !g.policy.allows_learned(prefix, pools) {
+                if learned && !g.policy.allows_learned(prefix, pools, services) {
                     return None;
                 }
                 p.attrs
@@ -630,6 +648,10 @@ impl Rib {
     /// The kernel route for a destination's current paths.
     fn fib_route(&self, prefix: IpNet, paths: &[Path]) -> Option<FibRoute> {
         let best = paths.iter().find(|p| p.is(BEST))?;
+        // The kernel holds it already: another agent's route is never written back.
+        if best.is_kernel() {
+            return None;
+        }
         let a = self.attrs.get(best.attrs);
         let priority = priority_from_local_pref(a.attrs.local_pref);
         if best.src == 0 {

@@ -33,6 +33,7 @@ impl RibConfig {
             .into_iter()
             .flatten()
             .collect(),
+            service_ranges: cfg.services.all().map(|(_, r)| r.trunc()).collect(),
         }
     }
 

@@ -57,6 +57,7 @@ mod from_config;
 mod graceful;
 mod hash;
 mod intern;
+mod kernel;
 mod policy;
 mod recovery;
 mod refresh;
@@ -79,6 +80,8 @@ pub use self::graceful::{
 use self::hash::FxHashMap;
 use self::intern::Interner;
 pub use self::intern::{AttrId, StoredAttrs};
+use self::kernel::KERNEL_RX_ID;
+pub use self::kernel::{KernelExport, KernelExportRules, KernelRoute, kernel_export};
 pub use self::policy::{
     DEFAULT_LOCAL_PREF, ExportPolicy, NORMAL_ROUTE_PRIORITY, PeerClass, local_pref_from_priority,
     may_send, priority_from_local_pref,
@@ -103,9 +106,12 @@ use crate::wire::{AfiSafi, Message, ParsedUpdate};
 #[derive(Debug)]
 pub struct Rib {
     cfg: RibConfig,
-    /// The IP pools in force, and (during `set_pools` only) the previous ones.
+    /// The IP pools and service ranges in force, and (during
+    /// `set_export_ranges` only) the previous ones.
     pools: Vec<IpPool>,
     old_pools: Vec<IpPool>,
+    services: Vec<IpNet>,
+    old_services: Vec<IpNet>,
     /// Peers by internal slot; slot 0 is the local router.
     peers: Vec<Option<PeerEntry>>,
     slots: FxHashMap<PeerId, u32>,
@@ -115,6 +121,8 @@ pub struct Rib {
     attrs: Interner,
     nexthops: FxHashMap<IpAddr, NhState>,
     local: FxHashMap<IpNet, LocalRoute>,
+    /// Routes learned from the kernel (`kernel.rs`).
+    kernel: FxHashMap<IpNet, KernelRoute>,
     /// Per-call state: queued exports per group, the output being built.
     pending: Vec<Pending>,
     out: Output,
@@ -141,6 +149,8 @@ impl Rib {
         Rib {
             pools: cfg.ip_pools.clone(),
             old_pools: Vec::new(),
+            services: cfg.service_ranges.clone(),
+            old_services: Vec::new(),
             cfg,
             peers: vec![None],
             slots: FxHashMap::default(),
@@ -150,6 +160,7 @@ impl Rib {
             attrs: Interner::default(),
             nexthops: FxHashMap::default(),
             local: FxHashMap::default(),
+            kernel: FxHashMap::default(),
             pending: Vec::new(),
             out: Output::default(),
             seq: 0,
@@ -400,6 +411,39 @@ impl Rib {
         self.finish()
     }
 
+    /// The route the kernel holds for `prefix` from another agent changed (`None`: it
+    /// has none any more): see `kernel.rs`. A route whose export verdict changed is
+    /// withdrawn and announced again, so every group is judged afresh.
+    pub fn learn_kernel(&mut self, prefix: IpNet, route: Option<KernelRoute>) -> Output {
+        let prefix = prefix.trunc();
+        // A withdrawal is judged under the verdict the route was sent with: the
+        // map entry goes after it.
+        let Some(route) = route else {
+            if self.kernel.contains_key(&prefix) {
+                self.apply(prefix, Change::Remove { src: 0, rx_id: KERNEL_RX_ID });
+                self.kernel.remove(&prefix);
+            }
+            return self.finish();
+        };
+        if self.kernel.get(&prefix).is_some_and(|old| old.export != route.export) {
+            self.apply(prefix, Change::Remove { src: 0, rx_id: KERNEL_RX_ID });
+        }
+        let attrs = PathAttrs {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            local_pref: Some(local_pref_from_priority(route.metric)),
+            communities: route.communities.clone(),
+            large_communities: route.large_communities.clone(),
+            ..PathAttrs::default()
+        };
+        let family = family_of(prefix);
+        self.kernel.insert(prefix, route);
+        let id = self.intern(StoredAttrs { src: 0, family, next_hop: None, attrs, import: None });
+        self.apply(prefix, Change::Upsert { src: 0, rx_id: KERNEL_RX_ID, attrs: id, import: None });
+        self.attrs.decref(id);
+        self.finish()
+    }
+
     /// Stops originating `prefix`.
     pub fn withdraw_local(&mut self, prefix: IpNet) -> Output {
         let prefix = prefix.trunc();
@@ -476,14 +520,24 @@ impl Rib {
     /// Replaces the IP pools (configuration reload): learned routes that
     /// the export filter now refuses are withdrawn, newly allowed ones sent.
     pub fn set_pools(&mut self, pools: Vec<IpPool>) -> Output {
+        self.set_export_ranges(pools, self.services.clone())
+    }
+
+    /// Replaces the IP pools and the advertised service ranges
+    /// (configuration reload): learned routes that the export filter now
+    /// refuses are withdrawn, newly allowed ones sent.
+    pub fn set_export_ranges(&mut self, pools: Vec<IpPool>, services: Vec<IpNet>) -> Output {
         self.old_pools = std::mem::replace(&mut self.pools, pools);
+        self.old_services = std::mem::replace(&mut self.services, services);
         self.cfg.ip_pools = self.pools.clone();
+        self.cfg.service_ranges = self.services.clone();
         let learned = self.table.collect_where(|paths| paths.iter().any(|p| p.src != 0));
         for (prefix, id) in learned {
             let paths = self.table.paths(id).to_vec();
             self.diff_groups(prefix, &paths, &paths, true);
         }
         self.old_pools = Vec::new();
+        self.old_services = Vec::new();
         self.finish()
     }
 
@@ -587,6 +641,7 @@ impl Rib {
         RouteView {
             prefix,
             peer: self.peers.get(p.src as usize).and_then(|e| e.as_ref()).map(|e| e.id),
+            kernel: p.is_kernel(),
             rx_path_id: p.rx_id,
             tx_path_id: p.tx_id,
             attrs: self.attrs.get(p.attrs).clone(),

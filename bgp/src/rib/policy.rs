@@ -154,9 +154,10 @@ pub(crate) fn import_check(
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ExportPolicy {
     /// Apply the IP-pool filter to learned routes: a route inside a pool
-    /// with BGP export disabled is never sent; one inside an enabled pool
-    /// (or `also_allow`) is; anything else is not. Locally originated
-    /// routes (own blocks, service addresses) are always sent.
+    /// with BGP export disabled is never sent; one inside an enabled pool,
+    /// an advertised service range (confd's `if ( net ~ 10.96.0.0/12 ) then
+    /// { accept; }`) or `also_allow` is; anything else is not. Locally
+    /// originated routes (own blocks, service addresses) are always sent.
     pub pool_filter: bool,
     /// Further prefixes whose learned routes may be sent (a route reflector's
     /// service load-balancer and external IP ranges).
@@ -175,8 +176,9 @@ impl ExportPolicy {
         ExportPolicy { pool_filter: false, also_allow: Vec::new() }
     }
 
-    /// Whether a learned route for `prefix` passes, given the pools.
-    pub fn allows_learned(&self, prefix: IpNet, pools: &[IpPool]) -> bool {
+    /// Whether a learned route for `prefix` passes, given the pools and the
+    /// advertised service ranges.
+    pub fn allows_learned(&self, prefix: IpNet, pools: &[IpPool], services: &[IpNet]) -> bool {
         if !self.pool_filter {
             return true;
         }
@@ -186,6 +188,7 @@ impl ExportPolicy {
             return false;
         }
         pools.iter().any(|p| !p.disable_bgp_export && p.cidr.contains(&prefix))
+            || services.iter().any(|c| c.contains(&prefix))
             || self.also_allow.iter().any(|c| c.contains(&prefix))
     }
 }

@@ -204,13 +204,16 @@ fn pool(cidr: &str, disabled: bool) -> IpPool {
 fn pool_filter_follows_calico_export_filter() {
     let pools = [pool("10.244.0.0/16", false), pool("10.244.128.0/17", true)];
     let p = ExportPolicy::default();
-    let allows = |s: &str| p.allows_learned(s.parse().unwrap(), &pools);
+    let services: [IpNet; 1] = ["10.96.0.0/12".parse().unwrap()];
+    let allows = |s: &str| p.allows_learned(s.parse().unwrap(), &pools, &services);
     assert!(allows("10.244.1.0/26"), "inside an enabled pool");
     assert!(!allows("10.244.200.0/26"), "a disabled pool wins where they overlap");
     assert!(!allows("192.168.0.0/24"), "outside every pool");
+    assert!(allows("10.96.0.10/32") && allows("10.96.0.0/12"), "inside a service range");
+    assert!(!allows("10.96.0.0/11"), "around a service range");
     let extra = ExportPolicy { also_allow: vec!["192.168.0.0/16".parse().unwrap()], ..p };
-    assert!(extra.allows_learned("192.168.0.0/24".parse().unwrap(), &pools));
-    assert!(ExportPolicy::all().allows_learned("192.168.0.0/24".parse().unwrap(), &pools));
+    assert!(extra.allows_learned("192.168.0.0/24".parse().unwrap(), &pools, &[]));
+    assert!(ExportPolicy::all().allows_learned("192.168.0.0/24".parse().unwrap(), &pools, &[]));
 }
 
 #[test]

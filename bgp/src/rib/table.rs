@@ -57,6 +57,12 @@ impl Path {
     pub(crate) fn is(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
+
+    /// A route learned from the kernel (`kernel.rs`).
+    #[inline]
+    pub(crate) fn is_kernel(&self) -> bool {
+        self.src == 0 && self.rx_id == super::kernel::KERNEL_RX_ID
+    }
 }
 
 /// The paths of one destination.

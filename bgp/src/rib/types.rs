@@ -45,6 +45,9 @@ pub struct RibConfig {
     /// a received route whose next hop is one of them is ignored (RFC 4271
     /// §6.3).
     pub own_addrs: Vec<IpAddr>,
+    /// The advertised service ranges (`[services]`): learned routes inside
+    /// them are sent on, as confd's export filter accepts them.
+    pub service_ranges: Vec<IpNet>,
 }
 
 impl RibConfig {
@@ -60,6 +63,7 @@ impl RibConfig {
             resolve_next_hops: false,
             ip_pools: Vec::new(),
             own_addrs: Vec::new(),
+            service_ranges: Vec::new(),
         }
     }
 }
@@ -251,6 +255,8 @@ pub struct RouteView {
     pub prefix: IpNet,
     /// The peer it came from; `None` for a local route.
     pub peer: Option<PeerId>,
+    /// Learned from the kernel (`peer` is `None`).
+    pub kernel: bool,
     /// ADD-PATH path identifier received (0 without).
     pub rx_path_id: u32,
     /// ADD-PATH path identifier we send it with.

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use ipnet::IpNet;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
-use super::{Control, FibEvent, FibRoutes, FibStatus, NextHopReach, Pending};
-use crate::policy::{BestRoute, IpPool, ProgramClusterRoutes, StaticRoute};
+use super::{Control, FibConfig, FibEvent, FibRoutes, FibStatus, NextHopReach, Pending};
+use crate::learn::LearnedChange;
+use crate::policy::{BestRoute, StaticRoute};
 
 /// The RIB's handle on the FIB. Cheap to clone; no method waits for the kernel.
 #[derive(Clone)]
@@ -72,10 +73,11 @@ impl FibSender {
         let _ = self.ctrl.send(Control::Converged);
     }
 
-    /// New pools or `programClusterRoutes`: every route is re-decided (a mode switch
-    /// rewrites routes in place).
-    pub fn set_pools(&self, pools: Vec<IpPool>, program: ProgramClusterRoutes) {
-        let _ = self.ctrl.send(Control::SetPools(pools, program));
+    /// A reload: new pools, service ranges, `programClusterRoutes` or node addresses
+    /// are taken and every route is decided again (a mode switch rewrites routes in
+    /// place). The table and the `manage_*` opt-ins are read at start and kept.
+    pub fn reconfigure(&self, cfg: FibConfig) {
+        let _ = self.ctrl.send(Control::Reconfigure(cfg));
     }
 
     /// New static routes to peers: next hops are resolved again through them.
@@ -115,6 +117,15 @@ impl FibSender {
     pub fn watch_next_hops(&self) -> mpsc::UnboundedReceiver<NextHopReach> {
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = self.ctrl.send(Control::WatchNextHops(tx));
+        rx
+    }
+
+    /// The stream of learned-route changes (with [`FibConfig::learn`]): the whole set
+    /// first, then each change as the kernel reports it. One consumer: a later call
+    /// replaces the earlier stream.
+    pub fn watch_learned(&self) -> mpsc::UnboundedReceiver<Vec<LearnedChange>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = self.ctrl.send(Control::WatchLearned(tx));
         rx
     }
 

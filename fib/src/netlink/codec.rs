@@ -22,8 +22,9 @@ use rtnetlink::packet_route::route::{
 };
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 
+use crate::learn::{Alien, learnable};
 use crate::plan::Op;
-use crate::route::{NextHop, RTPROT_BIRD, Route, RouteKind};
+use crate::route::{NextHop, RTPROT_BIRD, Route, RouteKey, RouteKind};
 
 fn addr(ip: IpAddr) -> RouteAddress {
     match ip {
@@ -169,6 +170,45 @@ pub fn prefix_of(m: &RouteMessage) -> Option<IpNet> {
 /// Whether the message carries our protocol (12).
 pub fn is_ours(m: &RouteMessage) -> bool {
     u8::from(m.header.protocol) == RTPROT_BIRD
+}
+
+/// `RTPROT_UNSPEC`, `RTPROT_REDIRECT`, `RTPROT_KERNEL`: never learned (BIRD skips the
+/// first two and ignores the kernel's own connected-subnet routes).
+const NOT_LEARNED: [u8; 3] = [0, 1, 2];
+
+/// Parses a dumped or notified route of another agent's that BIRD's kernel protocol
+/// would learn (see [`crate::learn`]); `None` for ours and for what BIRD skips.
+pub fn parse_alien(m: &RouteMessage) -> Option<Alien> {
+    let proto = u8::from(m.header.protocol);
+    if proto == RTPROT_BIRD || NOT_LEARNED.contains(&proto) {
+        return None;
+    }
+    let unicast = match m.header.kind {
+        RouteType::Unicast => true,
+        RouteType::BlackHole | RouteType::Unreachable | RouteType::Prohibit => false,
+        _ => return None,
+    };
+    if m.header.tos != 0 || m.header.source_prefix_length != 0 {
+        return None;
+    }
+    let prefix = prefix_of(m)?;
+    if !learnable(prefix) {
+        return None;
+    }
+    let mut metric = 0;
+    let mut oif = None;
+    let mut multipath = false;
+    for a in &m.attributes {
+        match a {
+            RouteAttribute::Priority(p) => metric = *p,
+            RouteAttribute::Oif(i) => oif = Some(*i),
+            RouteAttribute::MultiPath(_) => multipath = true,
+            RouteAttribute::Iif(_) => return None,
+            _ => {}
+        }
+    }
+    let dev = if unicast && !multipath { oif } else { None };
+    Some(Alien { key: RouteKey { table: table_of(m), prefix }, metric, dev })
 }
 
 /// Parses a dumped or notified route of ours; `None` for other protocols and shapes.
@@ -327,6 +367,30 @@ mod tests {
         let mut m = new_route_message(&via("10.244.1.0/26", "10.0.0.7", 2, false, 254, 0));
         m.header.protocol = RouteProtocol::Kernel;
         assert_eq!(parse_route(&m), None);
+    }
+
+    #[test]
+    fn felix_workload_routes_are_learned_and_the_kernels_own_are_not() {
+        // `10.244.2.7 dev cali1234 scope link proto 80 metric 1024`.
+        let mut m = new_route_message(&via("10.244.2.7/32", "10.0.0.7", 9, false, 254, 1024));
+        m.header.protocol = RouteProtocol::Other(80);
+        m.header.scope = RouteScope::Link;
+        m.attributes.retain(|a| !matches!(a, RouteAttribute::Gateway(_)));
+        let a = parse_alien(&m).unwrap();
+        assert_eq!((a.key.prefix.to_string(), a.key.table), ("10.244.2.7/32".into(), 254));
+        assert_eq!((a.metric, a.dev), (1024, Some(9)));
+        for proto in [RouteProtocol::Kernel, RouteProtocol::Unspec, RouteProtocol::IcmpRedirect] {
+            m.header.protocol = proto;
+            assert_eq!(parse_alien(&m), None, "{proto:?}");
+        }
+        m.header.protocol = RouteProtocol::Boot;
+        m.header.kind = RouteType::Local;
+        assert_eq!(parse_alien(&m), None, "local routes are not learned");
+        m.header.kind = RouteType::BlackHole;
+        assert_eq!(parse_alien(&m).unwrap().dev, None, "a blackhole has no device");
+        // Ours are never learned.
+        let ours = new_route_message(&via("10.244.2.0/26", "10.0.0.7", 2, false, 254, 0));
+        assert_eq!(parse_alien(&ours), None);
     }
 
     #[test]

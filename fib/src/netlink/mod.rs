@@ -28,6 +28,7 @@ use rtnetlink::packet_route::route::{
 };
 use rtnetlink::sys::AsyncSocket;
 
+use crate::learn::Alien;
 use crate::policy::{NodeAddr, UnderlayRoute};
 use crate::route::{IfIndex, KernelRoute, RTPROT_BIRD};
 
@@ -108,6 +109,40 @@ impl Kernel {
             }
         }
         Ok(out)
+    }
+
+    /// Every route of `table` in one dump (kernel-side filter on the table): ours
+    /// (protocol 12), and the others' that BIRD's kernel protocol would learn (see
+    /// [`crate::learn`]). One pass where [`Kernel::dump_ours`] and a dump for learning
+    /// would each walk a full table.
+    pub async fn dump_table(&self, table: u32) -> Result<(Vec<KernelRoute>, Vec<Alien>)> {
+        let mut ours = Vec::new();
+        let mut out = Vec::new();
+        for fam in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut filter = RouteMessage::default();
+            filter.header.address_family = fam;
+            filter.header.kind = RouteType::Unspec;
+            match u8::try_from(table) {
+                Ok(t) => filter.header.table = t,
+                Err(_) => {
+                    filter.header.table = RouteHeader::RT_TABLE_UNSPEC;
+                    filter.attributes.push(RouteAttribute::Table(table));
+                }
+            }
+            let mut s = self.handle.route().get(filter).execute();
+            while let Some(m) = s.try_next().await.map_err(req("dump the table"))? {
+                // The kernel filters with strict checking; check again in case it did not.
+                if codec::table_of(&m) != table {
+                    continue;
+                }
+                if let Some(r) = codec::parse_route(&m) {
+                    ours.push(r);
+                } else if let Some(a) = codec::parse_alien(&m) {
+                    out.push(a);
+                }
+            }
+        }
+        Ok((ours, out))
     }
 
     /// Non-BGP unicast routes of the main table, for resolving next hops that are not on

@@ -24,6 +24,7 @@ use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{AsyncSocket, AsyncSocketExt, TokioSocket, protocols::NETLINK_ROUTE};
 
 use super::{Link, codec, link_of, node_addr};
+use crate::learn::Alien;
 use crate::policy::NodeAddr;
 use crate::route::{KernelRoute, RouteKey};
 
@@ -45,6 +46,8 @@ pub enum KernelEvent {
         route: Option<KernelRoute>,
         /// The route carries protocol 12.
         ours: bool,
+        /// Another agent's route BIRD's kernel protocol would learn.
+        alien: Option<Alien>,
         /// `RTM_DELROUTE`.
         deleted: bool,
         /// `RTA_PRIORITY` (0 when absent): with `key`, which kernel route this was.
@@ -205,6 +208,7 @@ fn route_event(
     let key = RouteKey { table: codec::table_of(r), prefix };
     let ours = codec::is_ours(r);
     let route = codec::parse_route(r);
+    let alien = if ours { None } else { codec::parse_alien(r) };
     let metric = r
         .attributes
         .iter()
@@ -213,7 +217,7 @@ fn route_event(
             _ => None,
         })
         .unwrap_or(0);
-    Some(KernelEvent::Route { key, route, ours, deleted, metric, sender })
+    Some(KernelEvent::Route { key, route, ours, alien, deleted, metric, sender })
 }
 
 #[cfg(test)]
@@ -256,6 +260,7 @@ mod tests {
                 key: route().key(),
                 route: Some(route()),
                 ours: true,
+                alien: None,
                 deleted: false,
                 metric: 5,
                 sender: 4242,

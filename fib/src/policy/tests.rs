@@ -74,6 +74,7 @@ fn ip(s: &str) -> IpAddr {
 /// so the VXLAN rows show that datapath's shapes).
 fn node() -> NodeContext {
     NodeContext {
+        subnets: vec![net("10.0.0.0/24"), net("fd00::/64")],
         addrs: vec![
             NodeAddr { net: net("10.0.0.5/24"), dev: ETH0 },
             NodeAddr { net: net("fd00::5/64"), dev: ETH0 },
@@ -83,6 +84,7 @@ fn node() -> NodeContext {
             UnderlayRoute { dst: net("::/0"), dev: ETH0, via: Some(ip("fd00::1")) },
         ],
         pools: Vec::new(),
+        service_ranges: Vec::new(),
         program: ProgramClusterRoutes::Enabled,
         manage_vxlan: true,
         tunnels: TunnelDevs { tunl0: Some(TUNL0), vxlan_v4: Some(VXLAN), vxlan_v6: Some(VXLAN6) },
@@ -203,6 +205,7 @@ fn calico_issue_8953_shapes() {
     // onlink` (other subnet) beside `100.69.162.128/26 via 10.63.160.144 dev eth0 proto
     // bird` (same subnet), both from CrossSubnet pools on a node in 10.63.160.0/20.
     let mut ctx = node();
+    ctx.subnets = vec![net("10.63.160.0/20")];
     ctx.addrs = vec![NodeAddr { net: net("10.63.170.3/20"), dev: ETH0 }];
     check(
         vec![
@@ -228,7 +231,7 @@ fn missing_node_subnet_programs_plain_like_calico() {
     // "If network_v4 is missing, no IPv4 pool statements are emitted (falls through
     // to accept)": the route goes in without a tunnel.
     let mut ctx = node();
-    ctx.addrs.retain(|a| matches!(a.net, IpNet::V6(_)));
+    ctx.subnets.retain(|n| matches!(n, IpNet::V6(_)));
     check(
         vec![row(
             "Always without an own IPv4 subnet",
@@ -238,6 +241,98 @@ fn missing_node_subnet_programs_plain_like_calico() {
         )],
         ctx,
     );
+}
+
+/// [`node`] on a host with more addresses than its own: a second NIC in 10.1.0.0/24
+/// (where the next hops 10.1.0.x live), a docker bridge and kube-ipvs0's cluster IPs.
+fn multi_homed_node() -> NodeContext {
+    let mut ctx = node();
+    ctx.addrs.extend([
+        NodeAddr { net: net("10.1.0.50/24"), dev: ETH1 },
+        NodeAddr { net: net("172.17.0.1/16"), dev: 20 },
+    ]);
+    ctx
+}
+
+#[test]
+fn cross_subnet_compares_with_the_node_subnet_not_other_host_addresses() {
+    // confd: `bgp_next_hop ~ network_v4`, the network of Node.spec.bgp.ipv4Address:
+    // 10.0.0.0/24 here. 10.1.0.7 is on a connected subnet of eth1, but not the node's.
+    let p = |m| Some(pool("10.244.0.0/16", m, Never));
+    check(
+        vec![
+            row(
+                "CrossSubnet, next hop on another NIC's subnet: still across, tunl0",
+                p(CrossSubnet),
+                best("10.244.1.0/26", &["10.1.0.7"]),
+                "10.244.1.0/26 via 10.1.0.7 dev tunl0 onlink",
+            ),
+            row(
+                "CrossSubnet, next hop in the node subnet: direct",
+                p(CrossSubnet),
+                best("10.244.1.0/26", &["10.0.0.7"]),
+                "10.244.1.0/26 via 10.0.0.7 dev eth0",
+            ),
+            row(
+                "no encapsulation: reached on the NIC whose subnet holds it",
+                p(Never),
+                best("10.244.1.0/26", &["10.1.0.7"]),
+                "10.244.1.0/26 via 10.1.0.7 dev eth1",
+            ),
+        ],
+        multi_homed_node(),
+    );
+}
+
+#[test]
+fn an_address_on_an_unrelated_interface_affects_no_route() {
+    let old = node();
+    let mut new = multi_homed_node();
+    new.addrs.retain(|a| a.dev != ETH1);
+    let change = old.change_to(&new);
+    assert_eq!(change, ContextChange::Reach(vec![net("172.17.0.1/16")]));
+    assert!(!change.affects(&[ip("10.0.0.7")]));
+    assert!(!change.affects(&[ip("10.1.0.7"), ip("fd00::7")]));
+    assert!(change.affects(&[ip("10.0.0.7"), ip("172.17.3.3")]));
+    assert_eq!(old.change_to(&old.clone()), ContextChange::None);
+}
+
+#[test]
+fn a_new_connected_subnet_affects_only_the_next_hops_inside_it() {
+    let change = node().change_to(&multi_homed_node());
+    assert!(change.affects(&[ip("10.1.0.7")]));
+    assert!(!change.affects(&[ip("10.2.0.7")]));
+    // The underlay counts too: a new route to 10.9.0.0/16.
+    let mut new = node();
+    new.underlay.push(UnderlayRoute { dst: net("10.9.0.0/16"), dev: ETH1, via: None });
+    let change = node().change_to(&new);
+    assert!(change.affects(&[ip("10.9.1.1")]) && !change.affects(&[ip("10.0.0.7")]));
+}
+
+#[test]
+fn policy_changes_affect_every_route() {
+    let base = node();
+    for new in [
+        NodeContext { subnets: vec![net("10.0.0.0/16")], ..node() },
+        NodeContext { pools: vec![pool("10.244.0.0/16", Always, Never)], ..node() },
+        NodeContext { program: ProgramClusterRoutes::Disabled, ..node() },
+        NodeContext { tunnels: TunnelDevs::default(), ..node() },
+        NodeContext { table: 100, ..node() },
+    ] {
+        let change = base.change_to(&new);
+        assert_eq!(change, ContextChange::All);
+        assert!(change.affects(&[]), "blackholes too");
+    }
+}
+
+#[test]
+fn calico_leaves_workload_and_ipvs_interfaces_out_of_the_connected_subnets() {
+    for name in ["cali1234abcd", "calico0", "kube-ipvs0"] {
+        assert!(excluded_interface(name), "{name}");
+    }
+    for name in ["eth0", "docker0", "vxlan.calico", "tunl0", "bpfout.cali"] {
+        assert!(!excluded_interface(name), "{name}");
+    }
 }
 
 #[test]
@@ -633,4 +728,24 @@ fn a_static_route_resolves_next_hops_inside_it_through_its_gateway() {
     let ctx = NodeContext { addrs: addrs.to_vec(), underlay, ..NodeContext::default() };
     assert_eq!(ctx.reach(ip("10.0.15.2")), Some(Reach { dev: 2, via: Some(ip("10.0.5.254")) }));
     assert_eq!(ctx.reach(ip("10.0.16.2")), None);
+}
+
+#[test]
+fn routes_inside_a_service_range_are_never_programmed() {
+    // confd: `if ( net ~ 10.101.0.0/16 ) then { reject; }` before the pool lines, for
+    // every serviceClusterIPs / serviceExternalIPs / serviceLoadBalancerIPs range.
+    let mut ctx = felix_node();
+    ctx.service_ranges = vec![net("10.101.0.0/16"), net("80.15.0.0/24"), net("fd00:96::/112")];
+    for (prefix, nh) in [
+        ("10.101.0.0/16", "10.0.0.7"),
+        ("10.101.0.101/32", "10.0.0.7"),
+        ("80.15.0.0/25", "10.1.0.9"),
+        ("fd00:96::10/128", "fd00::7"),
+    ] {
+        let got = decide(&best(prefix, &[nh]), &ctx);
+        assert_eq!(got, Decision::Skip(SkipReason::ServiceRange), "{prefix}");
+    }
+    // Beside them: programmed as usual (the /15 is not inside the /16).
+    assert!(decide(&best("10.100.0.0/15", &["10.0.0.7"]), &ctx).route().is_some());
+    assert!(decide(&best("80.15.1.0/24", &["10.0.0.7"]), &ctx).route().is_some());
 }
