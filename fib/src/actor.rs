@@ -167,14 +167,20 @@ enum Control {
 
 /// A tracked next hop's reachability changed (or was asked for): the RIB's
 /// recursive next-hop resolution (BIRD `gateway recursive`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NextHopReach {
     /// The BGP next hop.
     pub addr: IpAddr,
     /// `None`: the kernel cannot reach it. `Some(0)`: on a connected subnet;
     /// `Some(1)`: through an underlay gateway.
     pub cost: Option<u32>,
+    /// The device it is reached by (that subnet's or route's), when
+    /// reachable: BIRD's `ifname` of the routes through it.
+    pub dev: Option<String>,
 }
+
+/// How a tracked next hop resolves: its cost and device name.
+type Resolution = (Option<u32>, Option<String>);
 
 /// What the FIB wants and what the kernel holds, for `show fib`.
 #[derive(Debug, Clone, Default)]
@@ -215,11 +221,13 @@ pub struct Fib {
     model: KernelModel,
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
+    /// Link names, for the device a next hop is reached by.
+    link_names: HashMap<IfIndex, String>,
     /// Desired next hops per output device: which links carry our routes.
     dev_refs: FastMap<IfIndex, usize>,
     repairs_of: HashMap<RouteKey, (Instant, u32)>,
-    /// Next hops the RIB resolves through us, with the cost last reported.
-    tracked: HashMap<IpAddr, Option<u32>>,
+    /// Next hops the RIB resolves through us, as last reported.
+    tracked: HashMap<IpAddr, Resolution>,
     nh_watch: Option<mpsc::UnboundedSender<NextHopReach>>,
     monitor_alive: bool,
     resync_due: Option<tokio::time::Instant>,
@@ -277,6 +285,7 @@ impl Fib {
             model: KernelModel::default(),
             tunnels: Vec::new(),
             links: HashMap::new(),
+            link_names: HashMap::new(),
             dev_refs: FastMap::default(),
             repairs_of: HashMap::new(),
             tracked: HashMap::new(),
@@ -374,17 +383,17 @@ impl Fib {
                     self.tracked.remove(&a);
                 }
                 for a in add {
-                    let cost = self.nh_cost(a);
-                    self.tracked.insert(a, cost);
-                    self.report_next_hop(a, cost);
+                    let r = self.nh_resolve(a);
+                    self.tracked.insert(a, r.clone());
+                    self.report_next_hop(a, r);
                 }
             }
             Control::WatchNextHops(tx) => {
                 self.nh_watch = Some(tx);
-                let all: Vec<(IpAddr, Option<u32>)> =
-                    self.tracked.iter().map(|(a, c)| (*a, *c)).collect();
-                for (a, c) in all {
-                    self.report_next_hop(a, c);
+                let all: Vec<(IpAddr, Resolution)> =
+                    self.tracked.iter().map(|(a, r)| (*a, r.clone())).collect();
+                for (a, r) in all {
+                    self.report_next_hop(a, r);
                 }
             }
             Control::Routes(tx) => {
@@ -409,34 +418,38 @@ impl Fib {
         }
     }
 
-    /// The IGP cost of a next hop as the RIB compares it: 0 on a connected
-    /// subnet, 1 through an underlay gateway, `None` when unreachable.
-    fn nh_cost(&self, a: IpAddr) -> Option<u32> {
-        self.ctx.reach(a).map(|r| u32::from(r.via.is_some()))
+    /// A next hop's IGP cost as the RIB compares it (0 on a connected
+    /// subnet, 1 through an underlay gateway, `None` when unreachable) and
+    /// the name of the device it is reached by.
+    fn nh_resolve(&self, a: IpAddr) -> Resolution {
+        match self.ctx.reach(a) {
+            Some(r) => (Some(u32::from(r.via.is_some())), self.link_names.get(&r.dev).cloned()),
+            None => (None, None),
+        }
     }
 
-    fn report_next_hop(&mut self, addr: IpAddr, cost: Option<u32>) {
+    fn report_next_hop(&mut self, addr: IpAddr, (cost, dev): Resolution) {
         if let Some(tx) = &self.nh_watch {
-            if tx.send(NextHopReach { addr, cost }).is_err() {
+            if tx.send(NextHopReach { addr, cost, dev }).is_err() {
                 self.nh_watch = None;
             }
         }
     }
 
-    /// After a context change: reports the tracked next hops whose
-    /// reachability changed.
+    /// After a context change or a link rename: reports the tracked next
+    /// hops whose reachability or device changed.
     fn recheck_next_hops(&mut self) {
-        let changed: Vec<(IpAddr, Option<u32>)> = self
+        let changed: Vec<(IpAddr, Resolution)> = self
             .tracked
             .iter()
             .filter_map(|(a, old)| {
-                let now = self.nh_cost(*a);
+                let now = self.nh_resolve(*a);
                 (now != *old).then_some((*a, now))
             })
             .collect();
-        for (a, c) in changed {
-            self.tracked.insert(a, c);
-            self.report_next_hop(a, c);
+        for (a, r) in changed {
+            self.tracked.insert(a, r.clone());
+            self.report_next_hop(a, r);
         }
     }
 
@@ -751,6 +764,15 @@ impl Fib {
                 }
             }
             KernelEvent::Link { link, deleted } => {
+                let was = if deleted {
+                    self.link_names.remove(&link.index)
+                } else {
+                    self.link_names.insert(link.index, link.name.clone())
+                };
+                if !deleted && was.is_some_and(|w| w != link.name) {
+                    // Renamed: next hops through it are reached by another name.
+                    self.recheck_next_hops();
+                }
                 let now = (!deleted).then_some((link.up, link.mtu));
                 let before = match now {
                     Some(st) => self.links.insert(link.index, st),
@@ -907,6 +929,7 @@ impl Fib {
         let mut statuses = Vec::new();
         let links = self.kernel.dump_links().await.unwrap_or_default();
         self.links = links.iter().map(|l| (l.index, (l.up, l.mtu))).collect();
+        self.link_names = links.iter().map(|l| (l.index, l.name.clone())).collect();
         let mtu_of = |dev| links.iter().find(|l| l.index == dev).map(|l| l.mtu).unwrap_or(1500);
         if need_ipip {
             let existing = links.iter().find(|l| l.name == tunnel::TUNL0);

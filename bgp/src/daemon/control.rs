@@ -491,6 +491,7 @@ pub fn path_snapshot(
         igp_metric: None,
         unknown: Vec::new(),
         filter: None,
+        interface: None,
     }
 }
 
@@ -521,6 +522,7 @@ pub fn local_routes(prefixes: &[IpNet], why: &str) -> Vec<RouteSnapshot> {
             igp_metric: None,
             unknown: Vec::new(),
             filter: None,
+            interface: None,
         }],
     });
     merge_routes(paths.collect())

@@ -242,7 +242,7 @@ impl FibPort for KernelFib {
             Err(e) => {
                 error!("cannot start the FIB, routes will not be installed in the kernel: {e}");
                 for addr in std::mem::take(&mut self.early_track) {
-                    let _ = inputs.send(Input::NextHop { addr, cost: Some(0) });
+                    let _ = inputs.send(Input::NextHop { addr, cost: Some(0), iface: None });
                 }
                 self.fallback = Some(inputs);
                 return;
@@ -259,7 +259,8 @@ impl FibPort for KernelFib {
         let mut reach = sender.watch_next_hops();
         tokio::spawn(async move {
             while let Some(r) = reach.recv().await {
-                if inputs.send(Input::NextHop { addr: r.addr, cost: r.cost }).is_err() {
+                if inputs.send(Input::NextHop { addr: r.addr, cost: r.cost, iface: r.dev }).is_err()
+                {
                     return;
                 }
             }
@@ -282,7 +283,7 @@ impl FibPort for KernelFib {
             s.track(add, remove);
         } else if let Some(inputs) = &self.fallback {
             for addr in add {
-                let _ = inputs.send(Input::NextHop { addr, cost: Some(0) });
+                let _ = inputs.send(Input::NextHop { addr, cost: Some(0), iface: None });
             }
         } else {
             self.early_track.retain(|a| !remove.contains(a));

@@ -16,7 +16,8 @@
 //!   cidr + Equal       net = <cidr>
 //!   cidr + NotEqual    net != <cidr>
 //!   source             defined(source) && source ~ [ RTS_BGP ]
-//!   interface          defined(ifname) && ifname ~ "<glob>"
+//!   interface          defined(ifname) && ifname ~ "<glob>"   (always defined: "" when
+//!                                                             the route has no interface)
 //!   peer_type          if (is_same_as) / if (!is_same_as) around the rule
 //!   communities        (a, b) ~ bgp_community, (a, b, c) ~ bgp_large_community
 //!   as_path_prefix     bgp_path ~ [= a b * =]
@@ -27,9 +28,16 @@
 //! ```
 //!
 //! Evaluation allocates nothing; only applying an accepting rule's
-//! operations builds new attributes. The RIB does not know which interface
-//! a route leaves by, so `interface` rules match only where the caller
-//! supplies one ([`RouteFacts::interface`]).
+//! operations builds new attributes.
+//!
+//! A route's interface is BIRD's `ifname`: for a BGP route, the interface
+//! its next hop is reached by (`gateway recursive`: the device of the
+//! connected subnet or underlay route the next hop resolves through); for
+//! a route with no next hop (our blackholed blocks and service ranges, as
+//! BIRD's static blackholes) there is none. In Calico's BIRD
+//! `defined(ifname)` is always true and `ifname` is then `""`, so a rule
+//! `interface: "*"` matches every route and any other glob only routes with
+//! an interface.
 
 use std::fmt;
 use std::sync::Arc;
@@ -274,7 +282,7 @@ impl Rule {
             return false;
         }
         if let Some(g) = &self.interface {
-            if !route.interface.is_some_and(|i| glob(g.as_bytes(), i.as_bytes())) {
+            if !glob(g.as_bytes(), route.interface.unwrap_or("").as_bytes()) {
                 return false;
             }
         }
@@ -310,10 +318,12 @@ impl Rule {
     }
 }
 
-/// BIRD's shell-like pattern match (`ifname ~ "eth*"`): `*` any run, `?`
-/// any one character.
+/// BIRD's shell-like pattern match (`ifname ~ "eth*"`) as Calico uses it:
+/// `*` matches any run of characters, every other character itself (Calico
+/// allows no other wildcard in `interface`).
 fn glob(pat: &[u8], s: &[u8]) -> bool {
     let (mut p, mut i) = (0, 0);
+    // Where the last `*` was, and the text position it now stands for.
     let mut star: Option<(usize, usize)> = None;
     while i < s.len() {
         match pat.get(p) {
@@ -321,7 +331,7 @@ fn glob(pat: &[u8], s: &[u8]) -> bool {
                 star = Some((p, i));
                 p += 1;
             }
-            Some(&c) if c == b'?' || c == s[i] => {
+            Some(&c) if c == s[i] => {
                 p += 1;
                 i += 1;
             }
@@ -387,7 +397,8 @@ pub struct RouteFacts<'a> {
     pub attrs: &'a PathAttrs,
     /// Learned from a BGP peer (BIRD `source = RTS_BGP`), not originated here.
     pub learned: bool,
-    /// The interface the route leaves by, when known (BIRD `ifname`).
+    /// The interface the route leaves by (BIRD `ifname`); `None` where it
+    /// has none, which rules see as BIRD's `""`.
     pub interface: Option<&'a str>,
     /// The session is internal (Calico's `is_same_as` argument).
     pub same_as: bool,
@@ -494,13 +505,17 @@ impl PeerFilters {
     /// `filter <name> <list>[<rule>]` for `show routes` and logs.
     pub fn describe(&self, dir: Direction, v6: bool, at: RuleRef) -> String {
         let name = self.0.get(usize::from(at.filter)).map_or("?", |f| f.name());
-        let list = match (dir, v6) {
-            (Direction::Export, false) => "export_v4",
-            (Direction::Import, false) => "import_v4",
-            (Direction::Export, true) => "export_v6",
-            (Direction::Import, true) => "import_v6",
-        };
-        format!("filter {name} {list}[{}]", at.rule)
+        format!("filter {name} {}[{}]", list_name(dir, v6), at.rule)
+    }
+}
+
+/// The key of a rule list: `export_v4`, `import_v4`, `export_v6`, `import_v6`.
+pub fn list_name(dir: Direction, v6: bool) -> &'static str {
+    match (dir, v6) {
+        (Direction::Export, false) => "export_v4",
+        (Direction::Import, false) => "import_v4",
+        (Direction::Export, true) => "export_v6",
+        (Direction::Import, true) => "import_v6",
     }
 }
 

@@ -177,23 +177,56 @@ fn source_remote_peers_matches_only_learned_routes() {
 }
 
 #[test]
-fn interface_globs_need_a_known_interface() {
+fn interface_globs_match_as_birds_ifname_does() {
     for (glob, ifname, hit) in [
         ("eth*", "eth0", true),
+        ("eth*", "eth", true),
         ("eth*", "veth0", false),
         ("*.calico", "vxlan.calico", true),
         ("*.calico", "vxlan.calicoX", false),
-        ("eth?", "eth1", true),
-        ("eth?", "eth10", false),
+        ("*eth*", "veth0", true),
+        ("e*h*0", "eth0", true),
+        ("e*h*0", "eth01", false),
         ("*", "x", true),
         ("eth0", "eth0", true),
+        ("eth0", "eth00", false),
+        ("eth0", "Eth0", false),
+        ("bond0.100", "bond0.100", true),
     ] {
         let f = single("export_v4", &format!("interface = \"{glob}\""));
-        let hit_now = f.evaluate(Export, &local("10.0.0.0/24").via(ifname).facts()) == accept(0, 0);
+        let hit_now =
+            f.evaluate(Export, &learned("10.0.0.0/24").via(ifname).facts()) == accept(0, 0);
         assert_eq!(hit_now, hit, "{glob} ~ {ifname}");
-        // BIRD: `defined(ifname) && ...` is false without an interface.
-        assert_eq!(f.evaluate(Export, &local("10.0.0.0/24").facts()), Verdict::NoMatch);
     }
+}
+
+#[test]
+fn a_route_without_an_interface_is_birds_empty_ifname() {
+    // `defined(ifname)` is always true in BIRD 1.6; a blackhole's (and an
+    // unresolved next hop's) `ifname` is "", which only `*` matches.
+    for (glob, hit) in [("*", true), ("**", true), ("eth*", false), ("*.calico", false)] {
+        let f = single("export_v4", &format!("interface = \"{glob}\""));
+        let v = f.evaluate(Export, &local("10.244.0.0/26").facts());
+        assert_eq!(v == accept(0, 0), hit, "{glob} ~ \"\"");
+        assert_eq!(f.evaluate(Import, &learned("10.9.0.0/24").facts()), Verdict::NoMatch);
+    }
+}
+
+#[test]
+fn interface_is_judged_with_the_other_fields() {
+    let f = single(
+        "import_v4",
+        "interface = \"ens*\"\ncidr = \"10.9.0.0/16\"\nmatch_operator = \"In\"",
+    );
+    let r = |p: &str, i: &'static str| f.evaluate(Import, &learned(p).via(i).facts());
+    assert_eq!(r("10.9.1.0/24", "ens3"), accept(0, 0));
+    assert_eq!(r("10.8.1.0/24", "ens3"), Verdict::NoMatch, "prefix outside");
+    assert_eq!(r("10.9.1.0/24", "eth0"), Verdict::NoMatch, "other interface");
+    // The plan narrowed per attribute set keeps the interface's outcome.
+    let facts = learned("10.9.0.0/16").via("eth0");
+    assert_eq!(f.prepare(Import, &facts.facts()).evaluate(net("10.9.1.0/24")), Verdict::NoMatch);
+    let facts = learned("10.9.0.0/16").via("ens3");
+    assert_eq!(f.prepare(Import, &facts.facts()).evaluate(net("10.9.1.0/24")), accept(0, 0));
 }
 
 #[test]
@@ -680,8 +713,16 @@ proptest! {
     }
 
     #[test]
-    fn glob_never_panics(p in "[a*?]{0,6}", s in "[ab]{0,6}") {
-        let _ = glob(p.as_bytes(), s.as_bytes());
+    fn glob_agrees_with_birds_recursive_patmatch(p in "[a*]{0,6}", s in "[ab]{0,6}") {
+        /// The definition: `*` is any run, else characters compare equal.
+        fn patmatch(p: &[u8], s: &[u8]) -> bool {
+            match p.split_first() {
+                None => s.is_empty(),
+                Some((b'*', rest)) => (0..=s.len()).any(|k| patmatch(rest, &s[k..])),
+                Some((c, rest)) => s.first() == Some(c) && patmatch(rest, &s[1..]),
+            }
+        }
+        prop_assert_eq!(glob(p.as_bytes(), s.as_bytes()), patmatch(p.as_bytes(), s.as_bytes()));
         prop_assert!(glob(b"*", s.as_bytes()));
         prop_assert!(glob(s.as_bytes(), s.as_bytes()));
     }
