@@ -28,7 +28,9 @@
 //! ```
 //!
 //! Evaluation allocates nothing; only applying an accepting rule's
-//! operations builds new attributes.
+//! operations builds new attributes. The part that runs for every route,
+//! the prefix tests of the rules an attribute set leaves, is compiled in
+//! `prepared.rs` ([`Prepared`]).
 //!
 //! A route's interface is BIRD's `ifname`: for a BGP route, the interface
 //! its next hop is reached by (`gateway recursive`: the device of the
@@ -45,6 +47,8 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use super::policy::local_pref_from_priority;
+use super::prepared::NetMatch;
+pub use super::prepared::Prepared;
 use crate::config::{BgpFilter, CommunityValue, FilterRule};
 use crate::wire::attr::PathAttrs;
 
@@ -125,51 +129,6 @@ impl PeerType {
 
 /// The value of `source` Calico defines.
 pub const SOURCE_REMOTE_PEERS: &str = "RemotePeers";
-
-/// A compiled prefix match: the `cidr` as address bits and mask, so a
-/// route's prefix is compared with one AND and two length checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct NetMatch {
-    v6: bool,
-    /// The `cidr`'s network bits (IPv4 in the low 32 bits).
-    bits: u128,
-    mask: u128,
-    len: u8,
-    op: MatchOperator,
-    min_len: u8,
-    max_len: u8,
-}
-
-/// A prefix's family, address bits (IPv4 in the low 32) and length.
-fn prefix_bits(net: IpNet) -> (bool, u128, u8) {
-    match net {
-        IpNet::V4(n) => (false, u128::from(u32::from(n.addr())), n.prefix_len()),
-        IpNet::V6(n) => (true, u128::from(n.addr()), n.prefix_len()),
-    }
-}
-
-impl NetMatch {
-    fn new(cidr: IpNet, op: MatchOperator, min_len: u8, max_len: u8) -> NetMatch {
-        let (v6, bits, len) = prefix_bits(cidr);
-        let (width, family) = if v6 { (128, u128::MAX) } else { (32, u128::from(u32::MAX)) };
-        let mask = if len == 0 { 0 } else { (u128::MAX << (width - len)) & family };
-        NetMatch { v6, bits: bits & mask, mask, len, op, min_len, max_len }
-    }
-
-    fn matches(&self, net: IpNet) -> bool {
-        let (v6, bits, len) = prefix_bits(net);
-        let inside = v6 == self.v6 && bits & self.mask == self.bits;
-        match self.op {
-            MatchOperator::Equal => inside && len == self.len,
-            MatchOperator::NotEqual => !(inside && len == self.len),
-            MatchOperator::In | MatchOperator::NotIn => {
-                let within =
-                    inside && len >= self.len && (self.min_len..=self.max_len).contains(&len);
-                within == (self.op == MatchOperator::In)
-            }
-        }
-    }
-}
 
 /// A compiled operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -488,13 +447,20 @@ impl PeerFilters {
                     filter: u16::try_from(fi).unwrap_or(u16::MAX),
                     rule: u16::try_from(ri).unwrap_or(u16::MAX),
                 };
-                steps.push((at, r.action, r.net));
+                let verdict = match r.action {
+                    Action::Accept => Verdict::Accept(at),
+                    Action::Reject => Verdict::Reject(at),
+                };
+                steps.push((r.net, verdict));
                 if r.net.is_none() {
-                    return Prepared { steps: steps.into() };
+                    break;
                 }
             }
+            if steps.last().is_some_and(|s| s.0.is_none()) {
+                break;
+            }
         }
-        Prepared { steps: steps.into() }
+        Prepared::new(v6, steps)
     }
 
     /// The rule `at` names, for `dir` and the family of `v6`.
@@ -516,28 +482,6 @@ pub fn list_name(dir: Direction, v6: bool) -> &'static str {
         (Direction::Import, false) => "import_v4",
         (Direction::Export, true) => "export_v6",
         (Direction::Import, true) => "import_v6",
-    }
-}
-
-/// A peer's rules narrowed to one attribute set ([`PeerFilters::prepare`]):
-/// evaluating it per prefix gives [`PeerFilters::evaluate`]'s verdict.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Prepared {
-    steps: Box<[(RuleRef, Action, Option<NetMatch>)]>,
-}
-
-impl Prepared {
-    /// The verdict for a route to `prefix` with the prepared attributes.
-    pub fn evaluate(&self, prefix: IpNet) -> Verdict {
-        for &(at, action, net) in self.steps.iter() {
-            if net.is_none_or(|n| n.matches(prefix)) {
-                return match action {
-                    Action::Accept => Verdict::Accept(at),
-                    Action::Reject => Verdict::Reject(at),
-                };
-            }
-        }
-        Verdict::NoMatch
     }
 }
 

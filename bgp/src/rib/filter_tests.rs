@@ -686,6 +686,54 @@ proptest! {
         prop_assert!(!NetMatch::new(cidr, MatchOperator::In, 0, 128).matches(other));
     }
 
+    /// Rules whose prefixes lie close together (so the prepared plan's
+    /// envelope is narrow) judge routes inside and around them as the
+    /// rules one by one do.
+    #[test]
+    fn prepared_plans_agree_with_the_rules_for_nearby_prefixes(
+        rules in prop::collection::vec(
+            (
+                prop::option::of((0u8..8, 20u8..=26, prop::sample::select(vec!["Equal", "NotEqual", "In", "NotIn"]))),
+                prop::option::of((prop::option::of(16u8..=32), prop::option::of(16u8..=32))),
+                any::<bool>(),
+            ),
+            0..8,
+        ),
+        routes in prop::collection::vec((0u8..16, any::<u8>(), 8u8..=32), 1..16),
+    ) {
+        // Each rule's own prefix and one more specific are judged too.
+        let own: Vec<IpNet> = rules
+            .iter()
+            .filter_map(|r| r.0)
+            .flat_map(|(third, len, _)| {
+                let n = net(&format!("10.0.{third}.0/{len}")).trunc();
+                [n, IpNet::new(n.addr(), len + 2).unwrap()]
+            })
+            .collect();
+        let rules = rules.into_iter().map(|(net, pl, accept)| FilterRule {
+            cidr: net.map(|(third, len, _)| format!("10.0.{third}.0/{len}")),
+            match_operator: net.map(|(_, _, op)| op.to_owned()),
+            prefix_length: net.and(pl).map(|(min, max)| crate::config::PrefixLength { min, max }),
+            action: if accept { "Accept" } else { "Reject" }.to_owned(),
+            ..FilterRule::default()
+        });
+        let bf = BgpFilter { name: "p".into(), import_v4: rules.collect(), ..BgpFilter::default() };
+        let f = PeerFilters::new(vec![Arc::new(Filter::compile(&bf))]);
+        let attrs = PathAttrs::default();
+        let any = learned("0.0.0.0/0");
+        let plan = f.prepare(Import, &any.facts());
+        let far = [net("1.2.3.0/24"), net("0.0.0.0/0"), net("10.0.0.0/8"), net("255.255.255.255/32")];
+        let near = routes.into_iter().map(|(third, last, len)| {
+            IpNet::new(std::net::Ipv4Addr::new(10, 0, third, last).into(), len).unwrap().trunc()
+        });
+        for prefix in near.chain(far).chain(own) {
+            let facts = RouteFacts {
+                prefix, attrs: &attrs, learned: true, interface: None, same_as: true, local_pref: None,
+            };
+            prop_assert_eq!(plan.evaluate(prefix), f.evaluate(Import, &facts), "{}", prefix);
+        }
+    }
+
     #[test]
     fn evaluation_never_panics_and_is_deterministic(
         rules in prop::collection::vec(arb_rule(), 0..20),

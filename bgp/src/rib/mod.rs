@@ -36,10 +36,12 @@
 //! restarting speaker's recovery window).
 //!
 //! Calico `BGPFilter`s (`filter.rs` compiles and evaluates them,
-//! `filtering.rs` applies them here): a peer's import rules judge each of its
-//! paths after the import checks (a rejected path is kept, ineligible); its
-//! export rules come before the IP-pool rule, per export group, so peers
-//! with different filters are in different groups.
+//! `prepared.rs` holds their per-route prefix tests, `filtering.rs` applies
+//! them here, `interface.rs` gives routes the interface `interface` rules
+//! see): a peer's import rules judge each of its paths after the import
+//! checks (a rejected path is kept, ineligible); its export rules come
+//! before the IP-pool rule, per export group, so peers with different
+//! filters are in different groups.
 //!
 //! Split horizon: a route is not sent back to the peer it came from when
 //! that peer is alone in its group; in a shared group the peer's own loop
@@ -58,6 +60,7 @@ mod hash;
 mod interface;
 mod intern;
 mod policy;
+mod prepared;
 mod recovery;
 mod table;
 mod types;
