@@ -316,6 +316,37 @@ fn llgr_stale_path_loses_to_any_fresh_path() {
 }
 
 #[test]
+fn a_long_lived_stale_path_judged_again_for_a_new_interface_stays_long_lived_stale() {
+    #[derive(serde::Deserialize)]
+    struct File {
+        filters: Vec<bgp::config::BgpFilter>,
+    }
+    let f: File = toml::from_str(
+        "[[filters]]\nname = \"in\"\n[[filters.import_v4]]\naction = \"Accept\"\n\
+         operations = [{ add_community = { value = \"65000:1\" } }]\n",
+    )
+    .unwrap();
+    let filters = bgp::rib::filter::PeerFilters::for_peer(&f.filters, &["in".to_owned()]);
+    let mut r = Rib::new(RibConfig::new(AS, ME));
+    r.peer_up(SRC, PeerInfo { filters, ..peer(2, true) });
+    r.peer_up(PeerId(4), PeerInfo { llgr: true, ..peer(4, false) });
+    r.update(SRC, &announce(attrs(&[65001], vec![]), &["10.1.0.0/24"]));
+    r.peer_down_graceful(SRC, &helper(Some(3600)));
+    r.gr_timer_expired(timer(GrTimerKind::Restart));
+
+    let out = r.nexthop_reachability(IpAddr::V4(ip(2)), Some(0), Some("eth0"));
+    let p = &r.routes(net("10.1.0.0/24"))[0];
+    assert!(p.stale, "still swept if the peer does not come back");
+    assert_eq!(p.interface.as_deref(), Some("eth0"));
+    let comms = &p.attrs.attrs.communities;
+    assert!(comms.contains(&Community::LLGR_STALE), "{comms:?}");
+    assert!(comms.contains(&Community((65000 << 16) | 1)), "{comms:?}");
+    assert_eq!(told(&out, 4).0.len(), 1, "sent again with the same attributes");
+    let out = r.gr_timer_expired(timer(GrTimerKind::LongLived));
+    assert_eq!(told(&out, 4).1, [net("10.1.0.0/24")]);
+}
+
+#[test]
 fn zero_restart_time_with_llgr_goes_long_lived_at_once() {
     let mut r = setup();
     let h = GrHelper { restart_time: Duration::ZERO, ..helper(Some(60)) };

@@ -17,6 +17,10 @@
 //!
 //! Throughout, FRR's `connectionsEstablished` stays 1 and its dropped count
 //! 0, and `show peer` reports no flap.
+//!
+//! `interface` rules see the device the next hop is reached by (a's `eth0`
+//! towards FRR), and our blackholed blocks have none: BIRD's `ifname` `""`,
+//! which only `*` matches.
 
 mod daemon_common;
 
@@ -153,7 +157,10 @@ fn filter_reload_moves_prefixes_in_and_out_of_frr_without_a_session_reset() {
     let rules = &peer_json(&a)["filter_rules"];
     assert_eq!(
         rules,
-        &serde_json::json!([{"filter": "tor", "list": "import_v4", "rule": 0, "action": "reject", "paths": 1}]),
+        &serde_json::json!([
+            {"filter": "tor", "list": "import_v4", "rule": 0, "action": "reject", "paths": 1},
+            {"filter": "tor", "list": "export_v4", "rule": 0, "action": "reject", "paths": 1},
+        ]),
     );
 
     // 3. Back: both return, the prefix from a's own Adj-RIB-In.
@@ -168,5 +175,53 @@ fn filter_reload_moves_prefixes_in_and_out_of_frr_without_a_session_reset() {
     let stats = &v[NODE]["messageStats"];
     assert_eq!(stats["routeRefreshRecv"], 0, "nothing asked of FRR again: {stats}");
     assert_eq!(stats["notificationsRecv"], 0, "{stats}");
+    assert!(a.stop().success());
+}
+
+/// FRR's prefixes arrive through eth0; the blocks are blackholes.
+const BY_INTERFACE: &str = "[[filters.import_v4]]\naction = \"Reject\"\ninterface = \"ens*\"\n\
+     cidr = \"10.109.0.0/24\"\nmatch_operator = \"Equal\"\n\
+     [[filters.import_v4]]\naction = \"Reject\"\ninterface = \"eth*\"\n\
+     cidr = \"10.109.1.0/24\"\nmatch_operator = \"Equal\"\n\
+     [[filters.export_v4]]\naction = \"Reject\"\ninterface = \"eth*\"\n\
+     [[filters.export_v4]]\naction = \"Reject\"\ninterface = \"*\"\n\
+     cidr = \"10.244.3.0/26\"\nmatch_operator = \"Equal\"\n";
+
+#[test]
+fn interface_rules_see_the_device_the_next_hop_is_reached_by() {
+    let wd = Workdir::new("filters-iface").unwrap();
+    let mut lan = Lan::new("fli", "10.0.29.0/24", "").unwrap();
+    let mut a = Node::new(&wd, "a");
+    let tor = Netns::new("tor").unwrap();
+    let i = lan.attach(&a.ns).unwrap();
+    rename_to_eth0(&a.ns, &i).unwrap();
+    lan.attach_host(&tor, 254).unwrap();
+    a.write_config(&config(BY_INTERFACE));
+    a.start();
+    let frr = FrrConfig::new(65000, ip(TOR))
+        .neighbor(Neighbor::new(ip(NODE), 64512))
+        .route(Route::new("10.109.0.0/24"))
+        .route(Route::new("10.109.1.0/24"))
+        .start(&tor, &wd.subdir("frr").unwrap())
+        .unwrap();
+
+    // Import: the eth* rule rejects 10.109.1.0/24, the ens* rule matches
+    // nothing. Export: eth* matches no block, * the one it names.
+    wait_state(&a, &frr, &["10.244.1.0/26"], &["10.109.0.0/24"]);
+    let shown =
+        String::from_utf8_lossy(&a.ctl(&["show", "routes", "10.109.1.0/24"]).stdout).into_owned();
+    assert!(shown.contains("via 10.0.29.254 on eth0"), "{shown}");
+    assert!(shown.contains("filter tor import_v4[1]: reject"), "{shown}");
+    let shown =
+        String::from_utf8_lossy(&a.ctl(&["show", "routes", "10.109.0.0/24"]).stdout).into_owned();
+    assert!(shown.contains("via 10.0.29.254 on eth0") && !shown.contains("filter"), "{shown}");
+    let rules = &peer_json(&a)["filter_rules"];
+    assert_eq!(
+        rules,
+        &serde_json::json!([
+            {"filter": "tor", "list": "import_v4", "rule": 1, "action": "reject", "paths": 1},
+            {"filter": "tor", "list": "export_v4", "rule": 1, "action": "reject", "paths": 1},
+        ]),
+    );
     assert!(a.stop().success());
 }

@@ -239,8 +239,12 @@ fn one_of_each() -> Vec<Input> {
             },
             reply: Reply::none(),
         }),
-        Input::NextHop { addr: "10.0.0.3".parse().unwrap(), cost: Some(20) },
-        Input::NextHop { addr: "fd00::3".parse().unwrap(), cost: None },
+        Input::NextHop {
+            addr: "10.0.0.3".parse().unwrap(),
+            cost: Some(20),
+            iface: Some("eth0".into()),
+        },
+        Input::NextHop { addr: "fd00::3".parse().unwrap(), cost: None, iface: None },
         Input::KernelRoutes(vec![
             KernelRouteChange {
                 prefix: "10.244.2.7/32".parse().unwrap(),
@@ -370,7 +374,7 @@ fn simple_inputs_have_a_stable_json_form() {
             r#"{"Refused":{"remote":"10.0.0.9"}}"#,
         ),
         (
-            Input::NextHop { addr: "10.0.0.3".parse().unwrap(), cost: None },
+            Input::NextHop { addr: "10.0.0.3".parse().unwrap(), cost: None, iface: None },
             r#"{"NextHop":{"addr":"10.0.0.3","cost":null}}"#,
         ),
         (Input::Control(Control::Reload { reply: Reply::none() }), r#"{"Control":{"Reload":{}}}"#),
@@ -443,9 +447,10 @@ proptest! {
     #[test]
     fn any_next_hop_input_round_trips_through_json(
         v6 in any::<bool>(), a in any::<u128>(), cost in proptest::option::of(any::<u32>()),
+        iface in proptest::option::of("[a-z0-9.*-]{1,15}"),
     ) {
         let addr = if v6 { IpAddr::from(a.to_be_bytes()) } else { IpAddr::from((a as u32).to_be_bytes()) };
-        let input = Input::NextHop { addr, cost };
+        let input = Input::NextHop { addr, cost, iface };
         let back: Input = serde_json::from_str(&serde_json::to_string(&input).unwrap()).unwrap();
         prop_assert_eq!(back, input);
     }

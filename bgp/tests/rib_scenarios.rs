@@ -335,10 +335,10 @@ fn unreachable_next_hop_holds_the_route_until_resolved() {
     assert!(out.fib.is_empty() && out.to_peers.is_empty());
     assert_eq!(r.routes(net("192.0.2.0/24"))[0].reason, Some(RejectReason::NextHopUnreachable));
 
-    let out = r.nexthop_reachability(IpAddr::V4(ip(2)), Some(10));
+    let out = r.nexthop_reachability(IpAddr::V4(ip(2)), Some(10), None);
     assert_eq!(seen(&out, 3).announced.len(), 1);
     assert_eq!(out.fib.len(), 1);
-    let out = r.nexthop_reachability(IpAddr::V4(ip(2)), None);
+    let out = r.nexthop_reachability(IpAddr::V4(ip(2)), None, None);
     assert_eq!(seen(&out, 3).withdrawn.len(), 1);
     assert_eq!(out.fib[0].route, None);
 
@@ -703,7 +703,7 @@ fn igp_cost_to_the_next_hop_decides_between_otherwise_equal_paths() {
     r.update(PeerId(2), &announce(attrs(&[], ip(2)), &["10.244.5.0/26"]));
     r.update(PeerId(3), &announce(attrs(&[], ip(3)), &["10.244.5.0/26"]));
     assert_eq!(r.best(net("10.244.5.0/26")).unwrap().peer, Some(PeerId(2)));
-    let out = r.nexthop_reachability(IpAddr::V4(ip(2)), Some(50));
+    let out = r.nexthop_reachability(IpAddr::V4(ip(2)), Some(50), None);
     assert_eq!(out.fib[0].route.as_ref().unwrap().next_hops, vec![IpAddr::V4(ip(3))]);
     let v = r.routes(net("10.244.5.0/26"));
     assert_eq!((v[0].peer, v[1].reason), (Some(PeerId(3)), Some(RejectReason::IgpCostHigher)));

@@ -192,7 +192,8 @@ impl Collector for SnapshotCollector {
         family(
             &mut e,
             "peer_filter_rule_paths",
-            "Paths held from the peer that an import filter rule (Calico BGPFilter) judged.",
+            "Paths a filter rule (Calico BGPFilter) judged: import rules (list import_v4/v6), \
+             paths held from the peer; export rules (export_v4/v6), paths to it.",
             Gauge,
             peers.iter().flat_map(|p| {
                 p.filter_rules.iter().map(move |r| {

@@ -181,17 +181,16 @@ fn livez_answers_and_unknown_paths_are_404() {
 }
 
 #[test]
-fn import_filter_rule_counts_show_in_metrics() {
-    let mut tor = tor_long_lived_stale();
-    tor.filters = vec!["tor-in".into()];
-    tor.filter_rules = vec![ctl::proto::FilterRulePaths {
-        filter: "tor-in".into(),
-        list: "import_v4".into(),
-        rule: 1,
-        action: "reject".into(),
-        paths: 7,
-    }];
-    let body = metrics::render(metrics::MetricsSnapshot { status: status(), peers: vec![tor] });
-    let labels = r#"peer="10.0.0.254",name="Node_10_0_0_254",filter="tor-in",list="import_v4",rule="1",action="reject""#;
-    assert_eq!(value(&body, &format!("calico_bgp_peer_filter_rule_paths{{{labels}}}")), 7.0);
+fn import_and_export_filter_rule_counts_show_in_metrics() {
+    let body =
+        metrics::render(metrics::MetricsSnapshot { status: status(), peers: vec![tor_filtered()] });
+    let peer = r#"peer="10.0.0.254",name="Node_10_0_0_254""#;
+    for (labels, paths) in [
+        (r#"filter="tor-in",list="import_v4",rule="1",action="reject""#, 7.0),
+        (r#"filter="tor-out",list="export_v4",rule="0",action="accept""#, 12.0),
+        (r#"filter="tor-out",list="export_v4",rule="2",action="reject""#, 3.0),
+    ] {
+        let series = format!("calico_bgp_peer_filter_rule_paths{{{peer},{labels}}}");
+        assert_eq!(value(&body, &series), paths, "{series}");
+    }
 }

@@ -44,6 +44,11 @@ fn show_peer_long_lived_stale_shows_state_time_left_and_capability() {
 }
 
 #[test]
+fn show_peer_lists_its_filters_and_paths_per_rule() {
+    golden("show-peer-filters.txt", &render::peer_detail(&tor_filtered(), NOW));
+}
+
+#[test]
 fn show_routes_marks_best_and_why_others_lost() {
     golden("show-routes.txt", &render::routes(&routes(), NOW));
 }

@@ -190,14 +190,20 @@ enum Control {
 
 /// A tracked next hop's reachability changed (or was asked for): the RIB's
 /// recursive next-hop resolution (BIRD `gateway recursive`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NextHopReach {
     /// The BGP next hop.
     pub addr: IpAddr,
     /// `None`: the kernel cannot reach it. `Some(0)`: on a connected subnet;
     /// `Some(1)`: through an underlay gateway.
     pub cost: Option<u32>,
+    /// The device it is reached by (that subnet's or route's), when
+    /// reachable: BIRD's `ifname` of the routes through it.
+    pub dev: Option<String>,
 }
+
+/// How a tracked next hop resolves: its cost and device name.
+type Resolution = (Option<u32>, Option<String>);
 
 /// What the FIB wants and what the kernel holds, for `show fib`.
 #[derive(Debug, Clone, Default)]
@@ -238,13 +244,14 @@ pub struct Fib {
     model: KernelModel,
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
-    /// Interface names, for leaving Calico's excluded interfaces out.
+    /// Interface names: the device a next hop is reached by, and Calico's
+    /// excluded interfaces left out.
     names: HashMap<IfIndex, String>,
     /// Desired next hops per output device: which links carry our routes.
     dev_refs: FastMap<IfIndex, usize>,
     repairs_of: HashMap<RouteKey, (Instant, u32)>,
-    /// Next hops the RIB resolves through us, with the cost last reported.
-    tracked: HashMap<IpAddr, Option<u32>>,
+    /// Next hops the RIB resolves through us, as last reported.
+    tracked: HashMap<IpAddr, Resolution>,
     nh_watch: Option<mpsc::UnboundedSender<NextHopReach>>,
     /// Other agents' routes of the table (with `learn`), and who is told of them.
     learned: Learned,
@@ -416,17 +423,17 @@ impl Fib {
                     self.tracked.remove(&a);
                 }
                 for a in add {
-                    let cost = self.nh_cost(a);
-                    self.tracked.insert(a, cost);
-                    self.report_next_hop(a, cost);
+                    let r = self.nh_resolve(a);
+                    self.tracked.insert(a, r.clone());
+                    self.report_next_hop(a, r);
                 }
             }
             Control::WatchNextHops(tx) => {
                 self.nh_watch = Some(tx);
-                let all: Vec<(IpAddr, Option<u32>)> =
-                    self.tracked.iter().map(|(a, c)| (*a, *c)).collect();
-                for (a, c) in all {
-                    self.report_next_hop(a, c);
+                let all: Vec<(IpAddr, Resolution)> =
+                    self.tracked.iter().map(|(a, r)| (*a, r.clone())).collect();
+                for (a, r) in all {
+                    self.report_next_hop(a, r);
                 }
             }
             Control::WatchLearned(tx) => {
@@ -456,15 +463,19 @@ impl Fib {
         }
     }
 
-    /// The IGP cost of a next hop as the RIB compares it: 0 on a connected
-    /// subnet, 1 through an underlay gateway, `None` when unreachable.
-    fn nh_cost(&self, a: IpAddr) -> Option<u32> {
-        self.ctx.reach(a).map(|r| u32::from(r.via.is_some()))
+    /// A next hop's IGP cost as the RIB compares it (0 on a connected
+    /// subnet, 1 through an underlay gateway, `None` when unreachable) and
+    /// the name of the device it is reached by.
+    fn nh_resolve(&self, a: IpAddr) -> Resolution {
+        match self.ctx.reach(a) {
+            Some(r) => (Some(u32::from(r.via.is_some())), self.names.get(&r.dev).cloned()),
+            None => (None, None),
+        }
     }
 
-    fn report_next_hop(&mut self, addr: IpAddr, cost: Option<u32>) {
+    fn report_next_hop(&mut self, addr: IpAddr, (cost, dev): Resolution) {
         if let Some(tx) = &self.nh_watch {
-            if tx.send(NextHopReach { addr, cost }).is_err() {
+            if tx.send(NextHopReach { addr, cost, dev }).is_err() {
                 self.nh_watch = None;
             }
         }
@@ -494,20 +505,20 @@ impl Fib {
         self.report_learned(changes);
     }
 
-    /// After a context change: reports the tracked next hops whose
-    /// reachability changed.
+    /// After a context change or a link rename: reports the tracked next
+    /// hops whose reachability or device changed.
     fn recheck_next_hops(&mut self) {
-        let changed: Vec<(IpAddr, Option<u32>)> = self
+        let changed: Vec<(IpAddr, Resolution)> = self
             .tracked
             .iter()
             .filter_map(|(a, old)| {
-                let now = self.nh_cost(*a);
+                let now = self.nh_resolve(*a);
                 (now != *old).then_some((*a, now))
             })
             .collect();
-        for (a, c) in changed {
-            self.tracked.insert(a, c);
-            self.report_next_hop(a, c);
+        for (a, r) in changed {
+            self.tracked.insert(a, r.clone());
+            self.report_next_hop(a, r);
         }
     }
 
@@ -841,10 +852,14 @@ impl Fib {
                 }
             }
             KernelEvent::Link { link, deleted } => {
-                if deleted {
-                    self.names.remove(&link.index);
+                let was = if deleted {
+                    self.names.remove(&link.index)
                 } else {
-                    self.names.insert(link.index, link.name.clone());
+                    self.names.insert(link.index, link.name.clone())
+                };
+                if !deleted && was.is_some_and(|w| w != link.name) {
+                    // Renamed: next hops through it are reached by another name.
+                    self.recheck_next_hops();
                 }
                 // Routes through a deleted device go, and IPv4 ones through a device
                 // that went down, unannounced (a pod's veth and its workload route).

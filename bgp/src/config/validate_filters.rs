@@ -99,8 +99,19 @@ fn check_rule(c: &mut Checker, base: &str, r: &FilterRule, v6: bool) {
             c.err(at("source"), s, "allowed: RemotePeers");
         }
     }
-    if r.interface.as_deref() == Some("") {
-        c.err(at("interface"), "\"\"", "must be an interface name or glob (e.g. \"eth*\")");
+    if let Some(i) = &r.interface {
+        // Calico's own check: an interface name's characters and `*`, at
+        // most 15 (IFNAMSIZ - 1).
+        let ok = (1..=15).contains(&i.len())
+            && i.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b));
+        if !ok {
+            c.err(
+                at("interface"),
+                format!("{i:?}"),
+                "must be an interface name or glob of 1-15 characters: letters, digits, _ . - \
+                 and * (any run), e.g. \"eth*\"",
+            );
+        }
     }
     if let Some(t) = &r.peer_type {
         if t != "eBGP" && t != "iBGP" {

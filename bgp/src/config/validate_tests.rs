@@ -626,6 +626,18 @@ fn filter_rules_name_the_key_of_each_bad_field() {
 }
 
 #[test]
+fn filter_interfaces_follow_calicos_check() {
+    let rule = |i: &str| format!("[[filters.export_v4]]\naction = \"Accept\"\ninterface = {i:?}\n");
+    for ok in ["*", "eth0", "eth*", "*.calico", "bond0.100", "en_p-1", "0123456789abcde"] {
+        valid(&format!("{FILTER}{}", rule(ok)));
+    }
+    for bad in ["", "eth?", "eth0 ", "a/b", "0123456789abcdef", "ens\\*"] {
+        let errs = errors(&format!("{FILTER}{}", rule(bad)));
+        assert_error(&errs, "filters[0].export_v4[0].interface", "1-15 characters");
+    }
+}
+
+#[test]
 fn a_peer_naming_a_missing_filter_is_refused() {
     let errs = errors(&format!("{FILTER}{}", peer(0, "10.0.0.9", "filters = [\"f\", \"g\"]")));
     assert_error(&errs, "peers[0].filters[1]", "names no [[filters]] entry");

@@ -553,6 +553,7 @@ pub fn path_snapshot(
             })
             .collect(),
         filter: None,
+        interface: None,
     }
 }
 
@@ -583,6 +584,7 @@ pub fn local_routes(prefixes: &[IpNet], why: &str) -> Vec<RouteSnapshot> {
             igp_metric: None,
             unknown: Vec::new(),
             filter: None,
+            interface: None,
         }],
     });
     merge_routes(paths.collect())

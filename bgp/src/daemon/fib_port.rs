@@ -252,7 +252,7 @@ impl FibPort for KernelFib {
             Err(e) => {
                 error!("cannot start the FIB, routes will not be installed in the kernel: {e}");
                 for addr in std::mem::take(&mut self.early_track) {
-                    let _ = inputs.send(Input::NextHop { addr, cost: Some(0) });
+                    let _ = inputs.send(Input::NextHop { addr, cost: Some(0), iface: None });
                 }
                 self.fallback = Some(inputs);
                 return;
@@ -271,7 +271,10 @@ impl FibPort for KernelFib {
         let to_owner = inputs.clone();
         tokio::spawn(async move {
             while let Some(r) = reach.recv().await {
-                if to_owner.send(Input::NextHop { addr: r.addr, cost: r.cost }).is_err() {
+                if to_owner
+                    .send(Input::NextHop { addr: r.addr, cost: r.cost, iface: r.dev })
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -305,7 +308,7 @@ impl FibPort for KernelFib {
             s.track(add, remove);
         } else if let Some(inputs) = &self.fallback {
             for addr in add {
-                let _ = inputs.send(Input::NextHop { addr, cost: Some(0) });
+                let _ = inputs.send(Input::NextHop { addr, cost: Some(0), iface: None });
             }
         } else {
             self.early_track.retain(|a| !remove.contains(a));

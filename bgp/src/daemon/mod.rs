@@ -133,12 +133,16 @@ pub enum Input {
     /// carries a handle (its reply channel).
     Control(Control),
     /// The kernel side reports whether a next hop the RIB tracks is
-    /// reachable, and at what IGP cost (`None`: unreachable).
+    /// reachable, at what IGP cost (`None`: unreachable) and by which
+    /// interface.
     NextHop {
         /// The next hop.
         addr: IpAddr,
         /// Its IGP cost, or `None` when the kernel cannot reach it.
         cost: Option<u32>,
+        /// The device it is reached by, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iface: Option<String>,
     },
     /// Routes other agents put in the kernel table changed (BIRD's `learn`).
     KernelRoutes(Vec<KernelRouteChange>),
@@ -483,8 +487,8 @@ impl<R: RouteHandler> Owner<R> {
                     self.routes_walk = None;
                     self.on_datastore(snapshot);
                 }
-                Input::NextHop { addr, cost } => {
-                    let out = self.routes.nexthop_reachability(addr, cost);
+                Input::NextHop { addr, cost, iface } => {
+                    let out = self.routes.nexthop_reachability(addr, cost, iface.as_deref());
                     self.dispatch(out);
                 }
                 Input::KernelRoutes(changes) => {

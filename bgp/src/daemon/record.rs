@@ -100,7 +100,11 @@ mod tests {
         let inputs = [
             Input::Reload,
             Input::Refused { remote: "10.0.0.9".parse().unwrap() },
-            Input::NextHop { addr: "fd00::3".parse().unwrap(), cost: Some(10) },
+            Input::NextHop {
+                addr: "fd00::3".parse().unwrap(),
+                cost: Some(10),
+                iface: Some("eth0".into()),
+            },
             Input::Shutdown,
         ];
         for i in &inputs {

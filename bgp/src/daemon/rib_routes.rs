@@ -429,6 +429,7 @@ impl RibRoutes {
         p.reject_reason = v.reason.map(ctl_reason);
         p.stale = v.stale;
         p.filter = v.filter.clone();
+        p.interface = v.interface.clone();
         p
     }
 }
@@ -621,8 +622,13 @@ impl RouteHandler for RibRoutes {
         merge_outbound(out)
     }
 
-    fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Vec<Outbound> {
-        let out = self.rib.nexthop_reachability(addr, cost);
+    fn nexthop_reachability(
+        &mut self,
+        addr: IpAddr,
+        cost: Option<u32>,
+        iface: Option<&str>,
+    ) -> Vec<Outbound> {
+        let out = self.rib.nexthop_reachability(addr, cost, iface);
         let sent = self.carry_out(out);
         if self.gr.nexthop_answered(addr) {
             self.gr_check_fib();
@@ -696,8 +702,9 @@ impl RouteHandler for RibRoutes {
 
     fn peer_filter_rules(&self, peer: PeerKey) -> Vec<ctl::proto::FilterRulePaths> {
         let Some(id) = self.ids.get(&peer) else { return Vec::new() };
-        self.rib
-            .import_rule_paths(*id)
+        let mut rules = self.rib.import_rule_paths(*id);
+        rules.extend(self.rib.export_rule_paths(*id));
+        rules
             .into_iter()
             .map(|r| ctl::proto::FilterRulePaths {
                 filter: r.filter,

@@ -263,7 +263,7 @@ fn learned_route_waits_for_its_next_hop_then_reaches_the_fib_and_the_mesh() {
     let tor_path = &shown.iter().find(|x| x.prefix == net("10.244.50.0/26")).unwrap().paths[0];
     assert_eq!(tor_path.reject_reason, Some(CtlReason::NextHopUnreachable));
 
-    let out = r.nexthop_reachability(nh, Some(0));
+    let out = r.nexthop_reachability(nh, Some(0), None);
     let to_b = updates_for(&out, b.address, &b_up);
     assert_eq!(announced(&to_b), [net("10.244.50.0/26")]);
     // eBGP-learned, to iBGP: AS_PATH as received, next hop as received

@@ -131,10 +131,15 @@ pub trait RouteHandler: Send + 'static {
     fn start(&mut self, inputs: tokio::sync::mpsc::UnboundedSender<super::Input>) {
         let _ = inputs;
     }
-    /// The kernel reports whether next hop `addr` is reachable, and at what
-    /// IGP cost (`None`: unreachable).
-    fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Vec<Outbound> {
-        let _ = (addr, cost);
+    /// The kernel reports whether next hop `addr` is reachable, at what IGP
+    /// cost (`None`: unreachable) and by which interface.
+    fn nexthop_reachability(
+        &mut self,
+        addr: IpAddr,
+        cost: Option<u32>,
+        iface: Option<&str>,
+    ) -> Vec<Outbound> {
+        let _ = (addr, cost, iface);
         Vec::new()
     }
     /// Routes other agents put in the kernel table changed (Felix's

@@ -12,6 +12,7 @@ use super::best::{Candidate, RejectReason, select};
 use super::filter::{Direction, PeerFilters, Prepared, RuleRef, Verdict};
 use super::filtering::filter_changed;
 use super::hash::FxHashMap;
+use super::interface::IfaceId;
 use super::intern::{AttrId, StoredAttrs};
 use super::kernel::KernelExport;
 use super::policy::{
@@ -70,6 +71,10 @@ pub(super) struct Group {
     pub derived: FxHashMap<(AttrId, RuleRef), AttrId>,
     /// `filters`' export rules narrowed to each attribute set, by [`AttrId`].
     pub plans: Vec<Option<Prepared>>,
+    /// Paths an export rule decided for, per rule and family (IPv6 when
+    /// true): of each destination, the best path (every path with
+    /// ADD-PATH) that got as far as the export rules.
+    pub rule_paths: FxHashMap<(RuleRef, bool), u32>,
     /// Members accept long-lived stale routes (RFC 9494 capability).
     pub llgr: bool,
     pub members: Vec<PeerId>,
@@ -87,6 +92,8 @@ pub(super) struct Group {
 pub(super) struct NhState {
     pub reachable: bool,
     pub cost: u32,
+    /// The interface it is reached by, as the kernel side reported.
+    pub iface: Option<IfaceId>,
     /// Attribute sets using this next hop.
     pub sets: u32,
 }
@@ -156,6 +163,7 @@ impl Rib {
             let st = self.nexthops.entry(addr).or_insert_with(|| NhState {
                 reachable: !resolve,
                 cost: 0,
+                iface: None,
                 sets: 0,
             });
             if st.sets == 0 && resolve {
@@ -196,6 +204,7 @@ impl Rib {
                         .map(|v6| info.filters.any_rules(Direction::Export, v6)),
                     derived: FxHashMap::default(),
                     plans: Vec::new(),
+                    rule_paths: FxHashMap::default(),
                     llgr: info.llgr,
                     members: Vec::new(),
                     member_slots: Vec::new(),
@@ -215,9 +224,15 @@ impl Rib {
                 }
             }
         };
+        let mut recount = found.is_none();
         if let Some(g) = self.groups[gi].as_mut() {
             g.members.push(peer);
             g.member_slots.push(slot);
+            // A second member ends the split horizon of the first.
+            recount |= g.members.len() == 2;
+        }
+        if recount {
+            self.count_export_rules(gi);
         }
         gi
     }
@@ -231,6 +246,14 @@ impl Rib {
         };
         g.members.retain(|p| *p != peer);
         g.member_slots.retain(|s| *s != slot);
+        if g.members.len() == 1 {
+            // The one left no longer gets its own routes.
+            self.count_export_rules(gi);
+            return;
+        }
+        let Some(g) = self.groups[gi].as_mut() else {
+            return;
+        };
         if g.members.is_empty() {
             let derived = std::mem::take(&mut g.derived);
             self.groups[gi] = None;
@@ -512,6 +535,7 @@ impl Rib {
         old_pools: bool,
     ) {
         let fam = family_of(prefix);
+        let v6 = fam == AfiSafi::IPV6_UNICAST;
         for gi in 0..self.groups.len() {
             let Some(g) = &self.groups[gi] else { continue };
             if !g.families.contains(&fam) {
@@ -521,12 +545,15 @@ impl Rib {
                 // RFC 7911: every usable path goes out under its own id.
                 let mut before: Vec<(u32, AttrId)> = Vec::new();
                 for p in old {
-                    if let Some(a) = self.export(gi, prefix, p, old_pools) {
+                    let (a, rule) = self.export_judged(gi, prefix, p, old_pools);
+                    self.count_rule(gi, rule, v6, false);
+                    if let Some(a) = a {
                         before.push((p.tx_id, a));
                     }
                 }
                 for p in new {
-                    let now = self.export(gi, prefix, p, false);
+                    let (now, rule) = self.export_judged(gi, prefix, p, false);
+                    self.count_rule(gi, rule, v6, true);
                     let was = before
                         .iter()
                         .position(|(t, _)| *t == p.tx_id)
@@ -541,12 +568,18 @@ impl Rib {
                     self.queue(gi, Nlri::with_path_id(prefix, tx), None, true);
                 }
             } else {
-                let was = old
-                    .iter()
-                    .find(|p| p.is(BEST))
-                    .and_then(|p| self.export(gi, prefix, p, old_pools));
-                let now =
-                    new.iter().find(|p| p.is(BEST)).and_then(|p| self.export(gi, prefix, p, false));
+                let (was, was_rule) = match old.iter().find(|p| p.is(BEST)) {
+                    Some(p) => self.export_judged(gi, prefix, p, old_pools),
+                    None => (None, None),
+                };
+                let (now, now_rule) = match new.iter().find(|p| p.is(BEST)) {
+                    Some(p) => self.export_judged(gi, prefix, p, false),
+                    None => (None, None),
+                };
+                if was_rule != now_rule {
+                    self.count_rule(gi, was_rule, v6, false);
+                    self.count_rule(gi, now_rule, v6, true);
+                }
                 if was != now {
                     self.queue(gi, Nlri::new(prefix), now, was.is_some());
                 }
@@ -576,36 +609,55 @@ impl Rib {
     }
 
     /// The attribute set `p` is sent to group `gi` with, if it is sent.
-    fn export(&mut self, gi: usize, prefix: IpNet, p: &Path, old_pools: bool) -> Option<AttrId> {
+    pub(super) fn export(
+        &mut self,
+        gi: usize,
+        prefix: IpNet,
+        p: &Path,
+        old_pools: bool,
+    ) -> Option<AttrId> {
+        self.export_judged(gi, prefix, p, old_pools).0
+    }
+
+    /// [`Self::export`], and the export rule that decided, if one did.
+    pub(super) fn export_judged(
+        &mut self,
+        gi: usize,
+        prefix: IpNet,
+        p: &Path,
+        old_pools: bool,
+    ) -> (Option<AttrId>, Option<RuleRef>) {
         if !p.is(ELIGIBLE) {
-            return None;
+            return (None, None);
         }
         let router = self.router();
-        let g = self.groups[gi].as_ref()?;
+        let Some(g) = self.groups[gi].as_ref() else { return (None, None) };
         if g.member_slots.len() == 1 && g.member_slots[0] == p.src {
-            return None; // split horizon: never back to a lone source
+            return (None, None); // split horizon: never back to a lone source
         }
         let f = self.facts(p.src);
         if !may_send(f.class, g.target.class, router.rr) {
-            return None;
+            return (None, None);
         }
         let learned = f.class != PeerClass::Local;
         let verdict = match g.export_rules[usize::from(matches!(prefix, IpNet::V6(_)))] {
-            true => self.export_verdict(gi, prefix, p.attrs)?,
+            true => self.export_verdict(gi, prefix, p.attrs).unwrap_or(Verdict::NoMatch),
             false => Verdict::NoMatch,
         };
-        let id = match verdict {
-            Verdict::Reject(_) => return None,
+        let (id, rule) = match verdict {
+            Verdict::Reject(rule) => return (None, Some(rule)),
             // An accepting rule ends BIRD's export filter before
             // `calico_export_to_bgp_peers()`: the pool rule is not asked.
-            Verdict::Accept(rule) => self.derived(gi, p.attrs, rule)?,
+            Verdict::Accept(rule) => (self.derived(gi, p.attrs, rule), Some(rule)),
             // confd's calico_export_to_bgp_peers(), judged when the route was learned.
             Verdict::NoMatch if p.is_kernel() => {
-                let to = self.groups[gi].as_ref()?.target.class;
-                match self.kernel.get(&prefix)?.export {
-                    KernelExport::All => p.attrs,
-                    KernelExport::Ebgp if to == PeerClass::Ebgp => p.attrs,
-                    KernelExport::Ebgp | KernelExport::None => return None,
+                let Some(g) = self.groups[gi].as_ref() else { return (None, None) };
+                let to = g.target.class;
+                let Some(k) = self.kernel.get(&prefix) else { return (None, None) };
+                match k.export {
+                    KernelExport::All => (Some(p.attrs), None),
+                    KernelExport::Ebgp if to == PeerClass::Ebgp => (Some(p.attrs), None),
+                    KernelExport::Ebgp | KernelExport::None => return (None, None),
                 }
             }
             Verdict::NoMatch => {
@@ -613,14 +665,21 @@ impl Rib {
                     true => (&self.old_pools, &self.old_services),
                     false => (&self.pools, &self.services),
                 };
-                let g = self.groups[gi].as_ref()?;
+                let Some(g) = self.groups[gi].as_ref() else { return (None, None) };
                 if learned && !g.policy.allows_learned(prefix, pools, services) {
-                    return None;
+                    return (None, None);
                 }
-                p.attrs
+                (Some(p.attrs), None)
             }
         };
-        let f = self.facts(p.src);
+        (id.and_then(|id| self.export_attrs_of(gi, p.src, id)), rule)
+    }
+
+    /// Group `gi`'s result for sending set `id` (from slot `src`): the set,
+    /// or `None` where it cannot be sent (no usable next hop, LLGR).
+    fn export_attrs_of(&mut self, gi: usize, src: u32, id: AttrId) -> Option<AttrId> {
+        let router = self.router();
+        let f = self.facts(src);
         let g = self.groups[gi].as_ref()?;
         let i = id.0 as usize;
         if let Some(OutEntry::Send(_)) = g.out.get(i) {

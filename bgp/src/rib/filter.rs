@@ -16,7 +16,8 @@
 //!   cidr + Equal       net = <cidr>
 //!   cidr + NotEqual    net != <cidr>
 //!   source             defined(source) && source ~ [ RTS_BGP ]
-//!   interface          defined(ifname) && ifname ~ "<glob>"
+//!   interface          defined(ifname) && ifname ~ "<glob>"   (always defined: "" when
+//!                                                             the route has no interface)
 //!   peer_type          if (is_same_as) / if (!is_same_as) around the rule
 //!   communities        (a, b) ~ bgp_community, (a, b, c) ~ bgp_large_community
 //!   as_path_prefix     bgp_path ~ [= a b * =]
@@ -27,9 +28,18 @@
 //! ```
 //!
 //! Evaluation allocates nothing; only applying an accepting rule's
-//! operations builds new attributes. The RIB does not know which interface
-//! a route leaves by, so `interface` rules match only where the caller
-//! supplies one ([`RouteFacts::interface`]).
+//! operations builds new attributes. The part that runs for every route,
+//! the prefix tests of the rules an attribute set leaves, is compiled in
+//! `prepared.rs` ([`Prepared`]).
+//!
+//! A route's interface is BIRD's `ifname`: for a BGP route, the interface
+//! its next hop is reached by (`gateway recursive`: the device of the
+//! connected subnet or underlay route the next hop resolves through); for
+//! a route with no next hop (our blackholed blocks and service ranges, as
+//! BIRD's static blackholes) there is none. In Calico's BIRD
+//! `defined(ifname)` is always true and `ifname` is then `""`, so a rule
+//! `interface: "*"` matches every route and any other glob only routes with
+//! an interface.
 
 use std::fmt;
 use std::sync::Arc;
@@ -37,6 +47,8 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use super::policy::local_pref_from_priority;
+use super::prepared::NetMatch;
+pub use super::prepared::Prepared;
 use crate::config::{BgpFilter, CommunityValue, FilterRule};
 use crate::wire::attr::PathAttrs;
 
@@ -117,51 +129,6 @@ impl PeerType {
 
 /// The value of `source` Calico defines.
 pub const SOURCE_REMOTE_PEERS: &str = "RemotePeers";
-
-/// A compiled prefix match: the `cidr` as address bits and mask, so a
-/// route's prefix is compared with one AND and two length checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct NetMatch {
-    v6: bool,
-    /// The `cidr`'s network bits (IPv4 in the low 32 bits).
-    bits: u128,
-    mask: u128,
-    len: u8,
-    op: MatchOperator,
-    min_len: u8,
-    max_len: u8,
-}
-
-/// A prefix's family, address bits (IPv4 in the low 32) and length.
-fn prefix_bits(net: IpNet) -> (bool, u128, u8) {
-    match net {
-        IpNet::V4(n) => (false, u128::from(u32::from(n.addr())), n.prefix_len()),
-        IpNet::V6(n) => (true, u128::from(n.addr()), n.prefix_len()),
-    }
-}
-
-impl NetMatch {
-    fn new(cidr: IpNet, op: MatchOperator, min_len: u8, max_len: u8) -> NetMatch {
-        let (v6, bits, len) = prefix_bits(cidr);
-        let (width, family) = if v6 { (128, u128::MAX) } else { (32, u128::from(u32::MAX)) };
-        let mask = if len == 0 { 0 } else { (u128::MAX << (width - len)) & family };
-        NetMatch { v6, bits: bits & mask, mask, len, op, min_len, max_len }
-    }
-
-    fn matches(&self, net: IpNet) -> bool {
-        let (v6, bits, len) = prefix_bits(net);
-        let inside = v6 == self.v6 && bits & self.mask == self.bits;
-        match self.op {
-            MatchOperator::Equal => inside && len == self.len,
-            MatchOperator::NotEqual => !(inside && len == self.len),
-            MatchOperator::In | MatchOperator::NotIn => {
-                let within =
-                    inside && len >= self.len && (self.min_len..=self.max_len).contains(&len);
-                within == (self.op == MatchOperator::In)
-            }
-        }
-    }
-}
 
 /// A compiled operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -274,7 +241,7 @@ impl Rule {
             return false;
         }
         if let Some(g) = &self.interface {
-            if !route.interface.is_some_and(|i| glob(g.as_bytes(), i.as_bytes())) {
+            if !glob(g.as_bytes(), route.interface.unwrap_or("").as_bytes()) {
                 return false;
             }
         }
@@ -310,10 +277,12 @@ impl Rule {
     }
 }
 
-/// BIRD's shell-like pattern match (`ifname ~ "eth*"`): `*` any run, `?`
-/// any one character.
+/// BIRD's shell-like pattern match (`ifname ~ "eth*"`) as Calico uses it:
+/// `*` matches any run of characters, every other character itself (Calico
+/// allows no other wildcard in `interface`).
 fn glob(pat: &[u8], s: &[u8]) -> bool {
     let (mut p, mut i) = (0, 0);
+    // Where the last `*` was, and the text position it now stands for.
     let mut star: Option<(usize, usize)> = None;
     while i < s.len() {
         match pat.get(p) {
@@ -321,7 +290,7 @@ fn glob(pat: &[u8], s: &[u8]) -> bool {
                 star = Some((p, i));
                 p += 1;
             }
-            Some(&c) if c == b'?' || c == s[i] => {
+            Some(&c) if c == s[i] => {
                 p += 1;
                 i += 1;
             }
@@ -387,7 +356,8 @@ pub struct RouteFacts<'a> {
     pub attrs: &'a PathAttrs,
     /// Learned from a BGP peer (BIRD `source = RTS_BGP`), not originated here.
     pub learned: bool,
-    /// The interface the route leaves by, when known (BIRD `ifname`).
+    /// The interface the route leaves by (BIRD `ifname`); `None` where it
+    /// has none, which rules see as BIRD's `""`.
     pub interface: Option<&'a str>,
     /// The session is internal (Calico's `is_same_as` argument).
     pub same_as: bool,
@@ -477,13 +447,20 @@ impl PeerFilters {
                     filter: u16::try_from(fi).unwrap_or(u16::MAX),
                     rule: u16::try_from(ri).unwrap_or(u16::MAX),
                 };
-                steps.push((at, r.action, r.net));
+                let verdict = match r.action {
+                    Action::Accept => Verdict::Accept(at),
+                    Action::Reject => Verdict::Reject(at),
+                };
+                steps.push((r.net, verdict));
                 if r.net.is_none() {
-                    return Prepared { steps: steps.into() };
+                    break;
                 }
             }
+            if steps.last().is_some_and(|s| s.0.is_none()) {
+                break;
+            }
         }
-        Prepared { steps: steps.into() }
+        Prepared::new(v6, steps)
     }
 
     /// The rule `at` names, for `dir` and the family of `v6`.
@@ -494,35 +471,17 @@ impl PeerFilters {
     /// `filter <name> <list>[<rule>]` for `show routes` and logs.
     pub fn describe(&self, dir: Direction, v6: bool, at: RuleRef) -> String {
         let name = self.0.get(usize::from(at.filter)).map_or("?", |f| f.name());
-        let list = match (dir, v6) {
-            (Direction::Export, false) => "export_v4",
-            (Direction::Import, false) => "import_v4",
-            (Direction::Export, true) => "export_v6",
-            (Direction::Import, true) => "import_v6",
-        };
-        format!("filter {name} {list}[{}]", at.rule)
+        format!("filter {name} {}[{}]", list_name(dir, v6), at.rule)
     }
 }
 
-/// A peer's rules narrowed to one attribute set ([`PeerFilters::prepare`]):
-/// evaluating it per prefix gives [`PeerFilters::evaluate`]'s verdict.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Prepared {
-    steps: Box<[(RuleRef, Action, Option<NetMatch>)]>,
-}
-
-impl Prepared {
-    /// The verdict for a route to `prefix` with the prepared attributes.
-    pub fn evaluate(&self, prefix: IpNet) -> Verdict {
-        for &(at, action, net) in self.steps.iter() {
-            if net.is_none_or(|n| n.matches(prefix)) {
-                return match action {
-                    Action::Accept => Verdict::Accept(at),
-                    Action::Reject => Verdict::Reject(at),
-                };
-            }
-        }
-        Verdict::NoMatch
+/// The key of a rule list: `export_v4`, `import_v4`, `export_v6`, `import_v6`.
+pub fn list_name(dir: Direction, v6: bool) -> &'static str {
+    match (dir, v6) {
+        (Direction::Export, false) => "export_v4",
+        (Direction::Import, false) => "import_v4",
+        (Direction::Export, true) => "export_v6",
+        (Direction::Import, true) => "import_v6",
     }
 }
 

@@ -177,23 +177,56 @@ fn source_remote_peers_matches_only_learned_routes() {
 }
 
 #[test]
-fn interface_globs_need_a_known_interface() {
+fn interface_globs_match_as_birds_ifname_does() {
     for (glob, ifname, hit) in [
         ("eth*", "eth0", true),
+        ("eth*", "eth", true),
         ("eth*", "veth0", false),
         ("*.calico", "vxlan.calico", true),
         ("*.calico", "vxlan.calicoX", false),
-        ("eth?", "eth1", true),
-        ("eth?", "eth10", false),
+        ("*eth*", "veth0", true),
+        ("e*h*0", "eth0", true),
+        ("e*h*0", "eth01", false),
         ("*", "x", true),
         ("eth0", "eth0", true),
+        ("eth0", "eth00", false),
+        ("eth0", "Eth0", false),
+        ("bond0.100", "bond0.100", true),
     ] {
         let f = single("export_v4", &format!("interface = \"{glob}\""));
-        let hit_now = f.evaluate(Export, &local("10.0.0.0/24").via(ifname).facts()) == accept(0, 0);
+        let hit_now =
+            f.evaluate(Export, &learned("10.0.0.0/24").via(ifname).facts()) == accept(0, 0);
         assert_eq!(hit_now, hit, "{glob} ~ {ifname}");
-        // BIRD: `defined(ifname) && ...` is false without an interface.
-        assert_eq!(f.evaluate(Export, &local("10.0.0.0/24").facts()), Verdict::NoMatch);
     }
+}
+
+#[test]
+fn a_route_without_an_interface_is_birds_empty_ifname() {
+    // `defined(ifname)` is always true in BIRD 1.6; a blackhole's (and an
+    // unresolved next hop's) `ifname` is "", which only `*` matches.
+    for (glob, hit) in [("*", true), ("**", true), ("eth*", false), ("*.calico", false)] {
+        let f = single("export_v4", &format!("interface = \"{glob}\""));
+        let v = f.evaluate(Export, &local("10.244.0.0/26").facts());
+        assert_eq!(v == accept(0, 0), hit, "{glob} ~ \"\"");
+        assert_eq!(f.evaluate(Import, &learned("10.9.0.0/24").facts()), Verdict::NoMatch);
+    }
+}
+
+#[test]
+fn interface_is_judged_with_the_other_fields() {
+    let f = single(
+        "import_v4",
+        "interface = \"ens*\"\ncidr = \"10.9.0.0/16\"\nmatch_operator = \"In\"",
+    );
+    let r = |p: &str, i: &'static str| f.evaluate(Import, &learned(p).via(i).facts());
+    assert_eq!(r("10.9.1.0/24", "ens3"), accept(0, 0));
+    assert_eq!(r("10.8.1.0/24", "ens3"), Verdict::NoMatch, "prefix outside");
+    assert_eq!(r("10.9.1.0/24", "eth0"), Verdict::NoMatch, "other interface");
+    // The plan narrowed per attribute set keeps the interface's outcome.
+    let facts = learned("10.9.0.0/16").via("eth0");
+    assert_eq!(f.prepare(Import, &facts.facts()).evaluate(net("10.9.1.0/24")), Verdict::NoMatch);
+    let facts = learned("10.9.0.0/16").via("ens3");
+    assert_eq!(f.prepare(Import, &facts.facts()).evaluate(net("10.9.1.0/24")), accept(0, 0));
 }
 
 #[test]
@@ -653,6 +686,54 @@ proptest! {
         prop_assert!(!NetMatch::new(cidr, MatchOperator::In, 0, 128).matches(other));
     }
 
+    /// Rules whose prefixes lie close together (so the prepared plan's
+    /// envelope is narrow) judge routes inside and around them as the
+    /// rules one by one do.
+    #[test]
+    fn prepared_plans_agree_with_the_rules_for_nearby_prefixes(
+        rules in prop::collection::vec(
+            (
+                prop::option::of((0u8..8, 20u8..=26, prop::sample::select(vec!["Equal", "NotEqual", "In", "NotIn"]))),
+                prop::option::of((prop::option::of(16u8..=32), prop::option::of(16u8..=32))),
+                any::<bool>(),
+            ),
+            0..8,
+        ),
+        routes in prop::collection::vec((0u8..16, any::<u8>(), 8u8..=32), 1..16),
+    ) {
+        // Each rule's own prefix and one more specific are judged too.
+        let own: Vec<IpNet> = rules
+            .iter()
+            .filter_map(|r| r.0)
+            .flat_map(|(third, len, _)| {
+                let n = net(&format!("10.0.{third}.0/{len}")).trunc();
+                [n, IpNet::new(n.addr(), len + 2).unwrap()]
+            })
+            .collect();
+        let rules = rules.into_iter().map(|(net, pl, accept)| FilterRule {
+            cidr: net.map(|(third, len, _)| format!("10.0.{third}.0/{len}")),
+            match_operator: net.map(|(_, _, op)| op.to_owned()),
+            prefix_length: net.and(pl).map(|(min, max)| crate::config::PrefixLength { min, max }),
+            action: if accept { "Accept" } else { "Reject" }.to_owned(),
+            ..FilterRule::default()
+        });
+        let bf = BgpFilter { name: "p".into(), import_v4: rules.collect(), ..BgpFilter::default() };
+        let f = PeerFilters::new(vec![Arc::new(Filter::compile(&bf))]);
+        let attrs = PathAttrs::default();
+        let any = learned("0.0.0.0/0");
+        let plan = f.prepare(Import, &any.facts());
+        let far = [net("1.2.3.0/24"), net("0.0.0.0/0"), net("10.0.0.0/8"), net("255.255.255.255/32")];
+        let near = routes.into_iter().map(|(third, last, len)| {
+            IpNet::new(std::net::Ipv4Addr::new(10, 0, third, last).into(), len).unwrap().trunc()
+        });
+        for prefix in near.chain(far).chain(own) {
+            let facts = RouteFacts {
+                prefix, attrs: &attrs, learned: true, interface: None, same_as: true, local_pref: None,
+            };
+            prop_assert_eq!(plan.evaluate(prefix), f.evaluate(Import, &facts), "{}", prefix);
+        }
+    }
+
     #[test]
     fn evaluation_never_panics_and_is_deterministic(
         rules in prop::collection::vec(arb_rule(), 0..20),
@@ -680,8 +761,16 @@ proptest! {
     }
 
     #[test]
-    fn glob_never_panics(p in "[a*?]{0,6}", s in "[ab]{0,6}") {
-        let _ = glob(p.as_bytes(), s.as_bytes());
+    fn glob_agrees_with_birds_recursive_patmatch(p in "[a*]{0,6}", s in "[ab]{0,6}") {
+        /// The definition: `*` is any run, else characters compare equal.
+        fn patmatch(p: &[u8], s: &[u8]) -> bool {
+            match p.split_first() {
+                None => s.is_empty(),
+                Some((b'*', rest)) => (0..=s.len()).any(|k| patmatch(rest, &s[k..])),
+                Some((c, rest)) => s.first() == Some(c) && patmatch(rest, &s[1..]),
+            }
+        }
+        prop_assert_eq!(glob(p.as_bytes(), s.as_bytes()), patmatch(p.as_bytes(), s.as_bytes()));
         prop_assert!(glob(b"*", s.as_bytes()));
         prop_assert!(glob(s.as_bytes(), s.as_bytes()));
     }

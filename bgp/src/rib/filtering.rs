@@ -24,14 +24,16 @@ use super::best::RejectReason;
 use super::engine::{Change, Event};
 use super::filter::{
     Action, Direction, ImportMark, PeerFilters, Prepared, RouteFacts, RuleRef, Verdict,
-    apply_operations,
+    apply_operations, list_name,
 };
+use super::hash::FxHashMap;
 use super::intern::{AttrId, StoredAttrs};
 use super::policy::{
     DEFAULT_LOCAL_PREF, NORMAL_ROUTE_PRIORITY, PeerClass, import_check, local_pref_from_priority,
 };
-use super::table::{Path, STALE};
+use super::table::{BEST, Path, STALE};
 use super::types::{Output, PeerId};
+use crate::wire::attr::Community;
 use crate::wire::{AfiSafi, Nlri};
 
 /// Import outcomes interned during one call: (received set, verdict, set).
@@ -46,7 +48,13 @@ pub(super) fn filter_changed(a: &StoredAttrs) -> bool {
 /// peer: BIRD's export prologue gives routes that are not from BGP the
 /// LOCAL_PREF of their kernel priority (1024 unless elevated); BGP routes
 /// keep theirs (an external one the default unless our import filter set it).
-fn export_facts(prefix: IpNet, a: &StoredAttrs, src: PeerClass, to: PeerClass) -> RouteFacts<'_> {
+fn export_facts<'a>(
+    prefix: IpNet,
+    a: &'a StoredAttrs,
+    interface: Option<&'a str>,
+    src: PeerClass,
+    to: PeerClass,
+) -> RouteFacts<'a> {
     let local_pref = match src {
         PeerClass::Local => {
             a.attrs.local_pref.unwrap_or(local_pref_from_priority(NORMAL_ROUTE_PRIORITY))
@@ -58,7 +66,7 @@ fn export_facts(prefix: IpNet, a: &StoredAttrs, src: PeerClass, to: PeerClass) -
         prefix,
         attrs: &a.attrs,
         learned: src != PeerClass::Local,
-        interface: None,
+        interface,
         same_as: to.is_ibgp(),
         local_pref: Some(local_pref),
     }
@@ -74,12 +82,13 @@ impl Rib {
         filters: &PeerFilters,
         ibgp: bool,
     ) -> Prepared {
-        let a = &self.attrs.get(base).attrs;
+        let stored = self.attrs.get(base);
+        let a = &stored.attrs;
         let facts = RouteFacts {
             prefix: if v6 { IpNet::V6(Default::default()) } else { IpNet::V4(Default::default()) },
             attrs: a,
             learned: true,
-            interface: None,
+            interface: stored.iface.map(|i| self.ifaces.name(i)),
             same_as: ibgp,
             // BIRD gives an external route the default LOCAL_PREF on receipt.
             local_pref: Some(match ibgp {
@@ -134,6 +143,7 @@ impl Rib {
             src: stored.src,
             family: stored.family,
             next_hop: stored.next_hop,
+            iface: stored.iface,
             attrs,
             import: Some(ImportMark { rule, action, received }),
         });
@@ -177,9 +187,9 @@ impl Rib {
         }
         let stored = self.attrs.get(id);
         let src = self.facts(stored.src).class;
-        let plan = g
-            .filters
-            .prepare(Direction::Export, &export_facts(prefix, stored, src, g.target.class));
+        let iface = stored.iface.map(|i| self.ifaces.name(i));
+        let facts = export_facts(prefix, stored, iface, src, g.target.class);
+        let plan = g.filters.prepare(Direction::Export, &facts);
         let verdict = plan.evaluate(prefix);
         let capacity = self.attrs.capacity().max(i + 1);
         let g = self.groups[gi].as_mut()?;
@@ -211,29 +221,62 @@ impl Rib {
         Some(s)
     }
 
-    /// Paths held from `peer` per import rule that judged them: (rule
-    /// description as [`PeerFilters::describe`] gives it, accepted, paths).
+    /// Paths held from `peer` per import rule that judged them.
     pub fn import_rule_paths(&self, peer: PeerId) -> Vec<RulePaths> {
         let Some(e) = self.slots.get(&peer).and_then(|&s| self.peers[s as usize].as_ref()) else {
             return Vec::new();
         };
-        let mut v: Vec<RulePaths> = e
-            .rule_paths
-            .iter()
-            .filter_map(|(&(rule, v6), &paths)| {
-                let r = e.info.filters.rule(Direction::Import, v6, rule)?;
-                let f = e.info.filters.filters().get(usize::from(rule.filter))?;
-                Some(RulePaths {
-                    filter: f.name().to_owned(),
-                    list: if v6 { "import_v6" } else { "import_v4" },
-                    rule: rule.rule,
-                    accept: r.action() == Action::Accept,
-                    paths,
-                })
-            })
-            .collect();
-        v.sort_by(|a, b| (&a.filter, a.list, a.rule).cmp(&(&b.filter, b.list, b.rule)));
-        v
+        rule_paths(&e.info.filters, Direction::Import, &e.rule_paths)
+    }
+
+    /// Paths to `peer` per export rule that decided for them: of each
+    /// destination the best path (every path with ADD-PATH) that its
+    /// export rules judged. Counted per export group, so every member of
+    /// the group shows the same.
+    pub fn export_rule_paths(&self, peer: PeerId) -> Vec<RulePaths> {
+        let Some(e) = self.slots.get(&peer).and_then(|&s| self.peers[s as usize].as_ref()) else {
+            return Vec::new();
+        };
+        match self.groups.get(e.group).and_then(Option::as_ref) {
+            Some(g) => rule_paths(&g.filters, Direction::Export, &g.rule_paths),
+            None => Vec::new(),
+        }
+    }
+
+    /// Counts (`add`) or uncounts a path export rule `rule` (if any)
+    /// decided for in group `gi`.
+    #[inline]
+    pub(super) fn count_rule(&mut self, gi: usize, rule: Option<RuleRef>, v6: bool, add: bool) {
+        let (Some(rule), Some(Some(g))) = (rule, self.groups.get_mut(gi)) else { return };
+        let n = g.rule_paths.entry((rule, v6)).or_default();
+        *n = if add { n.saturating_add(1) } else { n.saturating_sub(1) };
+        if *n == 0 {
+            g.rule_paths.remove(&(rule, v6));
+        }
+    }
+
+    /// Counts group `gi`'s export rule decisions over the whole table
+    /// afresh: when the group is founded, and when its membership changes
+    /// what it is asked about (split horizon holds for a lone member only).
+    pub(super) fn count_export_rules(&mut self, gi: usize) {
+        let Some(Some(g)) = self.groups.get_mut(gi) else { return };
+        g.rule_paths.clear();
+        let (rules, families) = (g.export_rules, g.families.clone());
+        for (v6, fam) in [(false, AfiSafi::IPV4_UNICAST), (true, AfiSafi::IPV6_UNICAST)] {
+            if !rules[usize::from(v6)] || !families.contains(&fam) {
+                continue;
+            }
+            let add_path = self.group(gi).ctx.add_path(fam);
+            for (prefix, id) in self.table.family(v6) {
+                for i in 0..self.table.paths(id).len() {
+                    let p = self.table.paths(id)[i];
+                    if add_path || p.is(BEST) {
+                        let (_, rule) = self.export_judged(gi, prefix, &p, false);
+                        self.count_rule(gi, rule, v6, true);
+                    }
+                }
+            }
+        }
     }
 
     /// The filters of `peer`'s session, if it is up.
@@ -254,7 +297,7 @@ impl Rib {
         let old = std::mem::replace(&mut e.info.filters, filters.clone());
         let any = |f: &PeerFilters, dir| f.any_rules(dir, false) || f.any_rules(dir, true);
         if any(&old, Direction::Import) || any(&filters, Direction::Import) {
-            self.rejudge(slot, &filters);
+            self.rejudge(|src, _| src == slot);
         }
         // What the peer holds is its group's output so far: send that first.
         let mut out = self.finish();
@@ -269,39 +312,73 @@ impl Rib {
         out
     }
 
-    /// Judges every path from `slot` again by `filters`, from the
-    /// attributes as received.
-    fn rejudge(&mut self, slot: u32, filters: &PeerFilters) {
-        let facts = self.facts(slot).clone();
+    /// Judges every path that `which` selects (by source slot and
+    /// attribute set) again, from the attributes as received: by its peer's
+    /// filters in force, with the current interface of its next hop.
+    pub(super) fn rejudge(&mut self, which: impl Fn(u32, &StoredAttrs) -> bool) {
         let router = self.router();
         let mut judged = Judged::new();
-        for (prefix, id) in self.table.collect_where(|ps| ps.iter().any(|p| p.src == slot)) {
-            let mine: Vec<Path> =
-                self.table.paths(id).iter().filter(|p| p.src == slot).copied().collect();
+        // Paths of one peer and set usually come together: one plan each.
+        let mut plan: Option<(AttrId, Prepared)> = None;
+        let attrs = &self.attrs;
+        let chosen =
+            self.table.collect_where(|ps| ps.iter().any(|p| which(p.src, attrs.get(p.attrs))));
+        for (prefix, id) in chosen {
+            let attrs = &self.attrs;
+            let mine: Vec<Path> = self
+                .table
+                .paths(id)
+                .iter()
+                .filter(|p| which(p.src, attrs.get(p.attrs)))
+                .copied()
+                .collect();
             for p in mine {
+                let Some(e) = self.peers.get(p.src as usize).and_then(Option::as_ref) else {
+                    continue;
+                };
+                let (facts, filters) = (e.facts.clone(), e.info.filters.clone());
                 let stored = self.attrs.get(p.attrs).clone();
-                let received = match &stored.import {
+                let mut received = match &stored.import {
                     Some(ImportMark { received: Some(r), .. }) => (**r).clone(),
                     _ => stored.attrs.clone(),
                 };
+                // LLGR_STALE we added to a long-lived stale path stays.
+                let llgr = Community::LLGR_STALE;
+                if stored.attrs.communities.contains(&llgr) && !received.communities.contains(&llgr)
+                {
+                    received.communities.push(llgr);
+                }
                 let reason = import_check(&received, &facts, router)
-                    .or(stored.next_hop.and_then(|nh| self.own_next_hop(slot, nh)));
-                let base =
-                    self.intern(StoredAttrs { attrs: received, import: None, ..(*stored).clone() });
+                    .or(stored.next_hop.and_then(|nh| self.own_next_hop(p.src, nh)));
+                let iface = stored.next_hop.and_then(|nh| self.nh_iface(nh));
+                let base = self.intern(StoredAttrs {
+                    attrs: received,
+                    import: None,
+                    iface,
+                    ..(*stored).clone()
+                });
                 let v6 = stored.family == AfiSafi::IPV6_UNICAST;
                 let (attrs, import) = if filters.any_rules(Direction::Import, v6) {
                     let ibgp = facts.class.is_ibgp();
-                    let verdict = self.import_plan(base, v6, filters, ibgp).evaluate(prefix);
-                    self.import_judged(v6, base, verdict, reason, filters, ibgp, &mut judged)
+                    let verdict = match &plan {
+                        Some((b, pl)) if *b == base => pl.evaluate(prefix),
+                        _ => {
+                            let pl = self.import_plan(base, v6, &filters, ibgp);
+                            let v = pl.evaluate(prefix);
+                            plan = Some((base, pl));
+                            v
+                        }
+                    };
+                    self.import_judged(v6, base, verdict, reason, &filters, ibgp, &mut judged)
                 } else {
                     (base, reason)
                 };
-                self.apply(prefix, Change::Upsert { src: slot, rx_id: p.rx_id, attrs, import });
+                self.apply(prefix, Change::Upsert { src: p.src, rx_id: p.rx_id, attrs, import });
                 self.attrs.decref(base);
                 if p.is(STALE) {
                     // Judged again, not refreshed: still swept if the peer
                     // does not re-advertise it.
-                    self.keep_stale(prefix, slot, p.rx_id);
+                    self.keep_stale(prefix, p.src, p.rx_id);
                 }
             }
         }
@@ -352,12 +429,38 @@ impl Rib {
     }
 }
 
-/// How many paths from a peer one import rule judged.
+/// `counts` (paths per rule and family) of `filters`' `dir` rules, sorted
+/// by filter name, list and rule.
+fn rule_paths(
+    filters: &PeerFilters,
+    dir: Direction,
+    counts: &FxHashMap<(RuleRef, bool), u32>,
+) -> Vec<RulePaths> {
+    let mut v: Vec<RulePaths> = counts
+        .iter()
+        .filter_map(|(&(rule, v6), &paths)| {
+            let r = filters.rule(dir, v6, rule)?;
+            let f = filters.filters().get(usize::from(rule.filter))?;
+            Some(RulePaths {
+                filter: f.name().to_owned(),
+                list: list_name(dir, v6),
+                rule: rule.rule,
+                accept: r.action() == Action::Accept,
+                paths,
+            })
+        })
+        .collect();
+    v.sort_by(|a, b| (&a.filter, a.list, a.rule).cmp(&(&b.filter, b.list, b.rule)));
+    v
+}
+
+/// How many paths one filter rule judged for a peer: for an import rule,
+/// paths held from the peer; for an export rule, paths to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RulePaths {
     /// The filter's name.
     pub filter: String,
-    /// `import_v4` or `import_v6`.
+    /// `import_v4`, `import_v6`, `export_v4` or `export_v6`.
     pub list: &'static str,
     /// The rule's index in that list.
     pub rule: u16,

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use super::filter::ImportMark;
 use super::hash::FxHashMap;
+use super::interface::IfaceId;
 use crate::wire::AfiSafi;
 use crate::wire::attr::{MpNextHop, PathAttrs};
 
@@ -40,6 +41,9 @@ pub struct StoredAttrs {
     pub family: AfiSafi,
     /// The next hop (NEXT_HOP or MP_REACH_NLRI's); `None` for local routes.
     pub next_hop: Option<MpNextHop>,
+    /// The interface the next hop is reached by, while it is reachable and
+    /// the kernel side said which (BIRD's `ifname`).
+    pub(crate) iface: Option<IfaceId>,
     /// The path attributes, NEXT_HOP cleared (it lives in `next_hop`):
     /// after any import filter operations, as best path sees them.
     pub attrs: PathAttrs,
@@ -154,6 +158,7 @@ mod tests {
             src: 1,
             family: AfiSafi::IPV4_UNICAST,
             next_hop: None,
+            iface: None,
             attrs: PathAttrs { origin: Some(Origin::Igp), med: Some(med), ..PathAttrs::default() },
             import: None,
         }

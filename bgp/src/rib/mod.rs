@@ -37,10 +37,12 @@
 //! restarting speaker's recovery window).
 //!
 //! Calico `BGPFilter`s (`filter.rs` compiles and evaluates them,
-//! `filtering.rs` applies them here): a peer's import rules judge each of its
-//! paths after the import checks (a rejected path is kept, ineligible); its
-//! export rules come before the IP-pool rule, per export group, so peers
-//! with different filters are in different groups.
+//! `prepared.rs` holds their per-route prefix tests, `filtering.rs` applies
+//! them here, `interface.rs` gives routes the interface `interface` rules
+//! see): a peer's import rules judge each of its paths after the import
+//! checks (a rejected path is kept, ineligible); its export rules come
+//! before the IP-pool rule, per export group, so peers with different
+//! filters are in different groups.
 //!
 //! Split horizon: a route is not sent back to the peer it came from when
 //! that peer is alone in its group; in a shared group the peer's own loop
@@ -56,9 +58,11 @@ mod filtering;
 mod from_config;
 mod graceful;
 mod hash;
+mod interface;
 mod intern;
 mod kernel;
 mod policy;
+mod prepared;
 mod recovery;
 mod refresh;
 mod table;
@@ -78,6 +82,7 @@ pub use self::graceful::{
     GrTimerAction, GrTimerKind,
 };
 use self::hash::FxHashMap;
+use self::interface::{IfaceId, Interfaces};
 use self::intern::Interner;
 pub use self::intern::{AttrId, StoredAttrs};
 use self::kernel::KERNEL_RX_ID;
@@ -97,8 +102,7 @@ pub use self::types::{
     RouteView,
 };
 use crate::config::IpPool;
-use crate::wire::attr::MpNextHop;
-use crate::wire::attr::{AsPath, Origin, PathAttrs};
+use crate::wire::attr::{AsPath, MpNextHop, Origin, PathAttrs};
 use crate::wire::route_refresh::{RouteRefreshMsg, RouteRefreshSubtype};
 use crate::wire::{AfiSafi, Message, ParsedUpdate};
 
@@ -120,6 +124,8 @@ pub struct Rib {
     table: Table,
     attrs: Interner,
     nexthops: FxHashMap<IpAddr, NhState>,
+    /// Names of the interfaces next hops are reached by.
+    ifaces: Interfaces,
     local: FxHashMap<IpNet, LocalRoute>,
     /// Routes learned from the kernel (`kernel.rs`).
     kernel: FxHashMap<IpNet, KernelRoute>,
@@ -159,6 +165,7 @@ impl Rib {
             table: Table::default(),
             attrs: Interner::default(),
             nexthops: FxHashMap::default(),
+            ifaces: Interfaces::default(),
             local: FxHashMap::default(),
             kernel: FxHashMap::default(),
             pending: Vec::new(),
@@ -345,6 +352,7 @@ impl Rib {
                 src: slot,
                 family: fam,
                 next_hop: Some(nh),
+                iface: self.nh_iface(nh),
                 attrs,
                 import: None,
             });
@@ -403,8 +411,9 @@ impl Rib {
         if let Some(old) = self.local.insert(prefix, route) {
             self.force_fib = old.blackhole != blackhole;
         }
-        let id =
-            self.intern(StoredAttrs { src: 0, family: fam, next_hop: None, attrs, import: None });
+        let local =
+            StoredAttrs { src: 0, family: fam, next_hop: None, iface: None, attrs, import: None };
+        let id = self.intern(local);
         self.apply(prefix, Change::Upsert { src: 0, rx_id: 0, attrs: id, import: None });
         self.force_fib = false;
         self.attrs.decref(id);
@@ -438,7 +447,14 @@ impl Rib {
         };
         let family = family_of(prefix);
         self.kernel.insert(prefix, route);
-        let id = self.intern(StoredAttrs { src: 0, family, next_hop: None, attrs, import: None });
+        let id = self.intern(StoredAttrs {
+            src: 0,
+            family,
+            next_hop: None,
+            attrs,
+            import: None,
+            iface: None,
+        });
         self.apply(prefix, Change::Upsert { src: 0, rx_id: KERNEL_RX_ID, attrs: id, import: None });
         self.attrs.decref(id);
         self.finish()
@@ -453,18 +469,40 @@ impl Rib {
         self.finish()
     }
 
-    /// The kernel side reports whether next hop `addr` resolves, and at
-    /// what IGP cost (`None`: unreachable). Routes through it are reselected.
-    pub fn nexthop_reachability(&mut self, addr: IpAddr, cost: Option<u32>) -> Output {
-        let st =
-            self.nexthops.entry(addr).or_insert(NhState { reachable: false, cost: 0, sets: 0 });
-        let new = NhState { reachable: cost.is_some(), cost: cost.unwrap_or(0), sets: st.sets };
+    /// The kernel side reports whether next hop `addr` resolves, at what
+    /// IGP cost (`None`: unreachable) and by which interface (BIRD's
+    /// `ifname` of routes through it). Routes through it are reselected; if
+    /// the interface changed they are first judged again by their peer's
+    /// filters, whose `interface` rules see the new one.
+    pub fn nexthop_reachability(
+        &mut self,
+        addr: IpAddr,
+        cost: Option<u32>,
+        iface: Option<&str>,
+    ) -> Output {
+        // An unreachable next hop has no interface (BIRD: `ifname` "").
+        let iface = cost.and(iface).map(|n| self.ifaces.id(n));
+        let st = self.nexthops.entry(addr).or_insert(NhState {
+            reachable: false,
+            cost: 0,
+            iface: None,
+            sets: 0,
+        });
+        let new =
+            NhState { reachable: cost.is_some(), cost: cost.unwrap_or(0), iface, sets: st.sets };
         if *st == new {
             return Output::default();
         }
+        let moved = st.iface != new.iface;
         *st = new;
-        let ids: Vec<AttrId> =
-            self.attrs.ids_where(|a| a.next_hop.map(engine::nh_addr) == Some(addr));
+        let through = |a: &StoredAttrs| a.next_hop.map(engine::nh_addr) == Some(addr);
+        if moved {
+            // New attribute sets (with the interface) for every path through
+            // it: reselected, and re-diffed for the export groups.
+            self.rejudge(|src, a| src != 0 && through(a));
+            return self.finish();
+        }
+        let ids: Vec<AttrId> = self.attrs.ids_where(through);
         if !ids.is_empty() {
             let affected =
                 self.table.collect_where(|paths| paths.iter().any(|p| ids.contains(&p.attrs)));
@@ -473,6 +511,11 @@ impl Rib {
             }
         }
         self.finish()
+    }
+
+    /// The interface of next hop `nh` while it is reachable, if known.
+    fn nh_iface(&self, nh: MpNextHop) -> Option<IfaceId> {
+        self.nexthops.get(&engine::nh_addr(nh)).filter(|s| s.reachable).and_then(|s| s.iface)
     }
 
     /// The peer asked for the table again (RFC 2918): re-sends it for
@@ -650,6 +693,7 @@ impl Rib {
             reason: p.verdict,
             stale: p.is(table::STALE),
             filter: self.explain_import(prefix, p),
+            interface: self.attrs.get(p.attrs).iface.map(|i| self.ifaces.name(i).to_owned()),
         }
     }
 

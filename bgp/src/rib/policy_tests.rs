@@ -41,6 +41,7 @@ fn learned(path: &[u32]) -> StoredAttrs {
         src: 1,
         family: AfiSafi::IPV4_UNICAST,
         next_hop: Some(MpNextHop::Ipv4(Ipv4Addr::new(10, 0, 0, 2))),
+        iface: None,
         attrs: PathAttrs {
             origin: Some(Origin::Igp),
             as_path: Some(AsPath::from_sequence(path.to_vec())),

@@ -274,6 +274,9 @@ pub struct RouteView {
     /// The import filter rule that accepted (and perhaps changed) or
     /// rejected the path, e.g. `filter tor-in import_v4[1]: reject`.
     pub filter: Option<String>,
+    /// The interface its next hop is reached by, as filters see it (BIRD's
+    /// `ifname`); `None` when unreachable, unknown or a local route.
+    pub interface: Option<String>,
 }
 
 /// Route counters of one peer (BIRD's `Routes: N imported, M preferred`),

@@ -180,6 +180,7 @@ fn bgp_path(peer: &str, name: &str, since: u64, best: bool, as_path: &[u32]) -> 
         igp_metric: None,
         unknown: vec![],
         filter: None,
+        interface: None,
     }
 }
 

@@ -88,7 +88,8 @@ pub struct PeerSnapshot {
     /// The Calico `BGPFilter`s the session applies, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<String>,
-    /// Paths held from the peer per import rule that judged them.
+    /// Paths per filter rule that judged them: import rules, paths held
+    /// from the peer; export rules, paths to it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filter_rules: Vec<FilterRulePaths>,
 }
@@ -354,18 +355,21 @@ pub struct TimerSnapshot {
     pub left_secs: u32,
 }
 
-/// Paths from a peer that one of its import filter rules judged.
+/// Paths one of a peer's filter rules judged: for an import rule, paths
+/// held from the peer (rejected ones included); for an export rule, paths
+/// to it (each destination's best path, every path with ADD-PATH), sent
+/// when it accepts, withheld when it rejects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FilterRulePaths {
     /// The `BGPFilter`'s name.
     pub filter: String,
-    /// Its rule list: `import_v4` or `import_v6`.
+    /// Its rule list: `import_v4`, `import_v6`, `export_v4` or `export_v6`.
     pub list: String,
     /// The rule's index in the list.
     pub rule: u16,
     /// `accept` or `reject`.
     pub action: String,
-    /// Paths held that the rule judged.
+    /// Paths the rule judged.
     pub paths: u64,
 }
 

@@ -120,6 +120,10 @@ pub struct PathSnapshot {
     /// or rejected the path: `filter tor-in import_v4[1]: reject`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// The interface the next hop is reached by, as the daemon's filters
+    /// see it (BIRD's `ifname`); absent when unreachable or unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
 }
 
 impl PathSnapshot {

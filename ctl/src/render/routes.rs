@@ -30,7 +30,10 @@ fn path_line(p: &PathSnapshot, now: u64) -> String {
         [] => "blackhole".to_owned(),
         hops => {
             let hs: Vec<String> = hops.iter().map(ToString::to_string).collect();
-            format!("via {}", hs.join(" "))
+            match &p.interface {
+                Some(dev) => format!("via {} on {dev}", hs.join(" ")),
+                None => format!("via {}", hs.join(" ")),
+            }
         }
     };
     let id = p.path_id.map(|id| format!(" id {id}")).unwrap_or_default();

@@ -105,6 +105,34 @@ pub fn mesh_up() -> PeerSnapshot {
     }
 }
 
+/// An established eBGP ToR peer with Calico `BGPFilter`s and rule counters.
+pub fn tor_filtered() -> PeerSnapshot {
+    let rule = |list: &str, rule, action: &str, paths| FilterRulePaths {
+        filter: if list.starts_with("import") { "tor-in" } else { "tor-out" }.into(),
+        list: list.into(),
+        rule,
+        action: action.into(),
+        paths,
+    };
+    PeerSnapshot {
+        address: ip("10.0.0.254"),
+        name: "Node_10_0_0_254".into(),
+        peer_type: PeerType::NodeSpecific,
+        remote_as: 65000,
+        remote_id: Some("10.0.0.254".parse().unwrap()),
+        internal: false,
+        multihop: false,
+        passive: false,
+        filters: vec!["tor-in".into(), "tor-out".into()],
+        filter_rules: vec![
+            rule("import_v4", 1, "reject", 7),
+            rule("export_v4", 0, "accept", 12),
+            rule("export_v4", 2, "reject", 3),
+        ],
+        ..mesh_up()
+    }
+}
+
 /// A global peer that cannot connect.
 pub fn global_refused() -> PeerSnapshot {
     PeerSnapshot {
@@ -269,6 +297,7 @@ fn path(peer: &str, name: &str, best: bool, reason: Option<RejectReason>) -> Pat
         igp_metric: Some(0),
         unknown: vec![],
         filter: None,
+        interface: None,
     }
 }
 
@@ -290,6 +319,7 @@ pub fn routes() -> Vec<RouteSnapshot> {
             paths: vec![
                 PathSnapshot {
                     communities: vec![[64512, 100]],
+                    interface: Some("eth0".into()),
                     ..path("192.168.1.12", "Mesh_192_168_1_12", true, None)
                 },
                 PathSnapshot {
