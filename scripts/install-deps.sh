@@ -106,7 +106,7 @@ bird16() {
     [ -x "$BIRD16_DIR/usr/sbin/birdc" ] && return 0
     local tmp
     tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download -qq bird >/dev/null && dpkg-deb -x bird_*.deb "$BIRD16_DIR")
+    (cd "$tmp" && apt-get download -qq bird >/dev/null && $SUDO dpkg-deb -x bird_*.deb "$BIRD16_DIR")
     rm -rf "$tmp"
     echo "unpacked BIRD 1.6 into $BIRD16_DIR"
 }
