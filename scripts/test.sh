@@ -14,6 +14,8 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "installing dependencies"
 bash scripts/install-deps.sh
+# A Rust toolchain install-deps.sh just installed is in ~/.cargo/bin.
+if [ -f "$HOME/.cargo/env" ]; then . "$HOME/.cargo/env"; fi
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 if [ "$FUZZ_SECONDS" != 0 ]; then
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
@@ -61,6 +63,13 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --locked --no-deps
 
 step "doc tests"
 cargo test --workspace --locked --doc
+
+# From the debug binaries the test build below shares: a release build would
+# compile every crate a second time, optimised, and what is checked here is
+# the packaging, not the optimiser.
+step "Debian package: build, install into a copy of this machine, README's install steps"
+deb=$(scripts/package.sh --profile dev | tail -n 1)
+bash scripts/test-package.sh "$deb"
 
 step "container images (FRR and calico-bgpd, from Debian packages and the release build)"
 bash scripts/images.sh

@@ -5,6 +5,7 @@
 //! | module | what | I/O |
 //! |---|---|---|
 //! | [`wire`] | BGP-4 message codec (RFC 4271 §4 and its extensions) | none |
+//! | [`cli`] | `calico-bgpd`'s command line (clap), shared with its manual page | none |
 //! | [`config`] | typed TOML configuration, validation, mesh rule, reload diff | reads the file |
 //! | [`calico`] | Calico v3 resources, selectors, and the derivation confd performs, giving a `Config` | none |
 //! | [`fsm`] | session state machine (RFC 4271 §8), collision resolution (§6.8) | none |
@@ -38,6 +39,7 @@
 //! - RFC 8538 notification message support for graceful restart (N bit)
 
 pub mod calico;
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod datastore;

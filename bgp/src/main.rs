@@ -18,61 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bgp::calico::{self, Resources};
+use bgp::cli::{Args, DEFAULT_CONFIG, OutputFormat};
 use bgp::config::{self, Config, LoadError, LogLevel, ValidatedConfig};
 use bgp::daemon::{self, FibPort, KernelFib, NoFib, RibRoutes, fib_port};
 use clap::Parser;
-
-const DEFAULT_CONFIG: &str = "/etc/calico-bgp/calico-bgpd.toml";
-
-/// calico-bgpd: a BGP speaker with kernel FIB programming for Calico networks.
-#[derive(Debug, Parser)]
-#[command(
-    version,
-    about,
-    long_about = "calico-bgpd: a BGP speaker with kernel FIB programming for Calico networks.\n\n\
-        `--config FILE` runs the daemon: one BGP session per configured peer, the listener, \
-        SIGHUP reloads FILE (a bad file is refused and the running configuration kept), \
-        SIGTERM sends Cease to every peer and exits 0. Logs go to stderr \
-        (level from `log_level`, or RUST_LOG).\n\
-        `--check FILE` validates FILE and exits 0, or 1 after printing every problem with \
-        its key path (like `bird -p`; `-p -c FILE` also works).\n\
-        `--calico-resources FILE --node NAME --print-config` derives the configuration of \
-        node NAME from Calico v3 resources (the YAML `calicoctl apply -f` takes) as confd \
-        does for BIRD, prints it (TOML, or JSON with `-o json`) and every refused resource \
-        on stderr; exit 1 when the result does not validate. Local-only settings come from \
-        `--config FILE` when given; CALICO_ROUTER_ID is read from the environment.\n\
-        Keys and defaults: docs/configuration.md; the Calico mapping: docs/datastore.md."
-)]
-struct Args {
-    /// Configuration file (TOML) [default: /etc/calico-bgp/calico-bgpd.toml].
-    #[arg(short, long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Only validate FILE (or the --config file) and exit: 0 when valid, 1 otherwise.
-    #[arg(short = 'p', long, value_name = "FILE", num_args = 0..=1)]
-    check: Option<Option<PathBuf>>,
-    /// Write every input of the owner task to FILE, one JSON line each, for
-    /// replaying the run (docs/operations.md).
-    #[arg(long, value_name = "FILE")]
-    record: Option<PathBuf>,
-    /// Calico v3 resources (multi-document YAML) to derive the configuration from.
-    #[arg(long, value_name = "FILE", requires = "print_config")]
-    calico_resources: Option<PathBuf>,
-    /// The Calico node to derive for (default: `node.name` of --config).
-    #[arg(long, value_name = "NAME", requires = "calico_resources")]
-    node: Option<String>,
-    /// Print the derived configuration and exit.
-    #[arg(long, requires = "calico_resources")]
-    print_config: bool,
-    /// Format of --print-config.
-    #[arg(short = 'o', long = "output", value_enum, default_value = "toml")]
-    output: OutputFormat,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum OutputFormat {
-    Toml,
-    Json,
-}
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -401,6 +350,13 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
             }
         }
     };
+    tracing::info!("calico-bgpd {} starting", ctl::build_info::LONG_VERSION);
+    if let daemon::Start::Ready(cfg, _) = &start
+        && let Some(taken) = listen_port_taken(cfg)
+    {
+        eprintln!("error: {taken}");
+        return ExitCode::FAILURE;
+    }
     runtime.block_on(daemon::run(path.to_owned(), start, routes, recorder, bird_sockets));
     ExitCode::SUCCESS
 }
@@ -426,6 +382,26 @@ async fn routes(cfg: &ValidatedConfig) -> RibRoutes {
         Box::new(fib)
     };
     RibRoutes::new(cfg, fib)
+}
+
+/// Whether another process already listens on a configured BGP address:
+/// on a Calico node that is BIRD inside calico-node (host networking), and
+/// two speakers would fight over the same `proto bird` kernel routes, so the
+/// daemon refuses to start rather than run with its listener missing. Each
+/// address is bound once and released before the daemon binds it for real.
+fn listen_port_taken(cfg: &ValidatedConfig) -> Option<String> {
+    let listen = &cfg.config().listen;
+    listen.addresses.iter().find_map(|ip| {
+        let addr = std::net::SocketAddr::new(*ip, listen.port);
+        match std::net::TcpListener::bind(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Some(format!(
+                "another process already listens on {addr} (BIRD inside calico-node?): only one \
+                 BGP speaker may run on a node; stop it first (docs/operations.md, \
+                 \"Beside calico-node's BIRD\")"
+            )),
+            _ => None,
+        }
+    })
 }
 
 /// The filter of a `log_level`: the daemon's own events at that level; the

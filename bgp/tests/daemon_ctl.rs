@@ -137,6 +137,18 @@ fn bgpctl_shows_peers_and_routes_refuses_a_bad_reload_advertises_and_metrics_agr
     let rib = sample(&m, "calico_bgp_rib_prefixes{family=\"ipv4\"}");
     assert_eq!(rib, Some(2.0), "a's block and b's block\n{m}");
 
+    // The build, as --version names it, in show status and the metrics.
+    let version = std::process::Command::new(daemon_common::BIN).arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+    let status = a.ctl(&["show", "status"]);
+    assert_eq!(String::from_utf8_lossy(&status.stdout).lines().next(), Some(&*version));
+    let (name_version, commit) = version.split_once(" (commit ").unwrap();
+    let build_info = format!(
+        "calico_bgp_build_info{{version=\"{name_version}\",commit=\"{}\",router_id=\"10.0.0.1\"}}",
+        commit.trim_end_matches(')')
+    );
+    assert_eq!(sample(&m, &build_info), Some(1.0), "{build_info} in\n{m}");
+
     // SIGTERM: the socket goes away with the daemon.
     assert!(a.stop().success(), "{}", a.log());
     assert!(!a.ctl_socket().exists());

@@ -79,6 +79,7 @@ mod tests {
     fn status() -> StatusSnapshot {
         StatusSnapshot {
             version: "t".into(),
+            commit: "t".into(),
             router_id: "10.0.0.1".parse().unwrap(),
             started_at: 0,
             uptime_secs: 0,

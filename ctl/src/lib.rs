@@ -1,6 +1,8 @@
 //! Operator surface of calico-bgp, shared by `calico-bgpd` and `calico-bgpctl`
 //! (issue 6):
 //!
+//! - [`build_info`]: the version and git commit of this build;
+//! - [`cli`]: `calico-bgpctl`'s command line;
 //! - [`bird16`]: BIRD 1.6's control-socket dialect, for Calico's tools;
 //! - [`proto`]: the typed, versioned request/response protocol of the control
 //!   socket and the snapshot types the daemon fills;
@@ -15,6 +17,8 @@
 #![warn(missing_docs)]
 
 pub mod bird16;
+pub mod build_info;
+pub mod cli;
 pub mod client;
 pub mod health;
 pub mod metrics;

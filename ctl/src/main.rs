@@ -1,120 +1,15 @@
 //! `calico-bgpctl`: the operator CLI of calico-bgpd, over its control socket.
+//! The command line itself is `ctl::cli`.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use ctl::client::{Client, DEFAULT_SOCKET};
+use clap::Parser;
+use ctl::cli::{Action, Check, Cli, Command, FamilyArg, Output, Show};
+use ctl::client::Client;
 use ctl::proto::{
     AdvertiseAction, AdvertiseRequest, Family, Request, Response, ResponseEnvelope, RouteQuery,
 };
 use ctl::render;
-use ipnet::IpNet;
-
-/// Query and control calico-bgpd.
-#[derive(Debug, Parser)]
-#[command(name = "calico-bgpctl", version, about)]
-struct Cli {
-    /// Control socket of the daemon.
-    #[arg(long, global = true, env = "CALICO_BGPCTL_SOCKET", default_value = DEFAULT_SOCKET)]
-    socket: PathBuf,
-    /// Output format.
-    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Table)]
-    output: Output,
-    /// Seconds to wait for an answer.
-    #[arg(long, global = true, default_value_t = 10)]
-    timeout: u64,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Output {
-    /// Human-readable tables.
-    Table,
-    /// The protocol's JSON (stable schema, one document).
-    Json,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Show peers, one peer, routes, the FIB or the daemon status.
-    Show {
-        #[command(subcommand)]
-        what: Show,
-    },
-    /// Probe for calico-node: exit 0 when live/ready, 1 with the reason otherwise.
-    Check {
-        #[command(subcommand)]
-        what: Check,
-    },
-    /// Re-read the configuration (same as SIGHUP); exits 1 if it was refused.
-    Reload,
-    /// Originate or withdraw a prefix handed out at run time.
-    Advertise {
-        /// add or del.
-        #[arg(value_enum)]
-        action: Action,
-        /// The prefix, e.g. 10.244.3.0/26.
-        prefix: IpNet,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Action {
-    Add,
-    Del,
-}
-
-#[derive(Debug, Subcommand)]
-enum Show {
-    /// Every peer, as `calicoctl node status` shows them.
-    Peers {
-        /// Print BIRD 1.6 `show protocols` rows instead of the calicoctl table.
-        #[arg(long)]
-        bird: bool,
-    },
-    /// One peer in detail.
-    Peer {
-        /// The neighbor address.
-        address: IpAddr,
-    },
-    /// Routes with every path, the best marked `*`, the others with why they lost.
-    Routes {
-        /// Only this prefix.
-        prefix: Option<IpNet>,
-        /// Only paths from this neighbor.
-        #[arg(long)]
-        peer: Option<IpAddr>,
-        /// Only this family.
-        #[arg(long, value_enum)]
-        family: Option<FamilyArg>,
-    },
-    /// Wanted vs installed kernel routes.
-    Fib,
-    /// Daemon status.
-    Status,
-}
-
-#[derive(Debug, Subcommand)]
-enum Check {
-    /// The daemon answers (calico-node -bird-live).
-    Live,
-    /// BGP is up (calico-node -bird-ready).
-    Ready {
-        /// Require every peer Established and no graceful-restart recovery
-        /// (what calico-node asks during its start-up window).
-        #[arg(long)]
-        strict: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FamilyArg {
-    Ipv4,
-    Ipv6,
-}
 
 fn request_of(command: &Command) -> Request {
     match command {

@@ -114,10 +114,14 @@ impl Collector for SnapshotCollector {
         family(
             &mut e,
             "build_info",
-            "Daemon version and router id (value always 1).",
+            "Daemon version, git commit and router id (value always 1).",
             Gauge,
             [(
-                vec![("version", s.version.clone()), ("router_id", s.router_id.to_string())],
+                vec![
+                    ("version", s.version.clone()),
+                    ("commit", s.commit.clone()),
+                    ("router_id", s.router_id.to_string()),
+                ],
                 gauge(1i64),
             )],
         )?;

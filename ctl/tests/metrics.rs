@@ -131,7 +131,7 @@ fn scrape_reports_rib_fib_and_daemon_values() {
     assert_eq!(
         value(
             &body,
-            r#"calico_bgp_build_info{version="calico-bgpd 0.1.0",router_id="192.168.1.11"}"#
+            r#"calico_bgp_build_info{version="calico-bgpd 0.1.0",commit="0123456789ab",router_id="192.168.1.11"}"#
         ),
         1.0
     );

@@ -248,6 +248,7 @@ pub(super) fn starting_status() -> StatusSnapshot {
     let now = ctl::server::unix_now();
     StatusSnapshot {
         version: version(),
+        commit: ctl::build_info::COMMIT.to_owned(),
         router_id: std::net::Ipv4Addr::UNSPECIFIED,
         started_at: now,
         uptime_secs: 0,
@@ -265,9 +266,9 @@ pub(super) fn starting_status() -> StatusSnapshot {
     }
 }
 
-/// `calico-bgpd 0.1.0`.
+/// `calico-bgpd 0.1.0`; the commit is `ctl::build_info::COMMIT`.
 pub fn version() -> String {
-    format!("calico-bgpd {}", env!("CARGO_PKG_VERSION"))
+    format!("calico-bgpd {}", ctl::build_info::VERSION)
 }
 
 /// Event-loop lag: how late a periodic tick runs. A loop starved by a long

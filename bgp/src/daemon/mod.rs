@@ -603,6 +603,7 @@ impl<R: RouteHandler> Owner<R> {
             .collect();
         let mut status = ctl::proto::StatusSnapshot {
             version: control::version(),
+            commit: ctl::build_info::COMMIT.to_owned(),
             router_id: self.cfg.router_id(),
             started_at: self.started_at,
             uptime_secs: now.saturating_sub(self.started_at),

@@ -26,6 +26,7 @@ fn ip(s: &str) -> IpAddr {
 pub(super) fn status() -> StatusSnapshot {
     StatusSnapshot {
         version: "calico-bgpd test".into(),
+        commit: "0123456789ab".into(),
         router_id: "192.168.1.20".parse().unwrap(),
         started_at: T0,
         uptime_secs: 0,

@@ -13,6 +13,10 @@ use super::{Family, FibStats};
 pub struct StatusSnapshot {
     /// Daemon version (`calico-bgpd 0.1.0`).
     pub version: String,
+    /// The git commit the daemon was built from (12 hex digits, or
+    /// `unknown`); empty from a daemon that predates the field.
+    #[serde(default)]
+    pub commit: String,
     /// BGP Identifier.
     pub router_id: Ipv4Addr,
     /// Unix time the daemon started.

@@ -10,7 +10,11 @@ use crate::proto::{
 /// Renders `show status`.
 pub fn status(s: &StatusSnapshot, now: u64) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{}", s.version);
+    // A daemon older than the commit field sends none.
+    let _ = match s.commit.as_str() {
+        "" => writeln!(o, "{}", s.version),
+        commit => writeln!(o, "{} (commit {commit})", s.version),
+    };
     let _ = writeln!(o, "Router ID is {}", s.router_id);
     let _ = writeln!(o, "Current server time is {}", datetime(now));
     let _ =

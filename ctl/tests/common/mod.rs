@@ -428,6 +428,7 @@ pub fn fib() -> FibSnapshot {
 pub fn status() -> StatusSnapshot {
     StatusSnapshot {
         version: "calico-bgpd 0.1.0".into(),
+        commit: "0123456789ab".into(),
         router_id: "192.168.1.11".parse().unwrap(),
         started_at: NOW - 90_061,
         uptime_secs: 90_061,
