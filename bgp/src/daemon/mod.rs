@@ -229,7 +229,7 @@ fn notify(what: &str, r: std::io::Result<()>) {
 /// The control socket and the metrics listener are bound before the owner
 /// starts, so READY=1 (sent by the owner once the BGP listeners are bound)
 /// means every listener is up; with [`Start::Etcd`] they answer while the
-/// datastore's first configuration is awaited ([`startup`]). Failing to
+/// datastore's first configuration is awaited (`startup.rs`). Failing to
 /// bind either is logged and the daemon runs on without it: routing matters
 /// more than its observability.
 ///
