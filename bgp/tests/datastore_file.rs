@@ -26,7 +26,6 @@ use daemon_common::{FAST_TIMERS, Node};
 use interop_tests::kroutes::{bird_route, dump, rename_to_eth0};
 use interop_tests::lab::pid_is_ours;
 use interop_tests::{Lan, Workdir, wait_until};
-use serde_json::Value;
 
 const UP: Duration = Duration::from_secs(30);
 const LAN: &str = "10.0.8.0/24";
@@ -142,33 +141,8 @@ impl Cluster {
     }
 }
 
-fn json(n: &Node, args: &[&str]) -> Value {
-    let mut all = vec!["-o", "json"];
-    all.extend_from_slice(args);
-    let out = n.ctl(&all);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v["data"].clone()
-}
-
-/// Each peer's (address, state, flaps) on `n`.
-fn peers(n: &Node) -> Vec<(String, String, u64)> {
-    json(n, &["show", "peers"])
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|p| {
-            (
-                p["address"].as_str().unwrap_or("?").to_owned(),
-                p["state"].as_str().unwrap_or("?").to_owned(),
-                p["flaps"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
-}
-
 fn established_with(n: &Node, addr: &str) -> bool {
-    peers(n) == [(addr.to_owned(), "Established".to_owned(), 0)]
+    n.peer_states() == [(addr.to_owned(), "Established".to_owned(), 0)]
 }
 
 #[test]
@@ -187,7 +161,7 @@ fn a_reload_of_the_resources_file_adds_a_block_and_a_bad_file_is_kept_out() {
     c.wait_route("n1", "10.244.2.0/26", Some(&i2));
     c.wait_route("n2", "10.244.1.0/26", Some(&i1));
     c.wait_route("n1", "10.244.1.0/26", None);
-    let status = json(c.node("n1"), &["show", "status"]);
+    let status = c.node("n1").ctl_json(&["show", "status"]);
     assert_eq!(status["datastore"]["kind"], "file", "{status}");
     assert_eq!(status["datastore"]["revision_applied"], 1, "{status}");
 
@@ -201,7 +175,7 @@ fn a_reload_of_the_resources_file_adds_a_block_and_a_bad_file_is_kept_out() {
     c.wait_route("n1", "10.244.11.0/26", None);
     c.wait_route("n2", "10.244.11.0/26", Some(&i1));
     c.wait("n2 to apply its second read", || {
-        json(c.node("n2"), &["show", "status"])["datastore"]["revision_applied"] == 2
+        c.node("n2").ctl_json(&["show", "status"])["datastore"]["revision_applied"] == 2
     });
     assert!(established_with(c.node("n1"), &i2), "session reset\n{}", c.dump());
     assert!(established_with(c.node("n2"), &i1), "session reset\n{}", c.dump());
@@ -211,7 +185,7 @@ fn a_reload_of_the_resources_file_adds_a_block_and_a_bad_file_is_kept_out() {
     let out = c.node("n1").ctl(&["reload"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("refused") && text.contains("resources.yaml"), "{text}\n{}", c.dump());
-    let ds = &json(c.node("n1"), &["show", "status"])["datastore"];
+    let ds = &c.node("n1").ctl_json(&["show", "status"])["datastore"];
     assert_eq!(ds["connected"], false, "{ds}");
     assert!(ds["last_error"].as_str().is_some_and(|e| e.contains("resources.yaml")), "{ds}");
     assert_eq!(ds["revision_applied"], 2, "{ds}");
@@ -223,7 +197,7 @@ fn a_reload_of_the_resources_file_adds_a_block_and_a_bad_file_is_kept_out() {
     c.write(&resources(&["n2"], &more));
     c.node("n1").signal("HUP");
     c.wait("n1 to refuse the file without its Node", || {
-        json(c.node("n1"), &["show", "status"])["datastore"]["refused"]
+        c.node("n1").ctl_json(&["show", "status"])["datastore"]["refused"]
             .as_str()
             .is_some_and(|r| r.contains("node.name"))
     });
@@ -233,7 +207,7 @@ fn a_reload_of_the_resources_file_adds_a_block_and_a_bad_file_is_kept_out() {
     c.write(&resources(&["n1", "n2"], &blocks));
     let out = c.node("n1").ctl(&["reload"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Reconfigured"), "{}", c.dump());
-    let ds = &json(c.node("n1"), &["show", "status"])["datastore"];
+    let ds = &c.node("n1").ctl_json(&["show", "status"])["datastore"];
     assert!(ds["refused"].is_null() && ds["connected"] == true, "{ds}");
     c.node("n2").signal("HUP");
     c.wait("10.244.11.0/26 withdrawn from n2", || {

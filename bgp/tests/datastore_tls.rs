@@ -29,7 +29,6 @@ use interop_tests::etcd::{Etcd, EtcdTls};
 use interop_tests::kroutes::{bird_route, dump, rename_to_eth0};
 use interop_tests::lab::pid_is_ours;
 use interop_tests::{Lan, Netns, Workdir, wait_until};
-use serde_json::Value;
 
 const UP: Duration = Duration::from_secs(30);
 const LAN: &str = "10.0.6.0/24";
@@ -110,31 +109,6 @@ impl Cluster {
     }
 }
 
-fn json(n: &Node, args: &[&str]) -> Value {
-    let mut all = vec!["-o", "json"];
-    all.extend_from_slice(args);
-    let out = n.ctl(&all);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v["data"].clone()
-}
-
-/// (address, state, flaps) of each peer of `n`.
-fn peers(n: &Node) -> Vec<(String, String, u64)> {
-    json(n, &["show", "peers"])
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|p| {
-            (
-                p["address"].as_str().unwrap_or("?").to_owned(),
-                p["state"].as_str().unwrap_or("?").to_owned(),
-                p["flaps"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn env_only_tls_etcd_and_a_sighup_that_keeps_the_datastore() {
     let wd = Workdir::new("dstls").unwrap();
@@ -187,12 +161,12 @@ fn env_only_tls_etcd_and_a_sighup_that_keeps_the_datastore() {
 
     // 1. The mesh and the blocks, from etcd over TLS.
     c.wait("n1 established with n2", || {
-        peers(c.node("n1")) == [(i2.clone(), "Established".to_owned(), 0)]
+        c.node("n1").peer_states() == [(i2.clone(), "Established".to_owned(), 0)]
     });
     c.wait_route("n1", "10.244.2.0/26", Some(&i2));
     c.wait_route("n2", "10.244.1.0/26", Some(&i1));
     c.wait_route("n1", "10.244.1.0/26", None);
-    let ds = json(c.node("n1"), &["show", "status"])["datastore"].clone();
+    let ds = c.node("n1").ctl_json(&["show", "status"])["datastore"].clone();
     assert_eq!(ds["endpoint"], endpoint.as_str(), "{ds}");
     assert_eq!(ds["connected"], true, "{ds}");
     let revision = ds["revision_applied"].as_i64().unwrap_or_else(|| c.fail("no revision"));
@@ -210,7 +184,7 @@ fn env_only_tls_etcd_and_a_sighup_that_keeps_the_datastore() {
     n1.signal("HUP");
     c.wait("n1 to reload", || n1.count("reloading ") > reloads);
     c.wait("n1's reload to be applied", || {
-        json(n1, &["show", "status"])["last_reconfig"]["result"]["status"] == "applied"
+        n1.ctl_json(&["show", "status"])["last_reconfig"]["result"]["status"] == "applied"
     });
     // The new level is in force: a `show routes` walk is logged at debug.
     c.wait("a debug line after the reload", || {
@@ -218,10 +192,15 @@ fn env_only_tls_etcd_and_a_sighup_that_keeps_the_datastore() {
         n1.log().lines().any(|l| l.contains("DEBUG") && l.contains("show routes"))
     });
     // The datastore part is kept: same peer, blocks and revision; no reset.
-    let ds = json(n1, &["show", "status"])["datastore"].clone();
+    let ds = n1.ctl_json(&["show", "status"])["datastore"].clone();
     assert_eq!(ds["revision_applied"].as_i64(), Some(revision), "{ds}\n{}", c.dump());
-    assert_eq!(peers(n1), [(i2.clone(), "Established".to_owned(), 0)], "{}", c.dump());
-    assert_eq!(peers(c.node("n2")), [(i1.clone(), "Established".to_owned(), 0)], "{}", c.dump());
+    assert_eq!(n1.peer_states(), [(i2.clone(), "Established".to_owned(), 0)], "{}", c.dump());
+    assert_eq!(
+        c.node("n2").peer_states(),
+        [(i1.clone(), "Established".to_owned(), 0)],
+        "{}",
+        c.dump()
+    );
     assert_eq!(n1.count(&format!("peer {i2} established")), 1, "{}", c.dump());
     assert!(bird_route(&n1.ns, "10.244.2.0/26").unwrap().is_some(), "{}", c.dump());
 

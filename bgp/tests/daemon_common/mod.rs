@@ -90,6 +90,28 @@ impl Node {
             .unwrap()
     }
 
+    /// `calico-bgpctl -o json ARGS`: the reply's `data` (null when the
+    /// daemon does not answer).
+    pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["-o", "json"];
+        all.extend_from_slice(args);
+        let out = self.ctl(&all);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["data"].clone()
+    }
+
+    /// Each peer's (address, state, flaps), from `show peers`.
+    pub fn peer_states(&self) -> Vec<(String, String, u64)> {
+        let peers = self.ctl_json(&["show", "peers"]);
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_owned();
+        peers
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| (text(&p["address"]), text(&p["state"]), p["flaps"].as_u64().unwrap_or(0)))
+            .collect()
+    }
+
     /// Starts the daemon (again); each run logs to its own file.
     pub fn start(&mut self) {
         self.start_env(&[]);
