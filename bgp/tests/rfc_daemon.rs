@@ -27,7 +27,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use daemon_common::{FAST_TIMERS, Node};
-use interop_tests::injector::{self, Incoming, Injector, InjectorConfig};
+use interop_tests::injector::{self, Incoming, Injector, InjectorConfig, attr, update_body as upd};
 use interop_tests::{Lan, Netns, Workdir, wait_until};
 use serde_json::Value;
 
@@ -45,23 +45,6 @@ const INJ_NAME: &str = "Node_10_0_1_2";
 const OBS_AS: u32 = 65003;
 
 // ===== UPDATE bodies, in hex =====
-
-fn clean(h: &str) -> String {
-    h.replace(' ', "")
-}
-
-/// One attribute TLV (flags, type, one-octet length, value).
-fn attr(flags: u8, ty: u8, value: &str) -> String {
-    let v = clean(value);
-    format!("{flags:02x}{ty:02x}{:02x}{v}", v.len() / 2)
-}
-
-/// An UPDATE body from its three fields (both lengths computed).
-fn upd(withdrawn: &str, attrs: &str, nlri: &str) -> Vec<u8> {
-    let (w, a) = (clean(withdrawn), clean(attrs));
-    let h = format!("{:04x}{w}{:04x}{a}{}", w.len() / 2, a.len() / 2, clean(nlri));
-    hex::decode(h).unwrap()
-}
 
 fn origin() -> String {
     attr(0x40, 1, "00")

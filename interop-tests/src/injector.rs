@@ -125,6 +125,24 @@ pub fn message(msg_type: u8, body: &[u8]) -> Vec<u8> {
     m
 }
 
+/// One path attribute as hex (flags, type, one-octet length, value), from
+/// its value in hex; spaces in `value` are only for the reader.
+pub fn attr(flags: u8, ty: u8, value: &str) -> String {
+    let v = value.replace(' ', "");
+    format!("{flags:02x}{ty:02x}{:02x}{v}", v.len() / 2)
+}
+
+/// An UPDATE body from its three fields in hex (spaces ignored), both
+/// lengths computed.
+pub fn update_body(withdrawn: &str, attrs: &str, nlri: &str) -> Vec<u8> {
+    let (w, a, n) = (withdrawn.replace(' ', ""), attrs.replace(' ', ""), nlri.replace(' ', ""));
+    let h = format!("{:04x}{w}{:04x}{a}{n}", w.len() / 2, a.len() / 2);
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex in an UPDATE body"))
+        .collect()
+}
+
 /// Something the speaker sent us, or the end of the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Incoming {
