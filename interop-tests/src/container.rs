@@ -24,16 +24,17 @@ pub const FRR_IMAGE: &str = "localhost/calico-bgp-frr:bookworm";
 /// calico-bgpd and calico-bgpctl (release build) on a minimal bookworm root.
 pub const BGPD_IMAGE: &str = "localhost/calico-bgpd:latest";
 
-/// The capabilities a container runs with. calico-bgpd gets only what it
-/// needs: routes and links (`NET_ADMIN`), the TCP-MD5 and GTSM socket
-/// options (`NET_RAW`) and port 179 (`NET_BIND_SERVICE`), every other one
-/// dropped. FRR keeps podman's defaults plus those its privilege code
-/// refuses to start without (`NET_ADMIN`, `NET_RAW`, `SYS_ADMIN`).
+/// The capabilities a container runs with. calico-bgpd gets what its
+/// systemd unit keeps: routes, links and TCP-MD5 keys (`NET_ADMIN`) and
+/// port 179 (`NET_BIND_SERVICE`), every other one dropped (it opens no raw
+/// socket, and GTSM's `IP_MINTTL` needs none). FRR keeps podman's defaults
+/// plus those its privilege code refuses to start without (`NET_ADMIN`,
+/// `NET_RAW`, `SYS_ADMIN`).
 fn caps(image: &str) -> &'static [&'static str] {
     if image == FRR_IMAGE {
         &["--cap-add=NET_ADMIN,NET_RAW,SYS_ADMIN"]
     } else {
-        &["--cap-drop=all", "--cap-add=NET_ADMIN,NET_RAW,NET_BIND_SERVICE"]
+        &["--cap-drop=all", "--cap-add=NET_ADMIN,NET_BIND_SERVICE"]
     }
 }
 
