@@ -22,9 +22,8 @@ mod daemon_common;
 
 use std::time::Duration;
 
-use daemon_common::{FAST_TIMERS, Node};
-use interop_tests::kroutes::{bird_route, dump, rename_to_eth0};
-use interop_tests::lab::pid_is_ours;
+use daemon_common::{FAST_TIMERS, Node, check_running, has_bird_route};
+use interop_tests::kroutes::{bird_route, rename_to_eth0};
 use interop_tests::{Lan, Workdir, wait_until};
 
 const UP: Duration = Duration::from_secs(30);
@@ -103,26 +102,14 @@ impl Cluster {
     fn dump(&self) -> String {
         let mut s = String::new();
         for n in &self.nodes {
-            s.push_str(&format!("=== {} log ===\n{}", n.name, n.log()));
-            for args in [["show", "peers"], ["show", "status"]] {
-                let out = n.ctl(&args);
-                s.push_str(&format!("--- {} {args:?} ---\n", n.name));
-                s.push_str(&String::from_utf8_lossy(&out.stdout));
-                s.push_str(&String::from_utf8_lossy(&out.stderr));
-            }
-            s.push_str(&dump(&n.ns));
+            s.push_str(&n.dump_state(usize::MAX));
         }
         s
     }
 
     fn wait(&self, what: &str, mut check: impl FnMut() -> bool) {
         let r = wait_until(UP, what, || {
-            for n in &self.nodes {
-                let pid = n.daemon.as_ref().map(|d| d.pid());
-                if pid.is_some_and(|p| !pid_is_ours(p, "")) {
-                    return Err(interop_tests::err!("calico-bgpd on {} exited", n.name).fatal());
-                }
-            }
+            check_running(&self.nodes)?;
             Ok(check())
         });
         if let Err(e) = r {
@@ -132,12 +119,7 @@ impl Cluster {
 
     fn wait_route(&self, on: &str, block: &str, via: Option<&str>) {
         let ns = &self.node(on).ns;
-        self.wait(&format!("{block} via {via:?} on {on}"), || {
-            bird_route(ns, block).ok().flatten().is_some_and(|r| match via {
-                Some(gw) => r["gateway"] == gw,
-                None => r["type"] == "blackhole",
-            })
-        });
+        self.wait(&format!("{block} via {via:?} on {on}"), || has_bird_route(ns, block, via));
     }
 }
 

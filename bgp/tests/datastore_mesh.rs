@@ -29,11 +29,10 @@ mod daemon_common;
 
 use std::time::{Duration, Instant};
 
-use daemon_common::{FAST_TIMERS, Node};
+use daemon_common::{FAST_TIMERS, Node, check_running, has_bird_route};
 use interop_tests::calico::{self, Kv};
 use interop_tests::etcd::Etcd;
-use interop_tests::kroutes::{bird_route, dump, rename_to_eth0};
-use interop_tests::lab::pid_is_ours;
+use interop_tests::kroutes::{bird_route, rename_to_eth0};
 use interop_tests::peers::frr::{Frr, FrrConfig};
 use interop_tests::peers::{Neighbor, Peer};
 use interop_tests::{Lan, Netns, Workdir, wait_until};
@@ -109,20 +108,7 @@ impl Cluster {
     fn dump(&self) -> String {
         let mut s = String::new();
         for n in &self.nodes {
-            let log = n.log();
-            let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            s.push_str(&format!("=== {} log (last 40 lines) ===\n", n.name));
-            for l in tail.into_iter().rev() {
-                s.push_str(l);
-                s.push('\n');
-            }
-            for args in [["show", "peers"], ["show", "status"]] {
-                let out = n.ctl(&args);
-                s.push_str(&format!("--- {} {args:?} ---\n", n.name));
-                s.push_str(&String::from_utf8_lossy(&out.stdout));
-                s.push_str(&String::from_utf8_lossy(&out.stderr));
-            }
-            s.push_str(&dump(&n.ns));
+            s.push_str(&n.dump_state(40));
         }
         if let Some(t) = &self.tor {
             s.push_str(&t.dump_state());
@@ -141,13 +127,7 @@ impl Cluster {
     /// soon as a daemon has exited.
     fn wait(&self, what: &str, mut check: impl FnMut() -> bool) {
         let r = wait_until(UP, what, || {
-            for n in &self.nodes {
-                // Alive (whatever it has exec'd so far) and not a zombie.
-                let pid = n.daemon.as_ref().map(|d| d.pid());
-                if pid.is_some_and(|p| !pid_is_ours(p, "")) {
-                    return Err(interop_tests::err!("calico-bgpd on {} exited", n.name).fatal());
-                }
-            }
+            check_running(&self.nodes)?;
             Ok(check())
         });
         if let Err(e) = r {
@@ -159,12 +139,7 @@ impl Cluster {
     /// blackhole when `via` is `None`.
     fn wait_route(&self, on: &str, block: &str, via: Option<&str>) {
         let ns = &self.node(on).ns;
-        self.wait(&format!("{block} via {via:?} on {on}"), || {
-            bird_route(ns, block).ok().flatten().is_some_and(|r| match via {
-                Some(gw) => r["gateway"] == gw,
-                None => r["type"] == "blackhole",
-            })
-        });
+        self.wait(&format!("{block} via {via:?} on {on}"), || has_bird_route(ns, block, via));
     }
 
     fn wait_no_route(&self, on: &str, block: &str) {

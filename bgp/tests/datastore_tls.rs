@@ -23,11 +23,10 @@ mod daemon_common;
 
 use std::time::Duration;
 
-use daemon_common::{FAST_TIMERS, Node};
+use daemon_common::{FAST_TIMERS, Node, check_running, has_bird_route};
 use interop_tests::calico::{self, Kv};
 use interop_tests::etcd::{Etcd, EtcdTls};
-use interop_tests::kroutes::{bird_route, dump, rename_to_eth0};
-use interop_tests::lab::pid_is_ours;
+use interop_tests::kroutes::{bird_route, rename_to_eth0};
 use interop_tests::{Lan, Netns, Workdir, wait_until};
 
 const UP: Duration = Duration::from_secs(30);
@@ -66,14 +65,7 @@ impl Cluster {
     fn dump(&self) -> String {
         let mut s = String::new();
         for n in &self.nodes {
-            s.push_str(&format!("=== {} log ===\n{}", n.name, n.log()));
-            for args in [["show", "peers"], ["show", "status"]] {
-                let out = n.ctl(&args);
-                s.push_str(&format!("--- {} {args:?} ---\n", n.name));
-                s.push_str(&String::from_utf8_lossy(&out.stdout));
-                s.push_str(&String::from_utf8_lossy(&out.stderr));
-            }
-            s.push_str(&dump(&n.ns));
+            s.push_str(&n.dump_state(usize::MAX));
         }
         s.push_str(&self.etcd.log_tail(20));
         s
@@ -85,12 +77,7 @@ impl Cluster {
 
     fn wait(&self, what: &str, mut check: impl FnMut() -> bool) {
         let r = wait_until(UP, what, || {
-            for n in &self.nodes {
-                let pid = n.daemon.as_ref().map(|d| d.pid());
-                if pid.is_some_and(|p| !pid_is_ours(p, "")) {
-                    return Err(interop_tests::err!("calico-bgpd on {} exited", n.name).fatal());
-                }
-            }
+            check_running(&self.nodes)?;
             Ok(check())
         });
         if let Err(e) = r {
@@ -100,12 +87,7 @@ impl Cluster {
 
     fn wait_route(&self, on: &str, block: &str, via: Option<&str>) {
         let ns = &self.node(on).ns;
-        self.wait(&format!("{block} via {via:?} on {on}"), || {
-            bird_route(ns, block).ok().flatten().is_some_and(|r| match via {
-                Some(gw) => r["gateway"] == gw,
-                None => r["type"] == "blackhole",
-            })
-        });
+        self.wait(&format!("{block} via {via:?} on {on}"), || has_bird_route(ns, block, via));
     }
 }
 
@@ -160,8 +142,10 @@ fn env_only_tls_etcd_and_a_sighup_that_keeps_the_datastore() {
     let (i1, i2) = (node_ip(0), node_ip(1));
 
     // 1. The mesh and the blocks, from etcd over TLS.
-    c.wait("n1 established with n2", || {
+    // Both ends: each daemon publishes its own view of the session.
+    c.wait("n1 and n2 established with each other", || {
         c.node("n1").peer_states() == [(i2.clone(), "Established".to_owned(), 0)]
+            && c.node("n2").peer_states() == [(i1.clone(), "Established".to_owned(), 0)]
     });
     c.wait_route("n1", "10.244.2.0/26", Some(&i2));
     c.wait_route("n2", "10.244.1.0/26", Some(&i1));

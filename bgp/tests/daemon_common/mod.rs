@@ -246,3 +246,46 @@ impl Run {
         }
     }
 }
+
+impl Node {
+    /// For a failure message: the last `lines` lines of the log, `show
+    /// peers`, `show status` and every kernel route of the node.
+    pub fn dump_state(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        let mut s = format!("=== {} log ===\n", self.name);
+        for l in &all[all.len().saturating_sub(lines)..] {
+            s.push_str(l);
+            s.push('\n');
+        }
+        for args in [["show", "peers"], ["show", "status"]] {
+            let out = self.ctl(&args);
+            s.push_str(&format!("--- {} {args:?} ---\n", self.name));
+            s.push_str(&String::from_utf8_lossy(&out.stdout));
+            s.push_str(&String::from_utf8_lossy(&out.stderr));
+        }
+        s.push_str(&interop_tests::kroutes::dump(&self.ns));
+        s
+    }
+}
+
+/// A fatal error (waiting longer cannot help) when the daemon of one of
+/// `nodes` has exited: alive is whatever it has exec'd so far, not a zombie.
+pub fn check_running(nodes: &[Node]) -> interop_tests::Result<()> {
+    for n in nodes {
+        let pid = n.daemon.as_ref().map(|d| d.pid());
+        if pid.is_some_and(|p| !interop_tests::lab::pid_is_ours(p, "")) {
+            return Err(interop_tests::err!("calico-bgpd on {} exited", n.name).fatal());
+        }
+    }
+    Ok(())
+}
+
+/// Whether `block` is a `proto bird` route in `ns`: via `via`, or a
+/// blackhole when `via` is `None`.
+pub fn has_bird_route(ns: &Netns, block: &str, via: Option<&str>) -> bool {
+    interop_tests::kroutes::bird_route(ns, block).ok().flatten().is_some_and(|r| match via {
+        Some(gw) => r["gateway"] == gw,
+        None => r["type"] == "blackhole",
+    })
+}
