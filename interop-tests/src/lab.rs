@@ -278,12 +278,13 @@ pub fn pid_is_ours(pid: u32, program: &str) -> bool {
         return false;
     }
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    // A child between fork and exec still shows our own command line: on a
-    // loaded machine `lab up` can look at a daemon it just spawned in that
-    // window, and must not take it for one that exited.
+    // A child between fork and exec still shows our own command line, and one
+    // inside execve can show none: on a loaded machine `lab up` can look at a
+    // daemon it just spawned in that window, and must not take it for one that
+    // exited.
     let starting = pid != std::process::id()
-        && !cmdline.is_empty()
-        && std::fs::read("/proc/self/cmdline").is_ok_and(|ours| ours == cmdline);
+        && (cmdline.is_empty()
+            || std::fs::read("/proc/self/cmdline").is_ok_and(|ours| ours == cmdline));
     starting || String::from_utf8_lossy(&cmdline).contains(program)
 }
 

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use super::{NODE_ASN, NODES, NodeSpec, Options, POOL, Recorder, TOR_ASN, TOR_IP, pid_is_ours};
+use super::{NODE_ASN, NODES, NodeSpec, Options, POOL, Recorder, TOR_ASN, TOR_IP};
 use crate::calico::{self, Kv};
 use crate::etcd::{CLIENT_PORT, ETCD, PEER_PORT, START_TIMEOUT};
 use crate::netns::{Netns, run};
@@ -86,7 +86,7 @@ pub(super) fn start_etcd(opts: &Options, ns: &Netns, rec: &mut Recorder) -> Resu
     let log = File::create(dir.join("etcd.log"))?;
     let client = endpoint();
     let peer = format!("http://{ETCD_IP}:{PEER_PORT}");
-    let child = Command::new("setsid")
+    let mut child = Command::new("setsid")
         .args(["ip", "netns", "exec", ns.name(), ETCD, "--name", "lab", "--data-dir"])
         .arg(dir.join("data"))
         .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
@@ -101,7 +101,9 @@ pub(super) fn start_etcd(opts: &Options, ns: &Netns, rec: &mut Recorder) -> Resu
     rec.pid("etcd", pid, ETCD)?;
     rec.datastore(&client)?;
     wait_until(START_TIMEOUT, "etcd to answer a health check", || {
-        if !pid_is_ours(pid, ETCD) {
+        // The child's exit status, not /proc: while `setsid` and `ip netns
+        // exec` exec their way to etcd, the command line can read empty.
+        if child.try_wait().is_ok_and(|status| status.is_some()) {
             return Err(err!("etcd exited:\n{}", tail(&dir.join("etcd.log"), 20)).fatal());
         }
         Ok(etcdctl(opts, &["endpoint", "health"]).is_ok())
