@@ -9,9 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../bgp/fuzz"
 RUNS=${1:-15000000}
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+targets=$(cargo fuzz list)
+[ -n "$targets" ] || { echo "no fuzz targets" >&2; exit 1; }
 total=0
 printf '%-8s %14s %9s %8s %8s\n' target executions seconds exec/s corpus
-for target in $(cargo fuzz list); do
+for target in $targets; do
     mkdir -p "corpus/$target"
     cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
     log=$(mktemp)
