@@ -294,6 +294,60 @@ fn without_an_eorr_the_stale_time_removes_the_routes_not_readvertised() {
     w.assert_up(&mut inj, INJ);
 }
 
+/// "If the Enhanced Route Refresh Capability has been received from the
+/// peer, the BGP speaker MUST send a BoRR message before the re-
+/// advertisement ... and an EoRR message after" (RFC 7313 §4): asked for
+/// IPv4 unicast, dut answers BoRR, its block, EoRR, in that order, and only
+/// then; without the capability (RFC 2918 §4) the table comes back bare.
+#[test]
+fn a_refresh_request_is_answered_between_borr_and_eorr_when_the_peer_has_the_capability() {
+    for (caps, enhanced) in [(&CAP_ENHANCED_ROUTE_REFRESH[..], true), (&[][..], false)] {
+        let w = World::new(if enhanced { "rfc-borr-out" } else { "rfc-rr-out" }, "");
+        let mut inj = w.injector(caps);
+        // The initial table and its End-of-RIB first, so that what follows
+        // the request is the answer.
+        let deadline = std::time::Instant::now() + SHOW;
+        let mut eor = false;
+        while !eor && std::time::Instant::now() < deadline {
+            if let Some(Incoming::Update(body)) = inj.recv(Duration::from_millis(200)) {
+                eor = body == [0, 0, 0, 0];
+            }
+        }
+        if !eor {
+            w.fail(&[&inj], format!("enhanced {enhanced}: no End-of-RIB after the table"));
+        }
+        inj.send_raw(&route_refresh(0)).unwrap();
+        // What dut sends next, in order: B (BoRR), U (an UPDATE holding the
+        // block), E (EoRR); KEEPALIVEs skipped.
+        let mut seen = String::new();
+        let deadline = std::time::Instant::now() + SHOW;
+        let done = |seen: &str| if enhanced { seen.ends_with('E') } else { seen.contains('U') };
+        while !done(&seen) && std::time::Instant::now() < deadline {
+            match inj.recv(Duration::from_millis(200)) {
+                Some(Incoming::Other { msg_type: injector::ROUTE_REFRESH, body }) => {
+                    match body.as_slice() {
+                        [0, 1, 1, 1] => seen.push('B'),
+                        [0, 1, 2, 1] => seen.push('E'),
+                        other => w.fail(&[&inj], format!("unexpected ROUTE-REFRESH {other:?}")),
+                    }
+                }
+                Some(Incoming::Update(body)) => {
+                    if nlri_prefixes(&body).contains(&"10.244.1.0/26".to_owned()) {
+                        seen.push('U');
+                    }
+                }
+                Some(Incoming::Closed(why)) => w.fail(&[&inj], format!("closed: {why}")),
+                _ => {}
+            }
+        }
+        let want = if enhanced { "BUE" } else { "U" };
+        if seen != want {
+            w.fail(&[&inj], format!("enhanced {enhanced}: answer was {seen:?}, not {want:?}"));
+        }
+        w.assert_up(&mut inj, INJ);
+    }
+}
+
 // ===== RFC 8654: extended messages =====
 
 /// Extended Message capability (RFC 8654 §3: code 6, length 0).
