@@ -3,12 +3,14 @@
 # 15M each, about 100M in all), one after the other, at the lowest CPU
 # priority so the machine stays usable. Prints one line per target with its
 # executions, seconds and corpus size, and fails on the first crash (the
-# input is left in bgp/fuzz/artifacts/TARGET).
+# input is left in bgp/fuzz/artifacts/TARGET). NICE sets the priority
+# (default 19: the campaign only takes what the machine does not use).
 #
-#   scripts/fuzz-campaign.sh [RUNS]
+#   [NICE=N] scripts/fuzz-campaign.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/../bgp/fuzz"
 RUNS=${1:-15000000}
+NICE=${NICE:-19}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 targets=$(cargo fuzz list)
 [ -n "$targets" ] || { echo "no fuzz targets" >&2; exit 1; }
@@ -19,7 +21,7 @@ for target in $targets; do
     cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
     log=$(mktemp)
     start=$(date +%s)
-    if ! RUSTC_BOOTSTRAP=1 nice -n 19 cargo fuzz run "$target" -- \
+    if ! RUSTC_BOOTSTRAP=1 nice -n "$NICE" cargo fuzz run "$target" -- \
         -runs="$RUNS" -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
         tail -n 60 "$log" >&2
         echo "fuzz target $target failed: see bgp/fuzz/artifacts/$target" >&2
