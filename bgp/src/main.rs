@@ -361,7 +361,7 @@ fn run(path: &Path, record: Option<&Path>, bird_socket: Option<(bool, PathBuf)>)
     ExitCode::SUCCESS
 }
 
-/// The route handler of `cfg`: the RIB, programming the kernel unless
+/// The route processing of `cfg`: the RIB, programming the kernel unless
 /// `fib.enabled = false`.
 async fn routes(cfg: &ValidatedConfig) -> RibRoutes {
     // A Calico route reflector is a node like any other and programs its

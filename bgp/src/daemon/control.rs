@@ -30,7 +30,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Input, Owner, RouteHandler, Slot};
+use super::{Input, Owner, Slot};
 use crate::config::{PeerKind, TtlMode};
 use crate::fsm::{EventKind, Reason, State};
 use crate::session::stats::ShownTimer;
@@ -290,7 +290,7 @@ impl LagMeter {
     }
 }
 
-impl<R: RouteHandler> Owner<R> {
+impl Owner {
     /// One peer as `show peer` shows it, at Unix time `now`.
     pub(super) fn peer_snapshot(&self, slot: &Slot, now: u64) -> PeerSnapshot {
         let cfg = &slot.cfg;

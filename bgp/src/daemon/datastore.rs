@@ -30,8 +30,8 @@ use tracing::{error, info, warn};
 
 use ctl::proto::{ReconfigResult, ReconfigSnapshot, ReloadResult};
 
+use super::Owner;
 use super::datastore_file::FileSource;
-use super::{Owner, RouteHandler};
 use crate::calico::{self, ResourceProblem, Resources};
 use crate::config::{Config, EtcdSettings, ValidatedConfig};
 use crate::datastore::{DatastoreStatus, DatastoreUpdate, EtcdSource};
@@ -248,7 +248,7 @@ pub fn file_config(
     Ok((cfg, follow))
 }
 
-impl<R: RouteHandler> Owner<R> {
+impl Owner {
     /// A new snapshot: derived and applied through the same diff as a
     /// reload, or refused with the running configuration kept.
     pub(super) fn on_datastore(&mut self, snapshot: DatastoreSnapshot) {

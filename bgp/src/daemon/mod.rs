@@ -1,11 +1,11 @@
 //! The owner task of `calico-bgpd`: one task holds all state (the running
 //! configuration, one session per effective peer, the listeners, the route
-//! handler) and is fed only by [`Input`] messages.
+//! processing) and is fed only by [`Input`] messages.
 //!
 //! ```text
 //!   signals (HUP, TERM, INT) --+
 //!   listener (Refused) --------+--> Input --> owner --SessionCmd--> session tasks
-//!   session tasks -- SessionReport ---------> owner --RouteHandler--> Outbound UPDATEs
+//!   session tasks -- SessionReport ---------> owner --RibRoutes----> Outbound UPDATEs
 //! ```
 //!
 //! Reload (SIGHUP) re-reads and validates the file; a bad one is refused
@@ -29,11 +29,11 @@
 //! and returns. Removing a peer (reload) is not a restart: it gets Cease /
 //! Peer De-configured, which the FSM sends as Hard Reset with the N bit.
 //!
-//! Graceful restart otherwise lives in the route handler
+//! Graceful restart otherwise lives in route processing
 //! ([`rib_routes`]): it keeps a restarting peer's routes stale, runs the
-//! timers (the owner sleeps until [`RouteHandler::next_timer`]) and our own
+//! timers (the owner sleeps until [`RibRoutes::next_timer`]) and our own
 //! recovery after a start; the owner only sets the R bit in the OPENs of
-//! every session while [`RouteHandler::recovering`] and clears it after.
+//! every session while [`RibRoutes::recovering`] and clears it after.
 //!
 //! The operator surface ([`control`]): the owner publishes a
 //! [`DaemonSnapshot`] that the control socket and the metrics endpoint read
@@ -81,7 +81,7 @@ use self::listener::{Listener, PeerEntry, Registry};
 pub use self::log_level::{LogLevelHook, set_log_level_hook};
 pub use self::record::Recorder;
 pub use self::rib_routes::{FibPort, NoFib, RibRoutes};
-pub use self::routes::{KernelRouteChange, LearnedKernelRoute, Outbound, RouteHandler};
+pub use self::routes::{KernelRouteChange, LearnedKernelRoute, Outbound};
 use self::startup::Channels;
 pub use self::startup::Start;
 use crate::config::{self, EffectivePeer, LoadError, MaxPrefixAction, PeerKey, ValidatedConfig};
@@ -174,10 +174,10 @@ struct Slot {
 
 /// The daemon's state, owned by one task.
 #[derive(Debug)]
-pub struct Owner<R: RouteHandler> {
+pub struct Owner {
     path: Option<PathBuf>,
     cfg: ValidatedConfig,
-    routes: R,
+    routes: RibRoutes,
     peers: BTreeMap<PeerKey, Slot>,
     registry: Registry,
     listeners: Vec<Listener>,
@@ -224,7 +224,7 @@ fn notify(what: &str, r: std::io::Result<()>) {
 /// Runs the daemon for the configuration file at `path` from `start` until
 /// SIGTERM or SIGINT: the owner task, the control socket and, when
 /// `metrics.listen` is set, the metrics endpoint. `make_routes` builds the
-/// route handler once the configuration is known.
+/// route processing once the configuration is known.
 ///
 /// The control socket and the metrics listener are bound before the owner
 /// starts, so READY=1 (sent by the owner once the BGP listeners are bound)
@@ -236,10 +236,10 @@ fn notify(what: &str, r: std::io::Result<()>) {
 /// With `recorder` (`--record`), every input is written as a JSON line.
 /// `bird_sockets` are the BIRD-dialect sockets to serve: `[bird_compat]`,
 /// or what the `bird` command line (`-s`) says.
-pub async fn run<R: RouteHandler>(
+pub async fn run(
     path: PathBuf,
     start: Start,
-    make_routes: impl AsyncFnOnce(&ValidatedConfig) -> R,
+    make_routes: impl AsyncFnOnce(&ValidatedConfig) -> RibRoutes,
     recorder: Option<Recorder>,
     bird_sockets: config::BirdCompat,
 ) {
@@ -343,15 +343,20 @@ pub async fn run<R: RouteHandler>(
     bird_compat::finish(bird_tasks).await;
 }
 
-impl<R: RouteHandler> Owner<R> {
+impl Owner {
     /// An owner for `cfg`; nothing runs until [`Owner::run`]. `path` is the
     /// file a reload re-reads.
-    pub fn new(path: Option<PathBuf>, cfg: ValidatedConfig, routes: R) -> Self {
+    pub fn new(path: Option<PathBuf>, cfg: ValidatedConfig, routes: RibRoutes) -> Self {
         Owner::with_channels(path, cfg, routes, Channels::new())
     }
 
     /// [`Owner::new`] on channels the control socket already serves.
-    fn with_channels(path: Option<PathBuf>, cfg: ValidatedConfig, routes: R, ch: Channels) -> Self {
+    fn with_channels(
+        path: Option<PathBuf>,
+        cfg: ValidatedConfig,
+        routes: RibRoutes,
+        ch: Channels,
+    ) -> Self {
         let Channels { inputs_tx, inputs_rx, queries_tx, queries_rx, snapshots } = ch;
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
         Owner {

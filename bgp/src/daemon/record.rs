@@ -16,7 +16,7 @@ use std::path::Path;
 
 use tracing::error;
 
-use super::{Input, Owner, RouteHandler};
+use super::{Input, Owner};
 
 /// Writes inputs to a file, one JSON object per line.
 pub struct Recorder {
@@ -54,7 +54,7 @@ impl Recorder {
     }
 }
 
-impl<R: RouteHandler> Owner<R> {
+impl Owner {
     /// Records every input from now on (`--record`).
     pub fn record(&mut self, recorder: Recorder) {
         self.recorder = Some(recorder);

@@ -1,4 +1,4 @@
-//! [`RibRoutes`]: the [`RouteHandler`] the daemon runs, over the real RIB
+//! [`RibRoutes`]: route processing for the owner task, over the real RIB
 //! ([`crate::rib::Rib`]) with a [`FibPort`] to the kernel.
 //!
 //! ```text
@@ -46,7 +46,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use super::Input;
-use super::routes::{KernelRouteChange, Outbound, RouteHandler};
+use super::routes::{KernelRouteChange, Outbound};
 use super::static_routes::{self, StaticRoutes};
 use crate::config::{BgpFilter, CommunityValue, EffectivePeer, PeerKey, ValidatedConfig};
 use crate::rib::filter::PeerFilters;
@@ -132,7 +132,7 @@ struct PeerMeta {
     since: u64,
 }
 
-/// The route handler over the RIB. See the module documentation.
+/// Route processing over the RIB. See the module documentation.
 pub struct RibRoutes {
     rib: Rib,
     fib: Box<dyn FibPort>,
@@ -477,15 +477,23 @@ fn merge_outbound(v: Vec<Outbound>) -> Vec<Outbound> {
     out
 }
 
-impl RouteHandler for RibRoutes {
-    fn start(&mut self, inputs: mpsc::UnboundedSender<Input>) {
+/// What the owner task calls: each method that changes routes returns the
+/// messages to send, per peer; the owner delivers them to the peer's current
+/// session and drops them if it went down meanwhile.
+impl RibRoutes {
+    /// Called once by the owner task before any session starts, inside the
+    /// runtime: start what runs beside the owner (the FIB), which reports
+    /// back through `inputs`.
+    pub fn start(&mut self, inputs: mpsc::UnboundedSender<Input>) {
         self.fib.start(inputs);
         // Nobody is up yet: nothing to send.
         let _ = self.gr_start();
         self.check_converged();
     }
 
-    fn peer_up(&mut self, peer: &EffectivePeer, up: &Up) -> Vec<Outbound> {
+    /// A session reached Established with what `up` says was negotiated:
+    /// typically the initial advertisement and End-of-RIB.
+    pub fn peer_up(&mut self, peer: &EffectivePeer, up: &Up) -> Vec<Outbound> {
         let id = self.id_of(peer.key());
         let local = crate::net::canonical(up.local.ip());
         let mut info = PeerInfo::from_session(peer, &up.negotiated, local);
@@ -514,7 +522,10 @@ impl RouteHandler for RibRoutes {
         merge_outbound(sent)
     }
 
-    fn peer_down(&mut self, peer: PeerKey, graceful: bool) -> Vec<Outbound> {
+    /// A session left Established or its peer was removed: forget what it
+    /// sent, or keep it stale when `graceful` (the FSM's `Down::graceful`:
+    /// a graceful restart of the peer, RFC 4724 §4.2, RFC 8538 §4).
+    pub fn peer_down(&mut self, peer: PeerKey, graceful: bool) -> Vec<Outbound> {
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
         // A peer removed while away after a graceful restart: its stale
         // routes go now.
@@ -531,7 +542,8 @@ impl RouteHandler for RibRoutes {
         out
     }
 
-    fn update(&mut self, peer: PeerKey, update: ParsedUpdate) -> Vec<Outbound> {
+    /// An UPDATE from an Established peer, with its RFC 7606 treatment.
+    pub fn update(&mut self, peer: PeerKey, update: ParsedUpdate) -> Vec<Outbound> {
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
         let out = self.rib.update(id, &update);
         let mut sent = self.carry_out(out);
@@ -545,7 +557,8 @@ impl RouteHandler for RibRoutes {
         merge_outbound(sent)
     }
 
-    fn route_refresh(&mut self, peer: PeerKey, request: RouteRefreshMsg) -> Vec<Outbound> {
+    /// The peer asked for our routes again (RFC 2918).
+    pub fn route_refresh(&mut self, peer: PeerKey, request: RouteRefreshMsg) -> Vec<Outbound> {
         let Some(&id) = self.ids.get(&peer) else { return Vec::new() };
         // A subtype 0 message asks us for our routes; BoRR and EoRR frame
         // the peer's re-advertisement of its own (RFC 7313 §4).
@@ -556,7 +569,8 @@ impl RouteHandler for RibRoutes {
         self.carry_out(out)
     }
 
-    fn reconfigure(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound> {
+    /// A reload changed what this node originates.
+    pub fn reconfigure(&mut self, cfg: &ValidatedConfig) -> Vec<Outbound> {
         let new = rib_config(cfg, self.fib.as_ref());
         let mut out = Vec::new();
         let mut fresh = false;
@@ -594,14 +608,18 @@ impl RouteHandler for RibRoutes {
         merge_outbound(out)
     }
 
-    fn received_prefixes(&self, peer: PeerKey) -> usize {
+    /// Prefixes currently accepted from `peer`, for its max-prefix limit.
+    pub fn received_prefixes(&self, peer: PeerKey) -> usize {
         self.ids
             .get(&peer)
             .and_then(|id| self.rib.peer_stats(*id))
             .map_or(0, |s| s.received as usize)
     }
 
-    fn advertise(&mut self, prefix: IpNet, add: bool) -> Vec<Outbound> {
+    /// `calico-bgpctl advertise add|del`: start (`add`) or stop originating
+    /// `prefix` at run time, returning the UPDATEs that announce or
+    /// withdraw it.
+    pub fn advertise(&mut self, prefix: IpNet, add: bool) -> Vec<Outbound> {
         let prefix = prefix.trunc();
         if add {
             self.deleted.remove(&prefix);
@@ -617,12 +635,16 @@ impl RouteHandler for RibRoutes {
         self.sync_origination()
     }
 
-    fn kernel_routes(&mut self, changes: Vec<KernelRouteChange>) -> Vec<Outbound> {
+    /// Routes other agents put in the kernel table changed (Felix's
+    /// workload routes): they are exported as Calico's BIRD exports them.
+    pub fn kernel_routes(&mut self, changes: Vec<KernelRouteChange>) -> Vec<Outbound> {
         let out = self.learn(changes);
         merge_outbound(out)
     }
 
-    fn nexthop_reachability(
+    /// The kernel reports whether next hop `addr` is reachable, at what IGP
+    /// cost (`None`: unreachable) and by which interface.
+    pub fn nexthop_reachability(
         &mut self,
         addr: IpAddr,
         cost: Option<u32>,
@@ -636,15 +658,20 @@ impl RouteHandler for RibRoutes {
         sent
     }
 
-    fn originated(&self) -> Vec<IpNet> {
+    /// The prefixes this node originates (read only, for `show routes`).
+    pub fn originated(&self) -> Vec<IpNet> {
         self.originated.keys().copied().collect()
     }
 
-    fn routes_snapshot(&self) -> Vec<RouteSnapshot> {
+    /// Every route for `show routes` (read only): the whole table.
+    pub fn routes_snapshot(&self) -> Vec<RouteSnapshot> {
         self.routes_query(&RouteQuery::default())
     }
 
-    fn routes_query(&self, query: &RouteQuery) -> Vec<RouteSnapshot> {
+    /// The routes `query` selects, built when a client asks (read only): a
+    /// walk of a full table takes the owner most of a second, so it is never
+    /// done on a timer.
+    pub fn routes_query(&self, query: &RouteQuery) -> Vec<RouteSnapshot> {
         // One prefix is a lookup, not a walk.
         let mut prefixes = match query.prefix {
             Some(p) => vec![p.trunc()],
@@ -669,7 +696,9 @@ impl RouteHandler for RibRoutes {
             .collect()
     }
 
-    fn rib_sizes(&self) -> Vec<RibSize> {
+    /// Prefixes and paths per family, for `show status` and the metrics at
+    /// every publication (read only; must not walk the table).
+    pub fn rib_sizes(&self) -> Vec<RibSize> {
         let [v4, v6] = self.rib.sizes();
         [(Family::Ipv4, v4), (Family::Ipv6, v6)]
             .into_iter()
@@ -677,7 +706,9 @@ impl RouteHandler for RibRoutes {
             .collect()
     }
 
-    fn peer_counts(&self, peer: PeerKey) -> Vec<FamilyCounts> {
+    /// Prefix counters of one peer per family (read only, for `show peer`
+    /// and the metrics).
+    pub fn peer_counts(&self, peer: PeerKey) -> Vec<FamilyCounts> {
         let Some(id) = self.ids.get(&peer) else { return Vec::new() };
         let (Some(m), Some(s)) = (self.peers.get(id), self.rib.peer_stats(*id)) else {
             return Vec::new();
@@ -700,7 +731,9 @@ impl RouteHandler for RibRoutes {
             .collect()
     }
 
-    fn peer_filter_rules(&self, peer: PeerKey) -> Vec<ctl::proto::FilterRulePaths> {
+    /// Paths held from one peer per import filter rule that judged them
+    /// (read only, for `show peer` and the metrics).
+    pub fn peer_filter_rules(&self, peer: PeerKey) -> Vec<ctl::proto::FilterRulePaths> {
         let Some(id) = self.ids.get(&peer) else { return Vec::new() };
         let mut rules = self.rib.import_rule_paths(*id);
         rules.extend(self.rib.export_rule_paths(*id));
@@ -716,36 +749,50 @@ impl RouteHandler for RibRoutes {
             .collect()
     }
 
-    fn fib_snapshot(&self) -> Arc<FibSnapshot> {
+    /// The FIB's counters (read only; shared, not copied, at each
+    /// publication).
+    pub fn fib_snapshot(&self) -> Arc<FibSnapshot> {
         self.fib.snapshot()
     }
 
-    fn fib_query(&self) -> FibQuery {
+    /// `show fib` in full, built by the returned future when a client asks;
+    /// the owner spawns it rather than waiting.
+    pub fn fib_query(&self) -> FibQuery {
         self.fib.query()
     }
 
-    fn stop(&mut self) {
+    /// The daemon is exiting (routes stay in the kernel).
+    pub fn stop(&mut self) {
         self.fib.stop();
     }
 
-    fn next_timer(&self) -> Option<tokio::time::Instant> {
+    /// When [`RibRoutes::timers_due`] is next to be called (graceful
+    /// restart timers), if ever.
+    pub fn next_timer(&self) -> Option<tokio::time::Instant> {
         self.gr.next_timer()
     }
 
-    fn timers_due(&mut self, now: tokio::time::Instant) -> Vec<Outbound> {
+    /// Runs the timers due at `now`.
+    pub fn timers_due(&mut self, now: tokio::time::Instant) -> Vec<Outbound> {
         let out = self.gr_timers_due(now);
         merge_outbound(out)
     }
 
-    fn recovering(&self) -> bool {
+    /// Whether we are recovering from a restart of this daemon (RFC 4724
+    /// §4.1): our OPENs carry the R bit meanwhile.
+    pub fn recovering(&self) -> bool {
         self.gr.recovering()
     }
 
-    fn gr_recovery(&self) -> Option<ctl::proto::GrRecovery> {
+    /// The recovery for `show status`, while it runs.
+    pub fn gr_recovery(&self) -> Option<ctl::proto::GrRecovery> {
         self.gr_recovery_snapshot()
     }
 
-    fn peer_gr(&self, peer: PeerKey) -> Option<ctl::proto::PeerGracefulRestart> {
+    /// The graceful restart state of `peer` for `show peer`, when one is in
+    /// progress (the peer's routes are kept stale, or its End-of-RIB is
+    /// awaited for our recovery).
+    pub fn peer_gr(&self, peer: PeerKey) -> Option<ctl::proto::PeerGracefulRestart> {
         self.gr_peer_snapshot(peer)
     }
 }
