@@ -696,6 +696,7 @@ impl RouteHandler for RibRoutes {
                 // Sent counts are kept per family by the RIB's export groups.
                 advertised: self.rib.advertised(*id, afi_safi),
                 best: u64::from(c.best),
+                limit: None,
             })
             .collect()
     }
