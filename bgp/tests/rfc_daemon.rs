@@ -92,8 +92,20 @@ impl World {
     /// dut with `extra` in its configuration (whole sections, before the
     /// peers) and inj and obs as passive eBGP peers.
     fn new(tag: &str, extra: &str) -> World {
+        World::with(tag, extra, "", "")
+    }
+
+    /// [`World::new`] with IPv6 on the LAN too (dut `fd00:1::1`),
+    /// carried on dut's IPv4 session with inj beside IPv4, and `inj_extra`
+    /// in inj's `[[peers]]` entry.
+    fn dual_stack(tag: &str, inj_extra: &str) -> World {
+        let inj = format!("families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n{inj_extra}\n");
+        World::with(tag, "", "fd00:1::/64", &inj)
+    }
+
+    fn with(tag: &str, extra: &str, v6: &str, inj_extra: &str) -> World {
         let wd = Workdir::new(tag).unwrap();
-        let mut lan = Lan::new("rfc", "10.0.1.0/24", "").unwrap();
+        let mut lan = Lan::new("rfc", "10.0.1.0/24", v6).unwrap();
         let mut dut = Node::new(&wd, "dut");
         let inj_ns = Netns::new("inj").unwrap();
         let obs_ns = Netns::new("obs").unwrap();
@@ -101,12 +113,15 @@ impl World {
         lan.attach(&dut.ns).unwrap();
         lan.attach(&inj_ns).unwrap();
         lan.attach(&obs_ns).unwrap();
+        let node_v6 =
+            if v6.is_empty() { String::new() } else { "ipv6 = \"fd00:1::1/64\"\n".into() };
         dut.write_config(&format!(
             "log_level = \"debug\"\n[node]\nname = \"dut\"\nlocal_as = 64512\n\
-             ipv4 = \"{DUT}/24\"\nblocks = [\"10.244.1.0/26\"]\n{FAST_TIMERS}\
+             ipv4 = \"{DUT}/24\"\n{node_v6}blocks = [\"10.244.1.0/26\"]\n{FAST_TIMERS}\
              [mesh]\nenabled = false\n[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n\
              [[ip_pools]]\ncidr = \"10.96.0.0/12\"\n{extra}\n\
              [[peers]]\nname = \"inj\"\naddress = \"{INJ}\"\nremote_as = {INJ_AS}\npassive = true\n\
+             {inj_extra}\
              [[peers]]\nname = \"obs\"\naddress = \"{OBS}\"\nremote_as = {OBS_AS}\npassive = true\n"
         ));
         dut.start();
@@ -741,5 +756,63 @@ fn show_routes_has_extended_communities_and_unknown_attributes_and_show_peer_the
             let e = &p["data"]["last_error"];
             e["class"] == "error" && e["message"] == "Hold timer expired"
         })
+    });
+}
+
+// ===== RFC 4486 §4: the prefix limit of each address family =====
+
+/// Multiprotocol capability for IPv6 unicast (RFC 4760 §8: AFI 2, SAFI 1).
+const CAP_MP_IPV6: [u8; 6] = [1, 4, 0, 2, 0, 1];
+
+/// An MP_REACH_NLRI for IPv6 unicast (RFC 4760 §3), next hop inj's
+/// `fd00:1::2`, holding `fd00:99:0:N::/64` for each N in `nets`.
+fn mp_reach_v6(nets: &[u8]) -> String {
+    let nlri: String = nets.iter().map(|n| format!("40 fd000099 000000{n:02x}")).collect();
+    attr(0x80, 14, &format!("0002 01 10 fd000001000000000000000000000002 00 {nlri}"))
+}
+
+/// One family's counters of dut's session with inj: (received, limit).
+fn family_counts(w: &World, family: &str) -> Option<(u64, Option<u64>)> {
+    let p = w.ctl_json(&["show", "peer", INJ])?;
+    let f = p["data"]["prefixes"].as_array()?.iter().find(|f| f["family"] == family)?;
+    Some((f["received"].as_u64()?, f["limit"].as_u64()))
+}
+
+/// Each family is held to its own limit (as BIRD's per-channel `import
+/// limit`): with `ipv4_unicast = 10, ipv6_unicast = 4`, five IPv4 prefixes
+/// are within the IPv4 limit and keep the session up, and `show peer`
+/// reports each family's count beside its limit; five IPv6 prefixes are
+/// over the IPv6 limit: Cease / Maximum Number of Prefixes Reached (6/1),
+/// whose data is "AFI (2 octets), SAFI (1 octet), and the prefix upper
+/// bound (4 octets)" (RFC 4486 §4) of IPv6 unicast and 4.
+#[test]
+fn the_ipv6_prefix_limit_tears_down_and_the_same_count_of_ipv4_within_its_limit_does_not() {
+    let w =
+        World::dual_stack("rfc-max-prefix", "max_prefix = { ipv4_unicast = 10, ipv6_unicast = 4 }");
+    let mut inj = w.injector(&CAP_MP_IPV6);
+    w.announce(&inj, &[1, 2, 3, 4, 5]);
+    w.wait(&[&inj], SHOW, "show peer: 5 IPv4 prefixes of 10, IPv6 limit 4", || {
+        family_counts(&w, "ipv4") == Some((5, Some(10)))
+            && family_counts(&w, "ipv6") == Some((0, Some(4)))
+    });
+    let text = w.dut.ctl(&["show", "peer", INJ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    let v4 = text.lines().find(|l| l.contains("Routes (ipv4)")).unwrap_or_default();
+    if !(v4.contains("5 received") && v4.ends_with(", limit 10")) {
+        w.fail(&[&inj], format!("show peer text lacks the IPv4 count and limit:\n{text}"));
+    }
+    w.assert_up(&mut inj, INJ);
+
+    inj.send_update(&upd("", &(origin() + &as_path() + &mp_reach_v6(&[1, 2, 3, 4, 5])), ""))
+        .unwrap();
+    let n = inj.expect_notification(SHOW).unwrap_or_else(|e| w.fail(&[&inj], e));
+    if (n.code.0, n.subcode, &n.data[..]) != (6, 1, &[0, 2, 1, 0, 0, 0, 4][..]) {
+        w.fail(
+            &[&inj],
+            format!("expected 6/1 for IPv6 unicast and 4: got {n} data {}", injector::hex(&n.data)),
+        );
+    }
+    w.wait(&[&inj], SHOW, "the teardown in dut's log", || {
+        logged(&w.dut, &["5 ipv6 prefixes", "over the limit of 4", "tearing down"])
     });
 }

@@ -346,6 +346,26 @@ fn unreachable_next_hop_holds_the_route_until_resolved() {
     assert_eq!(out.untrack_nexthops, vec![IpAddr::V4(ip(2))]);
 }
 
+/// A reachability report reselects the routes through that next hop, and
+/// only those: a route re-announced through another next hop follows the
+/// new one, and one withdrawn follows none.
+#[test]
+fn a_next_hop_report_touches_only_the_routes_through_it_now() {
+    let mut r = Rib::new(RibConfig { resolve_next_hops: true, ..RibConfig::new(AS, ME) });
+    r.peer_up(PeerId(2), peer(2, 65001));
+    let (a, b) = (IpAddr::V4(ip(5)), IpAddr::V4(ip(6)));
+    r.update(PeerId(2), &announce(attrs(&[65001], ip(5)), &["192.0.2.0/24", "198.51.100.0/24"]));
+    assert_eq!(r.nexthop_reachability(a, Some(1), None).fib.len(), 2);
+    assert_eq!(r.nexthop_reachability(b, Some(1), None).fib.len(), 0);
+    // 192.0.2.0/24 moves to b; 198.51.100.0/24 is withdrawn.
+    r.update(PeerId(2), &announce(attrs(&[65001], ip(6)), &["192.0.2.0/24"]));
+    r.update(PeerId(2), &withdraw(&["198.51.100.0/24"]));
+    assert!(r.nexthop_reachability(a, None, None).fib.is_empty(), "nothing goes through a now");
+    let out = r.nexthop_reachability(b, None, None);
+    assert_eq!(out.fib.len(), 1);
+    assert_eq!((out.fib[0].prefix, out.fib[0].route.as_ref()), (net("192.0.2.0/24"), None));
+}
+
 #[test]
 fn peers_with_identical_settings_share_one_encoded_stream() {
     let mut r = rib();

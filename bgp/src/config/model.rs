@@ -523,12 +523,22 @@ impl From<SourceAddress> for String {
     }
 }
 
-/// The prefix limit of a peer.
+/// The prefix limits of a peer, one per address family as BIRD's `import
+/// limit` is per channel: IPv4 and IPv6 unicast prefixes are counted
+/// apart, each against its own limit.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaxPrefix {
-    /// Largest number of prefixes accepted.
-    pub limit: u32,
+    /// Largest number of prefixes accepted in each family that has no
+    /// limit of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Largest number of IPv4 unicast prefixes accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_unicast: Option<u32>,
+    /// Largest number of IPv6 unicast prefixes accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_unicast: Option<u32>,
     /// What happens above the limit.
     #[serde(default)]
     pub action: MaxPrefixAction,
@@ -536,6 +546,17 @@ pub struct MaxPrefix {
     /// down until a reload when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_after: Option<u16>,
+}
+
+impl MaxPrefix {
+    /// The limit on `family`'s prefixes, if it has one.
+    pub fn limit_for(&self, family: Family) -> Option<u32> {
+        match family {
+            Family::Ipv4Unicast => self.ipv4_unicast,
+            Family::Ipv6Unicast => self.ipv6_unicast,
+        }
+        .or(self.limit)
+    }
 }
 
 /// Reaction to a peer exceeding its prefix limit.

@@ -586,8 +586,22 @@ fn check_peers(c: &mut Checker, cfg: &Config) {
             _ => {}
         }
         if let Some(mp) = &p.max_prefix {
-            if mp.limit == 0 {
-                c.err(at("max_prefix.limit"), 0, "allowed: 1-4294967295");
+            let limits = [
+                ("limit", mp.limit),
+                ("ipv4_unicast", mp.ipv4_unicast),
+                ("ipv6_unicast", mp.ipv6_unicast),
+            ];
+            if limits.iter().all(|(_, l)| l.is_none()) {
+                c.err(
+                    at("max_prefix"),
+                    "{}",
+                    "needs `limit` (each family) or a family's own (`ipv4_unicast`, `ipv6_unicast`)",
+                );
+            }
+            for (key, l) in limits {
+                if l == Some(0) {
+                    c.err(at(&format!("max_prefix.{key}")), 0, "allowed: 1-4294967295");
+                }
             }
             match (mp.action, mp.restart_after) {
                 (MaxPrefixAction::Warn, Some(r)) => c.err(

@@ -208,6 +208,24 @@ fn max_prefix_restart_with_warn_action_is_refused() {
 }
 
 #[test]
+fn max_prefix_needs_a_limit_and_refuses_zero_in_any_family() {
+    let errs = errors(&peer(0, "10.0.0.9", "max_prefix = { action = \"warn\" }"));
+    assert_error(&errs, "peers[0].max_prefix", "needs `limit`");
+    let errs = errors(&peer(0, "10.0.0.9", "max_prefix = { ipv4_unicast = 10, ipv6_unicast = 0 }"));
+    assert_error(&errs, "peers[0].max_prefix.ipv6_unicast", "1-4294967295");
+}
+
+#[test]
+fn each_family_has_its_own_prefix_limit_or_the_common_one() {
+    use crate::config::{Family, MaxPrefix};
+    let mp: MaxPrefix = toml::from_str("limit = 100\nipv6_unicast = 5").unwrap();
+    assert_eq!(mp.limit_for(Family::Ipv4Unicast), Some(100));
+    assert_eq!(mp.limit_for(Family::Ipv6Unicast), Some(5));
+    let mp: MaxPrefix = toml::from_str("ipv6_unicast = 5").unwrap();
+    assert_eq!(mp.limit_for(Family::Ipv4Unicast), None);
+}
+
+#[test]
 fn ipv6_peer_without_node_ipv6_is_refused() {
     let errs = errors(&peer(0, "fd00::9", ""));
     assert_error(&errs, "peers[0].source_address", "node.ipv6 is not set");

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use ctl::proto::{
     AdvertiseRequest, AdvertiseResult, AsPathSegment, CtlError, ErrorClass, ErrorKind, Family,
-    FibSnapshot, LastError, Origin, PathSnapshot, PeerSnapshot, ReconfigResult, RejectReason,
-    ReloadResult, RibSize, RouteQuery, RouteSnapshot, RouteSource, SegmentKind, SessionState,
-    StatusSnapshot, UnknownAttr,
+    FamilyCounts, FibSnapshot, LastError, Origin, PathSnapshot, PeerSnapshot, ReconfigResult,
+    RejectReason, ReloadResult, RibSize, RouteQuery, RouteSnapshot, RouteSource, SegmentKind,
+    SessionState, StatusSnapshot, UnknownAttr,
 };
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -343,7 +343,12 @@ impl Owner {
                 .and_then(|(up, _)| timer(up.negotiated.hold_time, ShownTimer::Hold)),
             keepalive_timer: session
                 .and_then(|(up, _)| timer(up.negotiated.keepalive, ShownTimer::Keepalive)),
-            prefixes: self.routes.peer_counts(cfg.key()),
+            prefixes: self
+                .routes
+                .peer_counts(cfg.key())
+                .into_iter()
+                .map(|c| FamilyCounts { limit: prefix_limit(cfg, c.family).map(u64::from), ..c })
+                .collect(),
             messages: ctl::proto::MessageCounters {
                 received: counts(&stats.received),
                 sent: counts(&stats.sent),
@@ -369,6 +374,15 @@ impl Owner {
             filter_rules: self.routes.peer_filter_rules(cfg.key()),
         }
     }
+}
+
+/// `peer`'s max-prefix limit for `family`, if it has one.
+pub(crate) fn prefix_limit(peer: &crate::config::EffectivePeer, family: Family) -> Option<u32> {
+    let family = match family {
+        Family::Ipv4 => crate::config::Family::Ipv4Unicast,
+        Family::Ipv6 => crate::config::Family::Ipv6Unicast,
+    };
+    peer.max_prefix.as_ref().and_then(|mp| mp.limit_for(family))
 }
 
 fn families(v: &[AfiSafi]) -> Vec<Family> {

@@ -42,6 +42,15 @@
 //! RELOADING=1 / READY=1 around each reload, STOPPING=1 on SIGTERM, and
 //! WATCHDOG=1 from this loop at half the watchdog interval, so a stuck
 //! loop gets the daemon restarted.
+//!
+//! The owner runs on the thread that drives the runtime (`block_on` in
+//! `main`), not on one of its workers: the files it reads (the
+//! configuration on reload, TCP MD5 password files, a datastore resources
+//! file) and its wait for the FIB thread's sockets at start-up hold the
+//! owner alone, which needs their result before it goes on, and never the
+//! session, listener and control tasks on the workers. The `--record`
+//! writes, which would hold the owner on every input, have a thread of
+//! their own ([`record`]).
 
 pub mod bird_compat;
 pub mod control;
@@ -52,6 +61,7 @@ mod identify;
 mod listener;
 mod log_level;
 pub mod record;
+mod refused;
 pub mod rib_routes;
 pub mod routes;
 mod startup;
@@ -159,7 +169,9 @@ struct Slot {
     /// The epoch of the Established session, if up.
     up: Option<u64>,
     has_md5: bool,
-    prefix_warned: bool,
+    /// The warning of a `warn` max-prefix limit was logged, per family
+    /// (IPv4, IPv6 unicast), this session.
+    prefix_warned: [bool; 2],
     /// Unix time of the last state change.
     since: u64,
     /// Unix time the session last reached or left Established.
@@ -182,7 +194,7 @@ pub struct Owner {
     registry: Registry,
     listeners: Vec<Listener>,
     /// Refused sources: connection count and the Unix time of the last one.
-    refused: BTreeMap<IpAddr, (u64, u64)>,
+    refused: refused::RefusedSources,
     next_id: u64,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs_rx: mpsc::UnboundedReceiver<Input>,
@@ -366,7 +378,7 @@ impl Owner {
             peers: BTreeMap::new(),
             registry: Registry::default(),
             listeners: Vec::new(),
-            refused: BTreeMap::new(),
+            refused: refused::RefusedSources::default(),
             next_id: 0,
             inputs_tx,
             inputs_rx,
@@ -462,9 +474,7 @@ impl Owner {
             match input {
                 Input::Session(r) => self.on_report(r),
                 Input::Refused { remote } => {
-                    let e = self.refused.entry(remote).or_default();
-                    e.0 += 1;
-                    e.1 = ctl::server::unix_now();
+                    self.refused.note(remote, ctl::server::unix_now());
                 }
                 Input::Reload => {
                     notify("RELOADING=1", ctl::sdnotify::reloading());
@@ -588,6 +598,7 @@ impl Owner {
     /// Routes are not in it: `show routes` asks the owner (see `answer`).
     fn publish(&mut self) {
         let now = ctl::server::unix_now();
+        self.refused.forget_old(now);
         let peers: Vec<ctl::proto::PeerSnapshot> =
             self.peers.values().map(|s| self.peer_snapshot(s, now)).collect();
         let helping = peers
@@ -623,10 +634,10 @@ impl Owner {
             unknown_connects: self
                 .refused
                 .iter()
-                .map(|(a, (count, last))| ctl::proto::UnknownConnect {
+                .map(|(a, s)| ctl::proto::UnknownConnect {
                     source: *a,
-                    count: *count,
-                    last: *last,
+                    count: s.count,
+                    last: s.last,
                 })
                 .collect(),
             datastore: self.follow.as_ref().map(|f| Box::new(f.view())),
@@ -760,7 +771,7 @@ impl Owner {
                 state: State::Idle,
                 up: None,
                 has_md5: md5_key.is_some(),
-                prefix_warned: false,
+                prefix_warned: [false; 2],
                 since: ctl::server::unix_now(),
                 proto_since: ctl::server::unix_now(),
                 session: None,
@@ -826,7 +837,7 @@ impl Owner {
             SessionEvent::Established(up) => {
                 listener::note_peer_id(&self.registry, key, up.negotiated.peer_bgp_id);
                 slot.up = Some(up.epoch);
-                slot.prefix_warned = false;
+                slot.prefix_warned = [false; 2];
                 slot.session = Some((up.clone(), ctl::server::unix_now()));
                 let cfg = slot.cfg.clone();
                 let out = self.routes.peer_up(&cfg, &up);
@@ -866,42 +877,48 @@ impl Owner {
         }
     }
 
-    /// The max-prefix limit: warn once, or tear down with Cease / Maximum
-    /// Number of Prefixes Reached, whose data is "AFI (2 octets), SAFI
-    /// (1 octet), and the prefix upper bound (4 octets)" (RFC 4486 §4).
+    /// The max-prefix limits, each family's prefixes against its own:
+    /// warn once per family, or tear down with Cease / Maximum Number of
+    /// Prefixes Reached, whose data is "AFI (2 octets), SAFI (1 octet), and
+    /// the prefix upper bound (4 octets)" (RFC 4486 §4) of the family over
+    /// its limit.
     fn check_max_prefix(&mut self, key: PeerKey) {
-        let count = self.routes.received_prefixes(key);
         let peer = key.address;
         let Some(slot) = self.peers.get_mut(&key) else { return };
         let Some(mp) = &slot.cfg.max_prefix else { return };
-        if count <= mp.limit as usize {
-            return;
-        }
         let name = slot.cfg.bird_protocol_name();
-        match mp.action {
-            MaxPrefixAction::Warn => {
-                if !slot.prefix_warned {
-                    warn!(peer = %peer, "peer {peer} ({name}): {count} prefixes, over the limit of {}", mp.limit);
-                    slot.prefix_warned = true;
-                }
+        for counts in self.routes.peer_counts(key) {
+            let Some(limit) = control::prefix_limit(&slot.cfg, counts.family) else { continue };
+            let (afi_safi, i) = match counts.family {
+                ctl::proto::Family::Ipv4 => (AfiSafi::IPV4_UNICAST, 0),
+                ctl::proto::Family::Ipv6 => (AfiSafi::IPV6_UNICAST, 1),
+            };
+            let count = counts.received;
+            if count <= u64::from(limit) {
+                continue;
             }
-            MaxPrefixAction::Teardown => {
-                let family = match slot.cfg.families.first() {
-                    Some(config::Family::Ipv6Unicast) => AfiSafi::IPV6_UNICAST,
-                    _ => AfiSafi::IPV4_UNICAST,
-                };
-                let restart = mp.restart_after.map(|s| Duration::from_secs(u64::from(s)));
-                warn!(
-                    peer = %peer,
-                    "peer {peer} ({name}): {count} prefixes, over the limit of {}: tearing down{}",
-                    mp.limit,
-                    restart.map(|d| format!(", restarting in {}s", d.as_secs())).unwrap_or_default()
-                );
-                slot.up = None;
-                slot.handle.send(SessionCmd::Stop {
-                    notification: NotificationMsg::max_prefixes(family, mp.limit),
-                    restart_after: restart,
-                });
+            let fam = counts.family.as_str();
+            match mp.action {
+                MaxPrefixAction::Warn => {
+                    if !slot.prefix_warned[i] {
+                        warn!(peer = %peer, "peer {peer} ({name}): {count} {fam} prefixes, over the limit of {limit}");
+                        slot.prefix_warned[i] = true;
+                    }
+                }
+                MaxPrefixAction::Teardown => {
+                    let restart = mp.restart_after.map(|s| Duration::from_secs(u64::from(s)));
+                    warn!(
+                        peer = %peer,
+                        "peer {peer} ({name}): {count} {fam} prefixes, over the limit of {limit}: tearing down{}",
+                        restart.map(|d| format!(", restarting in {}s", d.as_secs())).unwrap_or_default()
+                    );
+                    slot.up = None;
+                    slot.handle.send(SessionCmd::Stop {
+                        notification: NotificationMsg::max_prefixes(afi_safi, limit),
+                        restart_after: restart,
+                    });
+                    return;
+                }
             }
         }
     }

@@ -727,6 +727,7 @@ impl RibRoutes {
                 // Sent counts are kept per family by the RIB's export groups.
                 advertised: self.rib.advertised(*id, afi_safi),
                 best: u64::from(c.best),
+                limit: None,
             })
             .collect()
     }

@@ -285,7 +285,7 @@ async fn connect(settings: &EtcdSettings, endpoint: &str) -> Result<Client, Sour
         .with_keep_alive_while_idle(true)
         // A member cut off from its cluster fails the watch instead of going quiet.
         .with_require_leader(true);
-    if let Some(tls) = tls_options(settings)? {
+    if let Some(tls) = tls_options(settings).await? {
         options = options.with_tls(tls);
     }
     if let Some((user, password)) = &settings.credentials {
@@ -297,25 +297,26 @@ async fn connect(settings: &EtcdSettings, endpoint: &str) -> Result<Client, Sour
 }
 
 /// The CA and client identity, read from their files now (a renewed certificate is
-/// picked up at the next reconnect).
-fn tls_options(settings: &EtcdSettings) -> Result<Option<TlsOptions>, SourceError> {
+/// picked up at the next reconnect), by `tokio::fs`: a slow mount (a secrets volume)
+/// delays this connect, not the runtime's other tasks.
+async fn tls_options(settings: &EtcdSettings) -> Result<Option<TlsOptions>, SourceError> {
     if settings.ca_cert_file.is_none() && settings.client_cert.is_none() {
         return Ok(None);
     }
     let mut tls = TlsOptions::new();
     if let Some(ca) = &settings.ca_cert_file {
-        tls = tls.ca_certificate(Certificate::from_pem(read_pem(ca)?));
+        tls = tls.ca_certificate(Certificate::from_pem(read_pem(ca).await?));
     }
     if let Some((cert, key)) = &settings.client_cert {
-        tls = tls.identity(Identity::from_pem(read_pem(cert)?, read_pem(key)?));
+        tls = tls.identity(Identity::from_pem(read_pem(cert).await?, read_pem(key).await?));
     }
     Ok(Some(tls))
 }
 
-fn read_pem(file: &SourcedPath) -> Result<Vec<u8>, SourceError> {
+async fn read_pem(file: &SourcedPath) -> Result<Vec<u8>, SourceError> {
     let bad =
         |reason: String| SourceError::TlsFile { key: file.key, path: file.path.clone(), reason };
-    let pem = std::fs::read(&file.path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let pem = tokio::fs::read(&file.path).await.map_err(|e| bad(format!("cannot read: {e}")))?;
     if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
         return Err(bad("not PEM (no -----BEGIN line)".to_owned()));
     }

@@ -286,6 +286,11 @@ impl Rib {
     ) {
         let id = match change {
             Change::Upsert { src, rx_id, attrs, import } => {
+                if self.cfg.resolve_next_hops {
+                    if let Some(nh) = self.attrs.get(attrs).next_hop {
+                        self.nh_prefixes.entry(nh_addr(nh)).or_default().insert(prefix);
+                    }
+                }
                 let (id, created) =
                     self.table.get_or_insert(prefix, new_path(src, rx_id, attrs, 1, import));
                 if created {
@@ -864,6 +869,7 @@ impl Rib {
                     st.sets = st.sets.saturating_sub(1);
                     if st.sets == 0 {
                         self.nexthops.remove(&addr);
+                        self.nh_prefixes.remove(&addr);
                         if self.cfg.resolve_next_hops {
                             self.out.untrack_nexthops.push(addr);
                         }

@@ -31,7 +31,7 @@ use super::intern::{AttrId, StoredAttrs};
 use super::policy::{
     DEFAULT_LOCAL_PREF, NORMAL_ROUTE_PRIORITY, PeerClass, import_check, local_pref_from_priority,
 };
-use super::table::{BEST, Path, STALE};
+use super::table::{BEST, DestId, Path, STALE};
 use super::types::{Output, PeerId};
 use crate::wire::attr::Community;
 use crate::wire::{AfiSafi, Nlri};
@@ -316,13 +316,22 @@ impl Rib {
     /// attribute set) again, from the attributes as received: by its peer's
     /// filters in force, with the current interface of its next hop.
     pub(super) fn rejudge(&mut self, which: impl Fn(u32, &StoredAttrs) -> bool) {
+        let attrs = &self.attrs;
+        let chosen =
+            self.table.collect_where(|ps| ps.iter().any(|p| which(p.src, attrs.get(p.attrs))));
+        self.rejudge_at(chosen, which);
+    }
+
+    /// [`Self::rejudge`] of the destinations `chosen` alone.
+    pub(super) fn rejudge_at(
+        &mut self,
+        chosen: Vec<(IpNet, DestId)>,
+        which: impl Fn(u32, &StoredAttrs) -> bool,
+    ) {
         let router = self.router();
         let mut judged = Judged::new();
         // Paths of one peer and set usually come together: one plan each.
         let mut plan: Option<(AttrId, Prepared)> = None;
-        let attrs = &self.attrs;
-        let chosen =
-            self.table.collect_where(|ps| ps.iter().any(|p| which(p.src, attrs.get(p.attrs))));
         for (prefix, id) in chosen {
             let attrs = &self.attrs;
             let mine: Vec<Path> = self

@@ -10,8 +10,8 @@
 //! hashbrown takes the bucket from the low bits (the tests below hold it to
 //! that).
 
-/// A `HashMap` with the Fx hasher.
-pub(crate) use rustc_hash::FxHashMap;
+/// A `HashMap` and a `HashSet` with the Fx hasher.
+pub(crate) use rustc_hash::{FxHashMap, FxHashSet};
 
 #[cfg(test)]
 mod tests {

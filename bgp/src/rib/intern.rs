@@ -137,11 +137,6 @@ impl Interner {
         self.map.len()
     }
 
-    /// Ids of live sets matching `f`.
-    pub(crate) fn ids_where(&self, mut f: impl FnMut(&StoredAttrs) -> bool) -> Vec<AttrId> {
-        self.map.iter().filter(|(a, _)| f(a)).map(|(_, &id)| AttrId(id)).collect()
-    }
-
     /// Upper bound on ids handed out (for id-indexed caches).
     pub(crate) fn capacity(&self) -> usize {
         self.slots.len()

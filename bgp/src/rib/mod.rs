@@ -81,7 +81,7 @@ pub use self::graceful::{
     DEFAULT_STALE_PATH_TIME, GrFamilyStatus, GrHelper, GrHelperStatus, GrPhase, GrTimer,
     GrTimerAction, GrTimerKind,
 };
-use self::hash::FxHashMap;
+use self::hash::{FxHashMap, FxHashSet};
 use self::interface::{IfaceId, Interfaces};
 use self::intern::Interner;
 pub use self::intern::{AttrId, StoredAttrs};
@@ -124,6 +124,12 @@ pub struct Rib {
     table: Table,
     attrs: Interner,
     nexthops: FxHashMap<IpAddr, NhState>,
+    /// With `resolve_next_hops`: the prefixes that had a path through each
+    /// tracked next hop, so a reachability report reselects those alone
+    /// instead of walking the table. A superset: a prefix whose path moved
+    /// elsewhere stays until the next report checks it; the entry goes
+    /// with the next hop's last attribute set.
+    nh_prefixes: FxHashMap<IpAddr, FxHashSet<IpNet>>,
     /// Names of the interfaces next hops are reached by.
     ifaces: Interfaces,
     local: FxHashMap<IpNet, LocalRoute>,
@@ -165,6 +171,7 @@ impl Rib {
             table: Table::default(),
             attrs: Interner::default(),
             nexthops: FxHashMap::default(),
+            nh_prefixes: FxHashMap::default(),
             ifaces: Interfaces::default(),
             local: FxHashMap::default(),
             kernel: FxHashMap::default(),
@@ -496,21 +503,46 @@ impl Rib {
         let moved = st.iface != new.iface;
         *st = new;
         let through = |a: &StoredAttrs| a.next_hop.map(engine::nh_addr) == Some(addr);
+        let affected = self.prefixes_through(addr);
         if moved {
             // New attribute sets (with the interface) for every path through
             // it: reselected, and re-diffed for the export groups.
-            self.rejudge(|src, a| src != 0 && through(a));
+            self.rejudge_at(affected, |src, a| src != 0 && through(a));
             return self.finish();
         }
-        let ids: Vec<AttrId> = self.attrs.ids_where(through);
-        if !ids.is_empty() {
-            let affected =
-                self.table.collect_where(|paths| paths.iter().any(|p| ids.contains(&p.attrs)));
-            for (prefix, _) in affected {
-                self.apply(prefix, Change::Reselect);
-            }
+        for (prefix, _) in affected {
+            self.apply(prefix, Change::Reselect);
         }
         self.finish()
+    }
+
+    /// The destinations with a path through next hop `addr`, in prefix
+    /// order: from [`Rib::nh_prefixes`] (dropping the prefixes that no
+    /// longer have one) when next hops are resolved, else by walking the
+    /// table (without resolution the daemon reports no next hops; tests
+    /// do).
+    fn prefixes_through(&mut self, addr: IpAddr) -> Vec<(IpNet, table::DestId)> {
+        let attrs = &self.attrs;
+        let through = |ps: &[table::Path]| {
+            ps.iter().any(|p| attrs.get(p.attrs).next_hop.map(engine::nh_addr) == Some(addr))
+        };
+        let mut found = if self.cfg.resolve_next_hops {
+            let Some(known) = self.nh_prefixes.get_mut(&addr) else { return Vec::new() };
+            let table = &self.table;
+            let mut found = Vec::with_capacity(known.len());
+            known.retain(|prefix| match table.get(*prefix) {
+                Some(id) if through(table.paths(id)) => {
+                    found.push((*prefix, id));
+                    true
+                }
+                _ => false,
+            });
+            found
+        } else {
+            self.table.collect_where(through)
+        };
+        found.sort_unstable_by_key(|(prefix, _)| *prefix);
+        found
     }
 
     /// The interface of next hop `nh` while it is reachable, if known.

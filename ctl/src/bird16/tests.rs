@@ -93,6 +93,7 @@ fn peer(name: &str, addr: &str, remote_as: u32, state: SessionState, since: u64)
             accepted: 0,
             advertised: 0,
             best: 0,
+            limit: None,
         }],
         messages: Default::default(),
         flaps: 0,
@@ -424,8 +425,14 @@ fn peer_details_during_recovery_match_bird() {
         wait_total_secs: 240,
     });
     let mut ps = peers();
-    ps[0].prefixes[0] =
-        FamilyCounts { family: Family::Ipv4, received: 1, accepted: 1, advertised: 0, best: 1 };
+    ps[0].prefixes[0] = FamilyCounts {
+        family: Family::Ipv4,
+        received: 1,
+        accepted: 1,
+        advertised: 0,
+        best: 1,
+        limit: None,
+    };
     ps[0].hold_timer = Some(TimerSnapshot { left_secs: 165, period_secs: 240 });
     ps[0].keepalive_timer = Some(TimerSnapshot { left_secs: 12, period_secs: 80 });
     let got = ask("show protocols all Mesh_192_168_1_12", &s, &ps, T0 + 70);

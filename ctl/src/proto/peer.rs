@@ -387,6 +387,10 @@ pub struct FamilyCounts {
     /// Accepted prefixes whose path from this peer is the best one.
     #[serde(default)]
     pub best: u64,
+    /// The peer's max-prefix limit for the family, which `received` is
+    /// held to; unset when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 /// Message counters of one direction.

@@ -50,9 +50,10 @@ pub fn peer_detail(p: &PeerSnapshot, now: u64) -> String {
     );
     let _ = writeln!(o, "  Peer type:        {}", p.peer_type.as_str());
     for c in &p.prefixes {
+        let limit = c.limit.map(|l| format!(", limit {l}")).unwrap_or_default();
         let _ = writeln!(
             o,
-            "  Routes ({}):    {} received, {} accepted, {} advertised",
+            "  Routes ({}):    {} received, {} accepted, {} advertised{limit}",
             c.family.as_str(),
             c.received,
             c.accepted,

@@ -91,6 +91,7 @@ pub fn mesh_up() -> PeerSnapshot {
             accepted: 3,
             advertised: 2,
             best: 2,
+            limit: None,
         }],
         messages: messages(7, 4),
         flaps: 1,
@@ -224,6 +225,7 @@ pub fn rr_client_v6() -> PeerSnapshot {
             accepted: 12,
             advertised: 40,
             best: 40,
+            limit: Some(1000),
         }],
         ..mesh_up()
     }
