@@ -346,10 +346,10 @@ fn a_refresh_request_is_answered_between_borr_and_eorr_when_the_peer_has_the_cap
                         other => w.fail(&[&inj], format!("unexpected ROUTE-REFRESH {other:?}")),
                     }
                 }
-                Some(Incoming::Update(body)) => {
-                    if nlri_prefixes(&body).contains(&"10.244.1.0/26".to_owned()) {
-                        seen.push('U');
-                    }
+                Some(Incoming::Update(body))
+                    if nlri_prefixes(&body).contains(&"10.244.1.0/26".to_owned()) =>
+                {
+                    seen.push('U');
                 }
                 Some(Incoming::Closed(why)) => w.fail(&[&inj], format!("closed: {why}")),
                 _ => {}
