@@ -12,7 +12,11 @@
 //!    of-RIBs arrive (each does not wait for the other, which is
 //!    restarting too), not after the 240 s upper bound;
 //! 4. a second kill during the recovery of the first keeps the routes;
-//! 5. FRR restarting with graceful restart (bgpd killed and started again):
+//! 5. a killed node is dialed again at once by the survivor that dials it,
+//!    listened for at once by the passive one, and dials at once itself
+//!    (a restarting speaker): with ConnectRetry and error wait at 30 s, the
+//!    sessions are back long before either;
+//! 6. FRR restarting with graceful restart (bgpd killed and started again):
 //!    its route never leaves our kernel (`ip monitor route`), and `show
 //!    peer` says `peer_restarting` meanwhile.
 
