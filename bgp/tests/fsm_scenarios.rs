@@ -104,7 +104,7 @@ fn refused_dial_is_retried_after_connect_retry_without_error_wait() {
 }
 
 #[test]
-fn hold_timer_expiry_sends_notification() {
+fn hold_timer_expiry_sends_notification_and_dials_again_at_once() {
     let mut fsm = established(cfg(), 90);
     let a = fsm.handle(Event::HoldTimerExpires, Millis(90_000));
     assert_eq!(sent_notification(&a), Some(&NotificationMsg::hold_timer_expired()));
@@ -113,7 +113,9 @@ fn hold_timer_expiry_sends_notification() {
         a.last(),
         Some(Action::SessionDown(Down { reason: Reason::Error(_), graceful: false }))
     ));
-    assert_eq!(fsm.state(), State::Idle);
+    assert!(a.contains(&Action::Connect), "{a:?}");
+    assert_eq!(timer_started(&a, Timer::IdleHold), None);
+    assert_eq!(fsm.state(), State::Connect);
 }
 
 #[test]
@@ -207,10 +209,20 @@ fn idle_hold_doubles_up_to_thirty_seconds() {
     assert_eq!(waits, [5, 10, 20, 30, 30, 30]);
 }
 
+/// Ends an Established session with an error found in what the peer
+/// sent, which keeps the error wait.
+fn malformed_update(fsm: &mut Fsm, now: Millis) -> Vec<Action> {
+    let e = bgp::wire::DecodeError::new(
+        NotificationMsg::new(ErrorCode::UPDATE_MESSAGE, 3, Vec::new()),
+        "missing well-known attribute",
+    );
+    fsm.handle(Event::UpdateMsgErr(e), now)
+}
+
 #[test]
 fn error_wait_resets_after_session_stays_up() {
     let mut fsm = established(cfg(), 90);
-    fsm.handle(Event::TcpConnectionFails, Millis(1_000));
+    malformed_update(&mut fsm, Millis(1_000));
     assert_eq!(fsm.error_wait(), Some(s(5)));
     // Flap quickly: the wait grows.
     fsm.handle(Event::IdleHoldTimerExpires, Millis(6_000));
@@ -218,7 +230,7 @@ fn error_wait_resets_after_session_stays_up() {
         fsm.handle(e, Millis(8_000));
     }
     fsm.handle(Event::KeepAliveMsg, Millis(8_000));
-    fsm.handle(Event::TcpConnectionFails, Millis(9_000));
+    malformed_update(&mut fsm, Millis(9_000));
     assert_eq!(fsm.error_wait(), Some(s(10)));
     // Up for ten minutes this time: the next error starts from 5 s again.
     fsm.handle(Event::IdleHoldTimerExpires, Millis(19_000));
@@ -226,8 +238,77 @@ fn error_wait_resets_after_session_stays_up() {
         fsm.handle(e, Millis(21_000));
     }
     fsm.handle(Event::KeepAliveMsg, Millis(21_000));
-    let a = fsm.handle(Event::TcpConnectionFails, Millis(621_000));
+    let a = malformed_update(&mut fsm, Millis(621_000));
     assert_eq!(timer_started(&a, Timer::IdleHold), Some(s(5)));
+}
+
+#[test]
+fn a_peer_that_left_an_established_session_is_dialed_at_once_and_retried_after_the_connect_delay() {
+    let mut fsm = established(cfg(), 90);
+    // The peer's speaker died: its kernel closed the connection.
+    let a = fsm.handle(Event::TcpConnectionFails, Millis(1_000));
+    assert!(a.contains(&Action::Connect), "{a:?}");
+    assert_eq!(timer_started(&a, Timer::IdleHold), None);
+    assert_eq!((fsm.state(), fsm.error_wait(), fsm.awaited()), (State::Connect, None, true));
+    // Its host answers the dial with a reset until the speaker is back:
+    // retry after the connect delay (2 s), not the ConnectRetry time (5 s).
+    let a = fsm.handle(Event::TcpConnectionFails, Millis(1_001));
+    assert_eq!(timer_started(&a, Timer::ConnectRetry), Some(s(2)));
+    let a = fsm.handle(Event::ConnectRetryTimerExpires, Millis(3_001));
+    assert!(a.contains(&Action::Connect), "{a:?}");
+    for e in [Event::TcpCrAcked, Event::BgpOpen(peer_open(90)), Event::KeepAliveMsg] {
+        fsm.handle(e, Millis(3_010));
+    }
+    assert_eq!(fsm.state(), State::Established);
+    assert!(!fsm.awaited(), "back: failed dials wait the ConnectRetry time again");
+}
+
+#[test]
+fn a_passive_session_the_peer_left_listens_again_at_once() {
+    let mut c = cfg();
+    c.passive = true;
+    let mut fsm = Fsm::new(c);
+    for e in [
+        Event::ManualStart,
+        Event::TcpConnectionConfirmed,
+        Event::BgpOpen(peer_open(90)),
+        Event::KeepAliveMsg,
+    ] {
+        fsm.handle(e, T0);
+    }
+    assert_eq!(fsm.state(), State::Established);
+    let a = fsm.handle(Event::TcpConnectionFails, Millis(1_000));
+    assert!(!a.contains(&Action::Connect) && timer_started(&a, Timer::IdleHold).is_none());
+    assert_eq!(fsm.state(), State::Active);
+    // The restarted peer's dial is taken at once.
+    fsm.handle(Event::TcpConnectionConfirmed, Millis(1_500));
+    assert_eq!(fsm.state(), State::OpenSent);
+}
+
+#[test]
+fn a_session_that_never_came_up_keeps_the_error_wait() {
+    let mut fsm = open_sent(cfg());
+    fsm.handle(Event::BgpOpen(peer_open(90)), T0);
+    assert_eq!(fsm.state(), State::OpenConfirm);
+    let a = fsm.handle(Event::TcpConnectionFails, Millis(1_000));
+    assert_eq!(timer_started(&a, Timer::IdleHold), Some(s(5)));
+    assert!(!fsm.awaited());
+}
+
+#[test]
+fn a_restarting_speaker_dials_at_once() {
+    let mut c = cfg();
+    c.capabilities.push(Capability::GracefulRestart(bgp::wire::capability::GracefulRestart {
+        restart_flag: true,
+        ..Default::default()
+    }));
+    let mut fsm = Fsm::new(c);
+    let a = fsm.handle(Event::ManualStart, T0);
+    assert!(a.contains(&Action::Connect), "{a:?}");
+    assert_eq!(fsm.state(), State::Connect);
+    // Refused while the peer is busy: soon again.
+    let a = fsm.handle(Event::TcpConnectionFails, Millis(10));
+    assert_eq!(timer_started(&a, Timer::ConnectRetry), Some(s(2)));
 }
 
 #[test]

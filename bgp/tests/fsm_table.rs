@@ -230,6 +230,20 @@ fn fail(
     v
 }
 
+/// An Established session the peer left (TCP closed, hold timer expired,
+/// Cease received): the same leaving as [`fail`], then a dial at once
+/// instead of the error wait.
+fn redial(notify: Option<NotificationMsg>, stops: &[Timer], reason: Reason) -> Vec<Action> {
+    let mut v: Vec<Action> = notify.into_iter().map(send_n).collect();
+    v.push(Action::Disconnect);
+    v.extend(stops.iter().map(|t| stop(*t)));
+    v.push(start(CR, 5));
+    v.push(Action::Connect);
+    v.push(to(Established, Connect, reason.clone()));
+    v.push(Action::SessionDown(Down { reason, graceful: false }));
+    v
+}
+
 /// The expected next state and actions for the six RFC states.
 fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
     use EventKind as E;
@@ -401,6 +415,14 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
                 E::AutomaticStop => {
                     (Idle, fail(st, Some(max_prefix()), true, &[H, K], reason_of(event)))
                 }
+                E::HoldTimerExpires if st == Established => (
+                    Connect,
+                    redial(
+                        Some(NotificationMsg::hold_timer_expired()),
+                        &[K],
+                        Reason::Error(hold_expired()),
+                    ),
+                ),
                 E::HoldTimerExpires => (
                     Idle,
                     fail(
@@ -412,6 +434,10 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
                     ),
                 ),
                 E::KeepaliveTimerExpires => (st, vec![send_ka(), start(K, 30)]),
+                // The peer's NOTIFICATION here is a Cease.
+                E::TcpConnectionFails | E::NotifMsg if st == Established => {
+                    (Connect, redial(None, &[H, K], reason_of(event)))
+                }
                 E::TcpConnectionFails | E::NotifMsg => {
                     (Idle, fail(st, None, true, &[H, K], reason_of(event)))
                 }

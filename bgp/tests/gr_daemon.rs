@@ -12,7 +12,11 @@
 //!    of-RIBs arrive (each does not wait for the other, which is
 //!    restarting too), not after the 240 s upper bound;
 //! 4. a second kill during the recovery of the first keeps the routes;
-//! 5. FRR restarting with graceful restart (bgpd killed and started again):
+//! 5. a killed node is dialed again at once by the survivor that dials it,
+//!    listened for at once by the passive one, and dials at once itself
+//!    (a restarting speaker): with ConnectRetry and error wait at 30 s, the
+//!    sessions are back long before either;
+//! 6. FRR restarting with graceful restart (bgpd killed and started again):
 //!    its route never leaves our kernel (`ip monitor route`), and `show
 //!    peer` says `peer_restarting` meanwhile.
 
@@ -127,6 +131,11 @@ struct Mesh {
 
 impl Mesh {
     fn new(tag: &str) -> Mesh {
+        Mesh::with_timers(tag, FAST_TIMERS)
+    }
+
+    /// [`Mesh::new`] with the `[timers]` section `timers`.
+    fn with_timers(tag: &str, timers: &str) -> Mesh {
         let wd = Workdir::new(tag).unwrap();
         let mut lan = Lan::new("grd", "10.0.8.0/24", "").unwrap();
         let mut nodes: Vec<Node> = NAMES.iter().map(|n| Node::new(&wd, n)).collect();
@@ -144,7 +153,7 @@ impl Mesh {
             }
             nodes[i].write_config(&format!(
                 "log_level = \"debug\"\n[node]\nname = \"{}\"\nipv4 = \"{}/24\"\n\
-                 blocks = [\"{}\"]\n{FAST_TIMERS}{peers}[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n",
+                 blocks = [\"{}\"]\n{timers}{peers}[[ip_pools]]\ncidr = \"10.244.0.0/16\"\n",
                 NAMES[i], ADDRS[i], BLOCKS[i]
             ));
         }
@@ -214,6 +223,24 @@ impl Mesh {
         }
     }
 
+    /// Waits until every node has every session Established.
+    fn wait_all_established(&self, timeout: Duration) {
+        let r = wait_until(timeout, "every session Established", || {
+            Ok(self.nodes.iter().all(|n| {
+                let peers = n.peer_states();
+                peers.len() == 2 && peers.iter().all(|p| p.1 == "Established")
+            }))
+        });
+        if let Err(e) = r {
+            let states: String = self
+                .nodes
+                .iter()
+                .map(|n| format!("=== {} ===\n{:?}\n{}\n", n.name, n.peer_states(), n.log()))
+                .collect();
+            panic!("{e}\n{states}");
+        }
+    }
+
     /// Waits for node `i`'s recovery to end; returns how it was logged.
     fn wait_recovered(&mut self, i: usize, timeout: Duration) -> String {
         self.nodes[i].wait_log("graceful restart: recovery", timeout);
@@ -244,6 +271,37 @@ fn sigkill_and_restart_of_one_node_loses_no_ping_and_deletes_no_route() {
     for i in [0, 2] {
         assert!(m.nodes[i].log().contains("keeping routes of"), "{}", m.nodes[i].log());
     }
+    std::thread::sleep(Duration::from_secs(2));
+    m.check(w);
+    m.stop();
+}
+
+/// A ConnectRetry time and an error wait of 30 s: a session back in less
+/// came back by neither.
+const SLOW_RETRY_TIMERS: &str = "[timers]\nhold_time = 9\nconnect_delay = 1\n\
+     connect_retry = 30\nerror_wait_min = 30\nerror_wait_max = 60\n";
+
+#[test]
+fn a_killed_node_is_redialed_at_once_not_after_the_connect_retry_time_or_the_error_wait() {
+    let mut m = Mesh::with_timers("grd-redial", SLOW_RETRY_TIMERS);
+    let w = m.watch();
+    // The greater address dials: c dials b, b dials a.
+    m.nodes[1].signal("KILL");
+    let _ = m.nodes[1].stop();
+    std::thread::sleep(Duration::from_secs(1));
+    m.nodes[1].start();
+    // Back within the ConnectRetry time and the error wait: c dialed b at
+    // once and retried its refused dial after the connect delay, b (a
+    // restarting speaker) dialed a at once, and a listened at once.
+    m.wait_all_established(Duration::from_secs(20));
+    let b = "peer 10.0.8.2 (Mesh_10_0_8_2): Established -> ";
+    for (i, to) in [(2, "Connect"), (0, "Active")] {
+        let log = m.nodes[i].log();
+        assert!(log.contains(&format!("{b}{to}")), "{}: {log}", m.nodes[i].name);
+        assert!(!log.contains(&format!("{b}Idle")), "{}: {log}", m.nodes[i].name);
+    }
+    let how = m.wait_recovered(1, UP);
+    assert!(how.contains("Converged"), "{how}");
     std::thread::sleep(Duration::from_secs(2));
     m.check(w);
     m.stop();

@@ -98,6 +98,14 @@ impl PeerConfig {
         }
     }
 
+    /// Whether we are a restarting speaker: the Graceful Restart capability
+    /// we advertise has the R bit (RFC 4724 §3).
+    pub fn restarting(&self) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::GracefulRestart(g) if g.restart_flag))
+    }
+
     /// Whether the peer is internal (same AS).
     pub fn internal(&self) -> bool {
         self.local_as == self.peer_as

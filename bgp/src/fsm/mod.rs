@@ -37,8 +37,12 @@
 //!
 //! Deliberate differences from the RFC text, each for a reason:
 //! - A failed or refused dial returns to Active and redials after the connect
-//!   retry time (BIRD's behaviour, which Calico relies on) instead of going
-//!   Idle, where the error wait would apply to a peer that is merely down.
+//!   retry time (after the connect delay while the peer is awaited, see
+//!   [`redial`]) instead of going Idle, where the error wait would apply to
+//!   a peer that is merely down.
+//! - An Established session the peer left (TCP closed, hold timer expired,
+//!   Cease received) starts again at once, not after the error wait: the
+//!   peer is most likely restarting ([`redial`] has the rules).
 //! - The expiry of a timer the FSM has not armed is stale (it raced with a
 //!   stop) and ignored; the RFC would call it an FSM error.
 //! - A NOTIFICATION is never answered with a NOTIFICATION (RFC 4271 lists
@@ -57,6 +61,7 @@ pub mod config;
 pub mod event;
 pub mod graceful;
 pub mod peer;
+mod redial;
 pub mod state;
 pub mod timers;
 mod transitions;
@@ -97,6 +102,10 @@ pub struct Fsm {
     connect_retry_counter: u32,
     error_wait: ErrorWait,
     established_at: Option<Millis>,
+    /// The peer is expected back (its Established session ended because
+    /// it went away, or we are a restarting speaker): dial at once and
+    /// retry soon ([`redial`]).
+    awaited: bool,
 }
 
 /// The actions of one step, gathered by kind and emitted in the canonical
@@ -150,6 +159,7 @@ impl Fsm {
             connect_retry_counter: 0,
             error_wait: ErrorWait::default(),
             established_at: None,
+            awaited: false,
         }
     }
 
@@ -239,6 +249,13 @@ impl Fsm {
         self.error_wait.current()
     }
 
+    /// Whether the peer is awaited: its session ended because it went
+    /// away (or we restarted), so it is dialed at once and retried after the
+    /// connect delay until it is back.
+    pub fn awaited(&self) -> bool {
+        self.awaited
+    }
+
     /// When the session last became Established, while it is.
     pub fn established_at(&self) -> Option<Millis> {
         self.established_at
@@ -258,6 +275,7 @@ impl Fsm {
         self.armed = other.armed;
         self.negotiated = other.negotiated;
         self.established_at = other.established_at;
+        self.awaited &= other.state != State::Established;
         self.running = true;
         // Logged even when the state is the same: the connection changed.
         step.change = Some((self.state, other.state, Reason::TakeOver(dir)));

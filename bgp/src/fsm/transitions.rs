@@ -9,6 +9,7 @@
 use super::action::{Direction, Down, Reason, Timer};
 use super::event::{Event, EventKind};
 use super::graceful::GrAgreement;
+use super::redial::{self, Restart};
 use super::state::State;
 use super::timers::Millis;
 use super::{Fsm, Step};
@@ -62,25 +63,27 @@ impl Fsm {
                 // operator start also forgets past errors.
                 self.connect_retry_counter = 0;
                 self.error_wait.reset();
-                self.start(step, self.cfg.passive, kind);
+                self.start(step, self.cfg.passive, Reason::Event(kind));
             }
             Event::ManualStartWithPassiveTcpEstablishment => {
                 self.connect_retry_counter = 0;
                 self.error_wait.reset();
-                self.start(step, true, kind);
+                self.start(step, true, Reason::Event(kind));
             }
             // An automatic start waits out a running error wait: that is
             // what damping is for (RFC 4271 §8.1.1, DampPeerOscillations).
             Event::AutomaticStart if !self.armed.contains(Timer::IdleHold) => {
-                self.start(step, self.cfg.passive, kind);
+                self.start(step, self.cfg.passive, Reason::Event(kind));
             }
             Event::AutomaticStartWithPassiveTcpEstablishment
                 if !self.armed.contains(Timer::IdleHold) =>
             {
-                self.start(step, true, kind);
+                self.start(step, true, Reason::Event(kind));
             }
             Event::AutomaticStart | Event::AutomaticStartWithPassiveTcpEstablishment => {}
-            Event::IdleHoldTimerExpires => self.start(step, self.passive_start, kind),
+            Event::IdleHoldTimerExpires => {
+                self.start(step, self.passive_start, Reason::Event(kind));
+            }
             // "The ManualStop event (Event 2) ... [is] ignored in the Idle
             // state", but a pending automatic restart must not happen either.
             Event::ManualStop => {
@@ -110,26 +113,31 @@ impl Fsm {
         }
     }
 
-    /// Leaves Idle: listen, and dial after the connect delay unless passive.
-    fn start(&mut self, step: &mut Step, passive: bool, kind: EventKind) {
+    /// Leaves Idle: listen, and dial after the connect delay unless passive
+    /// (at once if the peer is awaited).
+    fn start(&mut self, step: &mut Step, passive: bool, reason: Reason) {
         self.running = true;
         self.passive_start = passive;
+        // A restarting speaker awaits its peers: they hold its routes stale
+        // until it is back (RFC 4724 §4.1, §4.2).
+        self.awaited |= self.cfg.restarting();
         self.disarm(step, Timer::IdleHold);
+        let delay = redial::first_dial(&self.cfg, self.awaited);
         if passive {
             // Passive: listen only, no ConnectRetryTimer (BIRD `passive on`
             // never dials, unlike the RFC's PassiveTcpEstablishment).
-            self.enter(step, State::Active, Reason::Event(kind));
-        } else if self.cfg.connect_delay.is_zero() {
+            self.enter(step, State::Active, reason);
+        } else if delay.is_zero() {
             // "initiates a TCP connection to the other BGP peer ... changes
             // its state to Connect."
             self.arm(step, Timer::ConnectRetry, self.cfg.connect_retry);
             step.connect = true;
-            self.enter(step, State::Connect, Reason::Event(kind));
+            self.enter(step, State::Connect, reason);
         } else {
             // BIRD's connect delay: wait in Active (accepting the peer's
             // connection) and dial when the ConnectRetryTimer fires.
-            self.arm(step, Timer::ConnectRetry, self.cfg.connect_delay);
-            self.enter(step, State::Active, Reason::Event(kind));
+            self.arm(step, Timer::ConnectRetry, delay);
+            self.enter(step, State::Active, reason);
         }
     }
 
@@ -216,7 +224,8 @@ impl Fsm {
 
     /// The connection failed before the OPEN exchange completed: keep
     /// listening and dial again after the connect retry time (RFC 4271 for
-    /// OpenSent; BIRD's behaviour for Connect, see the module doc).
+    /// OpenSent; BIRD's behaviour for Connect, see the module doc), or the
+    /// shorter wait of an awaited peer.
     fn retry_later(&mut self, step: &mut Step, kind: EventKind) {
         if self.conn.is_some() {
             step.disconnect = true;
@@ -226,7 +235,8 @@ impl Fsm {
             self.disarm(step, t);
         }
         if !self.passive_start {
-            self.arm(step, Timer::ConnectRetry, self.cfg.connect_retry);
+            let wait = redial::retry_after_failed_dial(&self.cfg, self.awaited);
+            self.arm(step, Timer::ConnectRetry, wait);
         }
         self.enter(step, State::Active, Reason::Event(kind));
     }
@@ -325,6 +335,7 @@ impl Fsm {
                     step.signal = Some(super::Action::Established(Box::new(n)));
                 }
                 self.established_at = Some(now);
+                self.awaited = false;
                 self.enter(step, State::Established, Reason::Event(kind));
             }
             // A second OPEN on this connection is unexpected (RFC 6608 §3);
@@ -395,6 +406,7 @@ impl Fsm {
     /// zero". `notify` is whether our OPEN went out (so a Cease may follow).
     fn stop(&mut self, step: &mut Step, cease: NotificationMsg, notify: bool) {
         self.running = false;
+        self.awaited = false;
         let send = notify.then(|| cease.clone());
         self.leave(step, send, Reason::Stop(cease));
         self.connect_retry_counter = 0;
@@ -402,7 +414,8 @@ impl Fsm {
 
     /// Any other way to Idle: "increments the ConnectRetryCounter by 1,
     /// (optionally) performs peer oscillation damping", which here is the
-    /// error wait before an automatic restart.
+    /// error wait before an automatic restart, unless the peer left an
+    /// Established session: then it starts again at once ([`redial`]).
     fn go_idle(
         &mut self,
         step: &mut Step,
@@ -410,13 +423,27 @@ impl Fsm {
         reason: Reason,
         now: Millis,
     ) {
-        self.leave(step, notify, reason);
+        let restart = redial::restart_after(self.state == State::Established, &reason);
+        self.leave(step, notify, reason.clone());
         self.connect_retry_counter = self.connect_retry_counter.saturating_add(1);
-        if self.running && self.restarts {
-            let cfg = &self.cfg;
-            let wait =
-                self.error_wait.bump(now, cfg.error_wait_min, cfg.error_wait_max, cfg.error_forget);
-            self.arm(step, Timer::IdleHold, wait);
+        if !(self.running && self.restarts) {
+            return;
+        }
+        match restart {
+            Restart::Now => {
+                self.awaited = true;
+                self.start(step, self.passive_start, reason);
+            }
+            Restart::AfterErrorWait => {
+                let cfg = &self.cfg;
+                let wait = self.error_wait.bump(
+                    now,
+                    cfg.error_wait_min,
+                    cfg.error_wait_max,
+                    cfg.error_forget,
+                );
+                self.arm(step, Timer::IdleHold, wait);
+            }
         }
     }
 
