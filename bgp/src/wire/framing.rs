@@ -141,7 +141,7 @@ mod tests {
     use crate::wire::header::MARKER;
     use crate::wire::iana::HeaderSubcode;
     use crate::wire::message::{ParsedMessage, decode_message};
-    use crate::wire::negotiate::CodecCtx;
+    use crate::wire::negotiate::DecodeCtx;
     use crate::wire::open::OpenMsg;
 
     fn keepalive() -> Vec<u8> {
@@ -186,7 +186,7 @@ mod tests {
         let stream = [notification(), keepalive(), keepalive(), notification()].concat();
         let frames = feed(&stream, stream.len());
         assert_eq!(frames.iter().map(|f| f.len()).collect::<Vec<_>>(), vec![21, 19, 19, 21]);
-        let ctx = CodecCtx::default();
+        let ctx = DecodeCtx::default();
         assert_eq!(decode_message(&frames[1], &ctx).unwrap(), ParsedMessage::Keepalive);
     }
 
@@ -248,7 +248,7 @@ mod tests {
         stream.extend_from_slice(&keepalive());
         let frames = feed(&stream, 13);
         assert_eq!(frames.len(), 2);
-        let ctx = CodecCtx::default();
+        let ctx = DecodeCtx::default();
         let ParsedMessage::Open(remote) = decode_message(&frames[0], &ctx).unwrap() else {
             panic!("not an OPEN")
         };
@@ -285,7 +285,7 @@ mod tests {
             let mut codec = BgpCodec::new();
             let mut buf = BytesMut::from(&bytes[..]);
             while let Ok(Some(frame)) = codec.decode(&mut buf) {
-                let _ = decode_message(&frame, &CodecCtx::default());
+                let _ = decode_message(&frame, &DecodeCtx::default());
             }
         }
     }
