@@ -58,14 +58,13 @@ impl Fsm {
         let kind = event.kind();
         match event {
             Event::ManualStart => {
-                // "sets ConnectRetryCounter to zero" (RFC 4271 §8.2.2); an
-                // operator start also forgets past errors.
-                self.connect_retry_counter = 0;
+                // An operator start forgets past errors (RFC 4271 §8.2.2
+                // zeroes ConnectRetryCounter here; the error wait plays its
+                // part, so no counter is kept).
                 self.error_wait.reset();
                 self.start(step, self.cfg.passive, kind);
             }
             Event::ManualStartWithPassiveTcpEstablishment => {
-                self.connect_retry_counter = 0;
                 self.error_wait.reset();
                 self.start(step, true, kind);
             }
@@ -391,18 +390,17 @@ impl Fsm {
         self.go_idle(step, Some(n), Reason::Error(e), now);
     }
 
-    /// ManualStop: Idle without restart; "sets the ConnectRetryCounter to
-    /// zero". `notify` is whether our OPEN went out (so a Cease may follow).
+    /// ManualStop: Idle without restart. `notify` is whether our OPEN went
+    /// out (so a Cease may follow).
     fn stop(&mut self, step: &mut Step, cease: NotificationMsg, notify: bool) {
         self.running = false;
         let send = notify.then(|| cease.clone());
         self.leave(step, send, Reason::Stop(cease));
-        self.connect_retry_counter = 0;
     }
 
-    /// Any other way to Idle: "increments the ConnectRetryCounter by 1,
-    /// (optionally) performs peer oscillation damping", which here is the
-    /// error wait before an automatic restart.
+    /// Any other way to Idle: RFC 4271 "(optionally) performs peer
+    /// oscillation damping", which here is the error wait before an
+    /// automatic restart (it stands in for the ConnectRetryCounter too).
     fn go_idle(
         &mut self,
         step: &mut Step,
@@ -411,7 +409,6 @@ impl Fsm {
         now: Millis,
     ) {
         self.leave(step, notify, reason);
-        self.connect_retry_counter = self.connect_retry_counter.saturating_add(1);
         if self.running && self.restarts {
             let cfg = &self.cfg;
             let wait =
