@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bgp::wire::attr::{AsPath, Community, MpNextHop, Origin, PathAttrs};
 use bgp::wire::pack::{pack_announcements, pack_withdrawals};
-use bgp::wire::{AfiSafi, CodecCtx, Nlri, ParsedMessage, decode_message};
+use bgp::wire::{AfiSafi, EncodeCtx, Nlri, ParsedMessage, decode_message};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -49,14 +49,14 @@ fn attrs() -> PathAttrs {
     }
 }
 
-fn ctx() -> CodecCtx {
-    CodecCtx { four_octet_as: true, ..CodecCtx::default() }
+fn ctx() -> EncodeCtx {
+    EncodeCtx { four_octet_as: true, ..EncodeCtx::default() }
 }
 
-fn decode_all(frames: &[Bytes], ctx: &CodecCtx) -> usize {
+fn decode_all(frames: &[Bytes], ctx: &EncodeCtx) -> usize {
     let mut n = 0;
     for f in frames {
-        match decode_message(f, ctx) {
+        match decode_message(f, &ctx.peer_decode_ctx()) {
             Ok(ParsedMessage::Update(u)) => n += u.announcements().count(),
             other => panic!("unexpected {other:?}"),
         }
@@ -82,7 +82,7 @@ fn bench_ipv4(c: &mut Criterion) {
     g.bench_function("pack_withdrawals", |b| {
         b.iter(|| pack_withdrawals(AfiSafi::IPV4_UNICAST, black_box(&nlri), &ctx))
     });
-    let add_path = CodecCtx { add_path: vec![AfiSafi::IPV4_UNICAST], ..ctx.clone() };
+    let add_path = EncodeCtx { add_path: vec![AfiSafi::IPV4_UNICAST], ..ctx.clone() };
     let with_ids: Vec<Nlri> =
         nlri.iter().enumerate().map(|(i, n)| Nlri::with_path_id(n.prefix, i as u32)).collect();
     let ap_frames =

@@ -26,7 +26,7 @@ use scenario::{N, ctx, frames, parsed, run_parsed, setup_with, twenty_rules, twe
 /// Decode every frame, feed it, count the octets handed to the 10 peers.
 fn run_wire(frames: &[Bytes], add_path: bool) -> (Rib, usize) {
     let mut rib = setup_with(add_path, &PeerFilters::default());
-    let c = ctx();
+    let c = ctx().peer_decode_ctx();
     let mut sent = 0;
     for f in frames {
         let Ok(ParsedMessage::Update(u)) = decode_message(f, &c) else { unreachable!() };

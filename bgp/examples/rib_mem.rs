@@ -21,7 +21,7 @@ use std::time::Instant;
 use bgp::rib::{ExportPolicy, PeerId, PeerInfo, Rib, RibConfig};
 use bgp::wire::attr::{AsPath, Community, MpNextHop, Origin, PathAttrs};
 use bgp::wire::pack::pack_announcements;
-use bgp::wire::{AfiSafi, CodecCtx, Nlri, ParsedMessage, decode_message};
+use bgp::wire::{AfiSafi, EncodeCtx, Nlri, ParsedMessage, decode_message};
 use bytes::Bytes;
 use ipnet::{IpNet, Ipv4Net};
 
@@ -49,8 +49,8 @@ fn prefix(i: u32) -> Nlri {
 fn main() {
     let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let add_path = std::env::args().nth(2).is_some_and(|a| a == "add-path");
-    let ctx = CodecCtx { four_octet_as: true, ..CodecCtx::default() };
-    let out_ctx = CodecCtx {
+    let ctx = EncodeCtx { four_octet_as: true, ..EncodeCtx::default() };
+    let out_ctx = EncodeCtx {
         add_path: if add_path { vec![AfiSafi::IPV4_UNICAST] } else { Vec::new() },
         ..ctx.clone()
     };
@@ -93,7 +93,9 @@ fn main() {
         let chunk: Vec<Nlri> = (i..(i + 1000).min(n)).map(prefix).collect();
         i += 1000;
         for f in pack_announcements(&attrs, AfiSafi::IPV4_UNICAST, nh, &chunk, &ctx).unwrap() {
-            let Ok(ParsedMessage::Update(u)) = decode_message(&f, &ctx) else { unreachable!() };
+            let Ok(ParsedMessage::Update(u)) = decode_message(&f, &ctx.peer_decode_ctx()) else {
+                unreachable!()
+            };
             let out = rib.update(PeerId(0), &u);
             sent += out.to_peers.iter().flat_map(|(_, m)| m).map(Bytes::len).sum::<usize>();
         }

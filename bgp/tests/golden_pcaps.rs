@@ -42,7 +42,7 @@ struct Seen {
 }
 
 /// The octet `bgp/fuzz/fuzz_targets/ctx.rs` maps back to (nearly) this context.
-fn selector(ctx: &bgp::wire::CodecCtx) -> u8 {
+fn selector(ctx: &bgp::wire::DecodeCtx) -> u8 {
     u8::from(ctx.four_octet_as)
         | u8::from(!ctx.add_path.is_empty()) << 1
         | u8::from(ctx.extended_message) << 2

@@ -12,7 +12,7 @@ use bgp::rib::{
 };
 use bgp::wire::attr::{AsPath, Community, Origin, PathAttrs};
 use bgp::wire::{
-    AfiSafi, CodecCtx, Message, Nlri, ParsedMessage, ParsedUpdate, UpdateMsg, decode_message,
+    AfiSafi, EncodeCtx, Message, Nlri, ParsedMessage, ParsedUpdate, UpdateMsg, decode_message,
 };
 use ipnet::IpNet;
 
@@ -29,8 +29,8 @@ fn net(s: &str) -> IpNet {
     s.parse().unwrap()
 }
 
-fn ctx() -> CodecCtx {
-    CodecCtx { four_octet_as: true, ..CodecCtx::default() }
+fn ctx() -> EncodeCtx {
+    EncodeCtx { four_octet_as: true, ..EncodeCtx::default() }
 }
 
 /// A peer (peer 2, the restarting one, is external; the others internal);
@@ -68,7 +68,7 @@ fn attrs(as_path: &[u32], communities: Vec<Community>) -> PathAttrs {
 
 fn parsed(u: UpdateMsg) -> ParsedUpdate {
     let b = Message::Update(u).to_bytes(&ctx()).unwrap();
-    match decode_message(&b, &ctx()).unwrap() {
+    match decode_message(&b, &ctx().peer_decode_ctx()).unwrap() {
         ParsedMessage::Update(p) => p,
         other => panic!("not an UPDATE: {other:?}"),
     }
@@ -90,7 +90,9 @@ type Announced = Vec<(IpNet, Vec<Community>)>;
 fn told(out: &Output, p: u32) -> (Announced, Vec<IpNet>, usize) {
     let (mut ann, mut wd, mut eors) = (Vec::new(), Vec::new(), 0);
     for m in out.messages_for(PeerId(p)) {
-        let ParsedMessage::Update(u) = decode_message(m, &ctx()).unwrap() else { continue };
+        let ParsedMessage::Update(u) = decode_message(m, &ctx().peer_decode_ctx()).unwrap() else {
+            continue;
+        };
         if u.is_end_of_rib().is_some() {
             eors += 1;
             continue;

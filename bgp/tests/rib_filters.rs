@@ -12,7 +12,7 @@ use bgp::rib::{
     local_pref_from_priority,
 };
 use bgp::wire::attr::{AsPath, Community, Origin, PathAttrs};
-use bgp::wire::{CodecCtx, Message, Nlri, ParsedMessage, ParsedUpdate, UpdateMsg, decode_message};
+use bgp::wire::{EncodeCtx, Message, Nlri, ParsedMessage, ParsedUpdate, UpdateMsg, decode_message};
 use ipnet::IpNet;
 
 const AS: u32 = 64512;
@@ -26,8 +26,8 @@ fn net(s: &str) -> IpNet {
     s.parse().unwrap()
 }
 
-fn ctx() -> CodecCtx {
-    CodecCtx { four_octet_as: true, ..CodecCtx::default() }
+fn ctx() -> EncodeCtx {
+    EncodeCtx { four_octet_as: true, ..EncodeCtx::default() }
 }
 
 #[derive(serde::Deserialize)]
@@ -69,7 +69,7 @@ fn announce(a: PathAttrs, prefixes: &[&str]) -> ParsedUpdate {
     let b = Message::Update(UpdateMsg { attrs: a, nlri, ..UpdateMsg::default() })
         .to_bytes(&ctx())
         .unwrap();
-    match decode_message(&b, &ctx()).unwrap() {
+    match decode_message(&b, &ctx().peer_decode_ctx()).unwrap() {
         ParsedMessage::Update(p) => p,
         other => panic!("not an UPDATE: {other:?}"),
     }
@@ -79,7 +79,9 @@ fn announce(a: PathAttrs, prefixes: &[&str]) -> ParsedUpdate {
 fn seen(out: &Output, p: u32) -> (Vec<(IpNet, PathAttrs)>, Vec<IpNet>) {
     let (mut ann, mut wd) = (Vec::new(), Vec::new());
     for m in out.messages_for(PeerId(p)) {
-        let ParsedMessage::Update(u) = decode_message(m, &ctx()).unwrap() else { continue };
+        let ParsedMessage::Update(u) = decode_message(m, &ctx().peer_decode_ctx()).unwrap() else {
+            continue;
+        };
         for (_, n) in u.announcements() {
             ann.push((n.prefix, u.update.attrs.clone()));
         }
@@ -465,7 +467,7 @@ fn withdraw(prefixes: &[&str]) -> ParsedUpdate {
     let withdrawn = prefixes.iter().map(|p| Nlri::new(net(p))).collect();
     let b =
         Message::Update(UpdateMsg { withdrawn, ..UpdateMsg::default() }).to_bytes(&ctx()).unwrap();
-    match decode_message(&b, &ctx()).unwrap() {
+    match decode_message(&b, &ctx().peer_decode_ctx()).unwrap() {
         ParsedMessage::Update(p) => p,
         other => panic!("not an UPDATE: {other:?}"),
     }
@@ -477,7 +479,7 @@ fn with_add_path_every_path_an_export_rule_decides_counts() {
     let f = filters(TOR_OUT);
     r.peer_up(PeerId(2), peer(2, 65001, &PeerFilters::default()));
     r.peer_up(PeerId(4), peer(4, 65001, &PeerFilters::default()));
-    let encode = CodecCtx { add_path: vec![bgp::wire::AfiSafi::IPV4_UNICAST], ..ctx() };
+    let encode = EncodeCtx { add_path: vec![bgp::wire::AfiSafi::IPV4_UNICAST], ..ctx() };
     r.peer_up(PeerId(3), PeerInfo { encode, ..peer(3, AS, &f) });
     r.update(PeerId(2), &announce(attrs(&[65001], ip(2)), &["10.9.1.0/24", "10.8.0.0/24"]));
     r.update(PeerId(4), &announce(attrs(&[65001, 65005], ip(4)), &["10.9.1.0/24"]));

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use bgp::rib::{ExportPolicy, FibRoute, Output, PeerId, PeerInfo, Rib, RibConfig};
 use bgp::wire::attr::{AsPath, MpNextHop, Origin, PathAttrs};
-use bgp::wire::{AfiSafi, CodecCtx, Message, Nlri, ParsedMessage, UpdateMsg, decode_message};
+use bgp::wire::{AfiSafi, EncodeCtx, Message, Nlri, ParsedMessage, UpdateMsg, decode_message};
 use ipnet::{IpNet, Ipv4Net};
 use proptest::prelude::*;
 
@@ -19,12 +19,12 @@ const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const PLAIN: u32 = 10;
 const ADDPATH: u32 = 11;
 
-fn ctx() -> CodecCtx {
-    CodecCtx { four_octet_as: true, ..CodecCtx::default() }
+fn ctx() -> EncodeCtx {
+    EncodeCtx { four_octet_as: true, ..EncodeCtx::default() }
 }
 
-fn ap_ctx() -> CodecCtx {
-    CodecCtx { add_path: vec![AfiSafi::IPV4_UNICAST], ..ctx() }
+fn ap_ctx() -> EncodeCtx {
+    EncodeCtx { add_path: vec![AfiSafi::IPV4_UNICAST], ..ctx() }
 }
 
 fn prefix(i: u8) -> IpNet {
@@ -62,9 +62,11 @@ fn arb_op() -> impl Strategy<Value = Op> {
 /// What a downstream peer believes: (prefix, path id) -> next hop.
 type View = BTreeMap<(IpNet, Option<u32>), MpNextHop>;
 
-fn replay(view: &mut View, out: &Output, peer: u32, c: &CodecCtx) {
+fn replay(view: &mut View, out: &Output, peer: u32, c: &EncodeCtx) {
     for m in out.messages_for(PeerId(peer)) {
-        let Ok(ParsedMessage::Update(u)) = decode_message(m, c) else { panic!("not an UPDATE") };
+        let Ok(ParsedMessage::Update(u)) = decode_message(m, &c.peer_decode_ctx()) else {
+            panic!("not an UPDATE")
+        };
         for (_, n) in u.withdrawals() {
             view.remove(&(n.prefix, n.path_id));
         }
@@ -123,7 +125,7 @@ proptest! {
         for i in 1..4 {
             rib.peer_up(PeerId(u32::from(i)), src(i));
         }
-        let obs = |addr: u8, encode: CodecCtx| PeerInfo {
+        let obs = |addr: u8, encode: EncodeCtx| PeerInfo {
             local_addr_v4: Some(ME),
             encode,
             export: ExportPolicy::all(),
@@ -144,7 +146,7 @@ proptest! {
                 }
                 Op::Announce { peer, .. } | Op::Withdraw { peer, .. } => {
                     let b = Message::Update(update(*peer, op)).to_bytes(&ctx()).unwrap();
-                    let Ok(ParsedMessage::Update(u)) = decode_message(&b, &ctx()) else { panic!() };
+                    let Ok(ParsedMessage::Update(u)) = decode_message(&b, &ctx().peer_decode_ctx()) else { panic!() };
                     rib.update(PeerId(u32::from(*peer)), &u)
                 }
             };
@@ -209,7 +211,7 @@ proptest! {
                 let (len, med) = lens[usize::from(peer - 1)];
                 let op = Op::Announce { peer, prefixes: vec![0], path_len: len, med, withdraw_first: false };
                 let b = Message::Update(update(peer, &op)).to_bytes(&ctx()).unwrap();
-                let Ok(ParsedMessage::Update(u)) = decode_message(&b, &ctx()) else { panic!() };
+                let Ok(ParsedMessage::Update(u)) = decode_message(&b, &ctx().peer_decode_ctx()) else { panic!() };
                 rib.update(PeerId(u32::from(peer)), &u);
             }
             let mut v: Vec<_> = rib.routes(prefix(0)).into_iter().map(|r| (r.peer, r.best, r.reason)).collect();

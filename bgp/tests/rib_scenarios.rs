@@ -13,7 +13,7 @@ use bgp::rib::{
 use bgp::wire::attr::{AsPath, ClusterList, Community, MpNextHop, Origin, PathAttrs};
 use bgp::wire::route_refresh::RouteRefreshSubtype;
 use bgp::wire::{
-    AfiSafi, CodecCtx, Message, Nlri, ParsedMessage, ParsedUpdate, UpdateMsg, decode_message,
+    AfiSafi, EncodeCtx, Message, Nlri, ParsedMessage, ParsedUpdate, UpdateMsg, decode_message,
 };
 use bytes::Bytes;
 use ipnet::IpNet;
@@ -30,8 +30,8 @@ fn net(s: &str) -> IpNet {
     s.parse().unwrap()
 }
 
-fn ctx() -> CodecCtx {
-    CodecCtx { four_octet_as: true, ..CodecCtx::default() }
+fn ctx() -> EncodeCtx {
+    EncodeCtx { four_octet_as: true, ..EncodeCtx::default() }
 }
 
 fn peer(i: u8, asn: u32) -> PeerInfo {
@@ -66,9 +66,9 @@ fn attrs(path: &[u32], nh: Ipv4Addr) -> PathAttrs {
 }
 
 /// Encodes then decodes, as the session would hand it over.
-fn parsed(u: UpdateMsg, c: &CodecCtx) -> ParsedUpdate {
+fn parsed(u: UpdateMsg, c: &EncodeCtx) -> ParsedUpdate {
     let b = Message::Update(u).to_bytes(c).unwrap();
-    match decode_message(&b, c).unwrap() {
+    match decode_message(&b, &c.peer_decode_ctx()).unwrap() {
         ParsedMessage::Update(p) => p,
         other => panic!("not an UPDATE: {other:?}"),
     }
@@ -93,10 +93,10 @@ struct Seen {
     refresh: Vec<RouteRefreshSubtype>,
 }
 
-fn seen_with(out: &Output, p: u32, c: &CodecCtx) -> Seen {
+fn seen_with(out: &Output, p: u32, c: &EncodeCtx) -> Seen {
     let mut s = Seen::default();
     for m in out.messages_for(PeerId(p)) {
-        match decode_message(m, c).unwrap() {
+        match decode_message(m, &c.peer_decode_ctx()).unwrap() {
             ParsedMessage::Update(u) => {
                 assert!(u.errors.is_empty(), "{:?}", u.errors);
                 if let Some(f) = u.is_end_of_rib() {
@@ -384,7 +384,7 @@ fn peers_with_identical_settings_share_one_encoded_stream() {
 #[test]
 fn add_path_sends_every_path_with_stable_ids() {
     let mut r = rib();
-    let ap = CodecCtx { add_path: vec![V4], ..ctx() };
+    let ap = EncodeCtx { add_path: vec![V4], ..ctx() };
     r.peer_up(PeerId(2), peer(2, 65001));
     r.peer_up(PeerId(3), peer(3, 65002));
     r.peer_up(PeerId(4), PeerInfo { encode: ap.clone(), ..peer(4, AS) });
@@ -403,7 +403,7 @@ fn add_path_sends_every_path_with_stable_ids() {
 #[test]
 fn add_path_receive_keeps_paths_apart() {
     let mut r = rib();
-    let ap = CodecCtx { add_path: vec![V4], ..ctx() };
+    let ap = EncodeCtx { add_path: vec![V4], ..ctx() };
     r.peer_up(PeerId(2), peer(2, AS));
     let mk = |id, nh| {
         let u = UpdateMsg {
@@ -555,7 +555,9 @@ fn treat_as_withdraw_update_removes_the_route() {
     .to_vec();
     let at = body.windows(3).position(|w| w == [0x40, 1, 1]).unwrap();
     body[at + 3] = 9;
-    let ParsedMessage::Update(p) = decode_message(&Bytes::from(body), &ctx()).unwrap() else {
+    let ParsedMessage::Update(p) =
+        decode_message(&Bytes::from(body), &ctx().peer_decode_ctx()).unwrap()
+    else {
         panic!()
     };
     assert_eq!(p.treatment, bgp::wire::Treatment::TreatAsWithdraw);
@@ -796,7 +798,7 @@ fn advertised_counts_follow_announcements_minus_withdrawals_per_peer() {
 #[test]
 fn add_path_peers_count_every_path_sent() {
     let mut r = rib();
-    let ap = CodecCtx { add_path: vec![V4], ..ctx() };
+    let ap = EncodeCtx { add_path: vec![V4], ..ctx() };
     r.peer_up(PeerId(2), peer(2, 65001));
     r.peer_up(PeerId(3), peer(3, 65002));
     r.peer_up(PeerId(4), PeerInfo { encode: ap, ..peer(4, AS) });

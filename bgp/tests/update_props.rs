@@ -144,7 +144,7 @@ proptest! {
     fn random_valid_updates_round_trip(u in arb_update()) {
         let ctx = Ctx::Ibgp.get();
         let mut buf = BytesMut::new();
-        u.encode_body(&ctx, &mut buf).unwrap();
+        u.encode_body(&ctx.peer_encode_ctx(), &mut buf).unwrap();
         let p = UpdateMsg::decode(&buf.freeze(), &ctx).unwrap();
         prop_assert_eq!(p.treatment, Treatment::Normal, "{:?}", p.errors);
         prop_assert_eq!(p.update, u);
@@ -174,7 +174,7 @@ proptest! {
         if let Ok(p) = UpdateMsg::decode(&body, &ctx) {
             // Whatever was accepted must encode again.
             let mut buf = BytesMut::new();
-            let _ = p.update.encode_body(&ctx, &mut buf);
+            let _ = p.update.encode_body(&ctx.peer_encode_ctx(), &mut buf);
             let _ = p.withdrawals().count() + p.announcements().count();
         }
     }

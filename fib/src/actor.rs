@@ -35,7 +35,7 @@ use crate::netlink::monitor::{KernelEvent, Monitor};
 use crate::netlink::tunnel::{self, TunnelStatus};
 use crate::netlink::writer::RouteWriter;
 use crate::netlink::{Kernel, NetlinkError};
-use crate::plan::{KernelModel, Op, Orphans, plan_key};
+use crate::plan::{KernelModel, Op, Orphans, plan_key, plan_resync};
 use crate::policy::{
     BestRoute, Decision, IpPool, NodeContext, ProgramClusterRoutes, SkipReason, StaticRoute, Vtep,
     decide,
@@ -788,23 +788,8 @@ impl Fib {
         for r in dumped.into_iter().filter(|r| r.table == self.ctx.table) {
             self.model.put(r);
         }
-        let mut replaces = Vec::new();
-        let mut deletes = Vec::new();
-        // Every key either side holds, without collecting the union (1M keys at scale).
-        for key in self.model.keys() {
-            let have = self.model.get(key);
-            plan_key(self.desired.get(key), have, self.orphans, &mut replaces, &mut deletes);
-        }
-        for (key, want) in &self.desired {
-            if !self.model.contains(key) {
-                plan_key(Some(want), &[], self.orphans, &mut replaces, &mut deletes);
-            }
-        }
-        // Address order: the kernel inserts far faster than in hash order.
-        replaces.sort_unstable_by_key(|op| op.route().key());
-        deletes.sort_unstable_by_key(|op| op.route().key());
-        replaces.extend(deletes);
-        let n = Box::pin(self.write(replaces)).await;
+        let ops = plan_resync(&self.desired, &self.model, self.orphans);
+        let n = Box::pin(self.write(ops)).await;
         if let Some(alien) = alien {
             self.learn_dump(alien);
         }

@@ -38,7 +38,7 @@ pub mod route;
 
 pub use actor::{Fib, FibConfig, FibEvent, FibRoutes, FibSender, FibStatus, NextHopReach};
 pub use learn::{LearnedChange, LearnedRoute};
-pub use plan::{KernelModel, Op, Orphans, plan, plan_key};
+pub use plan::{KernelModel, Op, Orphans, plan_key, plan_resync};
 pub use policy::{
     BestRoute, ContextChange, Decision, EncapMode, IpPool, NodeAddr, NodeContext,
     ProgramClusterRoutes, SkipReason, StaticRoute, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide,

@@ -18,8 +18,7 @@
 //!
 //! [`RouteKind::from_hops`]: crate::route::RouteKind::from_hops
 
-use std::collections::{BTreeMap, HashMap};
-
+use crate::hash::FastMap;
 use crate::route::{DesiredRoute, KernelRoute, Route, RouteKey};
 
 /// One kernel operation.
@@ -200,39 +199,35 @@ impl KernelModel {
     }
 }
 
-/// The full diff: replaces (in desired order) then deletes. `kernel` holds only routes
-/// with our protocol; routes of other protocols are never ours to touch.
-pub fn plan(desired: &[DesiredRoute], kernel: &[KernelRoute], orphans: Orphans) -> Vec<Op> {
-    let mut by_key: HashMap<RouteKey, Vec<KernelRoute>> = HashMap::with_capacity(kernel.len());
-    for k in kernel {
-        by_key.entry(k.key()).or_default().push(k.clone());
-    }
+/// The full diff after a dump: every key either side holds, planned by [`plan_key`];
+/// replaces then deletes, each in key order (the kernel inserts far faster in address
+/// order than in hash order). `model` holds only routes with our protocol; routes of
+/// other protocols are never ours to touch.
+pub fn plan_resync(
+    desired: &FastMap<RouteKey, DesiredRoute>,
+    model: &KernelModel,
+    orphans: Orphans,
+) -> Vec<Op> {
     let mut replaces = Vec::new();
     let mut deletes = Vec::new();
-    let mut want_keys: HashMap<RouteKey, &DesiredRoute> = HashMap::with_capacity(desired.len());
-    for d in desired {
-        // Two desired routes for one key: the later one wins, like a map insert.
-        want_keys.insert(d.key(), d);
+    // Every key either side holds, without collecting the union (1M keys at scale).
+    for key in model.keys() {
+        plan_key(desired.get(key), model.get(key), orphans, &mut replaces, &mut deletes);
     }
-    for d in desired {
-        if want_keys.get(&d.key()).is_some_and(|w| std::ptr::eq(*w, d)) {
-            let have = by_key.get(&d.key()).map(Vec::as_slice).unwrap_or(&[]);
-            plan_key(Some(d), have, orphans, &mut replaces, &mut deletes);
+    for (key, want) in desired {
+        if !model.contains(key) {
+            plan_key(Some(want), &[], orphans, &mut replaces, &mut deletes);
         }
     }
-    // Deterministic delete order for orphans (tests and logs).
-    let orphan_keys: BTreeMap<RouteKey, &Vec<KernelRoute>> =
-        by_key.iter().filter(|(k, _)| !want_keys.contains_key(*k)).map(|(k, v)| (*k, v)).collect();
-    for have in orphan_keys.values() {
-        plan_key(None, have, orphans, &mut replaces, &mut deletes);
-    }
+    replaces.sort_unstable_by_key(|op| op.route().key());
+    deletes.sort_unstable_by_key(|op| op.route().key());
     replaces.extend(deletes);
     replaces
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
+    use std::collections::{HashMap, HashSet};
     use std::net::{IpAddr, Ipv4Addr};
 
     use ipnet::{IpNet, Ipv4Net};
@@ -240,6 +235,18 @@ mod tests {
 
     use super::*;
     use crate::route::{MAIN_TABLE, NextHop, RouteKind};
+
+    /// [`plan_resync`] of `desired` (a later route for a key replaces an earlier
+    /// one, as in the FIB's map) against a kernel holding `kernel`.
+    fn plan(desired: &[Route], kernel: &[Route], orphans: Orphans) -> Vec<Op> {
+        let desired: FastMap<RouteKey, Route> =
+            desired.iter().map(|d| (d.key(), d.clone())).collect();
+        let mut model = KernelModel::default();
+        for k in kernel {
+            model.put(k.clone());
+        }
+        plan_resync(&desired, &model, orphans)
+    }
 
     fn r(prefix: &str, gw: &str, dev: u32, metric: u32) -> Route {
         Route {

@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 
 use bgp::wire::attr::{AsPath, MpNextHop, Origin, PathAttrs};
 use bgp::wire::pack::pack_announcements;
-use bgp::wire::{AfiSafi, CodecCtx, Nlri, UpdateMsg};
+use bgp::wire::{AfiSafi, DecodeCtx, EncodeCtx, Nlri, UpdateMsg};
 use bytes::Bytes;
 use ipnet::{IpNet, Ipv4Net};
 use nix::sched::{CloneFlags, setns};
@@ -294,9 +294,9 @@ fn ip4(s: &str) -> Ipv4Addr {
     s.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
 }
 
-/// The codec view of every session here: 4-octet AS, nothing else.
-fn codec_ctx(ebgp: bool) -> CodecCtx {
-    CodecCtx { four_octet_as: true, ebgp, ..CodecCtx::default() }
+/// How the injector encodes on every session here: 4-octet AS, nothing else.
+fn encode_ctx(ebgp: bool) -> EncodeCtx {
+    EncodeCtx { four_octet_as: true, ebgp, ..EncodeCtx::default() }
 }
 
 /// Complete UPDATE messages announcing `prefixes` from `asn` via `next_hop`.
@@ -307,7 +307,7 @@ fn updates(asn: u32, next_hop: Ipv4Addr, prefixes: &[Nlri]) -> Result<Vec<Bytes>
         ..PathAttrs::default()
     };
     let nh = MpNextHop::Ipv4(next_hop);
-    pack_announcements(&attrs, AfiSafi::IPV4_UNICAST, nh, prefixes, &codec_ctx(true))
+    pack_announcements(&attrs, AfiSafi::IPV4_UNICAST, nh, prefixes, &encode_ctx(true))
         .map_err(|e| err!("packing UPDATEs: {e:?}"))
 }
 
@@ -368,7 +368,7 @@ fn classify(p: &IpNet, n: u32) -> Kind {
 /// The receiver thread: decodes every UPDATE with the codec, counts bulk
 /// prefixes, timestamps probes and KEEPALIVEs, until `stop`.
 fn receive(mut inj: Injector, n: u32, seen: Arc<Mutex<Seen>>, stop: Arc<AtomicBool>) -> Injector {
-    let ctx = codec_ctx(true);
+    let ctx = DecodeCtx { four_octet_as: true, ebgp: true, ..DecodeCtx::default() };
     while !stop.load(Ordering::Relaxed) {
         let Some(m) = inj.recv(Duration::from_millis(20)) else { continue };
         let now = Instant::now();

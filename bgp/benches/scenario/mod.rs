@@ -10,7 +10,7 @@ use bgp::rib::filter::PeerFilters;
 use bgp::rib::{ExportPolicy, PeerId, PeerInfo, Rib, RibConfig};
 use bgp::wire::attr::{AsPath, Community, MpNextHop, Origin, PathAttrs};
 use bgp::wire::pack::pack_announcements;
-use bgp::wire::{AfiSafi, CodecCtx, Nlri, ParsedMessage, ParsedUpdate, decode_message};
+use bgp::wire::{AfiSafi, EncodeCtx, Nlri, ParsedMessage, ParsedUpdate, decode_message};
 use bytes::Bytes;
 use ipnet::{IpNet, Ipv4Net};
 
@@ -33,8 +33,8 @@ fn ipv4_nlri(n: u32) -> Vec<Nlri> {
         .collect()
 }
 
-pub fn ctx() -> CodecCtx {
-    CodecCtx { four_octet_as: true, ..CodecCtx::default() }
+pub fn ctx() -> EncodeCtx {
+    EncodeCtx { four_octet_as: true, ..EncodeCtx::default() }
 }
 
 /// The full table as the eBGP peer sends it: 4096-octet UPDATEs.
@@ -55,7 +55,7 @@ pub fn parsed(frames: &[Bytes]) -> Vec<ParsedUpdate> {
     let c = ctx();
     frames
         .iter()
-        .map(|f| match decode_message(f, &c) {
+        .map(|f| match decode_message(f, &c.peer_decode_ctx()) {
             Ok(ParsedMessage::Update(u)) => u,
             _ => unreachable!(),
         })
@@ -115,7 +115,7 @@ pub fn setup_with(add_path: bool, filters: &PeerFilters) -> Rib {
         let p = PeerInfo {
             local_addr_v4: Some(Ipv4Addr::new(10, 0, 0, 1)),
             next_hop_mode: NextHopMode::Auto,
-            encode: CodecCtx {
+            encode: EncodeCtx {
                 add_path: if add_path { vec![AfiSafi::IPV4_UNICAST] } else { Vec::new() },
                 ..ctx()
             },

@@ -1,11 +1,11 @@
-// Shared by the targets: the first input octet picks the negotiated context,
+// Shared by the targets: the first input octet picks the negotiated receive context,
 // so one corpus exercises 2- and 4-octet AS, ADD-PATH, extended messages,
 // extended next hop and eBGP/iBGP rules.
-use bgp::wire::{AfiSafi, CodecCtx};
+use bgp::wire::{AfiSafi, DecodeCtx};
 
-pub fn ctx_from(b: u8) -> CodecCtx {
+pub fn ctx_from(b: u8) -> DecodeCtx {
     let families = [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST];
-    CodecCtx {
+    DecodeCtx {
         four_octet_as: b & 1 != 0,
         add_path: if b & 2 != 0 { families.to_vec() } else { Vec::new() },
         extended_message: b & 4 != 0,

@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(msg) = bgp::wire::decode_message(&frame, &ctx) {
         if let Some(m) = msg.into_clean_message() {
             let mut buf = BytesMut::new();
-            if m.encode(&ctx, &mut buf).is_ok() {
+            // The peer that sent it encoded with the mirror of our receive view.
+            if m.encode(&ctx.peer_encode_ctx(), &mut buf).is_ok() {
                 let again = bgp::wire::decode_message(&buf.freeze(), &ctx)
                     .expect("our own encoding decodes")
                     .into_clean_message()

@@ -15,7 +15,6 @@
 //! and `advertise` change state; they go through the owner's input queue, the
 //! same path as SIGHUP, and are answered over a oneshot once applied.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,10 +22,9 @@ use std::time::Duration;
 use ctl::proto::{
     AdvertiseRequest, AdvertiseResult, AsPathSegment, CtlError, ErrorClass, ErrorKind, Family,
     FamilyCounts, FibSnapshot, LastError, Origin, PathSnapshot, PeerSnapshot, ReconfigResult,
-    RejectReason, ReloadResult, RibSize, RouteQuery, RouteSnapshot, RouteSource, SegmentKind,
-    SessionState, StatusSnapshot, UnknownAttr,
+    ReloadResult, RouteQuery, RouteSnapshot, RouteSource, SegmentKind, SessionState,
+    StatusSnapshot, UnknownAttr,
 };
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -511,7 +509,7 @@ fn segment_kind(t: SegmentType) -> SegmentKind {
 }
 
 /// One received path as `show routes` lists it; `best` and
-/// `reject_reason` are left for [`merge_routes`] to fill.
+/// `reject_reason` are left for the caller to fill.
 pub fn path_snapshot(
     source: RouteSource,
     attrs: &PathAttrs,
@@ -570,83 +568,6 @@ pub fn path_snapshot(
         filter: None,
         interface: None,
     }
-}
-
-/// The prefixes this node originates, one local path each (`origin` says
-/// why: `block`, `advertise`).
-pub fn local_routes(prefixes: &[IpNet], why: &str) -> Vec<RouteSnapshot> {
-    let paths = prefixes.iter().map(|p| RouteSnapshot {
-        prefix: *p,
-        paths: vec![PathSnapshot {
-            source: RouteSource::Local { origin: why.to_owned() },
-            path_id: None,
-            best: true,
-            reject_reason: None,
-            stale: false,
-            since: 0,
-            origin: Origin::Igp,
-            as_path: Vec::new(),
-            next_hop: Vec::new(),
-            med: None,
-            local_pref: None,
-            atomic_aggregate: false,
-            aggregator: None,
-            communities: Vec::new(),
-            large_communities: Vec::new(),
-            extended_communities: Vec::new(),
-            originator_id: None,
-            cluster_list: Vec::new(),
-            igp_metric: None,
-            unknown: Vec::new(),
-            filter: None,
-            interface: None,
-        }],
-    });
-    merge_routes(paths.collect())
-}
-
-/// Groups paths by prefix (sorted) and marks a best path for a handler
-/// without a decision process: a local path wins, then the lowest neighbor
-/// address; every other path says why it lost.
-pub fn merge_routes(routes: Vec<RouteSnapshot>) -> Vec<RouteSnapshot> {
-    let mut by_prefix: BTreeMap<IpNet, Vec<PathSnapshot>> = BTreeMap::new();
-    for r in routes {
-        by_prefix.entry(r.prefix).or_default().extend(r.paths);
-    }
-    by_prefix
-        .into_iter()
-        .map(|(prefix, mut paths)| {
-            paths.sort_by_key(|p| (p.source.peer().is_some(), p.source.peer(), p.path_id));
-            let local_best = paths.first().is_some_and(|p| p.source.peer().is_none());
-            for (i, p) in paths.iter_mut().enumerate() {
-                p.best = i == 0;
-                p.reject_reason = match i {
-                    0 => None,
-                    _ if local_best => {
-                        Some(RejectReason::Other("locally originated path preferred".into()))
-                    }
-                    _ => Some(RejectReason::PeerAddressHigher),
-                };
-            }
-            RouteSnapshot { prefix, paths }
-        })
-        .collect()
-}
-
-/// Loc-RIB sizes per family from a route list.
-pub fn rib_sizes(routes: &[RouteSnapshot]) -> Vec<RibSize> {
-    [Family::Ipv4, Family::Ipv6]
-        .into_iter()
-        .map(|family| {
-            let of: Vec<&RouteSnapshot> =
-                routes.iter().filter(|r| Family::of_net(&r.prefix) == family).collect();
-            RibSize {
-                family,
-                prefixes: of.len() as u64,
-                paths: of.iter().map(|r| r.paths.len() as u64).sum(),
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -758,30 +679,6 @@ mod tests {
     }
 
     #[test]
-    fn merged_routes_are_sorted_with_the_local_path_best() {
-        let net = |s: &str| s.parse::<IpNet>().unwrap();
-        let src = |a: &str| RouteSource::Bgp { peer: a.parse().unwrap(), name: a.into() };
-        let bgp = |prefix: &str, peer: &str| RouteSnapshot {
-            prefix: net(prefix),
-            paths: vec![path_snapshot(src(peer), &PathAttrs::default(), None, 0)],
-        };
-        let mut all = vec![bgp("10.244.2.0/26", "10.0.0.3"), bgp("10.244.2.0/26", "10.0.0.2")];
-        all.extend(local_routes(&[net("10.244.1.0/26")], "block"));
-        all.push(bgp("10.244.1.0/26", "10.0.0.2"));
-        let merged = merge_routes(all);
-        assert_eq!(merged.len(), 2);
-        assert_eq!(merged[0].prefix, net("10.244.1.0/26"));
-        assert!(merged[0].paths[0].best);
-        assert_eq!(merged[0].paths[0].source.name(), "local:block");
-        assert!(matches!(merged[0].paths[1].reject_reason, Some(RejectReason::Other(_))));
-        assert_eq!(merged[1].paths[0].source.peer(), Some("10.0.0.2".parse().unwrap()));
-        assert_eq!(merged[1].paths[1].reject_reason, Some(RejectReason::PeerAddressHigher));
-        let sizes = rib_sizes(&merged);
-        assert_eq!((sizes[0].prefixes, sizes[0].paths), (2, 4));
-        assert_eq!((sizes[1].prefixes, sizes[1].paths), (0, 0));
-    }
-
-    #[test]
     fn lag_keeps_the_last_and_the_largest_sample() {
         let t = tokio::time::Instant::now();
         let mut m = LagMeter::default();
@@ -844,41 +741,5 @@ mod tests {
         assert!(e.message.contains("host bits"), "{e}");
         task.abort();
         let _ = std::fs::remove_file(&path);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn merged_routes_have_one_best_path_per_sorted_prefix(
-            entries in proptest::collection::vec((0u8..8, proptest::option::of(1u8..5)), 0..40)
-        ) {
-            let routes: Vec<RouteSnapshot> = entries
-                .iter()
-                .map(|(block, peer)| {
-                    let prefix: IpNet = format!("10.244.{block}.0/26").parse().unwrap();
-                    match peer {
-                        None => local_routes(&[prefix], "block").remove(0),
-                        Some(p) => {
-                            let src = RouteSource::Bgp {
-                                peer: format!("10.0.0.{p}").parse().unwrap(),
-                                name: String::new(),
-                            };
-                            RouteSnapshot {
-                                prefix,
-                                paths: vec![path_snapshot(src, &PathAttrs::default(), None, 0)],
-                            }
-                        }
-                    }
-                })
-                .collect();
-            let merged = merge_routes(routes);
-            proptest::prop_assert!(merged.windows(2).all(|w| w[0].prefix < w[1].prefix));
-            let paths: usize = merged.iter().map(|r| r.paths.len()).sum();
-            proptest::prop_assert_eq!(paths, entries.len());
-            for r in &merged {
-                proptest::prop_assert_eq!(r.paths.iter().filter(|p| p.best).count(), 1);
-                proptest::prop_assert!(r.paths[0].best);
-                proptest::prop_assert!(r.paths.iter().all(|p| p.best == p.reject_reason.is_none()));
-            }
-        }
     }
 }

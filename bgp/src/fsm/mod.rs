@@ -98,8 +98,6 @@ pub struct Fsm {
     /// Whether an error schedules a restart; off for the second connection a
     /// [`PeerFsm`] tracks during a collision, which just goes away.
     restarts: bool,
-    /// RFC 4271 ConnectRetryCounter, for `show peer`.
-    connect_retry_counter: u32,
     error_wait: ErrorWait,
     established_at: Option<Millis>,
     /// The peer is expected back (its Established session ended because
@@ -156,7 +154,6 @@ impl Fsm {
             running: false,
             passive_start: false,
             restarts: true,
-            connect_retry_counter: 0,
             error_wait: ErrorWait::default(),
             established_at: None,
             awaited: false,
@@ -235,12 +232,6 @@ impl Fsm {
     /// Whether `timer` is running.
     pub fn timer_armed(&self, timer: Timer) -> bool {
         self.armed.contains(timer)
-    }
-
-    /// RFC 4271 ConnectRetryCounter: errors since the last ManualStart or
-    /// ManualStop.
-    pub fn connect_retry_counter(&self) -> u32 {
-        self.connect_retry_counter
     }
 
     /// The error wait the last error gave (BIRD's `error wait` in

@@ -59,14 +59,13 @@ impl Fsm {
         let kind = event.kind();
         match event {
             Event::ManualStart => {
-                // "sets ConnectRetryCounter to zero" (RFC 4271 §8.2.2); an
-                // operator start also forgets past errors.
-                self.connect_retry_counter = 0;
+                // An operator start forgets past errors (RFC 4271 §8.2.2
+                // zeroes ConnectRetryCounter here; the error wait plays its
+                // part, so no counter is kept).
                 self.error_wait.reset();
                 self.start(step, self.cfg.passive, Reason::Event(kind));
             }
             Event::ManualStartWithPassiveTcpEstablishment => {
-                self.connect_retry_counter = 0;
                 self.error_wait.reset();
                 self.start(step, true, Reason::Event(kind));
             }
@@ -402,20 +401,20 @@ impl Fsm {
         self.go_idle(step, Some(n), Reason::Error(e), now);
     }
 
-    /// ManualStop: Idle without restart; "sets the ConnectRetryCounter to
-    /// zero". `notify` is whether our OPEN went out (so a Cease may follow).
+    /// ManualStop: Idle without restart. `notify` is whether our OPEN went
+    /// out (so a Cease may follow).
     fn stop(&mut self, step: &mut Step, cease: NotificationMsg, notify: bool) {
         self.running = false;
         self.awaited = false;
         let send = notify.then(|| cease.clone());
         self.leave(step, send, Reason::Stop(cease));
-        self.connect_retry_counter = 0;
     }
 
-    /// Any other way to Idle: "increments the ConnectRetryCounter by 1,
-    /// (optionally) performs peer oscillation damping", which here is the
-    /// error wait before an automatic restart, unless the peer left an
-    /// Established session: then it starts again at once ([`redial`]).
+    /// Any other way to Idle: RFC 4271 "(optionally) performs peer
+    /// oscillation damping", which here is the error wait before an
+    /// automatic restart (it stands in for the ConnectRetryCounter too),
+    /// unless the peer left an Established session: then it starts again at
+    /// once ([`redial`]).
     fn go_idle(
         &mut self,
         step: &mut Step,
@@ -425,7 +424,6 @@ impl Fsm {
     ) {
         let restart = redial::restart_after(self.state == State::Established, &reason);
         self.leave(step, notify, reason.clone());
-        self.connect_retry_counter = self.connect_retry_counter.saturating_add(1);
         if !(self.running && self.restarts) {
             return;
         }

@@ -22,9 +22,14 @@ use super::policy::{
 use super::table::{BEST, ELIGIBLE, IMPORT_REJECTED, MULTIPATH, Path, STALE, same_family};
 use super::types::{FibChange, FibRoute, Output, PeerId, PeerInfo, PeerStats};
 use super::{Rib, family_of};
+use crate::config::IpPool;
 use crate::wire::attr::{MpNextHop, Origin, PathAttrs};
 use crate::wire::pack::{pack_announcements, pack_withdrawals};
 use crate::wire::{AfiSafi, EncodeCtx, Nlri};
+
+/// The IP pools and service ranges in force before a reload: while
+/// `set_export_ranges` applies one, what was sent is judged under these.
+pub(super) type RangesBefore<'a> = Option<(&'a [IpPool], &'a [IpNet])>;
 
 /// A peer that is up.
 #[derive(Debug)]
@@ -267,12 +272,19 @@ impl Rib {
     /// Applies `change` to the destination of `prefix`, reselects, and
     /// queues what changed for the groups and the FIB.
     pub(super) fn apply(&mut self, prefix: IpNet, change: Change) {
+        self.apply_forcing_fib(prefix, change, false);
+    }
+
+    /// [`Self::apply`]; with `force_fib` the FIB is sent the route even when
+    /// the paths are unchanged (a local route that became, or stopped being,
+    /// a blackhole: the path is the same, the kernel route is not).
+    pub(super) fn apply_forcing_fib(&mut self, prefix: IpNet, change: Change, force_fib: bool) {
         // Scratch buffers instead of two allocations per prefix.
         let mut old = std::mem::take(&mut self.scratch_old);
         let mut new = std::mem::take(&mut self.scratch_new);
         old.clear();
         new.clear();
-        self.apply_with(prefix, change, &mut old, &mut new);
+        self.apply_with(prefix, change, &mut old, &mut new, force_fib);
         self.scratch_old = old;
         self.scratch_new = new;
     }
@@ -283,6 +295,7 @@ impl Rib {
         change: Change,
         old: &mut Vec<Path>,
         new: &mut Vec<Path>,
+        force_fib: bool,
     ) {
         let id = match change {
             Change::Upsert { src, rx_id, attrs, import } => {
@@ -320,7 +333,7 @@ impl Rib {
                             // RFC 4724 §4.2: re-advertised, so no longer
                             // stale; exports and the FIB see no change.
                             p.flags &= !STALE;
-                        } else if !self.force_fib {
+                        } else if !force_fib {
                             return; // a repeat: nothing changes
                         }
                     }
@@ -338,7 +351,7 @@ impl Rib {
                 };
                 self.attrs.decref(old[i].attrs);
                 if !self.table.remove_path(prefix, id, i) {
-                    self.diff(prefix, old, &[]);
+                    self.diff(prefix, old, &[], force_fib);
                     return;
                 }
                 id
@@ -352,7 +365,7 @@ impl Rib {
                     let attrs = self.table.paths(id)[i].attrs;
                     self.attrs.decref(attrs);
                     if !self.table.remove_path(prefix, id, i) {
-                        self.diff(prefix, old, &[]);
+                        self.diff(prefix, old, &[], force_fib);
                         return;
                     }
                 }
@@ -366,7 +379,7 @@ impl Rib {
         };
         self.reselect(id);
         push_paths(new, self.table.paths(id));
-        self.diff(prefix, old, new);
+        self.diff(prefix, old, new, force_fib);
     }
 
     /// Builds the decision-process view of a path.
@@ -471,15 +484,16 @@ impl Rib {
         }
     }
 
-    /// Queues what changed between `old` and `new` for every group and the FIB.
-    pub(super) fn diff(&mut self, prefix: IpNet, old: &[Path], new: &[Path]) {
-        if old == new && !self.force_fib {
+    /// Queues what changed between `old` and `new` for every group and the
+    /// FIB (with `force_fib`, the FIB even when nothing did).
+    pub(super) fn diff(&mut self, prefix: IpNet, old: &[Path], new: &[Path], force_fib: bool) {
+        if old == new && !force_fib {
             return;
         }
         let fam = usize::from(matches!(prefix, IpNet::V6(_)));
         self.count(fam, old, false);
         self.count(fam, new, true);
-        self.diff_groups(prefix, old, new, false);
+        self.diff_groups(prefix, old, new, None);
         if self.cfg.fib {
             let key = |p: &Path| (p.src, p.attrs, p.flags & BEST);
             // A kernel route is never programmed: it counts only by displacing
@@ -487,7 +501,7 @@ impl Rib {
             let fib = |p: &&Path| p.is(MULTIPATH) && !p.is_kernel();
             let was = old.iter().filter(fib).map(key);
             let now = new.iter().filter(fib).map(key);
-            if self.force_fib || !was.eq(now) {
+            if force_fib || !was.eq(now) {
                 let route = self.fib_route(prefix, new);
                 self.out.fib.push(FibChange { prefix, route });
             }
@@ -529,15 +543,15 @@ impl Rib {
         }
     }
 
-    /// Queues each group's export changes; with `old_pools` the old paths
-    /// are judged under the pools and service ranges in force before a
+    /// Queues each group's export changes; with `ranges_before` the old
+    /// paths are judged under the pools and service ranges in force before a
     /// reload.
     pub(super) fn diff_groups(
         &mut self,
         prefix: IpNet,
         old: &[Path],
         new: &[Path],
-        old_pools: bool,
+        ranges_before: RangesBefore<'_>,
     ) {
         let fam = family_of(prefix);
         let v6 = fam == AfiSafi::IPV6_UNICAST;
@@ -550,14 +564,14 @@ impl Rib {
                 // RFC 7911: every usable path goes out under its own id.
                 let mut before: Vec<(u32, AttrId)> = Vec::new();
                 for p in old {
-                    let (a, rule) = self.export_judged(gi, prefix, p, old_pools);
+                    let (a, rule) = self.export_judged(gi, prefix, p, ranges_before);
                     self.count_rule(gi, rule, v6, false);
                     if let Some(a) = a {
                         before.push((p.tx_id, a));
                     }
                 }
                 for p in new {
-                    let (now, rule) = self.export_judged(gi, prefix, p, false);
+                    let (now, rule) = self.export_judged(gi, prefix, p, None);
                     self.count_rule(gi, rule, v6, true);
                     let was = before
                         .iter()
@@ -574,11 +588,11 @@ impl Rib {
                 }
             } else {
                 let (was, was_rule) = match old.iter().find(|p| p.is(BEST)) {
-                    Some(p) => self.export_judged(gi, prefix, p, old_pools),
+                    Some(p) => self.export_judged(gi, prefix, p, ranges_before),
                     None => (None, None),
                 };
                 let (now, now_rule) = match new.iter().find(|p| p.is(BEST)) {
-                    Some(p) => self.export_judged(gi, prefix, p, false),
+                    Some(p) => self.export_judged(gi, prefix, p, None),
                     None => (None, None),
                 };
                 if was_rule != now_rule {
@@ -619,9 +633,9 @@ impl Rib {
         gi: usize,
         prefix: IpNet,
         p: &Path,
-        old_pools: bool,
+        ranges_before: RangesBefore<'_>,
     ) -> Option<AttrId> {
-        self.export_judged(gi, prefix, p, old_pools).0
+        self.export_judged(gi, prefix, p, ranges_before).0
     }
 
     /// [`Self::export`], and the export rule that decided, if one did.
@@ -630,7 +644,7 @@ impl Rib {
         gi: usize,
         prefix: IpNet,
         p: &Path,
-        old_pools: bool,
+        ranges_before: RangesBefore<'_>,
     ) -> (Option<AttrId>, Option<RuleRef>) {
         if !p.is(ELIGIBLE) {
             return (None, None);
@@ -666,10 +680,8 @@ impl Rib {
                 }
             }
             Verdict::NoMatch => {
-                let (pools, services) = match old_pools {
-                    true => (&self.old_pools, &self.old_services),
-                    false => (&self.pools, &self.services),
-                };
+                let (pools, services) =
+                    ranges_before.unwrap_or((&self.pools[..], &self.services[..]));
                 let Some(g) = self.groups[gi].as_ref() else { return (None, None) };
                 if learned && !g.policy.allows_learned(prefix, pools, services) {
                     return (None, None);
@@ -749,7 +761,7 @@ impl Rib {
                 if !(add_path || p.is(BEST)) {
                     continue;
                 }
-                if let Some(a) = self.export(gi, prefix, p, false) {
+                if let Some(a) = self.export(gi, prefix, p, None) {
                     let nlri = if add_path {
                         Nlri::with_path_id(prefix, p.tx_id)
                     } else {

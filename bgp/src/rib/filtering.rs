@@ -271,7 +271,7 @@ impl Rib {
                 for i in 0..self.table.paths(id).len() {
                     let p = self.table.paths(id)[i];
                     if add_path || p.is(BEST) {
-                        let (_, rule) = self.export_judged(gi, prefix, &p, false);
+                        let (_, rule) = self.export_judged(gi, prefix, &p, None);
                         self.count_rule(gi, rule, v6, true);
                     }
                 }

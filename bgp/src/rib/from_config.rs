@@ -8,7 +8,7 @@ use super::filter::{Filter, PeerFilters};
 use super::policy::ExportPolicy;
 use super::types::{LocalRoute, PeerInfo, RibConfig};
 use crate::config::{BgpFilter, EffectivePeer, ValidatedConfig};
-use crate::wire::{CodecCtx, Negotiated};
+use crate::wire::Negotiated;
 
 impl RibConfig {
     /// The RIB settings of a validated configuration: the FIB is fed unless
@@ -68,13 +68,7 @@ impl PeerInfo {
             local_addr_v6: v6,
             local_subnet: None,
             families: neg.families.clone(),
-            encode: CodecCtx {
-                four_octet_as: neg.four_octet_as,
-                add_path: neg.add_path_tx.clone(),
-                extended_message: neg.extended_message,
-                extended_next_hop: neg.extended_next_hop.clone(),
-                ebgp: neg.ebgp,
-            },
+            encode: neg.encode_ctx(),
             enhanced_route_refresh: neg.enhanced_route_refresh,
             allowed_local_as: peer.allow_local_as,
             export: ExportPolicy::default(),

@@ -110,12 +110,9 @@ use crate::wire::{AfiSafi, Message, ParsedUpdate};
 #[derive(Debug)]
 pub struct Rib {
     cfg: RibConfig,
-    /// The IP pools and service ranges in force, and (during
-    /// `set_export_ranges` only) the previous ones.
+    /// The IP pools and service ranges in force.
     pools: Vec<IpPool>,
-    old_pools: Vec<IpPool>,
     services: Vec<IpNet>,
-    old_services: Vec<IpNet>,
     /// Peers by internal slot; slot 0 is the local router.
     peers: Vec<Option<PeerEntry>>,
     slots: FxHashMap<PeerId, u32>,
@@ -139,7 +136,6 @@ pub struct Rib {
     pending: Vec<Pending>,
     out: Output,
     seq: u32,
-    force_fib: bool,
     scratch_old: Vec<table::Path>,
     scratch_new: Vec<table::Path>,
     /// Graceful restart: peers in helper mode, our own deferral.
@@ -160,9 +156,7 @@ impl Rib {
         };
         Rib {
             pools: cfg.ip_pools.clone(),
-            old_pools: Vec::new(),
             services: cfg.service_ranges.clone(),
-            old_services: Vec::new(),
             cfg,
             peers: vec![None],
             slots: FxHashMap::default(),
@@ -178,7 +172,6 @@ impl Rib {
             pending: Vec::new(),
             out: Output::default(),
             seq: 0,
-            force_fib: false,
             scratch_old: Vec::new(),
             scratch_new: Vec::new(),
             gr: graceful::GrState::default(),
@@ -415,14 +408,13 @@ impl Rib {
             ..PathAttrs::default()
         };
         let blackhole = route.blackhole;
-        if let Some(old) = self.local.insert(prefix, route) {
-            self.force_fib = old.blackhole != blackhole;
-        }
+        let force_fib =
+            self.local.insert(prefix, route).is_some_and(|old| old.blackhole != blackhole);
         let local =
             StoredAttrs { src: 0, family: fam, next_hop: None, iface: None, attrs, import: None };
         let id = self.intern(local);
-        self.apply(prefix, Change::Upsert { src: 0, rx_id: 0, attrs: id, import: None });
-        self.force_fib = false;
+        let change = Change::Upsert { src: 0, rx_id: 0, attrs: id, import: None };
+        self.apply_forcing_fib(prefix, change, force_fib);
         self.attrs.decref(id);
         self.finish()
     }
@@ -602,17 +594,15 @@ impl Rib {
     /// (configuration reload): learned routes that the export filter now
     /// refuses are withdrawn, newly allowed ones sent.
     pub fn set_export_ranges(&mut self, pools: Vec<IpPool>, services: Vec<IpNet>) -> Output {
-        self.old_pools = std::mem::replace(&mut self.pools, pools);
-        self.old_services = std::mem::replace(&mut self.services, services);
+        let pools_before = std::mem::replace(&mut self.pools, pools);
+        let services_before = std::mem::replace(&mut self.services, services);
         self.cfg.ip_pools = self.pools.clone();
         self.cfg.service_ranges = self.services.clone();
         let learned = self.table.collect_where(|paths| paths.iter().any(|p| p.src != 0));
         for (prefix, id) in learned {
             let paths = self.table.paths(id).to_vec();
-            self.diff_groups(prefix, &paths, &paths, true);
+            self.diff_groups(prefix, &paths, &paths, Some((&pools_before, &services_before)));
         }
-        self.old_pools = Vec::new();
-        self.old_services = Vec::new();
         self.finish()
     }
 

@@ -18,7 +18,7 @@ use crate::wire::iana::ErrorCode;
 use crate::wire::nlri::Nlri;
 use crate::wire::pack::pack_announcements;
 use crate::wire::{
-    BgpCodec, CodecCtx, DecodeCtx, EncodeCtx, Message, OpenMsg, ParsedMessage, decode_message,
+    BgpCodec, DecodeCtx, EncodeCtx, Message, OpenMsg, ParsedMessage, decode_message,
 };
 
 const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -212,11 +212,16 @@ async fn received_update_is_reported_and_owner_updates_are_written_as_is() {
         as_path: Some(AsPath::from_sequence(vec![65002])),
         ..PathAttrs::default()
     };
-    let ctx = CodecCtx { four_octet_as: true, ..CodecCtx::default() };
+    let ctx = DecodeCtx { four_octet_as: true, ..DecodeCtx::default() };
     let nlri = [Nlri::new("10.2.0.0/24".parse().unwrap())];
-    let msgs =
-        pack_announcements(&attrs, AfiSafi::IPV4_UNICAST, MpNextHop::Ipv4(THEM), &nlri, &ctx)
-            .unwrap();
+    let msgs = pack_announcements(
+        &attrs,
+        AfiSafi::IPV4_UNICAST,
+        MpNextHop::Ipv4(THEM),
+        &nlri,
+        &ctx.peer_encode_ctx(),
+    )
+    .unwrap();
     peer.send_raw(msgs[0].clone()).await;
     let update = loop {
         if let SessionEvent::Update { update, epoch } = rx.recv().await.unwrap().event {

@@ -62,8 +62,6 @@ pub enum Treatment {
     AttributeDiscard,
     /// "treat-as-withdraw": every NLRI of the UPDATE is withdrawn.
     TreatAsWithdraw,
-    /// "AFI/SAFI disable" (RFC 4760 §7): the family is disabled on the session.
-    AfiSafiDisable,
     /// "session reset": a NOTIFICATION is sent and the session closed.
     SessionReset,
 }
@@ -145,9 +143,9 @@ mod tests {
     #[test]
     fn treatments_order_from_mildest_to_harshest() {
         use Treatment::*;
-        let mut v = vec![SessionReset, Normal, TreatAsWithdraw, AfiSafiDisable, AttributeDiscard];
+        let mut v = vec![SessionReset, Normal, TreatAsWithdraw, AttributeDiscard];
         v.sort();
-        assert_eq!(v, [Normal, AttributeDiscard, TreatAsWithdraw, AfiSafiDisable, SessionReset]);
+        assert_eq!(v, [Normal, AttributeDiscard, TreatAsWithdraw, SessionReset]);
         assert_eq!(AttributeDiscard.max(TreatAsWithdraw), TreatAsWithdraw);
     }
 }

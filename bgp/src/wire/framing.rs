@@ -1,6 +1,7 @@
 //! Cutting a TCP byte stream into BGP messages (RFC 4271 §4.1), as a
-//! `tokio_util::codec` Decoder/Encoder pair. The traits are plain functions
-//! over a `BytesMut`; nothing here needs a runtime.
+//! `tokio_util::codec` Decoder. The trait is a plain function over a
+//! `BytesMut`; nothing here needs a runtime. Messages are encoded by
+//! [`super::message::Message::to_bytes`] and written as they are.
 //!
 //! ```text
 //!  stream: ..|ff..ff len type body|ff..ff len type body|ff..ff le|
@@ -12,19 +13,19 @@
 //! whole message, header included, split off the read buffer without copying.
 //! [`super::message::decode_message`] turns a frame into a typed message.
 //!
-//! The size limit starts at 4096 octets and is raised with
-//! [`BgpCodec::apply`] once both OPENs are exchanged: extended messages
-//! (RFC 8654) are allowed only after both speakers advertised them.
+//! The size limit starts at 4096 octets; a session raises it to 65535
+//! ([`BgpCodec::set_max_len`]) and leaves the negotiated limit to
+//! [`super::message::decode_message`], whose [`DecodeCtx`] says whether
+//! both speakers advertised extended messages (RFC 8654).
 
 use std::io;
 
 use bytes::{Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::codec::Decoder;
 
-use super::error::{DecodeError, EncodeError};
+use super::error::DecodeError;
 use super::header::{self, HEADER_LEN};
-use super::message::Message;
-use super::negotiate::{EncodeCtx, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, Negotiated};
+use super::negotiate::{MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
 use super::notification::NotificationMsg;
 
 /// Why the byte stream cannot go on.
@@ -36,9 +37,6 @@ pub enum CodecError {
     /// A header failed RFC 4271 §6.1; the NOTIFICATION to send is inside.
     #[error("{0}")]
     Header(DecodeError),
-    /// A message could not be encoded.
-    #[error("cannot encode: {0}")]
-    Encode(EncodeError),
 }
 
 impl CodecError {
@@ -46,7 +44,7 @@ impl CodecError {
     pub fn notification(&self) -> Option<&NotificationMsg> {
         match self {
             CodecError::Header(e) => Some(&e.notification),
-            CodecError::Io(_) | CodecError::Encode(_) => None,
+            CodecError::Io(_) => None,
         }
     }
 }
@@ -56,8 +54,6 @@ impl CodecError {
 pub struct BgpCodec {
     /// Largest message accepted from the peer, header included.
     max_len: usize,
-    /// How outgoing messages are encoded.
-    encode_ctx: EncodeCtx,
 }
 
 impl Default for BgpCodec {
@@ -67,32 +63,15 @@ impl Default for BgpCodec {
 }
 
 impl BgpCodec {
-    /// A codec for a new session: 4096-octet messages, default contexts.
+    /// A codec for a new session: 4096-octet messages.
     pub fn new() -> Self {
-        BgpCodec { max_len: MAX_MESSAGE_LEN, encode_ctx: EncodeCtx::default() }
-    }
-
-    /// Largest message accepted from the peer.
-    pub fn max_len(&self) -> usize {
-        self.max_len
+        BgpCodec { max_len: MAX_MESSAGE_LEN }
     }
 
     /// Sets the largest message accepted from the peer, kept within
     /// 4096..=65535 (RFC 4271 §4.1, RFC 8654 §3).
     pub fn set_max_len(&mut self, max_len: usize) {
         self.max_len = max_len.clamp(MAX_MESSAGE_LEN, MAX_EXTENDED_MESSAGE_LEN);
-    }
-
-    /// The context used to encode [`Message`]s.
-    pub fn encode_ctx(&self) -> &EncodeCtx {
-        &self.encode_ctx
-    }
-
-    /// Applies the outcome of the OPEN exchange: message size limit in both
-    /// directions and the send-side encoding context.
-    pub fn apply(&mut self, negotiated: &Negotiated) {
-        self.set_max_len(negotiated.max_message_len());
-        self.encode_ctx = negotiated.encode_ctx();
     }
 }
 
@@ -113,25 +92,6 @@ impl Decoder for BgpCodec {
     }
 }
 
-/// Writes an already framed message as is (e.g. a pre-encoded UPDATE shared
-/// by a peer group).
-impl Encoder<Bytes> for BgpCodec {
-    type Error = CodecError;
-
-    fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), CodecError> {
-        dst.extend_from_slice(&item);
-        Ok(())
-    }
-}
-
-impl Encoder<&Message> for BgpCodec {
-    type Error = CodecError;
-
-    fn encode(&mut self, item: &Message, dst: &mut BytesMut) -> Result<(), CodecError> {
-        item.encode(&self.encode_ctx, dst).map_err(CodecError::Encode)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -141,7 +101,7 @@ mod tests {
     use crate::wire::header::MARKER;
     use crate::wire::iana::HeaderSubcode;
     use crate::wire::message::{ParsedMessage, decode_message};
-    use crate::wire::negotiate::CodecCtx;
+    use crate::wire::negotiate::DecodeCtx;
     use crate::wire::open::OpenMsg;
 
     fn keepalive() -> Vec<u8> {
@@ -186,7 +146,7 @@ mod tests {
         let stream = [notification(), keepalive(), keepalive(), notification()].concat();
         let frames = feed(&stream, stream.len());
         assert_eq!(frames.iter().map(|f| f.len()).collect::<Vec<_>>(), vec![21, 19, 19, 21]);
-        let ctx = CodecCtx::default();
+        let ctx = DecodeCtx::default();
         assert_eq!(decode_message(&frames[1], &ctx).unwrap(), ParsedMessage::Keepalive);
     }
 
@@ -214,29 +174,6 @@ mod tests {
     }
 
     #[test]
-    fn apply_raises_the_limit_once_both_sides_advertise_extended_messages() {
-        let id = Ipv4Addr::new(192, 0, 2, 1);
-        let ours = OpenMsg::new(1, 90, id, vec![Capability::ExtendedMessage]);
-        let theirs = OpenMsg::new(2, 90, id, vec![]);
-        let mut codec = BgpCodec::new();
-        codec.apply(&Negotiated::from_opens(&ours, &theirs, true));
-        assert_eq!(codec.max_len(), MAX_MESSAGE_LEN);
-        let theirs = OpenMsg::new(2, 90, id, vec![Capability::ExtendedMessage]);
-        codec.apply(&Negotiated::from_opens(&ours, &theirs, true));
-        assert_eq!(codec.max_len(), MAX_EXTENDED_MESSAGE_LEN);
-        assert!(codec.encode_ctx().extended_message);
-    }
-
-    #[test]
-    fn encoder_writes_messages_and_raw_frames() {
-        let mut codec = BgpCodec::new();
-        let mut dst = BytesMut::new();
-        codec.encode(&Message::Keepalive, &mut dst).unwrap();
-        codec.encode(Bytes::from(notification()), &mut dst).unwrap();
-        assert_eq!(&dst[..], &[keepalive(), notification()].concat()[..]);
-    }
-
-    #[test]
     fn frr_open_then_keepalive_stream_negotiates() {
         // Hand-made FRR 8.4-style OPEN (AS 65001, hold 180, id 10.0.0.1, one
         // capability per optional parameter) followed by a KEEPALIVE.
@@ -248,7 +185,7 @@ mod tests {
         stream.extend_from_slice(&keepalive());
         let frames = feed(&stream, 13);
         assert_eq!(frames.len(), 2);
-        let ctx = CodecCtx::default();
+        let ctx = DecodeCtx::default();
         let ParsedMessage::Open(remote) = decode_message(&frames[0], &ctx).unwrap() else {
             panic!("not an OPEN")
         };
@@ -269,7 +206,7 @@ mod tests {
                 )]),
             ],
         );
-        let n = Negotiated::from_opens(&local, &remote, true);
+        let n = crate::wire::Negotiated::from_opens(&local, &remote, true);
         assert_eq!(n.hold_time, 90);
         assert_eq!(n.families, vec![crate::wire::AfiSafi::IPV4_UNICAST]);
         assert!(n.route_refresh && !n.enhanced_route_refresh && n.four_octet_as);
@@ -285,7 +222,7 @@ mod tests {
             let mut codec = BgpCodec::new();
             let mut buf = BytesMut::from(&bytes[..]);
             while let Ok(Some(frame)) = codec.decode(&mut buf) {
-                let _ = decode_message(&frame, &CodecCtx::default());
+                let _ = decode_message(&frame, &DecodeCtx::default());
             }
         }
     }

@@ -203,7 +203,7 @@ mod tests {
     use super::*;
     use crate::wire::capability::Capability;
     use crate::wire::iana::{AfiSafi, ErrorCode};
-    use crate::wire::negotiate::CodecCtx;
+    use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
     use crate::wire::route_refresh::RouteRefreshSubtype;
 
     fn frame(h: &str) -> Bytes {
@@ -213,9 +213,9 @@ mod tests {
     const M: &str = "ffffffffffffffffffffffffffffffff";
 
     fn golden(msg: Message, wire: &str) {
-        let ctx = CodecCtx::default();
+        let ctx = DecodeCtx::default();
         let wire = frame(wire);
-        assert_eq!(hex::encode(msg.to_bytes(&ctx).unwrap()), hex::encode(&wire));
+        assert_eq!(hex::encode(msg.to_bytes(&ctx.peer_encode_ctx()).unwrap()), hex::encode(&wire));
         assert_eq!(decode_message(&wire, &ctx).unwrap().into_clean_message(), Some(msg));
     }
 
@@ -259,21 +259,21 @@ mod tests {
 
     #[test]
     fn frame_shorter_than_its_length_field_is_bad_message_length() {
-        let e = decode_message(&frame(&format!("{M} 0014 04")), &CodecCtx::default()).unwrap_err();
+        let e = decode_message(&frame(&format!("{M} 0014 04")), &DecodeCtx::default()).unwrap_err();
         assert_eq!(
             e.notification,
             NotificationMsg::header(HeaderSubcode::BAD_MESSAGE_LENGTH, vec![0, 0x14])
         );
         let e =
-            decode_message(&frame(&format!("{M} 0015 03 06")), &CodecCtx::default()).unwrap_err();
+            decode_message(&frame(&format!("{M} 0015 03 06")), &DecodeCtx::default()).unwrap_err();
         assert_eq!(e.notification.subcode, HeaderSubcode::BAD_MESSAGE_LENGTH.0);
     }
 
     #[test]
     fn header_errors_come_first() {
-        let e = decode_message(&frame(&format!("{M} 0013 09")), &CodecCtx::default()).unwrap_err();
+        let e = decode_message(&frame(&format!("{M} 0013 09")), &DecodeCtx::default()).unwrap_err();
         assert_eq!((e.notification.code, e.notification.subcode), (ErrorCode::MESSAGE_HEADER, 3));
-        let e = decode_message(&frame("ffff"), &CodecCtx::default()).unwrap_err();
+        let e = decode_message(&frame("ffff"), &DecodeCtx::default()).unwrap_err();
         assert_eq!(e.notification.code, ErrorCode::MESSAGE_HEADER);
     }
 
@@ -281,10 +281,10 @@ mod tests {
     fn oversized_notification_is_refused_and_buf_left_untouched() {
         let n = NotificationMsg::new(ErrorCode::CEASE, 0, vec![0u8; 4096]);
         let mut buf = BytesMut::from(&b"abc"[..]);
-        let e = Message::from(n.clone()).encode(&CodecCtx::default(), &mut buf).unwrap_err();
+        let e = Message::from(n.clone()).encode(&EncodeCtx::default(), &mut buf).unwrap_err();
         assert_eq!(e, EncodeError::TooLong { len: 4096 + 21, max: 4096 });
         assert_eq!(&buf[..], b"abc");
-        let ext = CodecCtx { extended_message: true, ..CodecCtx::default() };
+        let ext = EncodeCtx { extended_message: true, ..EncodeCtx::default() };
         assert_eq!(Message::from(n).to_bytes(&ext).unwrap().len(), 4096 + 21);
     }
 
@@ -296,7 +296,7 @@ mod tests {
             })
             .collect();
         let open = OpenMsg::new(65001, 90, Ipv4Addr::new(10, 0, 0, 1), caps);
-        let ext = CodecCtx { extended_message: true, ..CodecCtx::default() };
+        let ext = EncodeCtx { extended_message: true, ..EncodeCtx::default() };
         assert!(matches!(
             Message::Open(open).to_bytes(&ext),
             Err(EncodeError::TooLong { max: 4096, .. })

@@ -42,7 +42,7 @@ pub use self::framing::{BgpCodec, CodecError};
 pub use self::header::HEADER_LEN;
 pub use self::iana::{Afi, AfiSafi, AttrType, ErrorCode, MessageType, Safi};
 pub use self::message::{Message, ParsedMessage, decode_message};
-pub use self::negotiate::{CodecCtx, DecodeCtx, EncodeCtx, Negotiated};
+pub use self::negotiate::{DecodeCtx, EncodeCtx, Negotiated};
 pub use self::nlri::Nlri;
 pub use self::notification::NotificationMsg;
 pub use self::open::OpenMsg;

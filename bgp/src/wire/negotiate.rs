@@ -3,8 +3,8 @@
 //! What a message looks like on the wire depends on what the two speakers
 //! agreed in their OPENs: 2- or 4-octet AS numbers (RFC 6793), path
 //! identifiers per family (RFC 7911), the maximum message size (RFC 8654) and
-//! IPv6 next hops for IPv4 NLRI (RFC 8950). [`CodecCtx`] carries that agreement
-//! to the decoder and encoder; nothing in the codec reads global state.
+//! IPv6 next hops for IPv4 NLRI (RFC 8950). [`DecodeCtx`] carries that agreement
+//! to the decoder and [`EncodeCtx`] to the encoder; nothing in the codec reads global state.
 //!
 //! [`Negotiated::from_opens`] computes that agreement (and the session
 //! parameters the FSM needs: hold time, route refresh, the peer's graceful
@@ -25,16 +25,18 @@ pub const MAX_MESSAGE_LEN: usize = 4096;
 /// Maximum BGP message size with extended messages (RFC 8654 §3).
 pub const MAX_EXTENDED_MESSAGE_LEN: usize = 65535;
 
-/// Everything the codec needs to know about one direction of one session.
+/// What the decoder needs to know about the receive direction of one
+/// session ([`Negotiated::decode_ctx`]).
 ///
-/// The decoder uses the receive view, the encoder the send view; they differ
-/// only in ADD-PATH, which is negotiated per direction (RFC 7911 §4).
+/// It differs from the send direction's [`EncodeCtx`] only in ADD-PATH,
+/// which is negotiated per direction (RFC 7911 §4); the two are distinct
+/// types so that one cannot be passed for the other.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CodecCtx {
+pub struct DecodeCtx {
     /// Both sides advertised the 4-octet AS capability (RFC 6793 §3): AS_PATH
     /// and AGGREGATOR carry 4-octet AS numbers.
     pub four_octet_as: bool,
-    /// Families whose NLRI carry a 4-octet path identifier in this direction (RFC 7911 §3).
+    /// Families whose NLRI carry a 4-octet path identifier as we receive them (RFC 7911 §3).
     pub add_path: Vec<AfiSafi>,
     /// Both sides advertised extended messages (RFC 8654): 65535-octet limit.
     pub extended_message: bool,
@@ -45,28 +47,78 @@ pub struct CodecCtx {
     pub ebgp: bool,
 }
 
-/// Context used by the decoder (receive direction).
-pub type DecodeCtx = CodecCtx;
-/// Context used by the encoder (send direction).
-pub type EncodeCtx = CodecCtx;
+/// What the encoder needs to know about the send direction of one session
+/// ([`Negotiated::encode_ctx`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncodeCtx {
+    /// Both sides advertised the 4-octet AS capability (RFC 6793 §3): AS_PATH
+    /// and AGGREGATOR carry 4-octet AS numbers.
+    pub four_octet_as: bool,
+    /// Families whose NLRI carry a 4-octet path identifier as we send them (RFC 7911 §3).
+    pub add_path: Vec<AfiSafi>,
+    /// Both sides advertised extended messages (RFC 8654): 65535-octet limit.
+    pub extended_message: bool,
+    /// NLRI families for which an IPv6 next hop was agreed (RFC 8950 §3).
+    pub extended_next_hop: Vec<AfiSafi>,
+    /// The peer is external: governs RFC 7606 checks that differ for eBGP
+    /// (LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST are discarded from eBGP peers).
+    pub ebgp: bool,
+}
 
-impl CodecCtx {
-    /// Whether NLRI of `family` carry path identifiers.
-    #[inline]
-    pub fn add_path(&self, family: AfiSafi) -> bool {
-        self.add_path.contains(&family)
+/// The methods both contexts share: the field names are the same, only the
+/// direction differs.
+macro_rules! codec_ctx_methods {
+    ($ctx:ident) => {
+        impl $ctx {
+            /// Whether NLRI of `family` carry path identifiers.
+            #[inline]
+            pub fn add_path(&self, family: AfiSafi) -> bool {
+                self.add_path.contains(&family)
+            }
+
+            /// Whether an IPv6 next hop is acceptable for NLRI of `family`.
+            #[inline]
+            pub fn extended_next_hop(&self, family: AfiSafi) -> bool {
+                self.extended_next_hop.contains(&family)
+            }
+
+            /// Largest message, header included, that may be sent or received.
+            #[inline]
+            pub fn max_message_len(&self) -> usize {
+                if self.extended_message { MAX_EXTENDED_MESSAGE_LEN } else { MAX_MESSAGE_LEN }
+            }
+        }
+    };
+}
+codec_ctx_methods!(DecodeCtx);
+codec_ctx_methods!(EncodeCtx);
+
+impl DecodeCtx {
+    /// The context the peer encodes with what we decode with this one: its
+    /// send direction is our receive direction (a test's peer, a fuzz round
+    /// trip).
+    pub fn peer_encode_ctx(&self) -> EncodeCtx {
+        EncodeCtx {
+            four_octet_as: self.four_octet_as,
+            add_path: self.add_path.clone(),
+            extended_message: self.extended_message,
+            extended_next_hop: self.extended_next_hop.clone(),
+            ebgp: self.ebgp,
+        }
     }
+}
 
-    /// Whether an IPv6 next hop is acceptable for NLRI of `family`.
-    #[inline]
-    pub fn extended_next_hop(&self, family: AfiSafi) -> bool {
-        self.extended_next_hop.contains(&family)
-    }
-
-    /// Largest message, header included, that may be sent or received.
-    #[inline]
-    pub fn max_message_len(&self) -> usize {
-        if self.extended_message { MAX_EXTENDED_MESSAGE_LEN } else { MAX_MESSAGE_LEN }
+impl EncodeCtx {
+    /// The context the peer decodes what we encode with this one: its
+    /// receive direction is our send direction.
+    pub fn peer_decode_ctx(&self) -> DecodeCtx {
+        DecodeCtx {
+            four_octet_as: self.four_octet_as,
+            add_path: self.add_path.clone(),
+            extended_message: self.extended_message,
+            extended_next_hop: self.extended_next_hop.clone(),
+            ebgp: self.ebgp,
+        }
     }
 }
 
@@ -230,18 +282,20 @@ impl Negotiated {
 
     /// The context for decoding what the peer sends.
     pub fn decode_ctx(&self) -> DecodeCtx {
-        CodecCtx { add_path: self.add_path_rx.clone(), ..self.common_ctx() }
+        DecodeCtx {
+            four_octet_as: self.four_octet_as,
+            add_path: self.add_path_rx.clone(),
+            extended_message: self.extended_message,
+            extended_next_hop: self.extended_next_hop.clone(),
+            ebgp: self.ebgp,
+        }
     }
 
     /// The context for encoding what we send.
     pub fn encode_ctx(&self) -> EncodeCtx {
-        CodecCtx { add_path: self.add_path_tx.clone(), ..self.common_ctx() }
-    }
-
-    fn common_ctx(&self) -> CodecCtx {
-        CodecCtx {
+        EncodeCtx {
             four_octet_as: self.four_octet_as,
-            add_path: Vec::new(),
+            add_path: self.add_path_tx.clone(),
             extended_message: self.extended_message,
             extended_next_hop: self.extended_next_hop.clone(),
             ebgp: self.ebgp,

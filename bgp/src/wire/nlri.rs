@@ -264,7 +264,7 @@ mod tests {
             .map(|s| Nlri::new(s.parse().unwrap()))
             .collect();
         assert_eq!(got, want);
-        assert_eq!(enc(&want, V4, &ctx), wire);
+        assert_eq!(enc(&want, V4, &ctx.peer_encode_ctx()), wire);
     }
 
     #[test]
@@ -281,7 +281,7 @@ mod tests {
             .map(|s| Nlri::new(s.parse().unwrap()))
             .collect();
         assert_eq!(got, want);
-        assert_eq!(enc(&want, V6, &ctx), wire);
+        assert_eq!(enc(&want, V6, &ctx.peer_encode_ctx()), wire);
     }
 
     #[test]
@@ -297,7 +297,7 @@ mod tests {
                 Nlri::with_path_id("10.0.1.0/24".parse().unwrap(), 0x0102_0304),
             ]
         );
-        assert_eq!(enc(&got, V4, &ctx), wire);
+        assert_eq!(enc(&got, V4, &ctx.peer_encode_ctx()), wire);
         // ADD-PATH for IPv4 says nothing about IPv6.
         assert!(decode(&hex::decode("20 20010db8".replace(' ', "")).unwrap(), V6, &ctx).is_ok());
     }
@@ -305,9 +305,12 @@ mod tests {
     #[test]
     fn missing_path_id_is_sent_as_zero_and_extra_one_dropped() {
         let n = Nlri::new("10.0.0.0/24".parse().unwrap());
-        assert_eq!(enc(&[n], V4, &ctx_add_path(V4)), hex::decode("00000000180a0000").unwrap());
+        assert_eq!(
+            enc(&[n], V4, &ctx_add_path(V4).peer_encode_ctx()),
+            hex::decode("00000000180a0000").unwrap()
+        );
         let n = Nlri::with_path_id("10.0.0.0/24".parse().unwrap(), 7);
-        assert_eq!(enc(&[n], V4, &DecodeCtx::default()), hex::decode("180a0000").unwrap());
+        assert_eq!(enc(&[n], V4, &EncodeCtx::default()), hex::decode("180a0000").unwrap());
     }
 
     #[test]
@@ -382,7 +385,7 @@ mod tests {
         ) {
             let family = if v6 { V6 } else { V4 };
             let ctx = if add_path { ctx_add_path(family) } else { DecodeCtx::default() };
-            let wire = enc(&list, family, &ctx);
+            let wire = enc(&list, family, &ctx.peer_encode_ctx());
             prop_assert_eq!(decode(&wire, family, &ctx).unwrap(), list);
         }
 

@@ -232,7 +232,7 @@ mod tests {
         assert_eq!(&msg[..16], &MARKER);
         assert_eq!(usize::from(u16::from_be_bytes([msg[16], msg[17]])), msg.len());
         assert_eq!(msg[18], 2);
-        UpdateMsg::decode(&msg.slice(19..), ctx).unwrap()
+        UpdateMsg::decode(&msg.slice(19..), &ctx.peer_decode_ctx()).unwrap()
     }
 
     fn collect(msgs: &[Bytes], ctx: &EncodeCtx, ann: bool) -> Vec<(AfiSafi, Nlri)> {

@@ -51,7 +51,7 @@ fn ipv4_announcement_golden_decodes_and_encodes() {
     let p = UpdateMsg::decode(&body(IPV4_ANNOUNCE), &ctx4()).unwrap();
     assert_eq!(p.treatment, Treatment::Normal, "{:?}", p.errors);
     assert_eq!(p.update, ipv4_announce());
-    assert_eq!(encode(&ipv4_announce(), &ctx4()), IPV4_ANNOUNCE.replace(' ', ""));
+    assert_eq!(encode(&ipv4_announce(), &ctx4().peer_encode_ctx()), IPV4_ANNOUNCE.replace(' ', ""));
     assert_eq!(p.attrs_seen.len(), 4);
     assert_eq!(p.next_hop(V4), Some(MpNextHop::Ipv4(Ipv4Addr::new(192, 0, 2, 1))));
     assert_eq!(p.announcements().count(), 1);
@@ -65,7 +65,7 @@ fn ipv4_withdrawal_golden() {
         withdrawn: vec![Nlri::new("10.0.0.0/24".parse().unwrap())],
         ..UpdateMsg::default()
     };
-    assert_eq!(encode(&u, &ctx4()), "0004180a00000000");
+    assert_eq!(encode(&u, &ctx4().peer_encode_ctx()), "0004180a00000000");
     let p = UpdateMsg::decode(&body("0004180a00000000"), &ctx4()).unwrap();
     assert_eq!(p.update, u);
     assert_eq!(p.withdrawals().collect::<Vec<_>>(), [(V4, &u.withdrawn[0])]);
@@ -73,7 +73,7 @@ fn ipv4_withdrawal_golden() {
 
 #[test]
 fn ipv4_end_of_rib_is_an_empty_update() {
-    assert_eq!(encode(&UpdateMsg::end_of_rib(V4), &ctx4()), "00000000");
+    assert_eq!(encode(&UpdateMsg::end_of_rib(V4), &ctx4().peer_encode_ctx()), "00000000");
     let p = UpdateMsg::decode(&body("00000000"), &ctx4()).unwrap();
     assert_eq!(p.is_end_of_rib(), Some(V4));
 }
@@ -81,7 +81,7 @@ fn ipv4_end_of_rib_is_an_empty_update() {
 #[test]
 fn ipv6_end_of_rib_is_an_empty_mp_unreach() {
     assert_eq!(
-        encode(&UpdateMsg::end_of_rib(V6), &ctx4()),
+        encode(&UpdateMsg::end_of_rib(V6), &ctx4().peer_encode_ctx()),
         "0000 0006 800f03000201".replace(' ', "")
     );
     let p = UpdateMsg::decode(&body("0000 0006 800f03000201"), &ctx4()).unwrap();
@@ -152,7 +152,7 @@ fn ipv6_announcement_round_trips_with_mp_reach_first() {
         }),
         ..UpdateMsg::default()
     };
-    let h = encode(&u, &ctx4());
+    let h = encode(&u, &ctx4().peer_encode_ctx());
     assert_eq!(&h[8..12], "800e", "MP_REACH_NLRI is the first attribute");
     let p = UpdateMsg::decode(&body(&h), &ctx4()).unwrap();
     assert_eq!(p.treatment, Treatment::Normal, "{:?}", p.errors);
@@ -177,10 +177,10 @@ fn oversized_update_is_refused_and_buffer_left_untouched() {
         .collect();
     let u = UpdateMsg { nlri: many, ..ipv4_announce() };
     let mut b = BytesMut::from(&b"xy"[..]);
-    let e = u.encode_body(&ctx4(), &mut b).unwrap_err();
+    let e = u.encode_body(&ctx4().peer_encode_ctx(), &mut b).unwrap_err();
     assert!(matches!(e, EncodeError::TooLong { max: 4096, .. }));
     assert_eq!(&b[..], b"xy");
-    let ext = EncodeCtx { extended_message: true, ..ctx4() };
+    let ext = EncodeCtx { extended_message: true, ..ctx4().peer_encode_ctx() };
     u.encode_body(&ext, &mut b).unwrap();
 }
 
@@ -199,7 +199,7 @@ fn two_octet_peer_sees_as_trans_and_as4_path_and_we_merge_it_back() {
         ..ipv4_announce()
     };
     let old = DecodeCtx::default();
-    let h = encode(&u, &old);
+    let h = encode(&u, &old.peer_encode_ctx());
     // AS4_PATH (type 17, optional transitive) follows.
     assert!(h.contains("c011"), "{h}");
     let p = UpdateMsg::decode(&body(&h), &old).unwrap();

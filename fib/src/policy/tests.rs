@@ -670,7 +670,15 @@ fn mode_switch_rewrites_the_same_key() {
     assert_eq!(before.key(), after.key());
     assert_eq!(before.metric, after.metric);
     assert_ne!(before.kind, after.kind);
-    let ops = crate::plan::plan(&[after.clone()], &[before], crate::plan::Orphans::Delete);
+    let (mut ops, mut deletes) = (Vec::new(), Vec::new());
+    crate::plan::plan_key(
+        Some(&after),
+        &[before],
+        crate::plan::Orphans::Delete,
+        &mut ops,
+        &mut deletes,
+    );
+    ops.extend(deletes);
     assert_eq!(ops, vec![crate::plan::Op::Replace(after)]);
 }
 

@@ -61,7 +61,7 @@ fn bulk_and_probe_prefixes_are_told_apart() {
 #[test]
 fn bulk_buffers_hold_every_prefix_in_whole_messages() {
     let bufs = bulk_buffers(20_000).unwrap();
-    let ctx = codec_ctx(true);
+    let ctx = encode_ctx(true).peer_decode_ctx();
     let mut n = 0;
     for b in &bufs {
         let mut rest = &b[..];

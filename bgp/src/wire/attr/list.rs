@@ -658,7 +658,7 @@ mod tests {
         assert_eq!(d.attrs, ibgp_attrs());
         assert_eq!(d.attrs_seen.iter().map(|t| t.0).collect::<Vec<_>>(), [1, 2, 3, 5, 8]);
         let mut buf = BytesMut::new();
-        encode_attrs(&d.attrs, None, None, &new_ctx(), &mut buf);
+        encode_attrs(&d.attrs, None, None, &new_ctx().peer_encode_ctx(), &mut buf);
         assert_eq!(hex::encode(&buf), IBGP_BLOCK.replace(' ', ""));
     }
 
@@ -676,7 +676,7 @@ mod tests {
             ..ibgp_attrs()
         };
         let mut buf = BytesMut::new();
-        encode_attrs(&attrs, Some(&reach), Some(&unreach), &new_ctx(), &mut buf);
+        encode_attrs(&attrs, Some(&reach), Some(&unreach), &new_ctx().peer_encode_ctx(), &mut buf);
         assert_eq!(types_in(&buf), [14, 15, 0, 1, 2, 5, 8, 11, 20, 40, 255]);
     }
 
@@ -692,14 +692,14 @@ mod tests {
         };
         let old = DecodeCtx::default();
         let mut buf = BytesMut::new();
-        encode_attrs(&attrs, None, None, &old, &mut buf);
+        encode_attrs(&attrs, None, None, &old.peer_encode_ctx(), &mut buf);
         assert_eq!(types_in(&buf), [1, 2, 3, 5, 7, 8, 17, 18]);
         let d = decode_attrs_for(&buf.freeze(), &old, true);
         assert_eq!(d.treatment, Treatment::Normal, "{:?}", d.errors);
         assert_eq!(d.attrs, attrs, "merged back by RFC 6793 §4.2.3");
         // A 4-octet peer gets neither.
         let mut buf = BytesMut::new();
-        encode_attrs(&attrs, None, None, &new_ctx(), &mut buf);
+        encode_attrs(&attrs, None, None, &new_ctx().peer_encode_ctx(), &mut buf);
         assert_eq!(types_in(&buf), [1, 2, 3, 5, 7, 8]);
     }
 

@@ -302,7 +302,7 @@ mod tests {
         let v = ipv6_reach();
         assert_eq!(hex::encode(tlv(&v, &ctx)), IPV6_GOLDEN);
         let wire = hex::decode(IPV6_GOLDEN).unwrap();
-        assert_eq!(decode(&wire[3..], &ctx).unwrap(), MpDecoded::Family(v));
+        assert_eq!(decode(&wire[3..], &ctx.peer_decode_ctx()).unwrap(), MpDecoded::Family(v));
     }
 
     #[test]
@@ -314,7 +314,7 @@ mod tests {
         let ctx = EncodeCtx::default();
         let wire = tlv(&v, &ctx);
         assert_eq!(wire[6], 16);
-        assert_eq!(decode(&wire[3..], &ctx).unwrap(), MpDecoded::Family(v));
+        assert_eq!(decode(&wire[3..], &ctx.peer_decode_ctx()).unwrap(), MpDecoded::Family(v));
     }
 
     #[test]
@@ -338,7 +338,7 @@ mod tests {
             ..ipv6_reach()
         };
         let ctx = DecodeCtx { extended_next_hop: vec![V4], ..DecodeCtx::default() };
-        let wire = tlv(&v, &ctx);
+        let wire = tlv(&v, &ctx.peer_encode_ctx());
         assert_eq!(decode(&wire[3..], &ctx).unwrap(), MpDecoded::Family(v));
         let err = decode(&wire[3..], &DecodeCtx::default()).unwrap_err();
         assert_eq!(err.treatment, Treatment::SessionReset);

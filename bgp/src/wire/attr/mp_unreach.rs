@@ -124,7 +124,7 @@ mod tests {
             family: AfiSafi::IPV4_UNICAST,
             withdrawn: vec![Nlri::with_path_id("10.0.0.0/8".parse().unwrap(), 9)],
         };
-        let wire = tlv(&v, &ctx);
+        let wire = tlv(&v, &ctx.peer_encode_ctx());
         assert_eq!(hex::encode(&wire), "800f09000101000000090 80a".replace(' ', ""));
         assert_eq!(decode(&wire[3..], &ctx).unwrap(), MpDecoded::Family(v));
     }

@@ -89,21 +89,39 @@ pub fn encode(v: &UnknownAttr, buf: &mut BytesMut) {
 pub(crate) mod test_util {
     use bytes::BytesMut;
 
-    use crate::wire::negotiate::CodecCtx;
+    use crate::wire::negotiate::{DecodeCtx, EncodeCtx};
+
+    /// A session context in either direction, so that one helper serves the
+    /// decoder's and the encoder's tests alike.
+    pub(crate) trait SessionCtx {
+        fn session(four_octet_as: bool, ebgp: bool) -> Self;
+    }
+
+    impl SessionCtx for DecodeCtx {
+        fn session(four_octet_as: bool, ebgp: bool) -> Self {
+            DecodeCtx { four_octet_as, ebgp, ..DecodeCtx::default() }
+        }
+    }
+
+    impl SessionCtx for EncodeCtx {
+        fn session(four_octet_as: bool, ebgp: bool) -> Self {
+            EncodeCtx { four_octet_as, ebgp, ..EncodeCtx::default() }
+        }
+    }
 
     /// An iBGP session between two 4-octet-AS speakers (the common case).
-    pub(crate) fn ibgp() -> CodecCtx {
-        CodecCtx { four_octet_as: true, ..CodecCtx::default() }
+    pub(crate) fn ibgp<C: SessionCtx>() -> C {
+        C::session(true, false)
     }
 
     /// An eBGP session between two 4-octet-AS speakers.
-    pub(crate) fn ebgp() -> CodecCtx {
-        CodecCtx { four_octet_as: true, ebgp: true, ..CodecCtx::default() }
+    pub(crate) fn ebgp<C: SessionCtx>() -> C {
+        C::session(true, true)
     }
 
     /// A session with a 2-octet ("OLD", RFC 6793) speaker.
-    pub(crate) fn two_octet() -> CodecCtx {
-        CodecCtx { four_octet_as: false, ..CodecCtx::default() }
+    pub(crate) fn two_octet<C: SessionCtx>() -> C {
+        C::session(false, false)
     }
 
     /// Runs an encoder into a fresh buffer and returns the bytes.
@@ -187,7 +205,7 @@ mod tests {
             v in prop::collection::vec(any::<u8>(), 0..80), four in any::<bool>(), ebgp in any::<bool>()
         ) {
             use super::super::*;
-            let ctx = crate::wire::negotiate::CodecCtx { four_octet_as: four, ebgp, ..Default::default() };
+            let ctx = crate::wire::negotiate::DecodeCtx { four_octet_as: four, ebgp, ..Default::default() };
             let _ = origin::decode(&v, &ctx);
             let _ = as_path::decode(&v, &ctx);
             let _ = as_path::decode_as4(&v);
