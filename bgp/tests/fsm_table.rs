@@ -67,6 +67,10 @@ fn hold_expired() -> DecodeError {
     DecodeError::new(NotificationMsg::hold_timer_expired(), "hold timer expired")
 }
 
+fn send_hold_expired() -> DecodeError {
+    DecodeError::new(NotificationMsg::send_hold_timer_expired(), "send hold timer expired")
+}
+
 fn fsm_err(state: State, subcode: FsmSubcode, kind: EventKind) -> DecodeError {
     DecodeError::new(NotificationMsg::fsm(subcode), format!("unexpected {kind} in {state}"))
 }
@@ -97,6 +101,7 @@ fn all_events() -> Vec<Event> {
         Event::UpdateMsg,
         Event::UpdateMsgErr(upd_err()),
         Event::RouteRefreshMsg,
+        Event::SendHoldTimerExpires,
     ]
 }
 
@@ -274,7 +279,8 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
             E::HoldTimerExpires
             | E::KeepaliveTimerExpires
             | E::DelayOpenTimerExpires
-            | E::IdleHoldTimerExpires => (Active, vec![]),
+            | E::IdleHoldTimerExpires
+            | E::SendHoldTimerExpires => (Active, vec![]),
             E::TcpCrAcked | E::TcpConnectionConfirmed => (
                 OpenSent,
                 vec![send_open(), stop(CR), start(H, 240), to(Active, OpenSent, ev(kind))],
@@ -299,7 +305,8 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
             E::HoldTimerExpires
             | E::KeepaliveTimerExpires
             | E::DelayOpenTimerExpires
-            | E::IdleHoldTimerExpires => (Connect, vec![]),
+            | E::IdleHoldTimerExpires
+            | E::SendHoldTimerExpires => (Connect, vec![]),
             E::TcpCrAcked | E::TcpConnectionConfirmed => (
                 OpenSent,
                 vec![send_open(), stop(CR), start(H, 240), to(Connect, OpenSent, ev(kind))],
@@ -335,6 +342,17 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
                     true,
                     &[],
                     Reason::Error(hold_expired()),
+                ),
+            ),
+            // RFC 9687: Send Hold Timer Expired, then Idle as any error.
+            E::SendHoldTimerExpires => (
+                Idle,
+                fail(
+                    OpenSent,
+                    Some(NotificationMsg::send_hold_timer_expired()),
+                    true,
+                    &[H],
+                    Reason::Error(send_hold_expired()),
                 ),
             ),
             E::TcpConnectionFails => (
@@ -412,6 +430,16 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
                     ),
                 ),
                 E::KeepaliveTimerExpires => (st, vec![send_ka(), start(K, 30)]),
+                E::SendHoldTimerExpires => (
+                    Idle,
+                    fail(
+                        st,
+                        Some(NotificationMsg::send_hold_timer_expired()),
+                        true,
+                        &[H, K],
+                        Reason::Error(send_hold_expired()),
+                    ),
+                ),
                 E::TcpConnectionFails | E::NotifMsg => {
                     (Idle, fail(st, None, true, &[H, K], reason_of(event)))
                 }
