@@ -647,7 +647,7 @@ fn every_state_and_event_gives_the_exact_actions_and_next_state() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(rows, 6 * 23 + variant_rows().len());
+    assert_eq!(rows, 6 * 24 + variant_rows().len());
 }
 
 #[test]
