@@ -20,9 +20,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 
 /// Octets of UPDATEs a session may hold before the owner stops handing it
-/// more. Well above a full table's initial UPDATEs for a Calico node, so a
-/// peer that reads at all catches up without a re-send.
-pub const BACKLOG_LIMIT: usize = 16 << 20;
+/// more (the socket's send buffer holds as much again). Several times the
+/// initial UPDATEs of a 100k-route table (packed, about 600 KB), so a peer
+/// that reads at all catches up without a re-send.
+pub const BACKLOG_LIMIT: usize = 4 << 20;
 
 /// What one queued message costs beyond its octets: the handle, the
 /// counter's reference and the queue slot. Small UPDATEs (one prefix each)

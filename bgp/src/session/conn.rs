@@ -88,7 +88,7 @@ impl Stall {
         }
     }
 
-    fn clear(&self) {
+    pub(super) fn clear(&self) {
         self.since.store(0, Ordering::Relaxed);
     }
 }

@@ -174,7 +174,13 @@ impl Task {
                 self.spec.name,
                 limit.unwrap_or_default().as_secs()
             );
+            let id = c.id;
             self.feed(Some(dir), Event::SendHoldTimerExpires);
+            // A connection the FSM did not close for it (no OPEN of ours on
+            // it yet) is not looked at again until its writer moves.
+            if let Some(c) = self.conns[slot(dir)].as_ref().filter(|c| c.id == id) {
+                c.stall.clear();
+            }
         }
     }
 
