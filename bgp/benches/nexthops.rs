@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use bgp::rib::{ExportPolicy, PeerId, PeerInfo, Rib, RibConfig};
 use bgp::wire::attr::{AsPath, MpNextHop, Origin, PathAttrs};
 use bgp::wire::pack::pack_announcements;
-use bgp::wire::{AfiSafi, CodecCtx, Nlri, ParsedMessage, decode_message};
+use bgp::wire::{AfiSafi, EncodeCtx, Nlri, ParsedMessage, decode_message};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::{IpNet, Ipv4Net};
 
@@ -30,7 +30,7 @@ fn next_hop(i: u32) -> Ipv4Addr {
 /// The table, every next hop unreachable (reported so), and the one peer
 /// it is exported to.
 fn table() -> Rib {
-    let ctx = CodecCtx { four_octet_as: true, ..CodecCtx::default() };
+    let ctx = EncodeCtx { four_octet_as: true, ..EncodeCtx::default() };
     let mut rib = Rib::new(RibConfig {
         resolve_next_hops: true,
         ..RibConfig::new(LOCAL_AS, Ipv4Addr::new(10, 0, 0, 1))
@@ -65,7 +65,9 @@ fn table() -> Rib {
             .collect();
         let nh = MpNextHop::Ipv4(next_hop(i));
         for f in pack_announcements(&attrs, AfiSafi::IPV4_UNICAST, nh, &nlri, &ctx).unwrap() {
-            let Ok(ParsedMessage::Update(u)) = decode_message(&f, &ctx) else { unreachable!() };
+            let Ok(ParsedMessage::Update(u)) = decode_message(&f, &ctx.peer_decode_ctx()) else {
+                unreachable!()
+            };
             rib.update(PeerId(0), &u);
         }
     }

@@ -53,6 +53,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
         Just(Event::KeepAliveMsg),
         Just(Event::UpdateMsg),
         Just(Event::RouteRefreshMsg),
+        Just(Event::SendHoldTimerExpires),
     ]
 }
 

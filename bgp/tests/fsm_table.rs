@@ -67,6 +67,10 @@ fn hold_expired() -> DecodeError {
     DecodeError::new(NotificationMsg::hold_timer_expired(), "hold timer expired")
 }
 
+fn send_hold_expired() -> DecodeError {
+    DecodeError::new(NotificationMsg::send_hold_timer_expired(), "send hold timer expired")
+}
+
 fn fsm_err(state: State, subcode: FsmSubcode, kind: EventKind) -> DecodeError {
     DecodeError::new(NotificationMsg::fsm(subcode), format!("unexpected {kind} in {state}"))
 }
@@ -97,6 +101,7 @@ fn all_events() -> Vec<Event> {
         Event::UpdateMsg,
         Event::UpdateMsgErr(upd_err()),
         Event::RouteRefreshMsg,
+        Event::SendHoldTimerExpires,
     ]
 }
 
@@ -288,7 +293,8 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
             E::HoldTimerExpires
             | E::KeepaliveTimerExpires
             | E::DelayOpenTimerExpires
-            | E::IdleHoldTimerExpires => (Active, vec![]),
+            | E::IdleHoldTimerExpires
+            | E::SendHoldTimerExpires => (Active, vec![]),
             E::TcpCrAcked | E::TcpConnectionConfirmed => (
                 OpenSent,
                 vec![send_open(), stop(CR), start(H, 240), to(Active, OpenSent, ev(kind))],
@@ -313,7 +319,8 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
             E::HoldTimerExpires
             | E::KeepaliveTimerExpires
             | E::DelayOpenTimerExpires
-            | E::IdleHoldTimerExpires => (Connect, vec![]),
+            | E::IdleHoldTimerExpires
+            | E::SendHoldTimerExpires => (Connect, vec![]),
             E::TcpCrAcked | E::TcpConnectionConfirmed => (
                 OpenSent,
                 vec![send_open(), stop(CR), start(H, 240), to(Connect, OpenSent, ev(kind))],
@@ -349,6 +356,17 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
                     true,
                     &[],
                     Reason::Error(hold_expired()),
+                ),
+            ),
+            // RFC 9687: Send Hold Timer Expired, then Idle as any error.
+            E::SendHoldTimerExpires => (
+                Idle,
+                fail(
+                    OpenSent,
+                    Some(NotificationMsg::send_hold_timer_expired()),
+                    true,
+                    &[H],
+                    Reason::Error(send_hold_expired()),
                 ),
             ),
             E::TcpConnectionFails => (
@@ -434,6 +452,16 @@ fn expected(setup: Setup, event: &Event) -> (State, Vec<Action>) {
                     ),
                 ),
                 E::KeepaliveTimerExpires => (st, vec![send_ka(), start(K, 30)]),
+                E::SendHoldTimerExpires => (
+                    Idle,
+                    fail(
+                        st,
+                        Some(NotificationMsg::send_hold_timer_expired()),
+                        true,
+                        &[H, K],
+                        Reason::Error(send_hold_expired()),
+                    ),
+                ),
                 // The peer's NOTIFICATION here is a Cease.
                 E::TcpConnectionFails | E::NotifMsg if st == Established => {
                     (Connect, redial(None, &[H, K], reason_of(event)))
@@ -645,7 +673,7 @@ fn every_state_and_event_gives_the_exact_actions_and_next_state() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(rows, 6 * 23 + variant_rows().len());
+    assert_eq!(rows, 6 * 24 + variant_rows().len());
 }
 
 #[test]

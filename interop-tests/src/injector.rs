@@ -25,6 +25,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 use bgp::wire::NotificationMsg;
 use bytes::Bytes;
 use nix::sched::{CloneFlags, setns};
+use nix::sys::socket::{setsockopt, sockopt};
 
 use crate::{Netns, Result, err};
 
@@ -233,6 +235,9 @@ pub struct Injector {
     writer: Arc<Mutex<TcpStream>>,
     rx: Receiver<Incoming>,
     reader: Option<JoinHandle<()>>,
+    /// Set by [`Injector::stop_reading`]: the reader thread takes nothing
+    /// more off the socket.
+    paused: Arc<AtomicBool>,
     /// Dropping the sender stops the keepalive thread at once.
     keepalive: Option<(Sender<()>, JoinHandle<()>)>,
     transcript: Arc<Mutex<Vec<String>>>,
@@ -306,7 +311,9 @@ impl Injector {
         let (tx, rx) = mpsc::channel();
         let read_half = stream.try_clone()?;
         let t = transcript.clone();
-        let reader = std::thread::spawn(move || read_frames(read_half, tx, t, start));
+        let paused = Arc::new(AtomicBool::new(false));
+        let p = paused.clone();
+        let reader = std::thread::spawn(move || read_frames(read_half, tx, t, start, p));
         let inj = Injector {
             cfg,
             local,
@@ -314,6 +321,7 @@ impl Injector {
             writer: Arc::new(Mutex::new(stream)),
             rx,
             reader: Some(reader),
+            paused,
             keepalive: None,
             transcript,
             start,
@@ -421,6 +429,19 @@ impl Injector {
             drop(stop);
             let _ = h.join();
         }
+    }
+
+    /// Stops reading the socket for good (KEEPALIVEs still go out), with a
+    /// receive buffer cut to its minimum: the speaker's window closes as soon
+    /// as it has sent a few octets more. The reader takes at most the message
+    /// it is waiting for.
+    pub fn stop_reading(&mut self) -> Result<()> {
+        self.paused.store(true, Ordering::Relaxed);
+        let w = self.writer.lock().map_err(|_| err!("writer lock poisoned"))?;
+        setsockopt(&*w, sockopt::RcvBuf, &4096).map_err(|e| err!("SO_RCVBUF: {e}"))?;
+        drop(w);
+        self.note("stopped reading".to_owned());
+        Ok(())
     }
 
     /// The speaker's OPEN body, once the OPEN exchange is done.
@@ -539,6 +560,8 @@ impl Drop for Injector {
         if let Ok(w) = self.writer.lock() {
             let _ = w.shutdown(Shutdown::Both);
         }
+        // A paused reader reads again, finds the socket shut and ends.
+        self.paused.store(false, Ordering::Relaxed);
         if let Some(h) = self.reader.take() {
             let _ = h.join();
         }
@@ -559,6 +582,7 @@ fn read_frames(
     tx: Sender<Incoming>,
     transcript: Arc<Mutex<Vec<String>>>,
     start: Instant,
+    paused: Arc<AtomicBool>,
 ) {
     let send = |m: Incoming| {
         note(&transcript, start, format!("recv {}", m.describe()));
@@ -587,6 +611,9 @@ fn read_frames(
         if !send(Incoming::from_frame(hdr[18], body)) {
             return;
         }
+        while paused.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -604,7 +631,8 @@ mod tests {
         let (server, _) = l.accept().unwrap();
         let (tx, rx) = mpsc::channel();
         let t = Arc::new(Mutex::new(Vec::new()));
-        let h = std::thread::spawn(move || read_frames(server, tx, t, Instant::now()));
+        let h =
+            std::thread::spawn(move || read_frames(server, tx, t, Instant::now(), Arc::default()));
         for c in bytes.chunks(chunk.max(1)) {
             client.write_all(c).unwrap();
         }

@@ -12,8 +12,8 @@
 //! log_level, control_socket
 //! [node]              name, local_as, ipv4, ipv6, router_id, blocks
 //! [listen]            addresses, port
-//! [timers]            hold_time, keepalive_time, connect_delay, connect_retry,
-//!                     error_wait_min, error_wait_max
+//! [timers]            hold_time, keepalive_time, send_hold_time, connect_delay,
+//!                     connect_retry, error_wait_min, error_wait_max
 //! [graceful_restart]  enabled, restart_time, stale_time, long_lived_stale_time
 //! [mesh]              enabled, password | password_file, graceful_restart_time
 //!   [[mesh.nodes]]    name, ipv4, ipv6, remote_as, port
@@ -222,6 +222,11 @@ pub struct Timers {
     /// Keepalive interval; a third of the hold time when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalive_time: Option<u16>,
+    /// Send hold time (RFC 9687): a session that cannot send for this long
+    /// is closed; 0 turns it off; unset, the greater of 480 and twice the
+    /// negotiated hold time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_hold_time: Option<u16>,
     /// Delay before the first connection attempt after a peer starts.
     #[serde(default = "default_connect_delay")]
     pub connect_delay: u16,
@@ -241,6 +246,7 @@ impl Default for Timers {
         Timers {
             hold_time: DEFAULT_HOLD_TIME,
             keepalive_time: None,
+            send_hold_time: None,
             connect_delay: DEFAULT_CONNECT_DELAY,
             connect_retry: DEFAULT_CONNECT_RETRY,
             error_wait_min: DEFAULT_ERROR_WAIT_MIN,
@@ -445,6 +451,10 @@ pub struct Peer {
     /// Keepalive for this session (Calico `keepaliveTime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalive_time: Option<u16>,
+    /// Send hold time for this session (RFC 9687); `timers.send_hold_time`
+    /// when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_hold_time: Option<u16>,
     /// Advertise the Extended Message capability (RFC 8654), so that
     /// messages up to 65535 octets flow both ways once the peer advertises
     /// it too; on when unset (BIRD's `enable extended messages`).

@@ -129,6 +129,9 @@ pub struct SessionTimers {
     /// Keepalive interval before negotiation (RFC 4271 §4.4 suggests a third
     /// of the hold time; the negotiated hold time may shorten it).
     pub keepalive_time: u16,
+    /// Send hold time (RFC 9687; 0: off); `None`: the greater of 480 s and
+    /// twice the negotiated hold time.
+    pub send_hold_time: Option<u16>,
     /// Wait before the first connection attempt.
     pub connect_delay: u16,
     /// ConnectRetry timer.
@@ -236,6 +239,7 @@ pub(super) fn effective_peers(cfg: &Config) -> Vec<EffectivePeer> {
     let global_timers = SessionTimers {
         hold_time: t.hold_time,
         keepalive_time: keepalive_for(t.hold_time, t.keepalive_time),
+        send_hold_time: t.send_hold_time,
         connect_delay: t.connect_delay,
         connect_retry: t.connect_retry,
         error_wait_min: t.error_wait_min,
@@ -356,7 +360,12 @@ fn explicit_peer(
         rr_client: p.rr_client,
         graceful_restart,
         long_lived_stale_time,
-        timers: SessionTimers { hold_time, keepalive_time, ..global },
+        timers: SessionTimers {
+            hold_time,
+            keepalive_time,
+            send_hold_time: p.send_hold_time.or(global.send_hold_time),
+            ..global
+        },
         extended_messages: p.extended_messages.unwrap_or(true),
         allow_local_as: p.allow_local_as,
         filters: p.filters.clone(),

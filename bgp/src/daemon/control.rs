@@ -476,6 +476,10 @@ pub fn classify(reason: &Reason, socket: Option<String>) -> Option<LastError> {
         Reason::Error(e) if e.notification.code == ErrorCode::HOLD_TIMER_EXPIRED => {
             err(ErrorClass::Error, "Hold timer expired".to_owned())
         }
+        // So is a send hold timer expiry (BIRD: "Send hold timer expired").
+        Reason::Error(e) if e.notification.code == ErrorCode::SEND_HOLD_TIMER_EXPIRED => {
+            err(ErrorClass::Error, "Send hold timer expired".to_owned())
+        }
         Reason::Error(e) => err(ErrorClass::BgpError, e.to_string()),
         Reason::Stop(n)
             if n.code == ErrorCode::CEASE

@@ -8,6 +8,11 @@
 //!   session tasks -- SessionReport ---------> owner --RibRoutes----> Outbound UPDATEs
 //! ```
 //!
+//! Outbound UPDATEs are handed to a session only while its backlog is under
+//! its limit: a peer that does not keep up is skipped, and sent the table
+//! again once it has drained ([`backlog`]), so it never holds up the owner
+//! or any other peer.
+//!
 //! Reload (SIGHUP) re-reads and validates the file; a bad one is refused
 //! with every error logged by key and the running configuration kept. A
 //! good one is applied as [`config::diff`] says: added peers start, removed
@@ -52,6 +57,7 @@
 //! writes, which would hold the owner on every input, have a thread of
 //! their own ([`record`]).
 
+mod backlog;
 pub mod bird_compat;
 pub mod control;
 mod datastore;
@@ -182,6 +188,9 @@ struct Slot {
     last_error: Option<ctl::proto::LastError>,
     /// Times the session left Established.
     flaps: u64,
+    /// UPDATEs for it were dropped at its backlog limit: the table goes
+    /// again once it drains (`backlog.rs`).
+    behind: bool,
 }
 
 /// The daemon's state, owned by one task.
@@ -447,6 +456,7 @@ impl Owner {
                     if self.routes_walk.as_ref().is_some_and(|(at, ..)| at.elapsed() >= ROUTES_REUSE_MAX) {
                         self.routes_walk = None;
                     }
+                    self.resync_drained();
                     let stale = self.last_publish.is_none_or(|t| t.elapsed() >= control::REFRESH);
                     if self.dirty || stale {
                         self.publish();
@@ -777,6 +787,7 @@ impl Owner {
                 session: None,
                 last_error: None,
                 flaps: 0,
+                behind: false,
             },
         );
     }
@@ -796,19 +807,6 @@ impl Owner {
         let out = self.routes.peer_down(key, false);
         self.dispatch(out);
         self.stopping.push(slot.handle);
-    }
-
-    fn dispatch(&self, out: Vec<Outbound>) {
-        for o in out {
-            if o.messages.is_empty() {
-                continue;
-            }
-            if let Some(slot) = self.peers.get(&o.peer) {
-                if let Some(epoch) = slot.up {
-                    slot.handle.send(SessionCmd::Send { epoch, messages: o.messages });
-                }
-            }
-        }
     }
 
     fn on_report(&mut self, r: SessionReport) {
@@ -838,6 +836,7 @@ impl Owner {
                 listener::note_peer_id(&self.registry, key, up.negotiated.peer_bgp_id);
                 slot.up = Some(up.epoch);
                 slot.prefix_warned = [false; 2];
+                slot.behind = false;
                 slot.session = Some((up.clone(), ctl::server::unix_now()));
                 let cfg = slot.cfg.clone();
                 let out = self.routes.peer_up(&cfg, &up);
@@ -845,6 +844,7 @@ impl Owner {
             }
             SessionEvent::Down { graceful, .. } => {
                 slot.up = None;
+                slot.behind = false;
                 slot.session = None;
                 slot.flaps += 1;
                 let out = self.routes.peer_down(key, graceful);

@@ -36,6 +36,9 @@ pub struct PeerConfig {
     /// Hold Time interval" (RFC 4271 §4.4), and a longer interval would let
     /// the peer's hold timer expire between two keepalives.
     pub keepalive_time: Option<u16>,
+    /// SendHoldTime in seconds (RFC 9687; 0: off); `None`: the default of
+    /// [`super::send_hold::send_hold_time`].
+    pub send_hold_time: Option<u16>,
     /// The "large value" the HoldTimer gets in OpenSent: "A HoldTimer value of
     /// 4 minutes is suggested" (RFC 4271 §8.2.2).
     pub open_hold_time: Duration,
@@ -80,6 +83,7 @@ impl PeerConfig {
             router_id,
             hold_time: 240,
             keepalive_time: None,
+            send_hold_time: None,
             open_hold_time: Duration::from_secs(240),
             capabilities: vec![
                 Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),

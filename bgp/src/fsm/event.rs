@@ -1,5 +1,7 @@
 //! FSM inputs: the events of RFC 4271 §8.1, by their RFC names and numbers.
 //!
+//! Event 29, SendHoldTimer_Expires, is RFC 9687's addition.
+//!
 //! Events 6 and 7 (AutomaticStart with DampPeerOscillations) are not separate
 //! inputs: damping is always on, as the error wait (IdleHoldTimer) that Calico
 //! configures on BIRD. Events 14 and 15 (TcpConnection_Valid, Tcp_CR_Invalid)
@@ -78,6 +80,9 @@ pub enum Event {
     /// as UpdateMsg: it restarts the HoldTimer in Established and is an FSM
     /// error before.
     RouteRefreshMsg,
+    /// SendHoldTimer_Expires (29, RFC 9687): nothing we had to send
+    /// has gone out for the SendHoldTime ([`super::send_hold`]).
+    SendHoldTimerExpires,
 }
 
 /// The name of an [`Event`] without its data: for logs and for the reason of
@@ -108,6 +113,7 @@ pub enum EventKind {
     UpdateMsg,
     UpdateMsgErr,
     RouteRefreshMsg,
+    SendHoldTimerExpires,
 }
 
 impl EventKind {
@@ -138,6 +144,7 @@ impl EventKind {
             UpdateMsg => 27,
             UpdateMsgErr => 28,
             RouteRefreshMsg => 0,
+            SendHoldTimerExpires => 29,
         }
     }
 
@@ -170,6 +177,7 @@ impl EventKind {
             UpdateMsg => "UpdateMsg",
             UpdateMsgErr => "UpdateMsgErr",
             RouteRefreshMsg => "RouteRefreshMsg",
+            SendHoldTimerExpires => "SendHoldTimer_Expires",
         }
     }
 }
@@ -214,6 +222,7 @@ impl Event {
             Event::UpdateMsg => EventKind::UpdateMsg,
             Event::UpdateMsgErr(_) => EventKind::UpdateMsgErr,
             Event::RouteRefreshMsg => EventKind::RouteRefreshMsg,
+            Event::SendHoldTimerExpires => EventKind::SendHoldTimerExpires,
         }
     }
 
@@ -283,6 +292,7 @@ mod tests {
         assert_eq!(EventKind::TcpCrAcked.to_string(), "Tcp_CR_Acked (16)");
         assert_eq!(Event::UpdateMsg.kind().to_string(), "UpdateMsg (27)");
         assert_eq!(EventKind::RouteRefreshMsg.to_string(), "RouteRefreshMsg");
+        assert_eq!(Event::SendHoldTimerExpires.kind().to_string(), "SendHoldTimer_Expires (29)");
     }
 
     #[test]

@@ -31,6 +31,10 @@
 //! 6608 §3; connection collision (§6.8, RFC 6286 §2.3) in [`collision`] and
 //! [`PeerFsm`].
 //!
+//! RFC 9687's Send Hold Timer: event 29 ([`Event::SendHoldTimerExpires`])
+//! in OpenSent, OpenConfirm and Established; [`send_hold`] decides when the
+//! session feeds it.
+//!
 //! Graceful restart (RFC 4724 §4.2, RFC 8538): [`Action::SessionDown`]
 //! says whether the end was graceful ([`graceful`] has the rules), and with
 //! the N bit a Cease that calls for it is sent as Hard Reset.
@@ -62,6 +66,7 @@ pub mod event;
 pub mod graceful;
 pub mod peer;
 mod redial;
+pub mod send_hold;
 pub mod state;
 pub mod timers;
 mod transitions;

@@ -31,6 +31,11 @@ pub(crate) fn hold_timer_expired() -> DecodeError {
     DecodeError::new(NotificationMsg::hold_timer_expired(), "hold timer expired")
 }
 
+/// Send Hold Timer Expired (RFC 9687).
+pub(crate) fn send_hold_timer_expired() -> DecodeError {
+    DecodeError::new(NotificationMsg::send_hold_timer_expired(), "send hold timer expired")
+}
+
 /// "Closing the BGP connection (that results from the collision resolution
 /// procedure) is accomplished by sending the NOTIFICATION message with the
 /// Error Code Cease." (RFC 4271 §6.8), subcode 7 (RFC 4486 §4).
@@ -108,7 +113,8 @@ impl Fsm {
             | Event::KeepAliveMsg
             | Event::UpdateMsg
             | Event::UpdateMsgErr(_)
-            | Event::RouteRefreshMsg => {}
+            | Event::RouteRefreshMsg
+            | Event::SendHoldTimerExpires => {}
         }
     }
 
@@ -149,6 +155,9 @@ impl Fsm {
             | Event::AutomaticStart
             | Event::ManualStartWithPassiveTcpEstablishment
             | Event::AutomaticStartWithPassiveTcpEstablishment => {}
+            // No OPEN has gone out, so nothing can be stuck behind it; the
+            // session feeds this event only once one has.
+            Event::SendHoldTimerExpires => {}
             // No NOTIFICATION: our OPEN has not gone out (the RFC's
             // SendNOTIFICATIONwithoutOPEN is off).
             Event::ManualStop => self.stop(step, manual_stop_cease(), false),
@@ -252,6 +261,9 @@ impl Fsm {
             Event::ManualStop => self.stop(step, manual_stop_cease(), true),
             Event::AutomaticStop(n) => self.go_idle(step, Some(n.clone()), Reason::Stop(n), now),
             Event::HoldTimerExpires => self.fail(step, hold_timer_expired(), now),
+            // RFC 9687: NOTIFICATION Send Hold Timer Expired (which a peer
+            // that reads nothing may never see), then closed as any error.
+            Event::SendHoldTimerExpires => self.fail(step, send_hold_timer_expired(), now),
             // "a second TCP connection may be in progress. This second TCP
             // connection is tracked per Connection Collision processing"
             Event::TcpCrAcked | Event::TcpConnectionConfirmed => {}
@@ -320,6 +332,9 @@ impl Fsm {
             Event::ManualStop => self.stop(step, manual_stop_cease(), true),
             Event::AutomaticStop(n) => self.go_idle(step, Some(n.clone()), Reason::Stop(n), now),
             Event::HoldTimerExpires => self.fail(step, hold_timer_expired(), now),
+            // RFC 9687: NOTIFICATION Send Hold Timer Expired (which a peer
+            // that reads nothing may never see), then closed as any error.
+            Event::SendHoldTimerExpires => self.fail(step, send_hold_timer_expired(), now),
             Event::KeepaliveTimerExpires => self.send_keepalive(step),
             Event::TcpConnectionFails => self.go_idle(step, None, Reason::Event(kind), now),
             Event::NotifMsg(n) => self.go_idle(step, None, Reason::Notification(n), now),
@@ -363,6 +378,9 @@ impl Fsm {
             Event::ManualStop => self.stop(step, manual_stop_cease(), true),
             Event::AutomaticStop(n) => self.go_idle(step, Some(n.clone()), Reason::Stop(n), now),
             Event::HoldTimerExpires => self.fail(step, hold_timer_expired(), now),
+            // RFC 9687: NOTIFICATION Send Hold Timer Expired (which a peer
+            // that reads nothing may never see), then closed as any error.
+            Event::SendHoldTimerExpires => self.fail(step, send_hold_timer_expired(), now),
             Event::KeepaliveTimerExpires => self.send_keepalive(step),
             Event::TcpConnectionFails => self.go_idle(step, None, Reason::Event(kind), now),
             Event::NotifMsg(n) => self.go_idle(step, None, Reason::Notification(n), now),

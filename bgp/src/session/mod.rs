@@ -2,7 +2,7 @@
 //! [`crate::fsm::PeerFsm`] over real connections and timers.
 //!
 //! ```text
-//!                 SessionCmd (unbounded)                 SessionReport (unbounded)
+//!     SessionCmd (unbounded; UPDATEs bounded in octets)    SessionReport (unbounded)
 //!   owner ------------------------------> session task ---------------------------> owner
 //!   listener --Accepted(Connection)-----> |  PeerFsm   |
 //!                                         |  timers    |  one select loop:
@@ -18,6 +18,13 @@
 //! decoded here, not in the owner. A reader blocks on a full queue only when
 //! this task is behind, which back-pressures the peer through TCP.
 //!
+//! The other way, a peer that reads slowly or not at all is bounded without
+//! blocking anyone: UPDATEs are counted in the session's [`backlog`] from
+//! the owner's hand to the socket, and the owner hands over nothing more
+//! while it is over [`backlog::BACKLOG_LIMIT`] (it re-sends the table once
+//! the backlog drains). A peer that never reads again is closed by RFC
+//! 9687's Send Hold Timer ([`crate::fsm::send_hold`]).
+//!
 //! Framing accepts up to 65535 octets from the start; the size limit that
 //! applies (4096, or 65535 after both OPENs carried RFC 8654 extended
 //! messages) is enforced by [`crate::wire::decode_message`] with the
@@ -31,6 +38,7 @@
 //! carry the epoch they were encoded for and are dropped if the session went
 //! down in between, so nothing encoded for one negotiation reaches another.
 
+pub mod backlog;
 mod conn;
 pub mod stats;
 mod task;
@@ -128,12 +136,12 @@ pub enum SessionCmd {
     /// A connection the listener accepted from this peer.
     Accepted(Connection),
     /// Encoded UPDATEs (End-of-RIB included) for the session of `epoch`,
-    /// written as they are.
+    /// written as they are ([`SessionHandle::send_updates`] makes it).
     Send {
         /// The epoch of the [`Up`] they were encoded for.
         epoch: u64,
-        /// Whole messages, header included.
-        messages: Vec<Bytes>,
+        /// Whole messages, header included, counted in the backlog.
+        messages: Vec<backlog::Queued>,
     },
     /// Stop with this NOTIFICATION (when an OPEN was sent) and stay down,
     /// or start again after `restart_after`.
@@ -257,6 +265,7 @@ pub struct SessionHandle {
     tx: mpsc::UnboundedSender<SessionCmd>,
     task: JoinHandle<()>,
     stats: Arc<stats::SessionStats>,
+    backlog: Arc<backlog::Backlog>,
 }
 
 impl SessionHandle {
@@ -268,6 +277,25 @@ impl SessionHandle {
     /// Sends a command; false if the task has ended.
     pub fn send(&self, cmd: SessionCmd) -> bool {
         self.tx.send(cmd).is_ok()
+    }
+
+    /// Hands the session UPDATEs for `epoch`, unless its backlog is over
+    /// [`backlog::BACKLOG_LIMIT`]: then nothing is queued and false comes
+    /// back (the peer is not keeping up; the owner sends the table again
+    /// once [`SessionHandle::backlog`] is 0).
+    pub fn send_updates(&self, epoch: u64, messages: Vec<Bytes>) -> bool {
+        if self.backlog.octets() > backlog::BACKLOG_LIMIT {
+            return false;
+        }
+        let messages =
+            messages.into_iter().map(|m| backlog::Queued::new(m, &self.backlog)).collect();
+        self.send(SessionCmd::Send { epoch, messages });
+        true
+    }
+
+    /// Octets of UPDATEs handed over and not yet written to the socket.
+    pub fn backlog(&self) -> usize {
+        self.backlog.octets()
     }
 
     /// A sender for the listener to hand over accepted connections.
@@ -297,7 +325,7 @@ pub fn spawn(spec: SessionSpec, reports: mpsc::UnboundedSender<SessionReport>) -
     let id = spec.id;
     let stats = Arc::new(stats::SessionStats::default());
     let task = tokio::spawn(task::Task::new(spec, rx, reports, stats.clone()).run());
-    SessionHandle { id, tx, task, stats }
+    SessionHandle { id, tx, task, stats, backlog: Arc::default() }
 }
 
 fn afi_safi(f: Family) -> AfiSafi {
@@ -342,6 +370,7 @@ pub fn peer_config(peer: &EffectivePeer, router_id: Ipv4Addr) -> PeerConfig {
     // Configured or derived from the configured hold time; the FSM caps it
     // at a third of the negotiated one.
     cfg.keepalive_time = Some(t.keepalive_time);
+    cfg.send_hold_time = t.send_hold_time;
     cfg.passive = peer.passive;
     cfg.connect_delay = secs(t.connect_delay);
     cfg.connect_retry = secs(t.connect_retry.max(1));

@@ -12,6 +12,13 @@
 //! Keepalive and DelayOpen belong to one connection, ConnectRetry and
 //! IdleHold to the peer. Timers go first in the loop so a flood of UPDATEs
 //! cannot delay a KEEPALIVE.
+//!
+//! RFC 9687's Send Hold Timer is not an FSM timer but a watch on each
+//! connection's writer: the loop wakes at the deadline
+//! [`crate::fsm::send_hold`] gives for the writer's stall (or every quarter
+//! of the SendHoldTime while it is not stalled, to notice a stall that began
+//! between two events) and feeds SendHoldTimer_Expires when the stall has
+//! lasted the SendHoldTime.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +31,7 @@ use tracing::{debug, info, warn};
 use super::conn::{CLOSE_GRACE, Conn, IoEvent};
 use super::stats::{SessionStats, ShownTimer};
 use super::{Connection, SessionCmd, SessionEvent, SessionReport, SessionSpec, Up};
-use crate::fsm::{Action, Direction, Event, Millis, PeerAction, PeerFsm, State, Timer};
+use crate::fsm::{Action, Direction, Event, Millis, PeerAction, PeerFsm, State, Timer, send_hold};
 use crate::wire::iana::MessageType;
 use crate::wire::{CodecError, Message, NotificationMsg, ParsedMessage, decode_message};
 
@@ -132,7 +139,49 @@ impl Task {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.timers.iter().map(|t| t.2).chain(self.restart_at).min()
+        let watch = self.conns.iter().flatten().filter_map(|c| self.send_hold_check(c));
+        self.timers.iter().map(|t| t.2).chain(self.restart_at).chain(watch).min()
+    }
+
+    /// The SendHoldTime of connection `c` (`None`: off).
+    fn send_hold_time(&self, c: &Conn) -> Option<Duration> {
+        send_hold::send_hold_time(self.spec.fsm.send_hold_time, c.hold_time)
+    }
+
+    /// When to look at `c`'s writer again.
+    fn send_hold_check(&self, c: &Conn) -> Option<Instant> {
+        let limit = self.send_hold_time(c)?;
+        match send_hold::deadline(Some(limit), c.stall.since()) {
+            Some(at) => Some(self.t0 + Duration::from_millis(at.0)),
+            None => Some(Instant::now() + limit / 4),
+        }
+    }
+
+    /// Feeds SendHoldTimer_Expires for each connection whose writer has
+    /// stalled for its SendHoldTime.
+    fn check_send_hold(&mut self) {
+        let now = self.now();
+        for dir in [Direction::Outbound, Direction::Inbound] {
+            let Some(c) = self.conns[slot(dir)].as_ref() else { continue };
+            let limit = self.send_hold_time(c);
+            if !send_hold::expired(limit, c.stall.since(), now) {
+                continue;
+            }
+            warn!(
+                peer = %self.spec.peer,
+                "peer {} ({}): send hold timer expired: nothing could be sent for {}s (RFC 9687)",
+                self.spec.peer,
+                self.spec.name,
+                limit.unwrap_or_default().as_secs()
+            );
+            let id = c.id;
+            self.feed(Some(dir), Event::SendHoldTimerExpires);
+            // A connection the FSM did not close for it (no OPEN of ours on
+            // it yet) is not looked at again until its writer moves.
+            if let Some(c) = self.conns[slot(dir)].as_ref().filter(|c| c.id == id) {
+                c.stall.clear();
+            }
+        }
     }
 
     fn fire_due(&mut self) {
@@ -146,6 +195,7 @@ impl Task {
             let (conn, timer, _) = self.timers.swap_remove(i);
             self.feed(conn, Event::expired(timer));
         }
+        self.check_send_hold();
     }
 
     fn feed(&mut self, conn: Option<Direction>, event: Event) {
@@ -204,8 +254,12 @@ impl Task {
             return;
         }
         let id = self.fresh_id();
-        self.conns[i] = Some(Conn::start(id, c, self.io_tx.clone()));
+        self.conns[i] = Some(self.start_conn(id, c));
         self.feed(Some(Direction::Inbound), Event::TcpConnectionConfirmed);
+    }
+
+    fn start_conn(&self, id: u64, c: Connection) -> Conn {
+        Conn::start(id, c, self.io_tx.clone(), self.t0, self.spec.fsm.hold_time)
     }
 
     fn fresh_id(&mut self) -> u64 {
@@ -230,8 +284,7 @@ impl Task {
                 match result {
                     Ok(c) if self.conns[slot(Direction::Outbound)].is_none() => {
                         debug!(peer = %self.spec.peer, "connected {} -> {}", c.local, c.remote);
-                        self.conns[slot(Direction::Outbound)] =
-                            Some(Conn::start(id, c, self.io_tx.clone()));
+                        self.conns[slot(Direction::Outbound)] = Some(self.start_conn(id, c));
                         self.feed(Some(Direction::Outbound), Event::TcpCrAcked);
                     }
                     Ok(_) => {}
@@ -365,6 +418,7 @@ impl Task {
                 };
                 c.encode = neg.encode_ctx();
                 c.decode = neg.decode_ctx();
+                c.hold_time = neg.hold_time;
                 let (local, remote) = (c.local, c.remote);
                 self.epoch += 1;
                 self.up = Some(dir);

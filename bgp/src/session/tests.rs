@@ -232,8 +232,8 @@ async fn received_update_is_reported_and_owner_updates_are_written_as_is() {
     assert_eq!(update.update.nlri, nlri);
 
     // Ours go out byte for byte; a stale epoch's are dropped.
-    h.send(SessionCmd::Send { epoch: up.epoch + 7, messages: vec![msgs[0].clone()] });
-    h.send(SessionCmd::Send { epoch: up.epoch, messages: msgs.clone() });
+    assert!(h.send_updates(up.epoch + 7, vec![msgs[0].clone()]));
+    assert!(h.send_updates(up.epoch, msgs.clone()));
     let got = loop {
         match peer.recv().await {
             Some(ParsedMessage::Update(u)) => break u,
@@ -243,6 +243,8 @@ async fn received_update_is_reported_and_owner_updates_are_written_as_is() {
     };
     assert_eq!(got.update.nlri, nlri);
     assert!(peer.buf.is_empty(), "exactly one UPDATE arrived");
+    // Written or dropped, nothing stays counted.
+    assert_eq!(h.backlog(), 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -337,4 +339,35 @@ fn extended_message_capability_is_advertised_unless_turned_off_for_the_peer() {
     assert!(tor.capabilities.contains(&Capability::ExtendedMessage));
     let small = peer_config(v.peer("10.0.0.8".parse::<std::net::IpAddr>().unwrap()).unwrap(), US);
     assert!(!small.capabilities.contains(&Capability::ExtendedMessage));
+}
+
+/// RFC 9687: a peer that keeps its session up but reads nothing is closed
+/// with Send Hold Timer Expired once nothing could be written for the
+/// SendHoldTime; what it was handed is no longer counted.
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_stops_reading_is_closed_by_the_send_hold_timer() {
+    let mut cfg = passive_config(90);
+    cfg.send_hold_time = Some(5);
+    let (h, mut rx) = start(cfg);
+    let _peer = establish(&h, 90).await;
+    let up = wait_established(&mut rx).await;
+    // 1 MiB through a 64 KiB pipe that nobody reads.
+    let blob = Bytes::from(vec![0u8; 4096]);
+    assert!(h.send_updates(up.epoch, vec![blob; 256]));
+    let stalled = Instant::now();
+    assert!(h.backlog() > 0);
+    let reason = loop {
+        if let SessionEvent::StateChange { to: State::Idle, reason, .. } =
+            rx.recv().await.unwrap().event
+        {
+            break reason;
+        }
+    };
+    let took = Instant::now() - stalled;
+    assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(7), "after {took:?}");
+    let crate::fsm::Reason::Error(e) = reason else { panic!("{reason:?}") };
+    assert_eq!(e.notification.code, ErrorCode::SEND_HOLD_TIMER_EXPIRED);
+    // The stuck writer is given up on after the close grace, queue and all.
+    tokio::time::sleep(conn::CLOSE_GRACE + Duration::from_secs(1)).await;
+    assert_eq!(h.backlog(), 0);
 }

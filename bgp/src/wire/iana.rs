@@ -198,7 +198,7 @@ registry! {
 }
 
 registry! {
-    /// NOTIFICATION error code (RFC 4271 §4.5, RFC 7313 §5).
+    /// NOTIFICATION error code (RFC 4271 §4.5, RFC 7313 §5, RFC 9687).
     ErrorCode(u8) {
         /// RFC 4271 §6.1
         MESSAGE_HEADER = 1, "Message Header Error";
@@ -214,6 +214,8 @@ registry! {
         CEASE = 6, "Cease";
         /// RFC 7313 §5
         ROUTE_REFRESH = 7, "ROUTE-REFRESH Message Error";
+        /// RFC 9687
+        SEND_HOLD_TIMER_EXPIRED = 8, "Send Hold Timer Expired";
     }
 }
 

@@ -83,6 +83,12 @@ impl NotificationMsg {
         Self::new(ErrorCode::HOLD_TIMER_EXPIRED, 0, Bytes::new())
     }
 
+    /// Send Hold Timer Expired (RFC 9687: error code 8, subcode 0, no
+    /// data).
+    pub fn send_hold_timer_expired() -> Self {
+        Self::new(ErrorCode::SEND_HOLD_TIMER_EXPIRED, 0, Bytes::new())
+    }
+
     /// Finite State Machine Error.
     pub fn fsm(subcode: FsmSubcode) -> Self {
         Self::new(ErrorCode::FSM, subcode.0, Bytes::new())

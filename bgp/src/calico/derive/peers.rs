@@ -377,6 +377,7 @@ fn build(
         long_lived_stale_time: None,
         hold_time: None,
         keepalive_time: seconds(spec.keepalive_time, "keepaliveTime", problems),
+        send_hold_time: None,
         extended_messages: None,
         allow_local_as: spec.num_allowed_local_as_numbers.unwrap_or(0),
         kind: scope,
