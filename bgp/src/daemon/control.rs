@@ -1,4 +1,4 @@
-//! The daemon's side of the operator surface (issue 6): the snapshot the
+//! The daemon's side of the operator surface: the snapshot the
 //! owner task publishes, the [`ctl::server::Handler`] that answers
 //! `calico-bgpctl` and the metrics scrapes from it, and the conversions from
 //! daemon state to the `ctl::proto` types.
