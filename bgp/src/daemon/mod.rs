@@ -152,12 +152,12 @@ pub enum Input {
 
 /// One configured peer and its session.
 #[derive(Debug)]
-struct Slot {
+struct ConfiguredPeer {
     cfg: EffectivePeer,
     handle: SessionHandle,
     state: State,
-    /// The epoch of the Established session, if up.
-    up: Option<u64>,
+    /// The epoch of the Established session, if there is one.
+    established_epoch: Option<u64>,
     has_md5: bool,
     prefix_warned: bool,
     /// Unix time of the last state change.
@@ -178,7 +178,7 @@ pub struct Owner {
     path: Option<PathBuf>,
     cfg: ValidatedConfig,
     routes: RibRoutes,
-    peers: BTreeMap<PeerKey, Slot>,
+    peers: BTreeMap<PeerKey, ConfiguredPeer>,
     registry: Registry,
     listeners: Vec<Listener>,
     /// Refused sources: connection count and the Unix time of the last one.
@@ -754,11 +754,11 @@ impl Owner {
         listener::register(&self.registry, p.key(), entry);
         self.peers.insert(
             p.key(),
-            Slot {
+            ConfiguredPeer {
                 cfg: p.clone(),
                 handle,
                 state: State::Idle,
-                up: None,
+                established_epoch: None,
                 has_md5: md5_key.is_some(),
                 prefix_warned: false,
                 since: ctl::server::unix_now(),
@@ -793,7 +793,7 @@ impl Owner {
                 continue;
             }
             if let Some(slot) = self.peers.get(&o.peer) {
-                if let Some(epoch) = slot.up {
+                if let Some(epoch) = slot.established_epoch {
                     slot.handle.send(SessionCmd::Send { epoch, messages: o.messages });
                 }
             }
@@ -825,7 +825,7 @@ impl Owner {
             }
             SessionEvent::Established(up) => {
                 listener::note_peer_id(&self.registry, key, up.negotiated.peer_bgp_id);
-                slot.up = Some(up.epoch);
+                slot.established_epoch = Some(up.epoch);
                 slot.prefix_warned = false;
                 slot.session = Some((up.clone(), ctl::server::unix_now()));
                 let cfg = slot.cfg.clone();
@@ -833,14 +833,14 @@ impl Owner {
                 self.dispatch(out);
             }
             SessionEvent::Down { graceful, .. } => {
-                slot.up = None;
+                slot.established_epoch = None;
                 slot.session = None;
                 slot.flaps += 1;
                 let out = self.routes.peer_down(key, graceful);
                 self.dispatch(out);
             }
             SessionEvent::Update { epoch, update } => {
-                if slot.up != Some(epoch) {
+                if slot.established_epoch != Some(epoch) {
                     return;
                 }
                 let eor = update.is_end_of_rib();
@@ -856,7 +856,7 @@ impl Owner {
                 self.check_max_prefix(key);
             }
             SessionEvent::RouteRefresh { epoch, request } => {
-                if slot.up != Some(epoch) {
+                if slot.established_epoch != Some(epoch) {
                     return;
                 }
                 let out = self.routes.route_refresh(key, request);
@@ -897,7 +897,7 @@ impl Owner {
                     mp.limit,
                     restart.map(|d| format!(", restarting in {}s", d.as_secs())).unwrap_or_default()
                 );
-                slot.up = None;
+                slot.established_epoch = None;
                 slot.handle.send(SessionCmd::Stop {
                     notification: NotificationMsg::max_prefixes(family, mp.limit),
                     restart_after: restart,
@@ -1138,7 +1138,7 @@ enum ShutdownKind {
     AdminShutdown,
 }
 
-fn shutdown_kind(slot: &Slot) -> ShutdownKind {
+fn shutdown_kind(slot: &ConfiguredPeer) -> ShutdownKind {
     let peer_gr =
         slot.session.as_ref().and_then(|(up, _)| up.negotiated.peer_graceful_restart.as_ref());
     match (slot.cfg.graceful_restart.is_some(), peer_gr) {
