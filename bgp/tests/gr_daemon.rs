@@ -1,5 +1,5 @@
 //! Graceful restart of calico-bgpd in a three-node mesh, in network
-//! namespaces (issue 8): pods on every node ping pods on the others at 10
+//! namespaces: pods on every node ping pods on the others at 10
 //! per second during each restart, and `ip monitor route` runs on every
 //! node. A restart must lose no ping and delete no route that is still
 //! right, on any node:

@@ -85,7 +85,8 @@ fn peers_not_up_are_waited_for_only_during_the_pending_wait() {
 
 #[test]
 fn two_nodes_restarting_together_do_not_wait_for_each_other() {
-    // calico#7144: each sees the other's R bit and does not wait for it.
+    // Each sees the other's R bit and does not wait for it (two nodes
+    // restarting together would otherwise wait out the upper bound).
     let mut a = start(&[2]);
     let mut b = start(&[1]);
     let restarting = RecoveryPeer { restarting: true, ..gr_peer() };

@@ -235,8 +235,7 @@ fn second_drop_during_recovery_keeps_stale() {
     r.peer_down_graceful(SRC, &helper(None));
     r.peer_up(SRC, peer(2, true));
     r.update(SRC, &announce(attrs(&[65001], vec![]), &["10.1.0.0/24"]));
-    // Drops again before its End-of-RIB: the still-stale 10.2 stays too
-    // (projectcalico/felix#1592).
+    // Drops again before its End-of-RIB: the still-stale 10.2 stays too.
     let out = r.peer_down_graceful(SRC, &helper(None));
     assert!(out.to_peers.is_empty() && out.fib.is_empty(), "{out:?}");
     assert_eq!(r.gr_status()[0].families[0].stale_paths, 2);

@@ -1,4 +1,4 @@
-//! Interop scenario 7 (issue 7): malformed UPDATEs injected into a running
+//! Malformed UPDATEs injected into a running
 //! calico-bgpd, handled per RFC 7606 and RFC 4271 §6, while the daemon keeps
 //! serving its other peer.
 //!
@@ -12,7 +12,7 @@
 //!   +-----------------+        +----------------------+        +-----------------+
 //! ```
 //!
-//! Checks (numbered as in issue 7's brief; each test says which it covers):
+//! Checks (numbered; each test says which it covers):
 //!
 //! 1. Treat-as-withdraw (ORIGIN value 5; NEXT_HOP of length 3) on a prefix
 //!    announced cleanly before: the session stays Established, the prefix is
@@ -147,8 +147,7 @@ impl World {
         ));
         // good only listens: two dials racing end in a collision, after which
         // dut has been seen to show the surviving Established session as
-        // Idle (the losing connection's state change wins; see the report
-        // of issue 7). Bad input, not collisions, is under test here.
+        // Idle (the losing connection's state change wins). Bad input, not collisions, is under test here.
         let passive = [("dut", DUT, 64512, "passive = true")];
         good.write_config(&ebgp_node("good", 65002, GOOD, GOOD_BLOCK, &passive));
         dut.start();

@@ -1,4 +1,4 @@
-//! Scenario 6 (issue 7): BIRD 2 and GoBGP as eBGP peers of calico-bgpd.
+//! BIRD 2 and GoBGP as eBGP peers of calico-bgpd.
 //!
 //! ```text
 //!            LAN 10.0.6.0/24 (bridge in its own namespace)

@@ -1,4 +1,4 @@
-//! Scenario 5 (issue 7): CrossSubnet. Nodes in two subnets joined by a router;
+//! CrossSubnet. Nodes in two subnets joined by a router;
 //! a VXLAN CrossSubnet pool goes direct inside a subnet and over `vxlan.calico`
 //! across subnets; an IPIP CrossSubnet pool gets the same split onto `tunl0`.
 //!

@@ -1,4 +1,4 @@
-//! Scenario 4 (issue 7): dual stack. IPv4 and IPv6 sessions side by side, IPv6
+//! Dual stack. IPv4 and IPv6 sessions side by side, IPv6
 //! blocks from the `fd00:10:244::/48` pool (Calico's default /122 blocks), IPv6
 //! routes in every kernel, pods pinging over IPv6 across nodes.
 //!

@@ -1,4 +1,4 @@
-//! Scenario 9 (issue 7): faults. A node's link taken down and up, and peers
+//! Faults. A node's link taken down and up, and peers
 //! restarted: routes leave the kernels and come back, and a restarted peer
 //! relearns everything it had (counted before and after).
 //!

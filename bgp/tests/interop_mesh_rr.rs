@@ -1,4 +1,4 @@
-//! The last checks of issue 7's scenarios 1–3, each in its own world of
+//! Mesh and route reflection checks, each in its own world of
 //! network namespaces: who dials in a calico-bgpd full mesh, FRR reflecting
 //! between two calico-bgpd clients, and the attributes an FRR ToR sees on
 //! our block over eBGP.

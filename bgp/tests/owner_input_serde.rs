@@ -1,4 +1,4 @@
-//! The owner task's inputs can be recorded and replayed (issue 3): every
+//! The owner task's inputs can be recorded and replayed: every
 //! [`Input`] serialises to JSON and deserialises to an equal value, so a run
 //! written as one JSON line per input reads back as the same run.
 //!

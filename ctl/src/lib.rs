@@ -1,5 +1,4 @@
-//! Operator surface of calico-bgp, shared by `calico-bgpd` and `calico-bgpctl`
-//! (issue 6):
+//! Operator surface of calico-bgp, shared by `calico-bgpd` and `calico-bgpctl`:
 //!
 //! - [`build_info`]: the version and git commit of this build;
 //! - [`cli`]: `calico-bgpctl`'s command line;

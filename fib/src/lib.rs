@@ -1,4 +1,4 @@
-//! Kernel FIB programming for calico-bgp (issue 5).
+//! Kernel FIB programming for calico-bgp.
 //!
 //! ```text
 //!  RIB best routes --FibSender (coalescing, never blocks)--> Fib actor

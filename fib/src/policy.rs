@@ -1,8 +1,8 @@
 //! The kernel-route decision: which shape a best route takes in the kernel.
 //!
 //! Pure: a best route and a [`NodeContext`] in, a [`Decision`] out. It ports the logic
-//! Calico puts in BIRD's kernel export filter (calico-contract §1.6,
-//! `confd/pkg/backends/calico/bgp_processor.go`) and the fork's `krt_tunnel` install
+//! Calico puts in BIRD's kernel export filter
+//! (`confd/pkg/backends/calico/bgp_processor.go`) and the fork's `krt_tunnel` install
 //! (`sysdep/linux/netlink.c`). VXLAN pools are Felix's, as in Calico ("VXLAN routes are
 //! handled by Felix"); with [`NodeContext::manage_vxlan`] (a node without Felix) they are
 //! programmed here too.
@@ -461,7 +461,7 @@ fn wants(mode: EncapMode, same_subnet: bool) -> bool {
 fn encap_for(ctx: &NodeContext, pool: Option<&IpPool>, nh: IpAddr) -> Encap {
     let Some(pool) = pool else { return Encap::None };
     let v4 = nh.is_ipv4();
-    // calico-contract §1.6: "If network_v4 is missing, no IPv4 pool statements are
+    // Calico: "If network_v4 is missing, no IPv4 pool statements are
     // emitted (falls through to accept)" — without an own subnet there is nothing to
     // compare against, and Calico installs the plain route. Keep that behaviour.
     if !ctx.has_own_subnet(v4) {

@@ -24,7 +24,7 @@ use ipnet::IpNet;
 pub type IfIndex = u32;
 
 /// `RTPROT_BIRD`: every route we install carries it, because Felix and operators key on
-/// `proto bird` (calico-contract §1.3).
+/// `proto bird`, as Calico's BIRD writes them.
 pub const RTPROT_BIRD: u8 = 12;
 
 /// The kernel's main routing table (`RT_TABLE_MAIN`).

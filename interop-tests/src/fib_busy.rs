@@ -1,4 +1,4 @@
-//! The "routing while the FIB is busy" benchmark (issue 5): does calico-bgpd
+//! The "routing while the FIB is busy" benchmark: does calico-bgpd
 //! route to its peers as fast while its FIB writes a full table into the
 //! kernel as it does with kernel programming switched off?
 //!

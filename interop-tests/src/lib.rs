@@ -15,7 +15,7 @@
 //! | [`capture`] | `tcpdump -U -w` on BGP traffic inside a namespace |
 //! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
 //! | [`pod`] | Calico-style pods: a namespace, a veth to `cali<hash>`, 169.254.1.1 |
-//! | [`fib_busy`] | the "routing while the FIB is busy" benchmark (issue 5) |
+//! | [`fib_busy`] | the "routing while the FIB is busy" benchmark |
 //! | [`injector`] | a scripted BGP speaker that sends raw, malformed messages |
 //! | [`kroutes`] | kernel routes (`ip -j route`) polled with deadlines, dumped on failure |
 //! | [`lab`] | the README's lab: three calico-bgpd nodes, pods and an FRR ToR |

@@ -14,8 +14,9 @@
 //! Every key, its default and allowed values are listed in
 //! `docs/configuration.md`; `docs/examples/` holds complete files.
 //!
-//! Defaults and semantics follow what Calico configures on BIRD
-//! (`shared/reference/calico-contract.md` §1.4, §1.6, §2).
+//! Defaults and semantics follow what Calico's confd templates configure on
+//! BIRD: the node-to-node mesh, the IP pool export filter, the kernel
+//! protocol.
 
 mod datastore;
 mod diff;

@@ -2,8 +2,7 @@
 //!
 //! Every struct refuses unknown keys (`deny_unknown_fields`), so a typo such as
 //! `hold_tme` is an error rather than a silently ignored line. Defaults follow
-//! what Calico's confd templates configure on BIRD (see
-//! `shared/reference/calico-contract.md` §1.4): AS 64512, node-to-node mesh on,
+//! what Calico's confd templates configure on BIRD: AS 64512, node-to-node mesh on,
 //! hold time 240 s, keepalive a third of it, connect delay 2 s, connect retry
 //! 5 s, error wait 5 s growing to 30 s, graceful restart time 120 s, routes
 //! installed with kernel protocol 12 (`RTPROT_BIRD`).

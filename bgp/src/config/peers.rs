@@ -6,7 +6,7 @@
 //!
 //! Calico renders, on each node, one BIRD protocol per other node and adds
 //! `passive on` to it when `peerIP > currentNodeIP`, comparing the addresses
-//! **as strings** (confd `bgp_processor.go`, contract §1.4). For two nodes
+//! **as strings** (confd `bgp_processor.go`). For two nodes
 //! A = 10.0.0.1 and B = 10.0.0.2, A's session to B is passive and B's session
 //! to A is active: exactly one side dials, the node whose address string is
 //! greater. Calico's comment gives the reason: it "avoids a race where peer A
@@ -387,7 +387,7 @@ mod tests {
 
     #[test]
     fn greater_ip_string_is_passive() {
-        // Contract §1.4: on 10.192.0.2, `Mesh_10_192_0_3 { passive on }`.
+        // confd on 10.192.0.2 writes `Mesh_10_192_0_3 { passive on }`.
         assert!(mesh_passive(ip("10.192.0.2"), ip("10.192.0.3")));
         assert!(!mesh_passive(ip("10.192.0.3"), ip("10.192.0.2")));
     }

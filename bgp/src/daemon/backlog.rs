@@ -43,7 +43,7 @@ impl Owner {
                 continue;
             }
             let Some(slot) = self.peers.get_mut(&o.peer) else { continue };
-            let Some(epoch) = slot.up else { continue };
+            let Some(epoch) = slot.established_epoch else { continue };
             if slot.behind || slot.handle.send_updates(epoch, o.messages) {
                 continue;
             }
@@ -64,7 +64,7 @@ impl Owner {
         let drained: Vec<_> = self
             .peers
             .iter()
-            .filter(|(_, s)| s.behind && s.up.is_some() && s.handle.backlog() == 0)
+            .filter(|(_, s)| s.behind && s.established_epoch.is_some() && s.handle.backlog() == 0)
             .map(|(k, _)| *k)
             .collect();
         for key in drained {

@@ -1,4 +1,4 @@
-//! The daemon's side of the operator surface (issue 6): the snapshot the
+//! The daemon's side of the operator surface: the snapshot the
 //! owner task publishes, the [`ctl::server::Handler`] that answers
 //! `calico-bgpctl` and the metrics scrapes from it, and the conversions from
 //! daemon state to the `ctl::proto` types.
@@ -28,7 +28,7 @@ use ctl::proto::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Input, Owner, Slot};
+use super::{ConfiguredPeer, Input, Owner};
 use crate::config::{PeerKind, TtlMode};
 use crate::fsm::{EventKind, Reason, State};
 use crate::session::stats::ShownTimer;
@@ -290,7 +290,7 @@ impl LagMeter {
 
 impl Owner {
     /// One peer as `show peer` shows it, at Unix time `now`.
-    pub(super) fn peer_snapshot(&self, slot: &Slot, now: u64) -> PeerSnapshot {
+    pub(super) fn peer_snapshot(&self, slot: &ConfiguredPeer, now: u64) -> PeerSnapshot {
         let cfg = &slot.cfg;
         let stats = slot.handle.stats();
         let counts = |c: &crate::session::stats::Counts| ctl::proto::MessageCounts {

@@ -1,5 +1,5 @@
 //! [`KernelFib`]: the [`FibPort`] that programs the kernel through the `fib`
-//! crate's actor (issue 5), and resolves the RIB's next hops through it.
+//! crate's actor, and resolves the RIB's next hops through it.
 //!
 //! ```text
 //!   RibRoutes ─apply(FibChange)──► FibSender::update/withdraw ─► Fib task ─► kernel
@@ -19,7 +19,7 @@
 //! own ([`FIB_THREAD`], a current-thread runtime) at a lower CPU priority
 //! ([`FIB_NICE`]): on a small node the kernel's route inserts and the FIB's
 //! planning compete with routing for the same cores, and routing to peers
-//! must not wait for them (issue 5; `fib_busy_bench`). With idle cores the
+//! must not wait for them (`fib_busy_bench` measures it). With idle cores the
 //! priority changes nothing.
 //!
 //! If the FIB cannot start (no `CAP_NET_ADMIN`, no netlink), the daemon

@@ -168,12 +168,12 @@ pub enum Input {
 
 /// One configured peer and its session.
 #[derive(Debug)]
-struct Slot {
+struct ConfiguredPeer {
     cfg: EffectivePeer,
     handle: SessionHandle,
     state: State,
-    /// The epoch of the Established session, if up.
-    up: Option<u64>,
+    /// The epoch of the Established session, if there is one.
+    established_epoch: Option<u64>,
     has_md5: bool,
     /// The warning of a `warn` max-prefix limit was logged, per family
     /// (IPv4, IPv6 unicast), this session.
@@ -199,7 +199,7 @@ pub struct Owner {
     path: Option<PathBuf>,
     cfg: ValidatedConfig,
     routes: RibRoutes,
-    peers: BTreeMap<PeerKey, Slot>,
+    peers: BTreeMap<PeerKey, ConfiguredPeer>,
     registry: Registry,
     listeners: Vec<Listener>,
     /// Refused sources: connection count and the Unix time of the last one.
@@ -775,11 +775,11 @@ impl Owner {
         listener::register(&self.registry, p.key(), entry);
         self.peers.insert(
             p.key(),
-            Slot {
+            ConfiguredPeer {
                 cfg: p.clone(),
                 handle,
                 state: State::Idle,
-                up: None,
+                established_epoch: None,
                 has_md5: md5_key.is_some(),
                 prefix_warned: [false; 2],
                 since: ctl::server::unix_now(),
@@ -834,7 +834,7 @@ impl Owner {
             }
             SessionEvent::Established(up) => {
                 listener::note_peer_id(&self.registry, key, up.negotiated.peer_bgp_id);
-                slot.up = Some(up.epoch);
+                slot.established_epoch = Some(up.epoch);
                 slot.prefix_warned = [false; 2];
                 slot.behind = false;
                 slot.session = Some((up.clone(), ctl::server::unix_now()));
@@ -843,7 +843,7 @@ impl Owner {
                 self.dispatch(out);
             }
             SessionEvent::Down { graceful, .. } => {
-                slot.up = None;
+                slot.established_epoch = None;
                 slot.behind = false;
                 slot.session = None;
                 slot.flaps += 1;
@@ -851,7 +851,7 @@ impl Owner {
                 self.dispatch(out);
             }
             SessionEvent::Update { epoch, update } => {
-                if slot.up != Some(epoch) {
+                if slot.established_epoch != Some(epoch) {
                     return;
                 }
                 let eor = update.is_end_of_rib();
@@ -867,7 +867,7 @@ impl Owner {
                 self.check_max_prefix(key);
             }
             SessionEvent::RouteRefresh { epoch, request } => {
-                if slot.up != Some(epoch) {
+                if slot.established_epoch != Some(epoch) {
                     return;
                 }
                 let out = self.routes.route_refresh(key, request);
@@ -912,7 +912,7 @@ impl Owner {
                         "peer {peer} ({name}): {count} {fam} prefixes, over the limit of {limit}: tearing down{}",
                         restart.map(|d| format!(", restarting in {}s", d.as_secs())).unwrap_or_default()
                     );
-                    slot.up = None;
+                    slot.established_epoch = None;
                     slot.handle.send(SessionCmd::Stop {
                         notification: NotificationMsg::max_prefixes(afi_safi, limit),
                         restart_after: restart,
@@ -1155,7 +1155,7 @@ enum ShutdownKind {
     AdminShutdown,
 }
 
-fn shutdown_kind(slot: &Slot) -> ShutdownKind {
+fn shutdown_kind(slot: &ConfiguredPeer) -> ShutdownKind {
     let peer_gr =
         slot.session.as_ref().and_then(|(up, _)| up.negotiated.peer_graceful_restart.as_ref());
     match (slot.cfg.graceful_restart.is_some(), peer_gr) {

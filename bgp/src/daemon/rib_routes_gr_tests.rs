@@ -307,7 +307,7 @@ fn a_second_drop_while_awaiting_end_of_rib_keeps_the_still_stale_routes() {
     s.r.peer_down(s.tor.key(), true);
     s.r.peer_up(&s.tor, &s.tor_up);
     s.r.update(s.tor.key(), from_tor(&s.tor_up, &["10.244.50.0/26"], vec![65000], TOR));
-    // felix#1592: dropping again before End-of-RIB loses nothing.
+    // Dropping again before End-of-RIB loses nothing.
     s.r.peer_down(s.tor.key(), true);
     assert_eq!(fib_state(&s.seen, "10.244.60.0/26"), Some(true));
     assert_eq!(s.r.peer_gr(s.tor.key()).unwrap().stale_routes, 2);

@@ -19,7 +19,7 @@
 //!
 //!   peer_up without GR or without the F bit for a family: sweep it at once
 //!   drops again in AwaitingEor: everything from the peer is stale again,
-//!   the still-stale paths included (they are not lost, felix#1592)
+//!   the still-stale paths included (a second drop loses nothing)
 //! ```
 //!
 //! Choices, and why:

@@ -237,8 +237,8 @@ impl GrRecovery {
     }
 
     /// A session went down, or a dial failed: the peer is not waited for
-    /// (the calico#7144 complaint: a down node held every restart to the
-    /// upper bound). If it comes up during the recovery it is again.
+    /// (otherwise a down node would hold every restart to the upper
+    /// bound). If it comes up during the recovery it is again.
     pub fn peer_down(&mut self, peer: PeerId, now: Millis) -> Vec<RecoveryAction> {
         if let Some(w) = self.peers.get_mut(&peer) {
             if *w != PeerWait::Done {

@@ -1,5 +1,5 @@
 //! Table tests for the kernel-route decision, with the rows of Calico's own cases
-//! (calico-contract §1.6) first.
+//! (its BIRD kernel export filter) first.
 
 use super::*;
 use crate::route::MAIN_TABLE;
@@ -200,8 +200,8 @@ fn calico_ipip_rows() {
 }
 
 #[test]
-fn calico_issue_8953_shapes() {
-    // calico#8953 / kops#2640: `10.96.5.128/26 via 10.100.99.22 dev tunl0 proto bird
+fn cross_subnet_pools_give_tunnel_and_direct_routes_side_by_side() {
+    // Shapes seen in production: `10.96.5.128/26 via 10.100.99.22 dev tunl0 proto bird
     // onlink` (other subnet) beside `100.69.162.128/26 via 10.63.160.144 dev eth0 proto
     // bird` (same subnet), both from CrossSubnet pools on a node in 10.63.160.0/20.
     let mut ctx = node();

@@ -1,5 +1,5 @@
 //! `fib_busy_bench`: is routing to peers slower while calico-bgpd's FIB is
-//! busy? (issue 5; see `interop_tests::fib_busy` for the topology and the
+//! busy? (see `interop_tests::fib_busy` for the topology and the
 //! windows.)
 //!
 //! ```text
