@@ -31,16 +31,18 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use crate::hash::FastMap;
 use crate::learn::{Alien, Learned, LearnedChange, LearnedRoute};
+use crate::netlink::dump::RouteDumper;
 use crate::netlink::monitor::{KernelEvent, Monitor};
 use crate::netlink::tunnel::{self, TunnelStatus};
 use crate::netlink::writer::RouteWriter;
 use crate::netlink::{Kernel, NetlinkError};
-use crate::plan::{KernelModel, Op, Orphans, plan_key, plan_resync};
+use crate::plan::{Op, Orphans, plan_key};
 use crate::policy::{
     BestRoute, Decision, IpPool, NodeContext, ProgramClusterRoutes, SkipReason, StaticRoute, Vtep,
     decide,
 };
 use crate::route::{IfIndex, MAIN_TABLE, Route, RouteKey};
+use crate::table::PrefixTable;
 
 mod context;
 mod pending;
@@ -228,6 +230,7 @@ enum Redo {
 pub struct Fib {
     cfg: FibConfig,
     kernel: Kernel,
+    dumper: RouteDumper,
     writer: Option<RouteWriter>,
     writer_port: u32,
     monitor: Monitor,
@@ -236,12 +239,14 @@ pub struct Fib {
     ctrl: mpsc::UnboundedReceiver<Control>,
     events: broadcast::Sender<FibEvent>,
     ctx: NodeContext,
-    rib: FastMap<IpNet, BestRoute>,
-    desired: FastMap<RouteKey, Route>,
+    /// Per prefix of our table: the RIB's best route, the route we want and the
+    /// routes of ours the kernel holds (the kernel model).
+    state: PrefixTable,
+    /// Reused for the held routes of one prefix.
+    held: Vec<Route>,
     vteps_of: FastMap<IpNet, Vec<Vtep>>,
     vtep_refs: HashMap<Vtep, usize>,
     skipped: FastMap<IpNet, SkipReason>,
-    model: KernelModel,
     tunnels: Vec<TunnelStatus>,
     links: HashMap<IfIndex, (bool, u32)>,
     /// Interface names: the device a next hop is reached by, and Calico's
@@ -266,7 +271,7 @@ pub struct Fib {
 
 impl std::fmt::Debug for Fib {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fib").field("desired", &self.desired.len()).finish_non_exhaustive()
+        f.debug_struct("Fib").field("desired", &self.state.wants()).finish_non_exhaustive()
     }
 }
 
@@ -275,6 +280,7 @@ impl Fib {
     /// on the current tokio runtime.
     pub fn start(cfg: FibConfig) -> Result<(FibSender, tokio::task::JoinHandle<()>), NetlinkError> {
         let kernel = Kernel::open()?;
+        let dumper = RouteDumper::open()?;
         let writer = RouteWriter::open()?;
         let mut monitor = Monitor::open()?;
         monitor.ignore_port(writer.port_id());
@@ -299,18 +305,18 @@ impl Fib {
             writer_port: writer.port_id(),
             writer: Some(writer),
             kernel,
+            dumper,
             monitor,
             pending,
             notify,
             ctrl: ctrl_rx,
             events,
             ctx,
-            rib: FastMap::default(),
-            desired: FastMap::default(),
+            state: PrefixTable::new(cfg.table),
+            held: Vec::new(),
             vteps_of: FastMap::default(),
             vtep_refs: HashMap::new(),
             skipped: FastMap::default(),
-            model: KernelModel::default(),
             tunnels: Vec::new(),
             links: HashMap::new(),
             names: HashMap::new(),
@@ -411,8 +417,8 @@ impl Fib {
             }
             Control::Status(tx) => {
                 let mut s = self.status.clone();
-                s.desired = self.desired.len();
-                s.installed = self.model.len();
+                s.desired = self.state.wants();
+                s.installed = self.state.held_routes();
                 s.skipped = self.skipped.iter().map(|(p, w)| (*p, *w)).collect();
                 s.tunnels = self.tunnels.clone();
                 s.converged = self.orphans == Orphans::Delete;
@@ -442,12 +448,9 @@ impl Fib {
                 self.report_learned(all);
             }
             Control::Routes(tx) => {
-                let mut wanted: Vec<Route> = self.desired.values().cloned().collect();
+                let mut wanted = self.state.wanted_routes();
                 wanted.sort_unstable_by_key(|r| r.key());
-                let mut installed: Vec<Route> = Vec::with_capacity(self.model.len());
-                for k in self.model.keys() {
-                    installed.extend(self.model.get(k).iter().cloned());
-                }
+                let mut installed = self.state.all_held();
                 installed.sort_unstable_by_key(|r| r.key());
                 let links = self
                     .kernel
@@ -524,23 +527,19 @@ impl Fib {
 
     /// Takes every pending change and applies them in one batch.
     async fn drain(&mut self) {
-        let mut changes = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take_raw();
-        if changes.is_empty() {
+        let mut log = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take_raw();
+        if log.is_empty() {
             return;
         }
         // Coalesced here, not under the lock: the sender keeps appending meanwhile.
-        pending::coalesce(&mut changes);
+        log.coalesce();
         let t = Instant::now();
-        let n = changes.len();
+        let n = log.len();
         // A full table grows the maps once, not by doubling all the way; a batch that
         // mostly changes known prefixes reserves nothing (the maps never shrink).
-        let adds = changes.iter().filter(|(_, c)| c.is_some()).count();
-        // Each map by its own size: after a restart the model already holds the
-        // adopted routes while the RIB is still empty.
-        self.rib.reserve(adds.saturating_sub(self.rib.len()));
-        self.desired.reserve(adds.saturating_sub(self.desired.len()));
-        self.model.reserve(adds.saturating_sub(self.model.keys_len()));
-        self.apply_prefixes(changes.into_iter().map(|(p, c)| (p, Redo::New(c)))).await;
+        let (v4, v6) = log.adds();
+        self.state.reserve(v4, v6);
+        self.apply_prefixes(log.into_changes().map(|(p, c)| (p, Redo::New(c)))).await;
         tracing::debug!(prefixes = n, took = ?t.elapsed(), "fib: batch applied");
     }
 
@@ -627,17 +626,16 @@ impl Fib {
         add_vteps: &mut Vec<Vtep>,
         del_vteps: &mut Vec<Vtep>,
     ) {
-        let key = RouteKey { table: self.ctx.table, prefix };
         // A new best route is decided before it is stored: one map access, not two.
         let decision = match redo {
-            Redo::Held => self.rib.get(&prefix).map(|b| decide(b, &self.ctx)),
+            Redo::Held => self.state.best(&prefix).map(|b| decide(&b, &self.ctx)),
             Redo::New(Some(b)) => {
                 let d = decide(&b, &self.ctx);
-                self.rib.insert(prefix, b);
+                self.state.set_best(&prefix, Some(b));
                 Some(d)
             }
             Redo::New(None) => {
-                self.rib.remove(&prefix);
+                self.state.set_best(&prefix, None);
                 None
             }
         };
@@ -680,19 +678,14 @@ impl Fib {
                 }
             }
         }
-        let have = self.model.get(&key);
+        self.state.held_into(&prefix, &mut self.held);
         // Withdrawn prefixes are deleted even while adopting: only routes nobody has
         // spoken about yet are protected as stale.
-        plan_key(want.as_ref(), have, Orphans::Delete, replaces, deletes);
-        let old = match want {
-            Some(r) => {
-                for h in r.kind.hops() {
-                    *self.dev_refs.entry(h.dev).or_default() += 1;
-                }
-                self.desired.insert(key, r)
-            }
-            None => self.desired.remove(&key),
-        };
+        plan_key(want.as_ref(), &self.held, Orphans::Delete, replaces, deletes);
+        for h in want.iter().flat_map(|r| r.kind.hops()) {
+            *self.dev_refs.entry(h.dev).or_default() += 1;
+        }
+        let old = self.state.set_want(&prefix, want.as_ref());
         for h in old.iter().flat_map(|r| r.kind.hops()) {
             if let Some(n) = self.dev_refs.get_mut(&h.dev) {
                 *n -= 1;
@@ -741,8 +734,8 @@ impl Fib {
                 continue;
             }
             match op {
-                Op::Replace(r) => self.model.put(r),
-                Op::Delete(r) => self.model.remove(&r.key(), r.metric),
+                Op::Replace(r) => self.state.hold(&r),
+                Op::Delete(r) => self.state.forget(&r.prefix, r.metric),
             }
         }
         let n = report.ok + report.failed.len();
@@ -770,26 +763,51 @@ impl Fib {
         self.overflow_since = None;
         // Learning: one dump of the table gives ours and the others' routes (at a
         // million routes each walk of the table costs most of a second).
-        let dumped = match self.cfg.learn {
-            true => self.kernel.dump_table(self.ctx.table).await.map(|(o, a)| (o, Some(a))),
-            false => self.kernel.dump_ours().await.map(|o| (o, None)),
-        };
-        let (dumped, alien) = match dumped {
-            Ok(d) => d,
-            Err(e) => {
-                self.note_error(format!("dump: {e}"));
-                return;
-            }
-        };
-        self.model.clear();
         // Only the configured table is ours: proto-12 routes in other tables
         // belong to someone else (another daemon, a second instance) and are
         // never adopted, so never deleted.
-        for r in dumped.into_iter().filter(|r| r.table == self.ctx.table) {
-            self.model.put(r);
+        let table = self.ctx.table;
+        let alien = if self.cfg.learn {
+            let (dumped, alien) = match self.kernel.dump_table(table).await {
+                Ok(d) => d,
+                Err(e) => return self.note_error(format!("dump: {e}")),
+            };
+            self.state.forget_all_held();
+            for r in dumped.iter().filter(|r| r.table == table) {
+                self.state.hold(r);
+            }
+            Some(alien)
+        } else {
+            // Route by route into the model: a full table is not held twice. A
+            // failed dump leaves the model partial until the next resync; writes
+            // against it are replaces of wanted routes, which are idempotent.
+            self.state.forget_all_held();
+            let state = &mut self.state;
+            let dumped = self.dumper.ours(|r| {
+                if r.table == table {
+                    state.hold(&r);
+                }
+            });
+            if let Err(e) = dumped {
+                return self.note_error(format!("dump: {e}"));
+            }
+            None
+        };
+        let mut replaces = Vec::new();
+        let mut deletes = Vec::new();
+        // Every prefix either side holds, in one walk of the table.
+        let mut have = std::mem::take(&mut self.held);
+        for prefix in self.state.prefixes() {
+            self.state.held_into(&prefix, &mut have);
+            let want = self.state.want(&prefix);
+            plan_key(want.as_ref(), &have, self.orphans, &mut replaces, &mut deletes);
         }
-        let ops = plan_resync(&self.desired, &self.model, self.orphans);
-        let n = Box::pin(self.write(ops)).await;
+        self.held = have;
+        // Address order: the kernel inserts far faster than in hash order.
+        replaces.sort_unstable_by_key(|op| op.route().key());
+        deletes.sort_unstable_by_key(|op| op.route().key());
+        replaces.extend(deletes);
+        let n = Box::pin(self.write(replaces)).await;
         if let Some(alien) = alien {
             self.learn_dump(alien);
         }
@@ -811,20 +829,23 @@ impl Fib {
                     };
                     self.report_learned(change.into_iter().collect());
                 }
-                let wanted = self.desired.contains_key(&key);
-                if !wanted && !self.model.contains(&key) && !ours {
+                let wanted = self.state.is_wanted(&key.prefix);
+                if !wanted && !self.state.is_held(&key.prefix) && !ours {
                     return;
                 }
                 // Whatever held this (key, metric) before is gone or overwritten; a
                 // route of ours that is now there is recorded.
-                self.model.remove(&key, metric);
+                self.state.forget(&key.prefix, metric);
                 if let (false, Some(r)) = (deleted, route) {
-                    self.model.put(r);
+                    self.state.hold(&r);
                 }
                 let mut ops = Vec::new();
                 let mut dels = Vec::new();
-                let have = self.model.get(&key);
-                plan_key(self.desired.get(&key), have, self.orphans, &mut ops, &mut dels);
+                let mut have = std::mem::take(&mut self.held);
+                self.state.held_into(&key.prefix, &mut have);
+                let want = self.state.want(&key.prefix);
+                plan_key(want.as_ref(), &have, self.orphans, &mut ops, &mut dels);
+                self.held = have;
                 ops.extend(dels);
                 if !ops.is_empty() {
                     if !self.repair_allowed(key) {

@@ -1,4 +1,4 @@
-//! Kernel FIB programming for calico-bgp.
+//! Kernel FIB programming for calico-bgp (issue 5).
 //!
 //! ```text
 //!  RIB best routes --FibSender (coalescing, never blocks)--> Fib actor
@@ -21,6 +21,7 @@
 //! | [`actor`] | the `Fib` task fed by the RIB | tokio |
 //! | [`hash`] | seeded fast hasher for the 1M-entry maps | none |
 //! | [`learn`] | other agents' routes of the table, learned as BIRD's `learn` does | none |
+//! | [`table`] | per-prefix best, wanted and held routes, interned (the kernel model) | none |
 //!
 //! See `docs/fib.md` for the design and `docs/performance.md` for figures.
 
@@ -35,10 +36,11 @@ pub mod netlink;
 pub mod plan;
 pub mod policy;
 pub mod route;
+pub mod table;
 
 pub use actor::{Fib, FibConfig, FibEvent, FibRoutes, FibSender, FibStatus, NextHopReach};
 pub use learn::{LearnedChange, LearnedRoute};
-pub use plan::{KernelModel, Op, Orphans, plan_key, plan_resync};
+pub use plan::{Op, Orphans, plan_key};
 pub use policy::{
     BestRoute, ContextChange, Decision, EncapMode, IpPool, NodeAddr, NodeContext,
     ProgramClusterRoutes, SkipReason, StaticRoute, Tunnel, TunnelDevs, UnderlayRoute, Vtep, decide,

@@ -18,8 +18,7 @@
 //!
 //! [`RouteKind::from_hops`]: crate::route::RouteKind::from_hops
 
-use crate::hash::FastMap;
-use crate::route::{DesiredRoute, KernelRoute, Route, RouteKey};
+use crate::route::{DesiredRoute, KernelRoute, Route};
 
 /// One kernel operation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -78,174 +77,48 @@ pub fn plan_key(
     }
 }
 
-/// What the kernel holds with our protocol, by key: the FIB's model of the kernel,
-/// kept from dumps, our own successful writes and notifications. Almost every key has
-/// one route, so that case is stored inline (no allocation per route).
-#[derive(Debug, Default)]
-pub struct KernelModel {
-    map: crate::hash::FastMap<RouteKey, Held>,
-    routes: usize,
-}
-
-#[derive(Debug)]
-enum Held {
-    One(KernelRoute),
-    Many(Vec<KernelRoute>),
-}
-
-impl Held {
-    fn as_slice(&self) -> &[KernelRoute] {
-        match self {
-            Held::One(r) => std::slice::from_ref(r),
-            Held::Many(v) => v,
-        }
-    }
-}
-
-impl KernelModel {
-    /// The routes held for `key` (usually zero or one).
-    pub fn get(&self, key: &RouteKey) -> &[KernelRoute] {
-        self.map.get(key).map(Held::as_slice).unwrap_or(&[])
-    }
-
-    /// Whether anything is held for `key`.
-    pub fn contains(&self, key: &RouteKey) -> bool {
-        self.map.contains_key(key)
-    }
-
-    /// Records `r` as installed, replacing the route with the same key and metric.
-    pub fn put(&mut self, r: KernelRoute) {
-        // One map access per route: this runs for every route written.
-        match self.map.entry(r.key()) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Held::One(r));
-                self.routes += 1;
-            }
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                let h = e.get_mut();
-                if let Held::One(o) = h {
-                    if o.metric == r.metric {
-                        *o = r;
-                        return;
-                    }
-                    let old = std::mem::replace(h, Held::Many(Vec::with_capacity(2)));
-                    if let (Held::One(o), Held::Many(v)) = (old, &mut *h) {
-                        v.push(o);
-                    }
-                }
-                if let Held::Many(v) = h {
-                    match v.iter_mut().find(|o| o.metric == r.metric) {
-                        Some(o) => *o = r,
-                        None => {
-                            v.push(r);
-                            self.routes += 1;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Forgets the route with this key and metric, if held.
-    pub fn remove(&mut self, key: &RouteKey, metric: u32) {
-        let Some(h) = self.map.get_mut(key) else { return };
-        let empty = match h {
-            Held::One(r) if r.metric == metric => true,
-            Held::One(_) => false,
-            Held::Many(v) => {
-                let before = v.len();
-                v.retain(|r| r.metric != metric);
-                self.routes -= before - v.len();
-                v.is_empty()
-            }
-        };
-        if empty {
-            if matches!(h, Held::One(_)) {
-                self.routes -= 1;
-            }
-            self.map.remove(key);
-        }
-    }
-
-    /// Number of keys with at least one route.
-    pub fn keys_len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Makes room for `additional` more keys without rehashing.
-    pub fn reserve(&mut self, additional: usize) {
-        self.map.reserve(additional);
-    }
-
-    /// Forgets everything.
-    pub fn clear(&mut self) {
-        self.map.clear();
-        self.routes = 0;
-    }
-
-    /// Keys with at least one route.
-    pub fn keys(&self) -> impl Iterator<Item = &RouteKey> {
-        self.map.keys()
-    }
-
-    /// Number of routes held.
-    pub fn len(&self) -> usize {
-        self.routes
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.routes == 0
-    }
-}
-
-/// The full diff after a dump: every key either side holds, planned by [`plan_key`];
-/// replaces then deletes, each in key order (the kernel inserts far faster in address
-/// order than in hash order). `model` holds only routes with our protocol; routes of
-/// other protocols are never ours to touch.
-pub fn plan_resync(
-    desired: &FastMap<RouteKey, DesiredRoute>,
-    model: &KernelModel,
-    orphans: Orphans,
-) -> Vec<Op> {
-    let mut replaces = Vec::new();
-    let mut deletes = Vec::new();
-    // Every key either side holds, without collecting the union (1M keys at scale).
-    for key in model.keys() {
-        plan_key(desired.get(key), model.get(key), orphans, &mut replaces, &mut deletes);
-    }
-    for (key, want) in desired {
-        if !model.contains(key) {
-            plan_key(Some(want), &[], orphans, &mut replaces, &mut deletes);
-        }
-    }
-    replaces.sort_unstable_by_key(|op| op.route().key());
-    deletes.sort_unstable_by_key(|op| op.route().key());
-    replaces.extend(deletes);
-    replaces
-}
-
 #[cfg(test)]
 mod tests {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::{BTreeMap, HashMap, HashSet};
     use std::net::{IpAddr, Ipv4Addr};
 
     use ipnet::{IpNet, Ipv4Net};
     use proptest::prelude::*;
 
     use super::*;
-    use crate::route::{MAIN_TABLE, NextHop, RouteKind};
+    use crate::route::{MAIN_TABLE, NextHop, RouteKey, RouteKind};
 
-    /// [`plan_resync`] of `desired` (a later route for a key replaces an earlier
-    /// one, as in the FIB's map) against a kernel holding `kernel`.
-    fn plan(desired: &[Route], kernel: &[Route], orphans: Orphans) -> Vec<Op> {
-        let desired: FastMap<RouteKey, Route> =
-            desired.iter().map(|d| (d.key(), d.clone())).collect();
-        let mut model = KernelModel::default();
+    /// The full diff the actor's resync builds, key by key with [`plan_key`] as
+    /// the actor does: replaces (in desired order) then deletes.
+    fn plan(desired: &[DesiredRoute], kernel: &[KernelRoute], orphans: Orphans) -> Vec<Op> {
+        let mut by_key: HashMap<RouteKey, Vec<KernelRoute>> = HashMap::with_capacity(kernel.len());
         for k in kernel {
-            model.put(k.clone());
+            by_key.entry(k.key()).or_default().push(k.clone());
         }
-        plan_resync(&desired, &model, orphans)
+        let mut replaces = Vec::new();
+        let mut deletes = Vec::new();
+        let mut want_keys: HashMap<RouteKey, &DesiredRoute> = HashMap::with_capacity(desired.len());
+        for d in desired {
+            // Two desired routes for one key: the later one wins, like a map insert.
+            want_keys.insert(d.key(), d);
+        }
+        for d in desired {
+            if want_keys.get(&d.key()).is_some_and(|w| std::ptr::eq(*w, d)) {
+                let have = by_key.get(&d.key()).map(Vec::as_slice).unwrap_or(&[]);
+                plan_key(Some(d), have, orphans, &mut replaces, &mut deletes);
+            }
+        }
+        // Deterministic delete order for orphans (tests and logs).
+        let orphan_keys: BTreeMap<RouteKey, &Vec<KernelRoute>> = by_key
+            .iter()
+            .filter(|(k, _)| !want_keys.contains_key(*k))
+            .map(|(k, v)| (*k, v))
+            .collect();
+        for have in orphan_keys.values() {
+            plan_key(None, have, orphans, &mut replaces, &mut deletes);
+        }
+        replaces.extend(deletes);
+        replaces
     }
 
     fn r(prefix: &str, gw: &str, dev: u32, metric: u32) -> Route {
@@ -319,26 +192,6 @@ mod tests {
     fn missing_route_is_created_by_replace() {
         let a = r("10.244.1.0/26", "10.0.0.7", 2, 0);
         assert_eq!(plan(&[a.clone()], &[], Orphans::Keep), vec![Op::Replace(a)]);
-    }
-
-    #[test]
-    fn kernel_model_keeps_one_route_per_key_and_metric() {
-        let mut m = KernelModel::default();
-        let a = r("10.244.1.0/26", "10.0.0.7", 2, 0);
-        let a2 = r("10.244.1.0/26", "10.0.0.8", 2, 0);
-        let b = r("10.244.1.0/26", "10.0.0.7", 2, 10);
-        m.put(a.clone());
-        m.put(a2.clone());
-        assert_eq!(m.get(&a.key()), &[a2.clone()]);
-        m.put(b.clone());
-        assert_eq!(m.len(), 2);
-        assert_eq!(m.get(&a.key()), &[a2.clone(), b.clone()]);
-        m.remove(&a.key(), 0);
-        assert_eq!(m.get(&a.key()), &[b.clone()]);
-        m.remove(&a.key(), 10);
-        assert!(m.is_empty() && !m.contains(&a.key()));
-        m.remove(&a.key(), 10);
-        assert_eq!(m.len(), 0);
     }
 
     #[test]

@@ -58,6 +58,8 @@ use crate::injector::{Incoming, Injector, InjectorConfig};
 use crate::netns::{self, Netns, veth_pair};
 use crate::process::Daemon;
 use crate::{Result, Workdir, err, wait_until};
+use speaker::Running;
+pub use speaker::Speaker;
 
 /// The daemon's AS.
 pub const DAEMON_AS: u32 = 64512;
@@ -86,6 +88,8 @@ const LINK_B: (&str, &str) = ("192.168.12.2", "192.168.12.1");
 /// What one run measures.
 #[derive(Clone, Debug)]
 pub struct Params {
+    /// The speaker in namespace D.
+    pub speaker: Speaker,
     /// The calico-bgpd binary.
     pub daemon: PathBuf,
     /// Bulk prefixes.
@@ -108,6 +112,7 @@ impl Params {
     /// idle probes, 2 s after, 180 s deadline.
     pub fn new(daemon: impl Into<PathBuf>, n: u32, fib: bool) -> Params {
         Params {
+            speaker: Speaker::CalicoBgpd,
             daemon: daemon.into(),
             n,
             fib,
@@ -167,6 +172,8 @@ pub struct Latencies {
 /// Everything one run measured.
 #[derive(Clone, Debug)]
 pub struct RunResult {
+    /// The speaker measured.
+    pub speaker: Speaker,
     /// Bulk prefixes.
     pub n: u32,
     /// Kernel programming on or off.
@@ -191,6 +198,10 @@ pub struct RunResult {
     pub lag_max: Option<f64>,
     /// Routes of protocol 12 in the daemon's kernel table at the end.
     pub kernel_routes: usize,
+    /// The speaker's peak resident memory over its life (`VmHWM`), KiB.
+    pub peak_rss_kib: u64,
+    /// Its resident memory at the end (`VmRSS`), KiB.
+    pub rss_kib: u64,
     /// The FIB's batches since `t0`: (seen at, prefixes).
     pub batches: Vec<(Duration, u64)>,
     /// Sessions that ended during the run (none is the expected outcome).
@@ -212,6 +223,11 @@ impl RunResult {
     pub fn fib_label(&self) -> &'static str {
         if self.fib { "on" } else { "off" }
     }
+
+    /// The speaker and the FIB switch, as in the tables' first column.
+    pub fn label(&self) -> String {
+        format!("{}, {}", self.speaker.label(), self.fib_label())
+    }
 }
 
 /// One thread's CPU time over a run.
@@ -232,7 +248,7 @@ pub struct ThreadCpu {
 /// The namespaces, the daemon and the work dir of one run; the daemon is
 /// stopped (by PID) before the namespaces go.
 struct World {
-    daemon: Daemon,
+    daemon: Running,
     d: Netns,
     a: Netns,
     b: Netns,
@@ -276,6 +292,13 @@ fn world(p: &Params) -> Result<World> {
     for (ns, link) in [(&a, LINK_A), (&c, LINK_C), (&b, LINK_B)] {
         veth_pair(ns, &d, &[&format!("{}/24", link.0)], &[&format!("{}/24", link.1)])?;
     }
+    if p.speaker == Speaker::Bird {
+        let neighbors = [(LINK_A, INJECTOR_AS), (LINK_C, PROBER_AS), (LINK_B, RECEIVER_AS)]
+            .map(|(l, asn)| (IpAddr::V4(ip4(l.0)), IpAddr::V4(ip4(l.1)), asn));
+        let me = IpAddr::V4(ip4(LINK_A.1));
+        let daemon = Running::bird(&d, &dir, DAEMON_AS, me, &neighbors, p.fib)?;
+        return Ok(World { daemon, d, a, b, c, dir, _wd: wd });
+    }
     let conf = dir.join("calico-bgpd.toml");
     crate::process::write_file(&conf, &daemon_config(&dir, p.fib))?;
     let bin = p.daemon.to_str().ok_or_else(|| err!("daemon path is not UTF-8"))?;
@@ -287,7 +310,7 @@ fn world(p: &Params) -> Result<World> {
         &[bin, "--config", conf_s],
         &[("RUST_LOG", "info,fib=debug")],
     )?;
-    Ok(World { daemon, d, a, b, c, dir, _wd: wd })
+    Ok(World { daemon: Running::Calico(daemon), d, a, b, c, dir, _wd: wd })
 }
 
 fn ip4(s: &str) -> Ipv4Addr {
@@ -695,7 +718,10 @@ pub fn run(p: &Params) -> Result<RunResult> {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    w.daemon.check_running().map_err(|e| err!("calico-bgpd died during the run: {e}"))?;
+    w.daemon.daemon().check_running().map_err(|e| err!("the speaker died during the run: {e}"))?;
+    let pid = w.daemon.daemon().pid();
+    r.peak_rss_kib = speaker::status_kib(pid, "VmHWM:")?;
+    r.rss_kib = speaker::status_kib(pid, "VmRSS:")?;
     drop((sessions, receiver));
     Ok(r)
 }
@@ -717,7 +743,7 @@ fn measure(
     // receiver running) before anything is measured.
     probe(prober, 0, &mut sent)?;
     wait_until(Duration::from_secs(30), "the warm-up probe at the receiver", || {
-        w.daemon.check_running()?;
+        w.daemon.daemon().check_running()?;
         Ok(got(0))
     })?;
     for i in 1..=p.idle_probes {
@@ -729,7 +755,7 @@ fn measure(
     wait_until(Duration::from_secs(10), "the idle probes at the receiver", || Ok(got(last_idle)))?;
 
     let mut log = LogTail::at_end(log_path.to_owned());
-    let pid = w.daemon.pid();
+    let pid = w.daemon.daemon().pid();
     let (ticks0, threads0) = (proc_ticks(pid), thread_ticks(pid));
     let perf = start_perf(pid, p)?;
     let writer = injector;
@@ -747,8 +773,24 @@ fn measure(
     let mut id = p.idle_probes + 1;
     let mut sender = Some(sender);
     let mut injector = None;
+    if p.speaker == Speaker::Bird && !p.fib {
+        // Nothing to program: the FIB is done from the start.
+        fib_done = Some(t0);
+    }
+    let mut next_birdc = t0;
     loop {
         let now = Instant::now();
+        if p.speaker == Speaker::Bird && fib_done.is_none() && now >= next_birdc {
+            next_birdc = now + Duration::from_millis(250);
+            let k = w.daemon.bird_exported().unwrap_or(0);
+            if k > fib_sum {
+                batches.push((now - t0, k - fib_sum));
+                fib_sum = k;
+            }
+            if fib_sum >= u64::from(p.n) {
+                fib_done = Some(now);
+            }
+        }
         if now >= next && id < MAX_PROBES {
             probe(prober, id, &mut sent)?;
             id += 1;
@@ -787,7 +829,7 @@ fn measure(
         if let Ok(Some(why)) = seen.lock().map(|s| s.ended.clone()) {
             return Err(err!("the receiver's session ended: {why}"));
         }
-        w.daemon.check_running()?;
+        w.daemon.daemon().check_running()?;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
     if let Some(h) = sender.take() {
@@ -823,6 +865,7 @@ fn measure(
         .collect();
     threads.sort_by(|a, b| (b.user + b.sys).total_cmp(&(a.user + a.sys)));
     let r = RunResult {
+        speaker: p.speaker,
         n: p.n,
         fib: p.fib,
         load_at_start: 0.0,
@@ -835,6 +878,8 @@ fn measure(
         max_keepalive_gap: None,
         lag_max: None,
         kernel_routes: 0,
+        peak_rss_kib: 0,
+        rss_kib: 0,
         batches,
         drops: Vec::new(),
     };
@@ -855,7 +900,7 @@ fn secs(d: Option<Duration>) -> String {
 pub fn tables(runs: &[RunResult]) -> String {
     let mut s = String::new();
     s.push_str(
-        "| FIB | N | bulk wall s | FIB done s | window | probes | lost | p50 ms | p99 ms | max ms |\n\
+        "| speaker, FIB | N | bulk wall s | FIB done s | window | probes | lost | p50 ms | p99 ms | max ms |\n\
          |---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n",
     );
     for r in runs {
@@ -863,7 +908,7 @@ pub fn tables(runs: &[RunResult]) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {:.3} | {} | {} | {} | {} | {} | {} | {} |",
-                r.fib_label(),
+                r.label(),
                 r.n,
                 r.bulk_wall.as_secs_f64(),
                 secs(r.fib_done),
@@ -877,7 +922,7 @@ pub fn tables(runs: &[RunResult]) -> String {
         }
     }
     s.push_str(
-        "\n| FIB | N | bulk wall s | FIB done s | calico-bgpd CPU s | max KEEPALIVE gap s | \
+        "\n| speaker, FIB | N | bulk wall s | FIB done s | speaker CPU s | max KEEPALIVE gap s | \
          event-loop lag max ms | kernel routes | sessions | load at start |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n",
     );
@@ -885,7 +930,7 @@ pub fn tables(runs: &[RunResult]) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {:.3} | {} | {:.2} | {} | {} | {} | {} | {:.2} |",
-            r.fib_label(),
+            r.label(),
             r.n,
             r.bulk_wall.as_secs_f64(),
             secs(r.fib_done),
@@ -908,8 +953,8 @@ pub fn tables(runs: &[RunResult]) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "FIB {} N {}: CPU s by thread: {}; FIB batches (s after t0, prefixes): {}",
-            r.fib_label(),
+            "{} N {}: CPU s by thread: {}; FIB batches (s after t0, prefixes): {}",
+            r.label(),
             r.n,
             top.join(", "),
             r.batches
@@ -920,8 +965,11 @@ pub fn tables(runs: &[RunResult]) -> String {
                 .join(" ")
         );
     }
+    s.push('\n');
+    s.push_str(&speaker::memory_table(runs));
     s
 }
 
+mod speaker;
 #[cfg(test)]
 mod tests;

@@ -222,15 +222,18 @@ impl KernelFib {
 /// FIB starts, those a previous run left (BIRD's `persist`). An error
 /// counts as none, after a warning.
 pub async fn previous_run_routes(table: u32) -> usize {
-    let kernel = match fib::netlink::Kernel::open() {
-        Ok(k) => k,
-        Err(e) => {
-            warn!("cannot read the kernel routes of a previous run: {e}");
-            return 0;
-        }
-    };
-    match kernel.dump_ours().await {
-        Ok(v) => v.iter().filter(|r| r.table == table).count(),
+    // Counted as the dump goes: a full table left by a previous run is not
+    // held in memory to be counted.
+    let mut n = 0;
+    let counted = fib::netlink::dump::RouteDumper::open().and_then(|mut d| {
+        d.ours(|r| {
+            if r.table == table {
+                n += 1;
+            }
+        })
+    });
+    match counted {
+        Ok(()) => n,
         Err(e) => {
             warn!("cannot read the kernel routes of a previous run: {e}");
             0

@@ -43,10 +43,10 @@ impl Fib {
                 // A connected subnet or underlay route came or went: only routes with a
                 // next hop inside it can change (a docker bridge's address touches none).
                 let mut affected: Vec<IpNet> = self
-                    .rib
-                    .iter()
-                    .filter(|(_, b)| change.affects(&b.next_hops))
-                    .map(|(p, _)| *p)
+                    .state
+                    .best_next_hops()
+                    .filter(|(_, hops)| change.affects(hops))
+                    .map(|(p, _)| p)
                     .collect();
                 affected.sort_unstable();
                 let n = affected.len();
@@ -60,12 +60,10 @@ impl Fib {
 
     /// Decides every prefix again; returns how many.
     pub(super) async fn redecide_all(&mut self) -> usize {
-        let mut prefixes: Vec<IpNet> = self.rib.keys().copied().collect();
-        // Prefixes whose best route is gone but whose route is still desired cannot
-        // exist; but a table change leaves old keys: include everything we hold.
-        prefixes.extend(self.desired.keys().map(|k| k.prefix));
+        // Prefixes with a best route or a wanted one (adopted routes nothing has
+        // spoken about yet stay protected as stale).
+        let mut prefixes: Vec<IpNet> = self.state.decided().collect();
         prefixes.sort_unstable();
-        prefixes.dedup();
         let n = prefixes.len();
         self.apply_prefixes(prefixes.into_iter().map(|p| (p, Redo::Held))).await;
         n

@@ -7,10 +7,12 @@
 //! |---|---|
 //! | [`codec`] | [`Route`](crate::route::Route) ↔ `RTM_NEWROUTE` / `RTM_DELROUTE` |
 //! | [`writer`] | batched netlink-sys writer; rtnetlink pipeline |
+//! | [`dump`] | our routes dumped one datagram at a time |
 //! | [`monitor`] | route, link and address notifications as [`KernelEvent`](monitor::KernelEvent)s |
 //! | [`tunnel`] | `vxlan.calico`, `tunl0`, VTEP neighbour and FDB entries |
 
 pub mod codec;
+pub mod dump;
 pub mod monitor;
 pub mod tunnel;
 pub mod writer;
@@ -23,14 +25,12 @@ use ipnet::IpNet;
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use rtnetlink::packet_route::route::{
-    RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType,
-};
+use rtnetlink::packet_route::route::{RouteAttribute, RouteHeader, RouteMessage, RouteType};
 use rtnetlink::sys::AsyncSocket;
 
 use crate::learn::Alien;
 use crate::policy::{NodeAddr, UnderlayRoute};
-use crate::route::{IfIndex, KernelRoute, RTPROT_BIRD};
+use crate::route::{IfIndex, KernelRoute};
 
 /// Errors from the netlink side, with the step that failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,29 +91,9 @@ impl Kernel {
         Ok(Kernel { handle })
     }
 
-    /// Every route with protocol 12 in every table, both families (kernel-side filter).
-    pub async fn dump_ours(&self) -> Result<Vec<KernelRoute>> {
-        let mut out = Vec::new();
-        for fam in [AddressFamily::Inet, AddressFamily::Inet6] {
-            let mut filter = RouteMessage::default();
-            filter.header.address_family = fam;
-            filter.header.protocol = RouteProtocol::from(RTPROT_BIRD);
-            filter.header.table = RouteHeader::RT_TABLE_UNSPEC;
-            filter.header.kind = RouteType::Unspec;
-            let mut s = self.handle.route().get(filter).execute();
-            while let Some(m) = s.try_next().await.map_err(req("dump routes"))? {
-                // The kernel filters with strict checking; check again in case it did not.
-                if let Some(r) = codec::parse_route(&m) {
-                    out.push(r);
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// Every route of `table` in one dump (kernel-side filter on the table): ours
     /// (protocol 12), and the others' that BIRD's kernel protocol would learn (see
-    /// [`crate::learn`]). One pass where [`Kernel::dump_ours`] and a dump for learning
+    /// [`crate::learn`]). One pass where a dump of ours ([`dump::RouteDumper`]) and one for learning
     /// would each walk a full table.
     pub async fn dump_table(&self, table: u32) -> Result<(Vec<KernelRoute>, Vec<Alien>)> {
         let mut ours = Vec::new();

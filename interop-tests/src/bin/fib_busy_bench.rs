@@ -5,31 +5,34 @@
 //! ```text
 //! cargo build --release -p bgp --bin calico-bgpd
 //! cargo run --release -p interop-tests --bin fib_busy_bench -- [N,N,...] [--daemon PATH]
-//!     [--fib on|off|both] [--idle-probes K] [--after SECS]
+//!     [--fib on|off|both] [--speaker calico|bird|both] [--idle-probes K] [--after SECS]
 //! ```
 //!
 //! Runs as root (it builds network namespaces). For each N (default
 //! `100000,1000000`), runs with kernel programming off, then on, each in
 //! fresh namespaces, and prints markdown tables. The daemon defaults to the
-//! `calico-bgpd` beside this program.
+//! `calico-bgpd` beside this program. `--speaker both` runs BIRD 2 in the
+//! daemon's place after each calico-bgpd run (kernel export on when the FIB
+//! is), for the memory comparison (`VmHWM`, the peak resident set).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use interop_tests::fib_busy::{self, Params, RunResult};
+use interop_tests::fib_busy::{self, Params, RunResult, Speaker};
 
 struct Args {
     ns: Vec<u32>,
     daemon: PathBuf,
     fib: Vec<bool>,
+    speakers: Vec<Speaker>,
     idle_probes: u32,
     after: Duration,
 }
 
 fn usage() -> String {
-    "usage: fib_busy_bench [N,N,...] [--daemon PATH] [--fib on|off|both] [--idle-probes K] \
-     [--after SECS]"
+    "usage: fib_busy_bench [N,N,...] [--daemon PATH] [--fib on|off|both] \
+     [--speaker calico|bird|both] [--idle-probes K] [--after SECS]"
         .to_owned()
 }
 
@@ -39,6 +42,7 @@ fn parse() -> Result<Args, String> {
         ns: vec![100_000, 1_000_000],
         daemon: beside,
         fib: vec![false, true],
+        speakers: vec![Speaker::CalicoBgpd],
         idle_probes: 100,
         after: Duration::from_secs(2),
     };
@@ -53,6 +57,14 @@ fn parse() -> Result<Args, String> {
                     "off" => vec![false],
                     "both" => vec![false, true],
                     other => return Err(format!("--fib {other}: on, off or both")),
+                }
+            }
+            "--speaker" => {
+                a.speakers = match value()?.as_str() {
+                    "calico" => vec![Speaker::CalicoBgpd],
+                    "bird" => vec![Speaker::Bird],
+                    "both" => vec![Speaker::CalicoBgpd, Speaker::Bird],
+                    other => return Err(format!("--speaker {other}: calico, bird or both")),
                 }
             }
             "--idle-probes" => {
@@ -111,19 +123,23 @@ fn main() -> ExitCode {
     let mut runs: Vec<RunResult> = Vec::new();
     for &n in &args.ns {
         for &fib in &args.fib {
-            let mut p = Params::new(&args.daemon, n, fib);
-            p.idle_probes = args.idle_probes;
-            p.after = args.after;
-            eprintln!("running N = {n}, FIB {}", if fib { "on" } else { "off" });
-            match fib_busy::run(&p) {
-                Ok(r) => {
-                    eprintln!("{}", fib_busy::tables(std::slice::from_ref(&r)));
-                    runs.push(r);
-                }
-                Err(e) => {
-                    eprintln!("N = {n}, FIB {fib}: {e}");
-                    println!("{}", fib_busy::tables(&runs));
-                    return ExitCode::FAILURE;
+            for &speaker in &args.speakers {
+                let mut p = Params::new(&args.daemon, n, fib);
+                p.speaker = speaker;
+                p.idle_probes = args.idle_probes;
+                p.after = args.after;
+                let fib = if fib { "on" } else { "off" };
+                eprintln!("running {}, N = {n}, FIB {fib}", speaker.label());
+                match fib_busy::run(&p) {
+                    Ok(r) => {
+                        eprintln!("{}", fib_busy::tables(std::slice::from_ref(&r)));
+                        runs.push(r);
+                    }
+                    Err(e) => {
+                        eprintln!("{}, N = {n}, FIB {fib}: {e}", speaker.label());
+                        println!("{}", fib_busy::tables(&runs));
+                        return ExitCode::FAILURE;
+                    }
                 }
             }
         }

@@ -74,3 +74,11 @@ fn bulk_buffers_hold_every_prefix_in_whole_messages() {
     }
     assert_eq!(n, 20_000);
 }
+
+#[test]
+fn bird_exported_count_is_read_from_the_channel_routes_line() {
+    let text = "kipv4      Kernel     master4    up     22:40:01.123\n  Channel ipv4\n    \
+                State:          UP\n    Routes:         0 imported, 200100 exported, 0 preferred\n";
+    assert_eq!(speaker::exported(text), Some(200_100));
+    assert_eq!(speaker::exported("kipv4 Kernel master4 up"), None);
+}

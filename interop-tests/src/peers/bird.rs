@@ -221,6 +221,11 @@ impl Bird {
     pub fn daemon(&mut self) -> &mut Daemon {
         &mut self.daemon
     }
+
+    /// The last `lines` of its log and output.
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.daemon.log_tail(lines)
+    }
 }
 
 /// Parses `birdc show route` text: a line starting with a prefix opens a route, an
