@@ -135,8 +135,10 @@ pub struct RunResult {
     pub peak_rss_kib: u64,
     /// Its resident set before `t0`, configuration loaded, KiB.
     pub idle_rss_kib: u64,
-    /// Prefix announcements the clients received (repeats included; N (N − 1)
-    /// when every route is sent once).
+    /// Prefix announcements the clients received, repeats included: N (N − 1)
+    /// when every route is sent once, N more when each client also gets its
+    /// own block back (FRR and calico-bgpd send it; the client drops it by
+    /// its ORIGINATOR_ID).
     pub announced: u64,
     /// Withdrawals the clients received (none is expected).
     pub withdrawn: u64,
@@ -421,7 +423,7 @@ pub fn table(runs: &[RunResult]) -> String {
         let _ = writeln!(
             s,
             "{} N {}: CPU s {:.2} to sessions up + {:.2} to all blocks; RSS MiB {:.1} idle, \
-             {:.1} peak; clients got {} announcements ({} expected), {} withdrawals; \
+             {:.1} peak; clients got {} announcements ({} of others' blocks), {} withdrawals; \
              load at start {:.2}",
             r.reflector,
             r.n,

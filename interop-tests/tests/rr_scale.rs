@@ -1,7 +1,9 @@
 //! The route-reflection benchmark's logic at a small scale, so it stays
 //! compiled and working: 20 clients of calico-bgpd, BIRD and FRR as the
 //! reflector, and every client ends up holding every other client's block,
-//! sent once, never withdrawn. Needs root (network namespaces), like every
+//! sent once (a reflector may also send a client its own block back, which
+//! the client drops by its ORIGINATOR_ID, RFC 4456 §8: FRR and calico-bgpd
+//! do, BIRD does not), never withdrawn. Needs root (network namespaces), like every
 //! namespace test here.
 
 use std::path::{Path, PathBuf};
@@ -47,7 +49,9 @@ fn every_client_gets_every_block_once(reflector: Reflector) {
     assert_root();
     let r = rr_scale::run(&Params::new(reflector, CLIENTS)).unwrap_or_else(|e| panic!("{e}"));
     let table = rr_scale::table(std::slice::from_ref(&r));
-    assert_eq!(r.announced, u64::from(CLIENTS * (CLIENTS - 1)), "{table}");
+    // run() returns once every client holds all the others' blocks.
+    let others = u64::from(CLIENTS * (CLIENTS - 1));
+    assert!((others..=others + u64::from(CLIENTS)).contains(&r.announced), "{table}");
     assert_eq!(r.withdrawn, 0, "{table}");
     assert!(r.peak_rss_kib > 0, "{table}");
 }
