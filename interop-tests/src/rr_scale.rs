@@ -319,7 +319,8 @@ fn wait_count(
         if c >= n {
             return Ok(true);
         }
-        Err(err!("{c} of {n}"))
+        let got = fleet.progress().announced.load(Ordering::Relaxed);
+        Err(err!("{c} of {n}; {got} announcements received"))
     })
 }
 
