@@ -481,7 +481,7 @@ pub fn batch_prefixes(line: &str) -> Option<u64> {
 }
 
 /// Clock ticks per second for `/proc/*/stat` times.
-fn clk_tck() -> f64 {
+pub fn clk_tck() -> f64 {
     netns::run(Command::new("getconf").arg("CLK_TCK"))
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -509,7 +509,8 @@ pub fn stat_ticks(stat: &str) -> Option<(u64, u64)> {
     Some((utime, stime))
 }
 
-fn proc_ticks(pid: u32) -> u64 {
+/// utime + stime of process `pid` (all its threads), in ticks; 0 once it is gone.
+pub fn proc_ticks(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| stat_ticks(&s))

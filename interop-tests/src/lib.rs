@@ -16,6 +16,7 @@
 //! | [`peers`] | config builders and control helpers for FRR, BIRD, GoBGP, ExaBGP |
 //! | [`pod`] | Calico-style pods: a namespace, a veth to `cali<hash>`, 169.254.1.1 |
 //! | [`fib_busy`] | the "routing while the FIB is busy" benchmark |
+//! | [`rr_scale`] | the route-reflection benchmark: one reflector, thousands of clients |
 //! | [`injector`] | a scripted BGP speaker that sends raw, malformed messages |
 //! | [`kroutes`] | kernel routes (`ip -j route`) polled with deadlines, dumped on failure |
 //! | [`lab`] | the README's lab: three calico-bgpd nodes, pods and an FRR ToR |
@@ -39,6 +40,7 @@ pub mod netns;
 pub mod peers;
 pub mod pod;
 pub mod process;
+pub mod rr_scale;
 pub mod wait;
 pub mod workdir;
 
