@@ -1,6 +1,6 @@
 //! The diff between the routes we want and the routes the kernel holds with our protocol.
 //!
-//! Pure. Routes are grouped by [`RouteKey`] (table, prefix); within a key:
+//! Pure. Routes are grouped by [`RouteKey`](crate::route::RouteKey) (table, prefix); within a key:
 //!
 //! ```text
 //!  desired   kernel (proto bird)            ops

@@ -10,7 +10,7 @@
 //!
 //! Outbound UPDATEs are handed to a session only while its backlog is under
 //! its limit: a peer that does not keep up is skipped, and sent the table
-//! again once it has drained ([`backlog`]), so it never holds up the owner
+//! again once it has drained (`backlog`), so it never holds up the owner
 //! or any other peer.
 //!
 //! Reload (SIGHUP) re-reads and validates the file; a bad one is refused

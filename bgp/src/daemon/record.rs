@@ -96,7 +96,7 @@ impl Recorder {
 
 impl Drop for Recorder {
     /// Waits for the queued lines to be written, so a recording ends
-    /// whole, for [`END_WAIT`] at most: a hung disk does not keep the
+    /// whole, for `END_WAIT` at most: a hung disk does not keep the
     /// daemon from stopping.
     fn drop(&mut self) {
         self.lines = None;

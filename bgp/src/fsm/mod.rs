@@ -42,11 +42,11 @@
 //! Deliberate differences from the RFC text, each for a reason:
 //! - A failed or refused dial returns to Active and redials after the connect
 //!   retry time (after the connect delay while the peer is awaited, see
-//!   [`redial`]) instead of going Idle, where the error wait would apply to
+//!   `redial`) instead of going Idle, where the error wait would apply to
 //!   a peer that is merely down.
 //! - An Established session the peer left (TCP closed, hold timer expired,
 //!   Cease received) starts again at once, not after the error wait: the
-//!   peer is most likely restarting ([`redial`] has the rules).
+//!   peer is most likely restarting (`redial` has the rules).
 //! - The expiry of a timer the FSM has not armed is stale (it raced with a
 //!   stop) and ignored; the RFC would call it an FSM error.
 //! - A NOTIFICATION is never answered with a NOTIFICATION (RFC 4271 lists
@@ -107,7 +107,7 @@ pub struct Fsm {
     established_at: Option<Millis>,
     /// The peer is expected back (its Established session ended because
     /// it went away, or we are a restarting speaker): dial at once and
-    /// retry soon ([`redial`]).
+    /// retry soon (`redial`).
     awaited: bool,
 }
 

@@ -35,7 +35,7 @@ const PER_MESSAGE: usize = 64;
 pub struct Backlog(AtomicUsize);
 
 impl Backlog {
-    /// Octets (with [`PER_MESSAGE`] each) queued and not yet written.
+    /// Octets (with `PER_MESSAGE` each) queued and not yet written.
     pub fn octets(&self) -> usize {
         self.0.load(Ordering::Relaxed)
     }

@@ -15,7 +15,7 @@
 //!
 //! The size limit starts at 4096 octets; a session raises it to 65535
 //! ([`BgpCodec::set_max_len`]) and leaves the negotiated limit to
-//! [`super::message::decode_message`], whose [`DecodeCtx`] says whether
+//! [`super::message::decode_message`], whose [`DecodeCtx`](super::DecodeCtx) says whether
 //! both speakers advertised extended messages (RFC 8654).
 
 use std::io;
