@@ -56,7 +56,7 @@ use nix::sched::{CloneFlags, setns};
 
 use crate::injector::{Incoming, Injector, InjectorConfig};
 use crate::netns::{self, Netns, veth_pair};
-use crate::process::Daemon;
+use crate::process::{Daemon, status_kib};
 use crate::{Result, Workdir, err, wait_until};
 use speaker::Running;
 pub use speaker::Speaker;
@@ -721,8 +721,8 @@ pub fn run(p: &Params) -> Result<RunResult> {
     }
     w.daemon.daemon().check_running().map_err(|e| err!("the speaker died during the run: {e}"))?;
     let pid = w.daemon.daemon().pid();
-    r.peak_rss_kib = speaker::status_kib(pid, "VmHWM:")?;
-    r.rss_kib = speaker::status_kib(pid, "VmRSS:")?;
+    r.peak_rss_kib = status_kib(pid, "VmHWM:")?;
+    r.rss_kib = status_kib(pid, "VmRSS:")?;
     drop((sessions, receiver));
     Ok(r)
 }

@@ -198,6 +198,51 @@ impl Drop for Daemon {
     }
 }
 
+/// Whether this process runs as root (effective uid 0): the benchmarks and
+/// their tests build network namespaces.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let uid = s.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+            uid.split_whitespace().nth(1).map(|e| e == "0")
+        })
+        .unwrap_or(false)
+}
+
+/// calico-bgpd of the build profile of `beside` (a binary of this package),
+/// built into the same target directory: a test run of `-p interop-tests`
+/// does not build the bgp package's binaries, and a stale daemon would be
+/// measured otherwise. A no-op when it is up to date.
+pub fn calico_bgpd_beside(beside: &Path) -> Result<PathBuf> {
+    let dir = beside.parent().ok_or_else(|| err!("{} has no directory", beside.display()))?;
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "bgp", "--bin", "calico-bgpd", "--manifest-path"])
+        .arg(&manifest);
+    if let Some(target) = dir.parent() {
+        cmd.arg("--target-dir").arg(target);
+    }
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let st = cmd.status().map_err(|e| err!("running cargo: {e}"))?;
+    if !st.success() {
+        return Err(err!("building calico-bgpd: {st}"));
+    }
+    Ok(dir.join("calico-bgpd"))
+}
+
+/// A `kB` field (`VmHWM:`, `VmRSS:`) of `/proc/PID/status`, in KiB.
+pub fn status_kib(pid: u32, key: &str) -> Result<u64> {
+    let path = PathBuf::from(format!("/proc/{pid}/status"));
+    let s = std::fs::read_to_string(&path).map_err(|e| err!("{}: {e}", path.display()))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(key)?.trim().strip_suffix("kB")?.trim().parse().ok())
+        .ok_or_else(|| err!("no {key} in {}", path.display()))
+}
+
 /// The last `lines` lines of a file (reads at most the last 64 KiB).
 pub fn tail(path: &Path, lines: usize) -> String {
     let Ok(mut f) = File::open(path) else { return String::new() };

@@ -44,7 +44,7 @@ use crate::netns::{self, Netns, veth_pair};
 use crate::peers::Neighbor;
 use crate::peers::bird::{Bird, BirdConfig};
 use crate::peers::frr::{Frr, FrrConfig};
-use crate::process::{Daemon, write_file};
+use crate::process::{Daemon, status_kib, write_file};
 use crate::{Result, Workdir, err, wait_until};
 
 pub mod clients;
@@ -273,17 +273,6 @@ fn listening(ns: &Netns) -> Result<bool> {
     Ok(!ns.exec(&["ss", "-Hltn", "sport = :179"])?.trim().is_empty())
 }
 
-/// A `kB` line of `/proc/PID/status` (`VmHWM`, `VmRSS`).
-pub fn status_kib(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?;
-            line.split_whitespace().next()?.parse().ok()
-        })
-        .unwrap_or(0)
-}
-
 /// Waits until the reflector listens and has used no CPU for half a second:
 /// its configuration is loaded and it is idle.
 fn wait_settled(r: &mut Running, ns: &Netns, timeout: Duration) -> Result<()> {
@@ -349,7 +338,7 @@ fn measure(p: &Params, r: &mut Running, rr: &Netns, cl: &Netns, clk: f64) -> Res
     let settle = Duration::from_secs(30) + Duration::from_millis(u64::from(p.n) * 20);
     wait_settled(r, rr, settle)?;
     let pid = r.daemon().pid();
-    let idle_rss_kib = status_kib(pid, "VmRSS");
+    let idle_rss_kib = status_kib(pid, "VmRSS:")?;
     let n = p.n as usize;
     let spec = FleetSpec {
         asn: ASN,
@@ -372,7 +361,7 @@ fn measure(p: &Params, r: &mut Running, rr: &Netns, cl: &Netns, clk: f64) -> Res
     wait_count(r, &fleet, p.blocks_timeout, "every client holding every block", done, n)?;
     let t_done = fleet.progress().last_complete.lock().ok().and_then(|t| *t).unwrap_or(t1);
     let ticks_done = proc_ticks(pid);
-    let peak_rss_kib = status_kib(pid, "VmHWM");
+    let peak_rss_kib = status_kib(pid, "VmHWM:")?;
     r.daemon().check_running()?;
     let progress = fleet.progress();
     Ok(RunResult {

@@ -5,43 +5,19 @@
 //! it fails saying so rather than passing unseen.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use interop_tests::fib_busy::{self, Params, Window};
+use interop_tests::process;
 
 const BENCH: &str = env!("CARGO_BIN_EXE_fib_busy_bench");
 
-/// calico-bgpd of this build profile, beside the bench binary. A test run of
-/// `-p interop-tests` does not build the bgp package's binaries, so it is
-/// built here (a no-op when up to date): a stale daemon would be measured
-/// otherwise.
 fn daemon() -> PathBuf {
-    let dir = Path::new(BENCH).parent().unwrap().to_path_buf();
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "bgp", "--bin", "calico-bgpd", "--manifest-path"])
-        .arg(&manifest);
-    if let Some(target) = dir.parent() {
-        cmd.arg("--target-dir").arg(target);
-    }
-    if dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let st = cmd.status().unwrap();
-    assert!(st.success(), "building calico-bgpd: {st}");
-    dir.join("calico-bgpd")
+    process::calico_bgpd_beside(Path::new(BENCH)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn assert_root() {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap();
-    assert_eq!(
-        euid.split_whitespace().nth(1),
-        Some("0"),
-        "this test builds network namespaces and needs root"
-    );
+    assert!(process::is_root(), "this test builds network namespaces and needs root");
 }
 
 #[test]

@@ -7,42 +7,19 @@
 //! namespace test here.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use interop_tests::process;
 use interop_tests::rr_scale::{self, Params, Reflector};
 
 const BENCH: &str = env!("CARGO_BIN_EXE_rr_scale_bench");
 const CLIENTS: u32 = 20;
 
-/// calico-bgpd of this build profile, beside the bench binary, built here:
-/// a test run of `-p interop-tests` does not build the bgp package's
-/// binaries, and a stale daemon would be measured otherwise.
 fn daemon() -> PathBuf {
-    let dir = Path::new(BENCH).parent().unwrap().to_path_buf();
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "bgp", "--bin", "calico-bgpd", "--manifest-path"])
-        .arg(&manifest);
-    if let Some(target) = dir.parent() {
-        cmd.arg("--target-dir").arg(target);
-    }
-    if dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let st = cmd.status().unwrap();
-    assert!(st.success(), "building calico-bgpd: {st}");
-    dir.join("calico-bgpd")
+    process::calico_bgpd_beside(Path::new(BENCH)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn assert_root() {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap();
-    assert_eq!(
-        euid.split_whitespace().nth(1),
-        Some("0"),
-        "this test builds network namespaces and needs root"
-    );
+    assert!(process::is_root(), "this test builds network namespaces and needs root");
 }
 
 fn every_client_gets_every_block_once(reflector: Reflector) {

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use interop_tests::fib_busy::{self, Params, RunResult, Speaker};
+use interop_tests::process::is_root;
 
 struct Args {
     ns: Vec<u32>,
@@ -92,16 +93,6 @@ fn parse() -> Result<Args, String> {
         ));
     }
     Ok(a)
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let uid = s.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-            uid.split_whitespace().nth(1).map(|e| e == "0")
-        })
-        .unwrap_or(false)
 }
 
 fn main() -> ExitCode {

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use interop_tests::fib_busy::load_average;
+use interop_tests::process::is_root;
 use interop_tests::rr_scale::{self, Params, Reflector, RunResult};
 
 struct Args {
@@ -66,16 +67,6 @@ fn parse() -> Result<Args, String> {
         ));
     }
     Ok(Args { ns, reflectors })
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let uid = s.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-            uid.split_whitespace().nth(1).map(|e| e == "0")
-        })
-        .unwrap_or(false)
 }
 
 fn main() -> ExitCode {

@@ -6,12 +6,12 @@
 //! `/proc` (`VmHWM`, the peak, and `VmRSS`).
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::Result;
 use crate::peers::Neighbor;
 use crate::peers::bird::{Bird, BirdConfig};
 use crate::process::Daemon;
-use crate::{Result, err};
 
 /// Which BGP speaker runs in namespace D.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,15 +84,6 @@ impl Running {
 pub fn exported(text: &str) -> Option<u64> {
     let routes = text.lines().find_map(|l| l.trim().strip_prefix("Routes:"))?;
     routes.split(',').find_map(|part| part.trim().strip_suffix(" exported")?.trim().parse().ok())
-}
-
-/// A `kB` field (`VmHWM:`, `VmRSS:`) of `/proc/PID/status`, in KiB.
-pub fn status_kib(pid: u32, key: &str) -> Result<u64> {
-    let path = PathBuf::from(format!("/proc/{pid}/status"));
-    let s = std::fs::read_to_string(&path).map_err(|e| err!("{}: {e}", path.display()))?;
-    s.lines()
-        .find_map(|l| l.strip_prefix(key)?.trim().strip_suffix("kB")?.trim().parse().ok())
-        .ok_or_else(|| err!("no {key} in {}", path.display()))
 }
 
 /// Peak and final resident memory of each run, per bulk route, and the peak
