@@ -121,14 +121,7 @@ mod tests {
         replaces
     }
 
-    fn r(prefix: &str, gw: &str, dev: u32, metric: u32) -> Route {
-        Route {
-            prefix: prefix.parse().unwrap(),
-            kind: RouteKind::Via(NextHop { gateway: gw.parse().unwrap(), dev, onlink: false }),
-            table: MAIN_TABLE,
-            metric,
-        }
-    }
+    use crate::route::via as r;
 
     #[test]
     fn still_right_route_is_not_touched() {

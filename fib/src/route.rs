@@ -96,6 +96,17 @@ pub type DesiredRoute = Route;
 /// A route a kernel dump returned with our protocol.
 pub type KernelRoute = Route;
 
+/// A test route: `prefix` via `gw` on ifindex `dev`, in the main table.
+#[cfg(test)]
+pub(crate) fn via(prefix: &str, gw: &str, dev: u32, metric: u32) -> Route {
+    Route {
+        prefix: prefix.parse().unwrap(),
+        kind: RouteKind::Via(NextHop { gateway: gw.parse().unwrap(), dev, onlink: false }),
+        table: MAIN_TABLE,
+        metric,
+    }
+}
+
 impl Route {
     /// The protocol every route of ours carries ([`RTPROT_BIRD`]).
     pub const PROTO: u8 = RTPROT_BIRD;

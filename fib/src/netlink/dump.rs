@@ -113,19 +113,10 @@ fn walk(mut buf: &[u8], each: &mut impl FnMut(Route)) -> io::Result<bool> {
 mod tests {
     use super::*;
     use crate::plan::Op;
-    use crate::route::{MAIN_TABLE, NextHop, RouteKind};
+    use crate::route::via;
 
     fn route(prefix: &str) -> Route {
-        Route {
-            prefix: prefix.parse().unwrap(),
-            kind: RouteKind::Via(NextHop {
-                gateway: "10.0.0.7".parse().unwrap(),
-                dev: 2,
-                onlink: false,
-            }),
-            table: MAIN_TABLE,
-            metric: 0,
-        }
+        via(prefix, "10.0.0.7", 2, 0)
     }
 
     /// A datagram of NEWROUTE messages as a dump sends them, then `tail`.

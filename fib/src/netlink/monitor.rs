@@ -226,19 +226,10 @@ mod tests {
 
     use super::*;
     use crate::plan::Op;
-    use crate::route::{MAIN_TABLE, NextHop, Route, RouteKind};
+    use crate::route::{Route, via};
 
     fn route() -> Route {
-        Route {
-            prefix: "10.244.1.0/26".parse().unwrap(),
-            kind: RouteKind::Via(NextHop {
-                gateway: "10.0.0.7".parse().unwrap(),
-                dev: 2,
-                onlink: false,
-            }),
-            table: MAIN_TABLE,
-            metric: 5,
-        }
+        via("10.244.1.0/26", "10.0.0.7", 2, 5)
     }
 
     /// A notification as the kernel would send it: our NEWROUTE with `nlmsg_pid` set.

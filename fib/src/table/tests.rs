@@ -1,16 +1,9 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::route::{MAIN_TABLE, NextHop};
+use crate::route::MAIN_TABLE;
 
-fn r(prefix: &str, gw: &str, dev: u32, metric: u32) -> Route {
-    Route {
-        prefix: prefix.parse().unwrap(),
-        kind: RouteKind::Via(NextHop { gateway: gw.parse().unwrap(), dev, onlink: false }),
-        table: MAIN_TABLE,
-        metric,
-    }
-}
+use crate::route::via as r;
 
 fn held(t: &PrefixTable, prefix: &IpNet) -> Vec<Route> {
     let mut v = Vec::new();
