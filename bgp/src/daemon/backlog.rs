@@ -3,7 +3,7 @@
 //! never slows the owner or the other peers.
 //!
 //! ```text
-//!   RouteHandler --Outbound--> dispatch --send_updates--> session (backlog < limit)
+//!   RibRoutes --Outbound--> dispatch --send_updates--> session (backlog < limit)
 //!                                  |
 //!                                  +-- over the limit: dropped, peer marked behind
 //!   tick: behind and backlog 0 --> RFC 7313 refresh: BoRR, whole table, EoRR
